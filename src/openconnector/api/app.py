@@ -1,0 +1,78 @@
+"""The ASGI application: routers of the three original apps, the UI, errors, auth.
+
+``create_app(context)`` builds everything from one :class:`~openconnector.context.Context`,
+so tests run the real app against their own database file.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import ORJSONResponse
+
+from ..context import Context, set_context
+from ..store.users import UserService
+from . import errors, openregister
+
+log = logging.getLogger("openconnector")
+
+PREFIXES = ("/index.php/apps/{app}", "/apps/{app}")
+
+#: Optional routers, added when their package is present (each feature lands on its own).
+OPTIONAL = (
+    ("openconnector", "openconnector.api.openconnector"),
+    ("opencatalogi", "openconnector.api.opencatalogi"),
+)
+
+
+def create_app(context: Context | None = None, *, make_default: bool = True) -> FastAPI:
+    context = context or Context()
+    if make_default:
+        set_context(context)
+    users = UserService(context.db)
+    users.ensure_admin(context.settings.admin_password)
+    app = FastAPI(title="openconnector", version=_version(), default_response_class=ORJSONResponse,
+                  docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
+    app.state.context = context
+    app.state.users = users
+    errors.install(app)
+    for prefix in PREFIXES:
+        app.include_router(openregister.router, prefix=prefix.format(app="openregister"))
+    for name, module_name in OPTIONAL:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        for prefix in PREFIXES:
+            app.include_router(module.router, prefix=prefix.format(app=name))
+        extra = getattr(module, "install", None)
+        if extra is not None:
+            extra(app)
+    try:
+        web = importlib.import_module("openconnector.web")
+    except ModuleNotFoundError as exc:
+        if exc.name != "openconnector.web":
+            raise
+    else:
+        if hasattr(web, "install"):
+            web.install(app)
+
+    @app.get("/health", include_in_schema=False)
+    async def health() -> dict[str, Any]:
+        return {"status": "ok", "version": _version()}
+
+    return app
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("openconnector")
+    except PackageNotFoundError:  # pragma: no cover
+        return "0.0.0"

@@ -1,0 +1,71 @@
+"""Request plumbing shared by the routers: login, JSON bodies, query pairs."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+import orjson
+from fastapi import Request
+
+from ..context import Context
+from ..errors import BadRequest, Unauthorized
+
+MAX_BODY = 50 * 1024 * 1024
+
+
+def context_of(request: Request) -> Context:
+    return request.app.state.context
+
+
+def require_user(request: Request) -> str:
+    """HTTP Basic auth (as Nextcloud's API accepts it) or the UI's session; 401 otherwise."""
+    session_user = request.scope.get("session", {}).get("user") if "session" in request.scope else None
+    header = request.headers.get("authorization", "")
+    if header[:6].lower() == "basic ":
+        try:
+            decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+            username, _, password = decoded.partition(":")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            raise Unauthorized("The Authorization header is not valid Basic credentials") from None
+        if request.app.state.users.verify(username, password):
+            request.state.user = username
+            return username
+        raise Unauthorized("Wrong username or password")
+    if session_user:
+        request.state.user = session_user
+        return session_user
+    raise Unauthorized("Login required: use HTTP Basic auth (curl -u user:password)")
+
+
+async def json_body(request: Request, *, required: bool = True) -> Any:
+    """The request body as JSON, with a 400 that says where it is malformed."""
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise BadRequest(f"The body is larger than {MAX_BODY} bytes")
+    if not raw.strip():
+        if required:
+            raise BadRequest("The request needs a JSON body")
+        return {}
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"Malformed JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
+                         line=exc.lineno, column=exc.colno) from None
+
+
+async def json_object(request: Request, *, required: bool = True) -> dict[str, Any]:
+    body = await json_body(request, required=required)
+    if not isinstance(body, dict):
+        raise BadRequest(f"The body must be a JSON object, got {type(body).__name__}")
+    return body
+
+
+def query_pairs(request: Request) -> list[tuple[str, str]]:
+    return list(request.query_params.multi_items())
+
+
+def flag(value: str | None) -> bool:
+    """Boolean query parameters as OpenConnector parses them (true/1/yes/on)."""
+    return str(value or "").strip().lower() in ("true", "1", "yes", "on")

@@ -1,0 +1,139 @@
+"""The ``openconnector`` command: serve, migrate, manage users, run and test the connector.
+
+Each command is a thin call into the same services the REST API and the Python
+API use; library errors print their message and exit 1.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from .errors import OpenConnectorError
+from .store.settings import Settings
+
+app = typer.Typer(help="openconnector: pull external APIs into registers, keep them current, publish them.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+user_app = typer.Typer(help="Users who may log in.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+
+console = Console()
+err = Console(stderr=True)
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory (env OPENCONNECTOR_DATA_DIR)")]
+DbUrl = Annotated[str | None, typer.Option("--database-url", help="Database URL (env OPENCONNECTOR_DATABASE_URL)")]
+
+
+def settings_from(data_dir: Path | None = None, database_url: str | None = None, **more: Any) -> Settings:
+    return Settings.from_env(data_dir=data_dir, database_url=database_url, **more)
+
+
+def context_from(data_dir: Path | None, database_url: str | None) -> Any:
+    from .context import Context, set_context
+
+    context = Context(settings_from(data_dir, database_url))
+    set_context(context)
+    return context
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on (env OPENCONNECTOR_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (env OPENCONNECTOR_PORT, default 8080)")] = None,
+    data_dir: DataDir = None,
+    database_url: DbUrl = None,
+    no_scheduler: Annotated[bool, typer.Option("--no-scheduler", help="Only serve; workers run the jobs")] = False,
+) -> None:
+    """Run the HTTP service (REST API, UI, public catalog) and the scheduler."""
+    import uvicorn
+
+    from .api.app import create_app
+    from .context import Context
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    settings = settings_from(data_dir, database_url, host=host, port=port)
+    if no_scheduler:
+        from dataclasses import replace
+
+        settings = replace(settings, scheduler=False)
+    context = Context(settings)
+    application = create_app(context)
+    console.print(f"openconnector on http://{settings.host}:{settings.port} "
+                  f"({'SQLite ' + str(settings.data_dir) if settings.is_sqlite else 'PostgreSQL'})")
+    uvicorn.run(application, host=settings.host, port=settings.port, log_level="info",
+                timeout_graceful_shutdown=30)
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: DataDir = None, database_url: DbUrl = None) -> None:
+    """Apply all database migrations (also done on every start)."""
+    from .context import Context
+
+    Context(settings_from(data_dir, database_url))
+    console.print("database is up to date")
+
+
+@user_app.command("add")
+def user_add(
+    username: str,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    data_dir: DataDir = None,
+    database_url: DbUrl = None,
+) -> None:
+    """Add a user who can log in to the API and the UI."""
+    from .store.users import UserService
+
+    context = context_from(data_dir, database_url)
+    UserService(context.db).add(username, password)
+    console.print(f"user {username} added")
+
+
+@user_app.command("passwd")
+def user_passwd(
+    username: str,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    data_dir: DataDir = None,
+    database_url: DbUrl = None,
+) -> None:
+    """Change a user's password."""
+    from .store.users import UserService
+
+    context = context_from(data_dir, database_url)
+    UserService(context.db).set_password(username, password)
+    console.print(f"password of {username} changed")
+
+
+def _load_extensions() -> None:
+    """Commands contributed by feature packages (connector, jobs, catalog)."""
+    import importlib
+
+    for name in ("openconnector.connector.commands", "openconnector.jobs.commands",
+                 "openconnector.catalog.commands"):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(app)
+
+
+def main() -> None:
+    _load_extensions()
+    try:
+        app()
+    except OpenConnectorError as exc:
+        err.print(f"[red]Error:[/red] {exc.message}")
+        sys.exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

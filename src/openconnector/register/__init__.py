@@ -1,0 +1,1 @@
+"""OpenRegister: registers, schemas (JSON Schema) and the objects stored in them."""

@@ -1,0 +1,411 @@
+"""ObjectService: create, read, update, delete and list the objects of a register.
+
+The Python twin of OpenRegister's ``ObjectService::saveObject``: the REST API,
+the synchronisation engine and the tutorial's Python tab all call this one
+class. ``save_object`` creates (no id), updates (known id) or creates with the
+given uuid (unknown id), validating against the schema every time.
+``save_objects`` does the same for a batch in one transaction, which is what
+keeps a synchronisation fast.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid as uuidlib
+from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
+from math import ceil
+from typing import Any
+
+import orjson
+from sqlalchemy import ColumnElement, Connection, delete, func, select
+
+from ..clock import now_iso
+from ..context import Context, get_context
+from ..errors import BadRequest, NotFound, ValidationFailed
+from ..store import tables as t
+from .registers import RegisterService
+from .search import ListQuery, SqlBuilder, combine, parse_params
+
+_COLUMNS = (t.objects.c.id, t.objects.c.uuid, t.objects.c.register_id, t.objects.c.schema_id,
+            t.objects.c.object, t.objects.c.version, t.objects.c.owner, t.objects.c.created,
+            t.objects.c.updated)
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def new_uuid4() -> str:
+    """A random (version 4) uuid, about three times faster than ``str(uuid.uuid4())``."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _bump(version: str | None) -> str:
+    parts = (version or "1.0.0").split(".")
+    try:
+        parts[-1] = str(int(parts[-1]) + 1)
+    except ValueError:
+        return "1.0.1"
+    return ".".join(parts)
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuidlib.UUID(value)
+    except (ValueError, AttributeError, TypeError):
+        return False
+    return True
+
+
+class ObjectService:
+    """Objects of registers; ``register`` and ``schema`` are ids, uuids or slugs."""
+
+    def __init__(self, context: Context | None = None) -> None:
+        self.context = context or get_context()
+        self.db = self.context.db
+        self.registers = RegisterService(self.context)
+
+    # -- resolving -----------------------------------------------------------------
+
+    def resolve(self, register: Any, schema: Any, conn: Connection | None = None
+                ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The register and schema dicts for references by id, uuid or slug."""
+        if register is None or schema is None:
+            raise BadRequest("Both a register and a schema are needed", register=register, schema=schema)
+        reg = self.registers.get_register(register, conn)
+        sch = self.registers.get_schema(schema, conn, register=reg)
+        return reg, sch
+
+    # -- writing -------------------------------------------------------------------
+
+    def save_object(self, object: dict[str, Any], register: Any = None, schema: Any = None,
+                    uuid: str | None = None, *, owner: str | None = None, patch: bool = False,
+                    conn: Connection | None = None) -> dict[str, Any]:
+        """Create or update one object and return it in wire shape (with ``id`` and ``@self``).
+
+        The id comes from ``uuid``, else ``@self.id``, else ``id`` in the object. With
+        ``patch`` the given properties are merged into the stored ones; otherwise the
+        object replaces them (properties left out are removed).
+        """
+        if not isinstance(object, dict):
+            raise BadRequest("An object must be a JSON object")
+        object_id = uuid or (object.get("@self") or {}).get("id") or object.get("id")
+        if register is None or schema is None:
+            if not object_id:
+                raise BadRequest("Both a register and a schema are needed to create an object")
+            current = self.find(object_id)
+            register = register or current["@self"]["register"]
+            schema = schema or current["@self"]["schema"]
+        with self._begin(conn) as c:
+            reg, sch = self.resolve(register, schema, c)
+            saved = self._save_batch([object], reg, sch, c, owner=owner, patch=patch, uuids=[object_id])
+            result = saved[0]
+            if isinstance(result, ValidationFailed):
+                raise result
+            return result
+
+    def save_objects(self, objects: Sequence[dict[str, Any]], register: Any, schema: Any, *,
+                     owner: str | None = None, conn: Connection | None = None,
+                     raise_invalid: bool = True) -> list[dict[str, Any] | ValidationFailed]:
+        """Create or update many objects of one schema in one transaction.
+
+        With ``raise_invalid=False`` an invalid object does not stop the batch: its
+        place in the returned list holds the :class:`ValidationFailed`, the rest are saved.
+        """
+        with self._begin(conn) as c:
+            reg, sch = self.resolve(register, schema, c)
+            uuids = [(o.get("@self") or {}).get("id") or o.get("id") if isinstance(o, dict) else None
+                     for o in objects]
+            results = self._save_batch(objects, reg, sch, c, owner=owner, patch=False, uuids=uuids,
+                                       raise_invalid=raise_invalid)
+            return results
+
+    def validate(self, object: dict[str, Any], register: Any, schema: Any) -> list[dict[str, Any]]:
+        """The validation errors ``object`` would get, without saving it."""
+        _, sch = self.resolve(register, schema)
+        validator = self.registers.validator(sch)
+        data = {k: v for k, v in object.items() if k not in ("id", "@self")}
+        validator.normalise(data)
+        return validator.errors(data)
+
+    def _save_batch(self, objects: Sequence[Any], reg: dict[str, Any], sch: dict[str, Any],
+                    conn: Connection, *, owner: str | None, patch: bool, uuids: Sequence[Any],
+                    raise_invalid: bool = True) -> list[dict[str, Any] | ValidationFailed]:
+        validator = self.registers.validator(sch)
+        wanted = [str(u) for u in uuids if u]
+        for value in wanted:
+            if not _is_uuid(value):
+                raise BadRequest(f"Object id {value!r} is not a uuid", id=value)
+        existing: dict[str, Any] = {}
+        if wanted:
+            for chunk_start in range(0, len(wanted), 500):
+                chunk = wanted[chunk_start:chunk_start + 500]
+                for row in conn.execute(select(*_COLUMNS).where(t.objects.c.uuid.in_(chunk))):
+                    existing[row.uuid] = row
+        now = now_iso()
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        results: list[dict[str, Any] | ValidationFailed] = []
+        for obj, given in zip(objects, uuids, strict=True):
+            if not isinstance(obj, dict):
+                failure = ValidationFailed([{"property": None, "message": "An object must be a JSON object"}])
+                if raise_invalid:
+                    raise failure
+                results.append(failure)
+                continue
+            data = {k: v for k, v in obj.items() if k not in ("id", "@self")}
+            key = str(given).lower() if given else None
+            row = existing.get(key) if key else None
+            if row is not None and (row.register_id != reg["id"] or row.schema_id != sch["id"]):
+                raise BadRequest(f"Object {key} belongs to another register or schema", id=key)
+            if row is not None and patch:
+                data = {**row.object, **data}
+            validator.normalise(data)
+            errors = validator.errors(data)
+            if errors:
+                failure = ValidationFailed(errors)
+                if raise_invalid:
+                    raise failure
+                results.append(failure)
+                continue
+            if row is None:
+                new_uuid = key or new_uuid4()
+                record = {"uuid": new_uuid, "register_id": reg["id"], "schema_id": sch["id"],
+                          "object": data, "version": "1.0.0", "owner": owner, "created": now, "updated": now}
+                inserts.append(record)
+                results.append(self._wire_from(record, sch))
+            else:
+                record = {"b_uuid": row.uuid, "object": data, "version": _bump(row.version), "updated": now}
+                updates.append(record)
+                results.append(self._wire_from({"uuid": row.uuid, "register_id": reg["id"],
+                                                "schema_id": sch["id"], "object": data,
+                                                "version": record["version"], "owner": row.owner,
+                                                "created": row.created, "updated": now}, sch))
+        self._write(conn, inserts, updates)
+        return results
+
+    @staticmethod
+    def _write(conn: Connection, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
+        """Bulk insert/update through the driver's executemany: the per-row cost of
+        SQLAlchemy's parameter processing is most of a bulk save otherwise."""
+        mark = "?" if conn.dialect.name == "sqlite" else "%s"
+        cast = "" if conn.dialect.name == "sqlite" else "::jsonb"
+        if inserts:
+            sql = ("INSERT INTO objects (uuid, register_id, schema_id, object, version, owner, created, updated) "
+                   f"VALUES ({mark}, {mark}, {mark}, {mark}{cast}, {mark}, {mark}, {mark}, {mark})")
+            conn.exec_driver_sql(sql, [(r["uuid"], r["register_id"], r["schema_id"], _dumps(r["object"]),
+                                        r["version"], r["owner"], r["created"], r["updated"]) for r in inserts])
+        if updates:
+            sql = (f"UPDATE objects SET object = {mark}{cast}, version = {mark}, updated = {mark} "
+                   f"WHERE uuid = {mark}")
+            conn.exec_driver_sql(sql, [(_dumps(r["object"]), r["version"], r["updated"], r["b_uuid"])
+                                       for r in updates])
+
+    def delete_object(self, id: str, register: Any = None, schema: Any = None,
+                      conn: Connection | None = None) -> None:
+        """Delete one object (hard delete); 404 when it does not exist."""
+        with self._begin(conn) as c:
+            row = self._find_row(id, register, schema, c)
+            c.execute(delete(t.objects).where(t.objects.c.id == row.id))
+
+    def delete_objects(self, uuids: Iterable[str], conn: Connection | None = None) -> int:
+        """Delete objects by uuid; returns how many existed."""
+        ids = [u for u in uuids if u]
+        if not ids:
+            return 0
+        count = 0
+        with self._begin(conn) as c:
+            for start in range(0, len(ids), 500):
+                count += c.execute(delete(t.objects).where(t.objects.c.uuid.in_(ids[start:start + 500]))).rowcount
+        return count
+
+    # -- reading -------------------------------------------------------------------
+
+    def find(self, id: str, register: Any = None, schema: Any = None,
+             conn: Connection | None = None) -> dict[str, Any]:
+        """One object in wire shape; 404 when it is not in the given register/schema."""
+        with self._conn(conn) as c:
+            row = self._find_row(id, register, schema, c)
+            sch = self.registers.get_schema(row.schema_id, c)
+        return self._wire(row, sch)
+
+    def find_many(self, uuids: Sequence[str], conn: Connection | None = None) -> dict[str, dict[str, Any]]:
+        """Stored documents (without ``@self``) by uuid, for bulk comparisons."""
+        found: dict[str, dict[str, Any]] = {}
+        with self._conn(conn) as c:
+            for start in range(0, len(uuids), 500):
+                chunk = list(uuids[start:start + 500])
+                for row in c.execute(select(t.objects.c.uuid, t.objects.c.object)
+                                     .where(t.objects.c.uuid.in_(chunk))):
+                    found[row.uuid] = row.object
+        return found
+
+    def find_all(self, register: Any, schema: Any, *, params: list[tuple[str, str]] | None = None,
+                 query: ListQuery | None = None, filters: dict[str, Any] | None = None,
+                 limit: int | None = None, page: int | None = None, offset: int | None = None,
+                 search: str | None = None, order: dict[str, str] | None = None,
+                 facets: Iterable[str] | None = None,
+                 extra_where: list[ColumnElement[bool]] | None = None) -> dict[str, Any]:
+        """A page of objects with ``{results, total, page, pages, limit, offset}``.
+
+        Takes the REST list's raw ``params`` or, from Python, keyword arguments with
+        the same meaning: ``filters={"category": "Dogs", "status": ["a", "b"],
+        "publicatiedatum": {"lte": "2026-11-29"}}``, ``order={"title": "desc"}``.
+        """
+        if query is None:
+            query = parse_params(list(params or []) + _kwargs_to_params(
+                filters, limit, page, offset, search, order, facets))
+        with self._conn(None) as c:
+            reg, sch = self.resolve(register, schema, c)
+            builder = SqlBuilder(sch, c.dialect.name, self.context.settings.timezone)
+            base = [t.objects.c.register_id == reg["id"],
+                    t.objects.c.schema_id == _literal_int(sch["id"])]
+            clauses = base + builder.where(query) + list(extra_where or [])
+            where = combine(clauses)
+            total = c.execute(select(func.count()).select_from(t.objects).where(where)).scalar_one()
+            rows = []
+            if query.limit:
+                stmt = (select(*_COLUMNS).where(where).order_by(*builder.order_by(query))
+                        .limit(query.limit).offset(query.offset))
+                rows = c.execute(stmt).all()
+            facets_out = self._facets(c, builder, where, query) if query.facets else None
+        limit_ = query.limit
+        envelope: dict[str, Any] = {
+            "results": [self._wire(r, sch) for r in rows],
+            "total": total,
+            "page": query.page,
+            "pages": max(1, ceil(total / limit_)) if limit_ else 1,
+            "limit": limit_,
+            "offset": query.offset,
+        }
+        if facets_out is not None:
+            envelope["facets"] = facets_out
+        return envelope
+
+    def count(self, register: Any, schema: Any) -> int:
+        return self.find_all(register, schema, limit=0)["total"]
+
+    def _facets(self, conn: Connection, builder: SqlBuilder, where: Any, query: ListQuery) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, spec in query.facets.items():
+            kind = spec.get("type", "terms")
+            if kind != "terms":
+                raise BadRequest(f"Facet type {kind!r} is not supported; use terms", parameter=f"_facets[{name}]")
+            prop = builder.props.get(name)
+            if builder.props and prop is None:
+                raise BadRequest(f"Unknown facet property {name!r}", parameter=f"_facets[{name}]")
+            if isinstance(prop, dict) and prop.get("type") == "array":
+                buckets = self._array_buckets(conn, builder, name, where)
+            else:
+                expr = builder.expr(name)
+                rows = conn.execute(select(expr.label("k"), func.count().label("n")).select_from(t.objects)
+                                    .where(where).where(expr.isnot(None)).group_by(expr)
+                                    .order_by(func.count().desc(), expr).limit(200)).all()
+                buckets = [(r.k, r.n) for r in rows]
+            out[name] = {"type": "terms", "buckets": [{"key": k, "results": n, "label": str(k)}
+                                                      for k, n in buckets]}
+        return out
+
+    def _array_buckets(self, conn: Connection, builder: SqlBuilder, name: str, where: Any
+                       ) -> list[tuple[Any, int]]:
+        from sqlalchemy import text
+
+        inner = select(t.objects.c.id, t.objects.c.object).where(where).subquery("f")
+        compiled = inner.compile(conn, compile_kwargs={"literal_binds": True})
+        if builder.sqlite:
+            sql = (f"SELECT je.value AS k, count(*) AS n FROM ({compiled}) AS f, "
+                   f"json_each(f.object, '$.\"{name}\"') AS je GROUP BY je.value ORDER BY n DESC, k LIMIT 200")
+        else:
+            sql = (f"SELECT je AS k, count(*) AS n FROM ({compiled}) AS f, "
+                   f"jsonb_array_elements_text(CASE WHEN jsonb_typeof(f.object -> '{name}') = 'array' "
+                   f"THEN f.object -> '{name}' ELSE '[]'::jsonb END) AS je "
+                   f"GROUP BY je ORDER BY n DESC, k LIMIT 200")
+        return [(r.k, r.n) for r in conn.execute(text(sql))]
+
+    # -- shapes --------------------------------------------------------------------
+
+    def _find_row(self, id: str, register: Any, schema: Any, conn: Connection) -> Any:
+        key = str(id).strip().lower()
+        if key.isdigit():
+            clause = t.objects.c.id == int(key)
+        elif _is_uuid(key):
+            clause = t.objects.c.uuid == key
+        else:
+            raise NotFound(f"Object {id!r} not found (ids are uuids)", id=str(id))
+        row = conn.execute(select(*_COLUMNS).where(clause)).first()
+        if row is None:
+            raise NotFound(f"Object {id} not found", id=str(id))
+        if register is not None or schema is not None:
+            reg, sch = self.resolve(register, schema, conn)
+            if row.register_id != reg["id"] or row.schema_id != sch["id"]:
+                raise NotFound(f"Object {id} not found in {reg['slug']}/{sch['slug']}", id=str(id))
+        return row
+
+    def _wire(self, row: Any, sch: dict[str, Any]) -> dict[str, Any]:
+        return self._wire_from(row._mapping, sch)
+
+    @staticmethod
+    def _wire_from(record: Any, sch: dict[str, Any]) -> dict[str, Any]:
+        data = record["object"]
+        config = sch.get("configuration") or {}
+        name_field = config.get("objectNameField") or "title"
+        name = data.get(name_field) if isinstance(data.get(name_field), str) else data.get("name")
+        out = {"id": record["uuid"], **data}
+        out["@self"] = {
+            "id": record["uuid"],
+            "name": name if isinstance(name, str) and name else record["uuid"],
+            "register": str(record["register_id"]),
+            "schema": str(record["schema_id"]),
+            "version": record["version"],
+            "owner": record["owner"],
+            "created": record["created"],
+            "updated": record["updated"],
+        }
+        return out
+
+    def _conn(self, conn: Connection | None) -> Any:
+        return nullcontext(conn) if conn is not None else self.db.connect()
+
+    def _begin(self, conn: Connection | None) -> Any:
+        return nullcontext(conn) if conn is not None else self.db.begin()
+
+
+def _literal_int(value: int) -> Any:
+    from sqlalchemy import literal_column
+
+    return literal_column(str(int(value)))
+
+
+def _kwargs_to_params(filters: dict[str, Any] | None, limit: int | None, page: int | None,
+                      offset: int | None, search: str | None, order: dict[str, str] | None,
+                      facets: Iterable[str] | None) -> list[tuple[str, str]]:
+    params: list[tuple[str, str]] = []
+    for name, value in (filters or {}).items():
+        if isinstance(value, dict):
+            params.extend((f"{name}[{op}]", str(v)) for op, v in value.items())
+        elif isinstance(value, list | tuple):
+            params.extend((f"{name}[]", str(v)) for v in value)
+        elif value is None:
+            params.append((name, "IS NULL"))
+        elif isinstance(value, bool):
+            params.append((name, "true" if value else "false"))
+        else:
+            params.append((name, str(value)))
+    if limit is not None:
+        params.append(("_limit", str(limit)))
+    if page is not None:
+        params.append(("_page", str(page)))
+    if offset is not None:
+        params.append(("_offset", str(offset)))
+    if search:
+        params.append(("_search", search))
+    for name, direction in (order or {}).items():
+        params.append((f"_order[{name}]", direction))
+    for name in facets or []:
+        params.append((f"_facets[{name}][type]", "terms"))
+    return params

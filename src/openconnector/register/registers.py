@@ -1,0 +1,249 @@
+"""Registers and schemas: the containers and the JSON Schemas objects live in.
+
+Both are referenced by id, uuid or slug everywhere (slugs case-insensitively),
+as in OpenRegister. Saving a schema also maintains expression indexes on its
+scalar properties, so property filters and sorting stay fast at 100,000s of
+objects without per-schema tables.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid as uuidlib
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, insert, select, text, update
+
+from ..clock import now_iso
+from ..context import Context, get_context
+from ..errors import BadRequest, Conflict, NotFound
+from ..store import tables as t
+from .slugs import slugify
+from .validation import Validator
+
+_PROP_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,100}$")
+_RESERVED = {"id", "uuid", "slug", "created", "updated"}
+MAX_INDEXED_PROPERTIES = 24
+
+
+def _row_to_wire(row: Any) -> dict[str, Any]:
+    data = dict(row.data or {})
+    data.update(id=row.id, uuid=row.uuid, slug=row.slug, created=row.created, updated=row.updated)
+    return data
+
+
+def _clean_input(data: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise BadRequest("The body must be a JSON object")
+    return {k: v for k, v in data.items() if k not in _RESERVED and not k.startswith("_") and k != "@self"}
+
+
+def _lookup_clause(table: Any, ref: Any) -> Any:
+    text_ref = str(ref).strip()
+    if text_ref.isdigit():
+        return table.c.id == int(text_ref)
+    if len(text_ref) == 36 and text_ref.count("-") == 4:
+        return table.c.uuid == text_ref.lower()
+    return func.lower(table.c.slug) == text_ref.lower()
+
+
+class RegisterService:
+    """CRUD for registers and schemas (``/api/registers``, ``/api/schemas``)."""
+
+    _validators: dict[tuple[int, str], Validator] = {}
+    _validators_lock = threading.Lock()
+
+    def __init__(self, context: Context | None = None) -> None:
+        self.context = context or get_context()
+        self.db = self.context.db
+
+    # -- registers -----------------------------------------------------------------
+
+    def list_registers(self, search: str | None = None) -> list[dict[str, Any]]:
+        with self.db.connect() as conn:
+            rows = conn.execute(select(t.registers).order_by(t.registers.c.id)).all()
+        found = [_row_to_wire(r) for r in rows]
+        if search:
+            needle = search.lower()
+            found = [r for r in found if needle in (r.get("title") or "").lower()
+                     or needle in (r.get("description") or "").lower()]
+        return found
+
+    def get_register(self, ref: Any, conn: Connection | None = None) -> dict[str, Any]:
+        row = self._get(t.registers, ref, conn)
+        if row is None:
+            raise NotFound(f"Register {ref!r} not found", register=str(ref))
+        return _row_to_wire(row)
+
+    def create_register(self, data: dict[str, Any], conn: Connection | None = None) -> dict[str, Any]:
+        data = _clean_input(data)
+        title = data.get("title") or data.get("name")
+        if not title or not isinstance(title, str):
+            raise BadRequest("A register needs a title", property="title")
+        data["title"] = title
+        slug = slugify(data.pop("slug", None) or title)
+        data.setdefault("description", "")
+        data.setdefault("version", "0.0.1")
+        data["schemas"] = [self.get_schema(s, conn)["id"] for s in data.get("schemas") or []]
+        now = now_iso()
+        with self._begin(conn) as c:
+            if c.execute(select(t.registers.c.id).where(t.registers.c.slug == slug)).first():
+                raise Conflict(f"A register with slug {slug!r} already exists", slug=slug)
+            new_id = c.execute(insert(t.registers).values(
+                uuid=str(uuidlib.uuid4()), slug=slug, data=data, created=now, updated=now)).inserted_primary_key[0]
+            return self.get_register(new_id, c)
+
+    def update_register(self, ref: Any, data: dict[str, Any], *, merge: bool = True) -> dict[str, Any]:
+        with self.db.begin() as conn:
+            current = self.get_register(ref, conn)
+            data = _clean_input(data)
+            stored = {k: v for k, v in current.items() if k not in _RESERVED} if merge else {}
+            stored.update(data)
+            if "schemas" in data:
+                stored["schemas"] = [self.get_schema(s, conn)["id"] for s in data.get("schemas") or []]
+            if not stored.get("title"):
+                raise BadRequest("A register needs a title", property="title")
+            conn.execute(update(t.registers).where(t.registers.c.id == current["id"])
+                         .values(data=stored, updated=now_iso()))
+            return self.get_register(current["id"], conn)
+
+    def delete_register(self, ref: Any) -> None:
+        with self.db.begin() as conn:
+            current = self.get_register(ref, conn)
+            if current["slug"] == "openconnector":
+                raise Conflict("The built-in openconnector register cannot be deleted")
+            conn.execute(delete(t.objects).where(t.objects.c.register_id == current["id"]))
+            conn.execute(delete(t.registers).where(t.registers.c.id == current["id"]))
+
+    # -- schemas -------------------------------------------------------------------
+
+    def list_schemas(self, register: Any | None = None) -> list[dict[str, Any]]:
+        with self.db.connect() as conn:
+            rows = conn.execute(select(t.schemas).order_by(t.schemas.c.id)).all()
+            found = [_row_to_wire(r) for r in rows]
+            if register is not None:
+                ids = set(self.get_register(register, conn).get("schemas") or [])
+                found = [s for s in found if s["id"] in ids]
+        return found
+
+    def get_schema(self, ref: Any, conn: Connection | None = None, *, register: dict | None = None) -> dict[str, Any]:
+        """A schema by id, uuid or slug; a slug is looked up among ``register``'s schemas first."""
+        if register is not None and not str(ref).isdigit():
+            ids = register.get("schemas") or []
+            if ids:
+                with self._conn(conn) as c:
+                    row = c.execute(select(t.schemas).where(t.schemas.c.id.in_(ids),
+                                                            _lookup_clause(t.schemas, ref))).first()
+                if row is not None:
+                    return _row_to_wire(row)
+        row = self._get(t.schemas, ref, conn)
+        if row is None:
+            raise NotFound(f"Schema {ref!r} not found", schema=str(ref))
+        return _row_to_wire(row)
+
+    def create_schema(self, data: dict[str, Any], conn: Connection | None = None,
+                      register: Any | None = None) -> dict[str, Any]:
+        data = self._check_schema(_clean_input(data))
+        slug = slugify(data.pop("slug", None) or data["title"])
+        now = now_iso()
+        with self._begin(conn) as c:
+            new_id = c.execute(insert(t.schemas).values(
+                uuid=str(uuidlib.uuid4()), slug=slug, data=data, created=now, updated=now)).inserted_primary_key[0]
+            schema = self.get_schema(new_id, c)
+            self.ensure_indexes(schema, c)
+            if register is not None:
+                reg = self.get_register(register, c)
+                ids = [*reg.get("schemas", []), new_id]
+                stored = {k: v for k, v in reg.items() if k not in _RESERVED}
+                stored["schemas"] = ids
+                c.execute(update(t.registers).where(t.registers.c.id == reg["id"]).values(data=stored))
+            return schema
+
+    def update_schema(self, ref: Any, data: dict[str, Any], *, merge: bool = True) -> dict[str, Any]:
+        with self.db.begin() as conn:
+            current = self.get_schema(ref, conn)
+            stored = {k: v for k, v in current.items() if k not in _RESERVED} if merge else {}
+            stored.update(_clean_input(data))
+            stored = self._check_schema(stored)
+            conn.execute(update(t.schemas).where(t.schemas.c.id == current["id"])
+                         .values(data=stored, updated=now_iso()))
+            schema = self.get_schema(current["id"], conn)
+            self.ensure_indexes(schema, conn)
+            return schema
+
+    def delete_schema(self, ref: Any) -> None:
+        with self.db.begin() as conn:
+            current = self.get_schema(ref, conn)
+            used = conn.execute(select(func.count()).select_from(t.objects)
+                                .where(t.objects.c.schema_id == current["id"])).scalar_one()
+            if used:
+                raise Conflict(f"Schema {current['slug']!r} still has {used} objects; delete them first",
+                               objects=used)
+            conn.execute(delete(t.schemas).where(t.schemas.c.id == current["id"]))
+
+    def validator(self, schema: dict[str, Any]) -> Validator:
+        """The compiled validator of a schema version (cached by id and ``updated``)."""
+        key = (schema["id"], schema["updated"])
+        found = self._validators.get(key)
+        if found is None:
+            found = Validator(schema, self.context.settings.timezone)
+            with self._validators_lock:
+                self._validators[key] = found
+        return found
+
+    # -- indexes -------------------------------------------------------------------
+
+    def ensure_indexes(self, schema: dict[str, Any], conn: Connection) -> None:
+        """Expression indexes on the schema's scalar properties (filters, sorting, facets)."""
+        props = schema.get("properties") or {}
+        sqlite = conn.dialect.name == "sqlite"
+        count = 0
+        for name, prop in props.items():
+            if count >= MAX_INDEXED_PROPERTIES:
+                break
+            if not _PROP_NAME.match(name) or not isinstance(prop, dict):
+                continue
+            if prop.get("type") not in ("string", "integer", "number", "boolean"):
+                continue
+            if prop.get("maxLength", 256) > 1024 or prop.get("format") in ("text", "html"):
+                continue
+            count += 1
+            index = f"ix_obj_{schema['id']}_{name.lower().replace('-', '_')}"[:60]
+            expr = f"json_extract(object, '$.\"{name}\"')" if sqlite else f"(object ->> '{name}')"
+            conn.execute(text(f'CREATE INDEX IF NOT EXISTS "{index}" ON objects '
+                              f"(schema_id, {expr}) WHERE schema_id = {int(schema['id'])}"))
+
+    # -- helpers -------------------------------------------------------------------
+
+    def _check_schema(self, data: dict[str, Any]) -> dict[str, Any]:
+        title = data.get("title") or data.get("name")
+        if not title or not isinstance(title, str):
+            raise BadRequest("A schema needs a title", property="title")
+        data["title"] = title
+        data.setdefault("description", "")
+        data.setdefault("version", "0.0.1")
+        props = data.setdefault("properties", {})
+        if not isinstance(props, dict):
+            raise BadRequest("properties must be an object of property name to JSON Schema",
+                             property="properties")
+        if "required" in data and not isinstance(data["required"], list):
+            raise BadRequest("required must be a list of property names", property="required")
+        Validator({**data, "id": 0, "updated": ""}, self.context.settings.timezone)  # raises on bad schema
+        return data
+
+    def _get(self, table: Any, ref: Any, conn: Connection | None) -> Any:
+        if ref is None or str(ref).strip() == "":
+            return None
+        with self._conn(conn) as c:
+            return c.execute(select(table).where(_lookup_clause(table, ref))).first()
+
+    def _conn(self, conn: Connection | None) -> Any:
+        from contextlib import nullcontext
+
+        return nullcontext(conn) if conn is not None else self.db.connect()
+
+    def _begin(self, conn: Connection | None) -> Any:
+        from contextlib import nullcontext
+
+        return nullcontext(conn) if conn is not None else self.db.begin()

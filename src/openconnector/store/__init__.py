@@ -1,0 +1,1 @@
+"""Storage: settings, database engine, tables, migrations and secrets."""

@@ -1,0 +1,66 @@
+"""Settings read from the command line and the environment.
+
+One frozen object, so every part of the service (API, scheduler, workers, the
+Python services) agrees on the data directory, the database and the timezone.
+The timezone matters more than it looks: Twig's ``"now"|date("Y-m-d H:i:s")``
+renders naive local time and the register reads naive values back in the same
+zone, so both must use this one setting or fresh datasets would be hidden for
+an hour.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = field(default_factory=lambda: Path("data"))
+    database_url: str | None = None
+    timezone: str = "Europe/Amsterdam"
+    admin_password: str | None = None
+    secret_key: str | None = None
+    scheduler: bool = True
+    base_url: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.data_dir, Path):
+            object.__setattr__(self, "data_dir", Path(self.data_dir))
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Settings from ``OPENCONNECTOR_*`` variables; keyword overrides win when not None."""
+        settings = cls(
+            host=_env("OPENCONNECTOR_HOST", "127.0.0.1") or "127.0.0.1",
+            port=int(_env("OPENCONNECTOR_PORT", "8080") or 8080),
+            data_dir=Path(_env("OPENCONNECTOR_DATA_DIR", "data") or "data"),
+            database_url=_env("OPENCONNECTOR_DATABASE_URL"),
+            timezone=_env("OPENCONNECTOR_TIMEZONE", "Europe/Amsterdam") or "Europe/Amsterdam",
+            admin_password=_env("OPENCONNECTOR_ADMIN_PASSWORD"),
+            secret_key=_env("OPENCONNECTOR_SECRET_KEY"),
+            base_url=_env("OPENCONNECTOR_BASE_URL"),
+        )
+        clean = {k: v for k, v in overrides.items() if v is not None}
+        if "data_dir" in clean:
+            clean["data_dir"] = Path(str(clean["data_dir"]))
+        return replace(settings, **clean)  # type: ignore[arg-type]
+
+    @property
+    def url(self) -> str:
+        """The database URL: the given one, or a SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'openconnector.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite")

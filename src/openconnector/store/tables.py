@@ -1,0 +1,170 @@
+"""Table definitions (SQLAlchemy Core).
+
+Registers, schemas and objects hold their documents as JSON so that any schema
+a user writes is storable without DDL; the columns beside the document are the
+ones every query filters on. High-volume bookkeeping (contracts, logs, locks)
+lives in its own narrow, indexed tables. The migrations in ``migrations/``
+create exactly these tables; ``tests/store/test_migrations.py`` keeps them equal.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData()
+
+#: JSON on SQLite (text), JSONB on PostgreSQL (indexable, compact).
+Document = JSON().with_variant(JSONB(), "postgresql")
+
+#: Datetimes are stored as canonical ISO 8601 text in UTC ("2026-11-29T13:00:00+00:00"):
+#: the same form objects use inside their documents, so they compare as strings in SQL.
+Timestamp = String(40)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(190), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("is_admin", Boolean, nullable=False, default=True),
+    Column("created", Timestamp, nullable=False),
+)
+
+registers = Table(
+    "registers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("uuid", String(36), nullable=False, unique=True),
+    Column("slug", String(190), nullable=False, unique=True),
+    Column("data", Document, nullable=False),
+    Column("created", Timestamp, nullable=False),
+    Column("updated", Timestamp, nullable=False),
+)
+
+schemas = Table(
+    "schemas",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("uuid", String(36), nullable=False, unique=True),
+    Column("slug", String(190), nullable=False, index=True),
+    Column("data", Document, nullable=False),
+    Column("created", Timestamp, nullable=False),
+    Column("updated", Timestamp, nullable=False),
+)
+
+objects = Table(
+    "objects",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("uuid", String(36), nullable=False, unique=True),
+    Column("register_id", Integer, ForeignKey("registers.id", ondelete="CASCADE"), nullable=False),
+    Column("schema_id", Integer, ForeignKey("schemas.id", ondelete="CASCADE"), nullable=False),
+    Column("object", Document, nullable=False),
+    Column("version", String(40), nullable=False),
+    Column("owner", String(190)),
+    Column("created", Timestamp, nullable=False),
+    Column("updated", Timestamp, nullable=False),
+    Index("ix_objects_register_schema", "register_id", "schema_id", "id"),
+)
+
+contracts = Table(
+    "synchronization_contracts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("uuid", String(36), nullable=False, unique=True),
+    Column("synchronization_id", String(36), nullable=False),
+    Column("origin_id", String(255), nullable=False),
+    Column("origin_hash", String(64)),
+    Column("target_id", String(36)),
+    Column("target_hash", String(64)),
+    Column("mapping_hash", String(64)),
+    Column("target_last_action", String(20)),
+    Column("source_last_changed", Timestamp),
+    Column("source_last_checked", Timestamp),
+    Column("source_last_synced", Timestamp),
+    Column("target_last_synced", Timestamp),
+    Column("created", Timestamp, nullable=False),
+    Column("updated", Timestamp, nullable=False),
+    UniqueConstraint("synchronization_id", "origin_id", name="uq_contract_sync_origin"),
+    Index("ix_contracts_target", "target_id"),
+)
+
+call_logs = Table(
+    "call_logs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("uuid", String(36), nullable=False, unique=True),
+    Column("source_id", String(36), index=True),
+    Column("synchronization_id", String(36)),
+    Column("status_code", Integer),
+    Column("status_message", String(255)),
+    Column("method", String(10)),
+    Column("url", Text),
+    Column("response_time", Float),
+    Column("size", BigInteger),
+    Column("request", Document),
+    Column("response", Document),
+    Column("created", Timestamp, nullable=False, index=True),
+    Column("expires", Timestamp),
+)
+
+synchronization_logs = Table(
+    "synchronization_logs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("uuid", String(36), nullable=False, unique=True),
+    Column("synchronization_id", String(36), nullable=False, index=True),
+    Column("message", Text),
+    Column("status", String(20), nullable=False),
+    Column("test", Boolean, nullable=False, default=False),
+    Column("force", Boolean, nullable=False, default=False),
+    Column("result", Document, nullable=False),
+    Column("execution_time", Float),
+    Column("user_id", String(190)),
+    Column("created", Timestamp, nullable=False, index=True),
+    Column("updated", Timestamp, nullable=False),
+    Column("expires", Timestamp),
+)
+
+job_logs = Table(
+    "job_logs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("uuid", String(36), nullable=False, unique=True),
+    Column("job_id", String(36), nullable=False, index=True),
+    Column("job_class", String(255)),
+    Column("level", String(10), nullable=False),
+    Column("message", Text),
+    Column("arguments", Document),
+    Column("execution_time", Float),
+    Column("stack_trace", Document),
+    Column("user_id", String(190)),
+    Column("last_run", Timestamp),
+    Column("next_run", Timestamp),
+    Column("created", Timestamp, nullable=False, index=True),
+    Column("expires", Timestamp),
+)
+
+locks = Table(
+    "locks",
+    metadata,
+    Column("name", String(190), primary_key=True),
+    Column("holder", String(190), nullable=False),
+    Column("acquired", Timestamp, nullable=False),
+    Column("expires", Timestamp, nullable=False),
+)
