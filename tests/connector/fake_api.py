@@ -1,0 +1,563 @@
+"""A fake external API on 127.0.0.1 for connector and synchronisation tests.
+
+The ``fake_api`` fixture (``tests/connector/conftest.py``) starts this app once
+per test session with uvicorn in a thread and resets its state before every
+test. Tests get a ``FakeApi``: ``fake_api.url`` is the base URL,
+``fake_api.source(...)`` a ready source dict, and the attributes below control
+the data and inspect the traffic.
+
+Data
+    ``pets``: the tutorial's Pet Store (8 available pets + 2 sold), served at
+    ``/api/v3/pet/findByStatus?status=available`` as a bare list, and
+    ``/api/v3/pet/{id}`` (GET/PUT/DELETE), ``/api/v3/pet`` (POST/PUT).
+    Change them with ``rename_pet``, ``remove_pet``, ``add_pet``.
+    ``records``: N generated records ``{"id": i, "name": "Record i", "value": 10·i}``
+    (``set_records(n)``, default 45) behind every paginated endpoint.
+
+Paginated endpoints (page size ``size``, default 10)
+    ``/paged/next?style=...``   next link in the body; ``style`` one of
+        ``next`` (DRF ``{"count","next","results"}``), ``links`` (JSON:API
+        ``{"data","links":{"next"}}``), ``hal`` (``_embedded.records``,
+        ``_links.next.href``), ``odata`` (``value``, ``@odata.nextLink``),
+        ``hydra`` (``hydra:member``, ``hydra:view.hydra:next``), ``laravel``
+        (``data``, ``next_page_url``); ``relative=1`` gives relative links.
+        Links carry only ``page`` and ``size``: other params are dropped, as
+        real APIs do.
+    ``/paged/link``             bare list + ``Link: <...>; rel="next"`` header
+    ``/paged/page``             ``{"items","page","totalPages"}``, ``?page=`` (1 when absent);
+                                ``failOn=3`` answers 500 for page 3
+    ``/paged/offset``           ``{"data","total"}``, ``?offset=&limit=``
+    ``/paged/cursor``           ``{"data","meta":{"next_cursor"}}``, ``?cursor=``
+
+Faults
+    ``/faults/repeat``          ignores ``page``: the same 10 records for ever
+    ``/faults/loop``            next links cycling page 1 → 2 → 1 with different records
+    ``/faults/slow?seconds=``   answers after a delay
+    ``/faults/invalid-json``    a truncated JSON body
+    ``/faults/retry-after?times=2&seconds=1&date=0``  429 + Retry-After ``times`` times, then 200
+    ``/faults/flaky?times=2&status=503``  fails ``times`` times, then 200
+    ``/ratelimit``              X-RateLimit-* headers from ``rate_limit(...)``; 429 when exhausted
+    ``/echo``                   any method; returns method, path, query, headers, body; ``?status=``
+
+Auth (credentials in ``credentials``; failures answer 401 and echo what they got,
+to test that logs redact echoed secrets)
+    ``/auth/basic``, ``/auth/bearer``, ``/auth/apikey`` (header ``X-Api-Key``),
+    ``/auth/apikey-query`` (``?api_key=``), ``/auth/oauth`` (a token from
+    ``/oauth/token``), ``/auth/jwt`` (verified with ``jwt_key``/``jwt_algorithms``).
+    ``/oauth/token`` grants client_credentials (client in the body or Basic),
+    tokens live ``token_lifetime`` s; ``tokens_issued`` counts them,
+    ``revoke_tokens()`` invalidates them all.
+
+Traffic
+    ``requests`` lists every request (``method``, ``path``, ``query``,
+    ``headers``); ``hits(path)`` counts requests to a path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import copy
+import email.utils
+import itertools
+import secrets
+import socket
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import jwt
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+__all__ = ["FakeApi", "FakeApiServer", "RecordedRequest"]
+
+PETS: list[dict[str, Any]] = [
+    {"id": 1, "name": "Bella", "category": "Dogs"},
+    {"id": 2, "name": "Max", "category": "Dogs"},
+    {"id": 3, "name": "Luna", "category": "Cats"},
+    {"id": 4, "name": "Charlie", "category": "Dogs"},
+    {"id": 5, "name": "Lucy", "category": "Cats"},
+    {"id": 6, "name": "Cooper", "category": "Dogs"},
+    {"id": 7, "name": "Daisy", "category": "Rabbits"},
+    {"id": 8, "name": "Milo", "category": "Cats"},
+    {"id": 9, "name": "Rocky", "category": "Dogs", "status": "sold"},
+    {"id": 10, "name": "Nala", "category": "Cats", "status": "sold"},
+]
+_CATEGORY_IDS = {"Dogs": 1, "Cats": 2, "Rabbits": 3}
+
+
+def _pet(raw: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": raw["id"],
+        "name": raw["name"],
+        "status": raw.get("status", "available"),
+        "category": {"id": _CATEGORY_IDS[raw["category"]], "name": raw["category"]},
+        "photoUrls": [],
+        "tags": [],
+    }
+
+
+def make_record(i: int) -> dict[str, Any]:
+    return {"id": i, "name": f"Record {i}", "value": i * 10}
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+
+
+@dataclass
+class FakeApi:
+    """State and controls of the fake API; reset before each test."""
+
+    url: str = ""
+    pets: list[dict[str, Any]] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)
+    requests: list[RecordedRequest] = field(default_factory=list)
+    credentials: dict[str, str] = field(default_factory=dict)
+    token_lifetime: int = 3600
+    tokens_issued: int = 0
+    token_requests: list[dict[str, Any]] = field(default_factory=list)
+    tokens: dict[str, float] = field(default_factory=dict)
+    jwt_key: Any = "jwt-shared-secret-0123456789abcdef"
+    jwt_algorithms: list[str] = field(default_factory=lambda: ["HS256"])
+    jwt_claims: list[dict[str, Any]] = field(default_factory=list)
+    counters: Counter[str] = field(default_factory=Counter)
+    limits: dict[str, int] | None = None
+
+    def __post_init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to the initial data, credentials and counters (the fixture does this)."""
+        self.pets = [_pet(p) for p in PETS]
+        self.records = [make_record(i) for i in range(1, 46)]
+        self.requests = []
+        self.credentials = {
+            "username": "alice",
+            "password": "s3cret-basic-pw",
+            "token": "bearer-token-7f3a9c",
+            "api_key": "apikey-5e1b2d",
+            "client_id": "openconnector-client",
+            "client_secret": "client-secret-91ab",
+        }
+        self.token_lifetime = 3600
+        self.tokens_issued = 0
+        self.token_requests = []
+        self.tokens = {}
+        self.jwt_key = "jwt-shared-secret-0123456789abcdef"
+        self.jwt_algorithms = ["HS256"]
+        self.jwt_claims = []
+        self.counters = Counter()
+        self.limits = None
+
+    # -- helpers for tests -------------------------------------------------------------------
+
+    def source(self, **overrides: Any) -> dict[str, Any]:
+        """A source dict for this server (``location`` = ``url``), shaped as the storage layer gives it."""
+        source: dict[str, Any] = {
+            "id": 1,
+            "uuid": "5b5f1b6e-2c3a-4b5e-9f0a-0c1d2e3f4a5b",
+            "name": "Fake API",
+            "type": "api",
+            "location": self.url,
+            "isEnabled": True,
+            "auth": "none",
+            "authenticationConfig": {},
+            "configuration": {},
+        }
+        source.update(overrides)
+        return source
+
+    def pet(self, pet_id: int) -> dict[str, Any] | None:
+        return next((p for p in self.pets if p["id"] == pet_id), None)
+
+    def rename_pet(self, pet_id: int, name: str) -> None:
+        pet = self.pet(pet_id)
+        if pet is None:
+            raise KeyError(pet_id)
+        pet["name"] = name
+
+    def remove_pet(self, pet_id: int) -> None:
+        self.pets = [p for p in self.pets if p["id"] != pet_id]
+
+    def add_pet(
+        self, name: str, category: str = "Dogs", status: str = "available", **extra: Any
+    ) -> dict[str, Any]:
+        pet_id = max((p["id"] for p in self.pets), default=0) + 1
+        pet = _pet({"id": pet_id, "name": name, "category": category, "status": status}) | extra
+        self.pets.append(pet)
+        return pet
+
+    def set_records(self, count: int) -> None:
+        self.records = [make_record(i) for i in range(1, count + 1)]
+
+    def rate_limit(self, limit: int, remaining: int | None = None, reset_in: int = 60) -> None:
+        """Make ``/ratelimit`` send X-RateLimit-* headers and 429 once ``remaining`` is used up."""
+        self.limits = {
+            "limit": limit,
+            "remaining": limit if remaining is None else remaining,
+            "reset": int(time.time()) + reset_in,
+        }
+
+    def revoke_tokens(self) -> None:
+        self.tokens.clear()
+
+    def hits(self, path: str) -> int:
+        return sum(1 for r in self.requests if r.path == path)
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value not in (None, "") else default
+    except ValueError:
+        return default
+
+
+def _page_slice(records: list[Any], page: int, size: int) -> list[Any]:
+    return records[(page - 1) * size : page * size]
+
+
+def build_app(api: FakeApi) -> Any:
+    """The ASGI app; every handler reads ``api`` at request time."""
+
+    def base(request: Request) -> str:
+        return str(request.base_url).rstrip("/")
+
+    # -- Pet Store ----------------------------------------------------------------------------
+
+    async def find_by_status(request: Request) -> Response:
+        statuses = request.query_params.get("status", "available").split(",")
+        return JSONResponse([copy.deepcopy(p) for p in api.pets if p["status"] in statuses])
+
+    async def pet(request: Request) -> Response:
+        pet_id = _int(request.path_params.get("pet_id"), -1)
+        if request.method == "POST" or (request.method == "PUT" and "pet_id" not in request.path_params):
+            body = await request.json()
+            found = api.pet(_int(str(body.get("id", "")), -1))
+            if request.method == "PUT" and found is None:
+                return JSONResponse({"code": 404, "message": "Pet not found"}, status_code=404)
+            if found is None:
+                created = api.add_pet(body.get("name", ""), body.get("category", {}).get("name", "Dogs"))
+                created.update({k: v for k, v in body.items() if k != "id"})
+                return JSONResponse(created)
+            found.update(body)
+            return JSONResponse(found)
+        found = api.pet(pet_id)
+        if found is None:
+            return JSONResponse({"code": 1, "type": "error", "message": "Pet not found"}, status_code=404)
+        if request.method == "DELETE":
+            api.remove_pet(pet_id)
+            return Response(status_code=200)
+        if request.method == "PUT":
+            found.update(await request.json())
+        return JSONResponse(found)
+
+    # -- paginated ----------------------------------------------------------------------------
+
+    async def paged_next(request: Request) -> Response:
+        q = request.query_params
+        style = q.get("style", "next")
+        size = _int(q.get("size"), 10)
+        page = _int(q.get("page"), 1)
+        items = _page_slice(api.records, page, size)
+        more = page * size < len(api.records)
+        path = "/paged/next"
+        link_query = urlencode({"style": style, "page": page + 1, "size": size})
+        if q.get("relative") == "1":
+            link = f"{path}?{link_query}"
+        else:
+            link = f"{base(request)}{path}?{link_query}"
+        nxt = link if more else None
+        bodies: dict[str, Any] = {
+            "next": {"count": len(api.records), "next": nxt, "previous": None, "results": items},
+            "links": {"data": items, "links": {"self": str(request.url), "next": nxt}},
+            "hal": {"_embedded": {"records": items}, "_links": {"next": {"href": nxt}} if more else {}},
+            "odata": {"value": items, **({"@odata.nextLink": nxt} if more else {})},
+            "hydra": {"hydra:member": items, "hydra:view": {"hydra:next": nxt} if more else {}},
+            "laravel": {"data": items, "next_page_url": nxt, "current_page": page},
+        }
+        if style not in bodies:
+            return JSONResponse({"error": f"unknown style {style}"}, status_code=400)
+        return JSONResponse(bodies[style])
+
+    async def paged_link(request: Request) -> Response:
+        q = request.query_params
+        size = _int(q.get("per_page"), 10)
+        page = _int(q.get("page"), 1)
+        last = max(1, -(-len(api.records) // size))
+        links = [f'<{base(request)}/paged/link?page={last}&per_page={size}>; rel="last"']
+        if page < last:
+            links.insert(0, f'<{base(request)}/paged/link?page={page + 1}&per_page={size}>; rel="next"')
+        return JSONResponse(_page_slice(api.records, page, size), headers={"Link": ", ".join(links)})
+
+    async def paged_page(request: Request) -> Response:
+        q = request.query_params
+        size = _int(q.get("pageSize"), 10)
+        page = _int(q.get("page"), 1)
+        if q.get("failOn") and _int(q.get("failOn"), 0) == page:
+            return JSONResponse({"error": "Internal Server Error"}, status_code=500)
+        total_pages = max(1, -(-len(api.records) // size))
+        return JSONResponse(
+            {"items": _page_slice(api.records, page, size), "page": page, "totalPages": total_pages}
+        )
+
+    async def paged_offset(request: Request) -> Response:
+        q = request.query_params
+        offset = _int(q.get("offset"), 0)
+        limit = _int(q.get("limit"), 10)
+        return JSONResponse({"data": api.records[offset : offset + limit], "total": len(api.records)})
+
+    async def paged_cursor(request: Request) -> Response:
+        q = request.query_params
+        size = _int(q.get("limit"), 10)
+        cursor = q.get("cursor")
+        offset = int(base64.urlsafe_b64decode(cursor).decode()) if cursor else 0
+        end = offset + size
+        nxt = base64.urlsafe_b64encode(str(end).encode()).decode() if end < len(api.records) else None
+        return JSONResponse({"data": api.records[offset:end], "meta": {"next_cursor": nxt}})
+
+    # -- faults -------------------------------------------------------------------------------
+
+    async def repeat(request: Request) -> Response:
+        return JSONResponse({"results": api.records[:10]})
+
+    async def loop(request: Request) -> Response:
+        page = _int(request.query_params.get("page"), 1)
+        other = 2 if page == 1 else 1
+        return JSONResponse(
+            {
+                "results": _page_slice(api.records, page, 5),
+                "next": f"{base(request)}/faults/loop?page={other}",
+            }
+        )
+
+    async def slow(request: Request) -> Response:
+        await asyncio.sleep(float(request.query_params.get("seconds", "1")))
+        return JSONResponse({"results": [make_record(1)]})
+
+    async def invalid_json(request: Request) -> Response:
+        return Response(b'{"results": [{"id": 1}, {"id": 2', media_type="application/json")
+
+    async def retry_after(request: Request) -> Response:
+        q = request.query_params
+        api.counters["retry-after"] += 1
+        if api.counters["retry-after"] <= _int(q.get("times"), 2):
+            seconds = _int(q.get("seconds"), 1)
+            if q.get("date") == "1":
+                value = email.utils.formatdate(time.time() + seconds, usegmt=True)
+            else:
+                value = str(seconds)
+            return JSONResponse(
+                {"error": "Too Many Requests"}, status_code=429, headers={"Retry-After": value}
+            )
+        return JSONResponse({"results": api.records[:3]})
+
+    async def flaky(request: Request) -> Response:
+        q = request.query_params
+        api.counters["flaky"] += 1
+        if api.counters["flaky"] <= _int(q.get("times"), 2):
+            return JSONResponse({"error": "temporarily unavailable"}, status_code=_int(q.get("status"), 503))
+        return JSONResponse({"results": api.records[:3]})
+
+    async def ratelimited(request: Request) -> Response:
+        limits = api.limits
+        if limits is None:
+            return JSONResponse({"results": api.records[:3]})
+        limits["remaining"] -= 1
+        headers = {
+            "X-RateLimit-Limit": str(limits["limit"]),
+            "X-RateLimit-Remaining": str(max(0, limits["remaining"])),
+            "X-RateLimit-Reset": str(limits["reset"]),
+        }
+        if limits["remaining"] < 0:
+            return JSONResponse({"error": "rate limited"}, status_code=429, headers=headers)
+        return JSONResponse({"results": api.records[:3]}, headers=headers)
+
+    async def echo(request: Request) -> Response:
+        body = (await request.body()).decode("utf-8", "replace")
+        status = _int(request.query_params.get("status"), 200)
+        return JSONResponse(
+            {
+                "method": request.method,
+                "path": request.url.path,
+                "query": dict(request.query_params),
+                "headers": dict(request.headers),
+                "body": body,
+            },
+            status_code=status,
+        )
+
+    # -- auth ---------------------------------------------------------------------------------
+
+    def denied(what: str, got: Any) -> Response:
+        return JSONResponse({"error": f"invalid {what}", "received": got}, status_code=401)
+
+    def ok(method: str, **extra: Any) -> Response:
+        return JSONResponse({"authenticated": method, "results": api.records[:2], **extra})
+
+    async def auth_basic(request: Request) -> Response:
+        header = request.headers.get("authorization", "")
+        creds = api.credentials
+        expected = base64.b64encode(f"{creds['username']}:{creds['password']}".encode()).decode()
+        return ok("basic") if header == f"Basic {expected}" else denied("basic credentials", header)
+
+    async def auth_bearer(request: Request) -> Response:
+        header = request.headers.get("authorization", "")
+        expected = f"Bearer {api.credentials['token']}"
+        return ok("bearer") if header == expected else denied("bearer token", header)
+
+    async def auth_apikey(request: Request) -> Response:
+        got = request.headers.get("x-api-key", "")
+        return ok("apikey") if got == api.credentials["api_key"] else denied("api key", got)
+
+    async def auth_apikey_query(request: Request) -> Response:
+        got = request.query_params.get("api_key", "")
+        return ok("apikey-query") if got == api.credentials["api_key"] else denied("api key", got)
+
+    async def auth_oauth(request: Request) -> Response:
+        header = request.headers.get("authorization", "")
+        token = header.removeprefix("Bearer ")
+        expires = api.tokens.get(token)
+        if not header.startswith("Bearer ") or expires is None or expires < time.time():
+            return denied("access token", header)
+        return ok("oauth2")
+
+    async def auth_jwt(request: Request) -> Response:
+        header = request.headers.get("authorization", "")
+        try:
+            claims = jwt.decode(
+                header.removeprefix("Bearer "),
+                api.jwt_key,
+                algorithms=api.jwt_algorithms,
+                options={"verify_aud": False},
+            )
+        except jwt.PyJWTError as exc:
+            return JSONResponse({"error": f"invalid jwt: {exc}"}, status_code=401)
+        api.jwt_claims.append(claims)
+        return ok("jwt", claims=claims, header=jwt.get_unverified_header(header.removeprefix("Bearer ")))
+
+    async def oauth_token(request: Request) -> Response:
+        form = dict(await request.form())
+        creds = api.credentials
+        client_id, client_secret, method = form.get("client_id"), form.get("client_secret"), "body"
+        header = request.headers.get("authorization", "")
+        if header.startswith("Basic "):
+            decoded = base64.b64decode(header[6:]).decode()
+            client_id, _, client_secret = decoded.partition(":")
+            method = "basic"
+        api.token_requests.append(
+            {"auth": method, "scope": form.get("scope"), "grant_type": form.get("grant_type")}
+        )
+        if form.get("grant_type") != "client_credentials":
+            return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
+        if client_id != creds["client_id"] or client_secret != creds["client_secret"]:
+            return JSONResponse(
+                {"error": "invalid_client", "error_description": f"unknown client {client_id}"},
+                status_code=401,
+            )
+        api.tokens_issued += 1
+        token = f"access-{api.tokens_issued}-{secrets.token_hex(8)}"
+        api.tokens[token] = time.time() + api.token_lifetime
+        return JSONResponse(
+            {
+                "access_token": token,
+                "token_type": "Bearer",
+                "expires_in": api.token_lifetime,
+                "scope": form.get("scope"),
+            }
+        )
+
+    routes = [
+        Route("/api/v3/pet/findByStatus", find_by_status),
+        Route("/api/v3/pet", pet, methods=["POST", "PUT"]),
+        Route("/api/v3/pet/{pet_id}", pet, methods=["GET", "PUT", "DELETE"]),
+        Route("/paged/next", paged_next),
+        Route("/paged/link", paged_link),
+        Route("/paged/page", paged_page),
+        Route("/paged/offset", paged_offset),
+        Route("/paged/cursor", paged_cursor),
+        Route("/faults/repeat", repeat),
+        Route("/faults/loop", loop),
+        Route("/faults/slow", slow),
+        Route("/faults/invalid-json", invalid_json),
+        Route("/faults/retry-after", retry_after),
+        Route("/faults/flaky", flaky, methods=["GET", "POST"]),
+        Route("/ratelimit", ratelimited),
+        Route("/echo", echo, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        Route("/auth/basic", auth_basic),
+        Route("/auth/bearer", auth_bearer),
+        Route("/auth/apikey", auth_apikey),
+        Route("/auth/apikey-query", auth_apikey_query),
+        Route("/auth/oauth", auth_oauth),
+        Route("/auth/jwt", auth_jwt),
+        Route("/oauth/token", oauth_token, methods=["POST"]),
+    ]
+    app = Starlette(routes=routes)
+
+    async def recording_app(scope: Any, receive: Any, send: Any) -> None:
+        """Pure ASGI wrapper: log each HTTP request, then hand it to the routes."""
+        if scope["type"] == "http":
+            request = Request(scope)
+            api.requests.append(
+                RecordedRequest(
+                    method=request.method,
+                    path=request.url.path,
+                    query=dict(request.query_params),
+                    headers=dict(request.headers),
+                )
+            )
+        await app(scope, receive, send)
+
+    return recording_app
+
+
+class FakeApiServer:
+    """Runs the app with uvicorn in a daemon thread on a free port of 127.0.0.1."""
+
+    _ids = itertools.count(1)
+
+    def __init__(self) -> None:
+        self.api = FakeApi()
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> FakeApi:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            build_app(self.api), log_level="warning", lifespan="off", loop="asyncio", access_log=False
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run,
+            kwargs={"sockets": [sock]},
+            name=f"fake-api-{next(self._ids)}",
+            daemon=True,
+        )
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the fake API did not start")
+            time.sleep(0.01)
+        self.api.url = f"http://127.0.0.1:{port}"
+        return self.api
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
