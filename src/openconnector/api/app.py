@@ -11,11 +11,11 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
 
 from ..context import Context, set_context
 from ..store.users import UserService
 from . import errors, openregister
+from .responses import FastJSONResponse as ORJSONResponse
 
 log = logging.getLogger("openconnector")
 

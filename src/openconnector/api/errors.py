@@ -11,10 +11,10 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import OpenConnectorError
+from .responses import FastJSONResponse as ORJSONResponse
 
 log = logging.getLogger("openconnector.api")
 

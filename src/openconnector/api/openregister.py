@@ -9,12 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import ORJSONResponse, Response
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from ..register.objects import ObjectService
 from ..register.registers import RegisterService
 from .deps import context_of, json_object, query_pairs, require_user
+from .responses import FastJSONResponse as ORJSONResponse
 
 router = APIRouter(dependencies=[Depends(require_user)])
 

@@ -156,7 +156,7 @@ class SqlBuilder:
 
     # expressions ------------------------------------------------------------------
 
-    def expr(self, path: str) -> ColumnElement[Any]:
+    def expr_sql(self, path: str) -> str:
         """SQL text for a JSON property path, identical to the index expression."""
         segments = path.split(".")
         for segment in segments:
@@ -164,10 +164,13 @@ class SqlBuilder:
                 raise BadRequest(f"{path!r} is not a valid property name", parameter=path)
         if self.sqlite:
             json_path = "$" + "".join(f'."{s}"' for s in segments)
-            return literal_column(f"json_extract(objects.object, '{json_path}')")
+            return f"json_extract(objects.object, '{json_path}')"
         if len(segments) == 1:
-            return literal_column(f"(objects.object ->> '{segments[0]}')")
-        return literal_column(f"(objects.object #>> '{{{','.join(segments)}}}')")
+            return f"(objects.object ->> '{segments[0]}')"
+        return f"(objects.object #>> '{{{','.join(segments)}}}')"
+
+    def expr(self, path: str) -> ColumnElement[Any]:
+        return literal_column(self.expr_sql(path))
 
     def _prop(self, path: str) -> dict[str, Any] | None:
         head = path.split(".")[0]
@@ -207,10 +210,9 @@ class SqlBuilder:
         return isinstance(prop, dict) and prop.get("type") in ("integer", "number")
 
     def sort_expr(self, path: str) -> ColumnElement[Any]:
-        expr = self.expr(path)
         if not self.sqlite and self.numeric(path):
-            return literal_column(f"({expr.text})::numeric")  # type: ignore[attr-defined]
-        return expr
+            return literal_column(f"({self.expr_sql(path)})::numeric")
+        return self.expr(path)
 
     # clauses ----------------------------------------------------------------------
 
@@ -235,8 +237,7 @@ class SqlBuilder:
                 return column.is_(None) if flt.value.upper() == "IS NULL" else column.isnot(None)
             value = self._typed(prop, flt.value, flt.path)
             if not self.sqlite and prop and prop.get("type") in ("integer", "number"):
-                column = literal_column(f"({column.text})::numeric")
-                value = value if isinstance(value, list) else value
+                column = literal_column(f"({self.expr_sql(flt.path)})::numeric")
             elif not self.sqlite:
                 value = [str(v) for v in value] if isinstance(value, list) else str(value)
         op = flt.op

@@ -1,0 +1,149 @@
+"""Shared fixtures: real databases (a SQLite file per test, a fresh PostgreSQL
+database per test) and the real application, in-process or on a socket."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from openconnector.context import Context, set_context
+from openconnector.store.settings import Settings
+
+PG_ADMIN_URL = os.environ.get("OPENCONNECTOR_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _pg_available() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database, dropped afterwards."""
+    if not _pg_available():
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not running on 127.0.0.1:5432 (CI must start it)")
+        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
+    from sqlalchemy import create_engine, text
+
+    name = f"oc_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", timezone="Europe/Amsterdam", admin_password="admin",
+                    secret_key="test-secret")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
+    """Settings for SQLite and, as a second run of the same test, PostgreSQL."""
+    if request.param == "sqlite":
+        return settings
+    from dataclasses import replace
+
+    return replace(settings, database_url=request.getfixturevalue("pg_url"))
+
+
+def _context(settings: Settings) -> Iterator[Context]:
+    context = Context(settings)
+    set_context(context)
+    try:
+        yield context
+    finally:
+        set_context(None)
+        context.close()
+
+
+@pytest.fixture
+def context(settings: Settings) -> Iterator[Context]:
+    """A migrated instance on a SQLite file of its own."""
+    yield from _context(settings)
+
+
+@pytest.fixture
+def any_context(any_settings: Settings) -> Iterator[Context]:
+    """A migrated instance on SQLite, then on PostgreSQL."""
+    yield from _context(any_settings)
+
+
+def _client(context: Context):  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from openconnector.api.app import create_app
+
+    client = TestClient(create_app(context), raise_server_exceptions=False)
+    client.auth = ("admin", "admin")
+    return client
+
+
+@pytest.fixture
+def client(context: Context):  # type: ignore[no-untyped-def]
+    """The application in-process, logged in as admin (use ``auth=None`` per request to log out)."""
+    with _client(context) as c:
+        yield c
+
+
+@pytest.fixture
+def any_client(any_context: Context):  # type: ignore[no-untyped-def]
+    with _client(any_context) as c:
+        yield c
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    """The real application served by uvicorn on a free port in a thread."""
+
+    def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
+        import uvicorn
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+
+
+@pytest.fixture
+def live_server(context: Context) -> Iterator[LiveServer]:
+    from openconnector.api.app import create_app
+
+    with LiveServer(create_app(context)) as server:
+        yield server
