@@ -138,6 +138,9 @@ class FakeApi:
     def __post_init__(self) -> None:
         self.reset()
 
+    def __repr__(self) -> str:
+        return f"<FakeApi {self.url}: {len(self.pets)} pets, {len(self.records)} records, {len(self.requests)} requests>"
+
     def reset(self) -> None:
         """Back to the initial data, credentials and counters (the fixture does this)."""
         self.pets = [_pet(p) for p in PETS]
@@ -249,7 +252,7 @@ def build_app(api: FakeApi) -> Any:
                 return JSONResponse({"code": 404, "message": "Pet not found"}, status_code=404)
             if found is None:
                 created = api.add_pet(body.get("name", ""), body.get("category", {}).get("name", "Dogs"))
-                created.update({k: v for k, v in body.items() if k != "id"})
+                created.update({k: v for k, v in body.items() if k not in ("id", "category")})
                 return JSONResponse(created)
             found.update(body)
             return JSONResponse(found)
@@ -491,7 +494,7 @@ def build_app(api: FakeApi) -> Any:
         Route("/faults/loop", loop),
         Route("/faults/slow", slow),
         Route("/faults/invalid-json", invalid_json),
-        Route("/faults/retry-after", retry_after),
+        Route("/faults/retry-after", retry_after, methods=["GET", "POST"]),
         Route("/faults/flaky", flaky, methods=["GET", "POST"]),
         Route("/ratelimit", ratelimited),
         Route("/echo", echo, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
@@ -538,7 +541,12 @@ class FakeApiServer:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
         config = uvicorn.Config(
-            build_app(self.api), log_level="warning", lifespan="off", loop="asyncio", access_log=False
+            build_app(self.api),
+            log_level="warning",
+            lifespan="off",
+            loop="asyncio",
+            access_log=False,
+            timeout_graceful_shutdown=1,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(

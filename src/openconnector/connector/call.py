@@ -89,7 +89,7 @@ RATE_LIMIT_MESSAGE = "The rate limit for this source has been exceeded. Try agai
 NOT_ENABLED_MESSAGE = "This source is not enabled"
 NO_LOCATION_MESSAGE = "This source has no location"
 
-_HEADERS = {"User-Agent": "openconnector (+https://github.com/ConductionNL/openconnector)"}
+_HEADERS = {"User-Agent": "openconnector-python"}
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 _CONTENT_TYPES = {"json": "application/json", "xml": "application/xml", "yaml": "application/x-yaml"}
 
