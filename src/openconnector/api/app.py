@@ -24,6 +24,7 @@ PREFIXES = ("/index.php/apps/{app}", "/apps/{app}")
 #: Optional routers, added when their package is present (each feature lands on its own).
 OPTIONAL = (
     ("openconnector", "openconnector.api.openconnector"),
+    ("openconnector", "openconnector.api.jobs"),
     ("opencatalogi", "openconnector.api.opencatalogi"),
 )
 

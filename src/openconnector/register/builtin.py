@@ -32,10 +32,18 @@ def _common(**props: Any) -> dict[str, Any]:
             "reference": _S, "version": _S, "slug": _S, **props}
 
 
+#: Where a source keeps secrets: encrypted at rest, masked in every answer.
+SOURCE_SECRETS = [
+    "authenticationConfig.*", "configuration.authentication.*", "configuration.headers.*",
+    "configuration.query.*", "headers.*", "query.*", "password", "secret", "apikey", "jwt",
+    "authorizationHeader",
+]
+
 BUILTIN_SCHEMAS: dict[str, dict[str, Any]] = {
     "source": {
         "title": "Source", "description": "Where data comes from: a base URL and how to authenticate.",
         "required": ["name"],
+        "configuration": {"objectNameField": "name", "secretProperties": SOURCE_SECRETS},
         "properties": _common(
             type={"type": "string", "enum": ["api", "json", "xml", "soap", "database", "file"]},
             location=_S, isEnabled=_B, auth=_S, authenticationConfig=_O, configuration=_O,
@@ -46,6 +54,7 @@ BUILTIN_SCHEMAS: dict[str, dict[str, Any]] = {
     "mapping": {
         "title": "Mapping", "description": "How one external record becomes one object.",
         "required": ["name"],
+        "configuration": {"objectNameField": "name"},
         "properties": _common(mapping=_O, unset={"type": "array", "items": _S}, cast=_O, passThrough=_B),
     },
     "synchronization": {

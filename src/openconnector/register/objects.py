@@ -10,6 +10,7 @@ keeps a synchronisation fast.
 
 from __future__ import annotations
 
+import copy
 import os
 import uuid as uuidlib
 from collections.abc import Iterable, Sequence
@@ -24,6 +25,7 @@ from ..clock import now_iso
 from ..context import Context, get_context
 from ..errors import BadRequest, NotFound, ValidationFailed
 from ..store import tables as t
+from ..store.secrets import mask, reveal, seal
 from .registers import RegisterService
 from .search import ListQuery, SqlBuilder, combine, parse_params
 
@@ -137,6 +139,7 @@ class ObjectService:
                     conn: Connection, *, owner: str | None, patch: bool, uuids: Sequence[Any],
                     raise_invalid: bool = True) -> list[dict[str, Any] | ValidationFailed]:
         validator = self.registers.validator(sch)
+        secret_paths = (sch.get("configuration") or {}).get("secretProperties") or []
         wanted = [str(u) for u in uuids if u]
         for value in wanted:
             if not _is_uuid(value):
@@ -173,6 +176,9 @@ class ObjectService:
                     raise failure
                 results.append(failure)
                 continue
+            if secret_paths:
+                data = copy.deepcopy(data)
+                seal(data, secret_paths, self.context.secrets, row.object if row is not None else None)
             if row is None:
                 new_uuid = key or new_uuid4()
                 record = {"uuid": new_uuid, "register_id": reg["id"], "schema_id": sch["id"],
@@ -352,6 +358,9 @@ class ObjectService:
     @staticmethod
     def _wire_from(record: Any, sch: dict[str, Any]) -> dict[str, Any]:
         data = record["object"]
+        secret_paths = (sch.get("configuration") or {}).get("secretProperties")
+        if secret_paths:
+            data = mask(data, secret_paths)
         config = sch.get("configuration") or {}
         name_field = config.get("objectNameField") or "title"
         name = data.get(name_field) if isinstance(data.get(name_field), str) else data.get("name")
@@ -366,7 +375,19 @@ class ObjectService:
             "created": record["created"],
             "updated": record["updated"],
         }
+        if "id" in record:
+            out["@self"]["objectId"] = record["id"]
         return out
+
+    def reveal(self, obj: dict[str, Any], schema: Any) -> dict[str, Any]:
+        """The stored object with its secrets decrypted, for the code that uses them
+        (CallService). Never send the result to a client or a log."""
+        sch = schema if isinstance(schema, dict) else self.registers.get_schema(schema)
+        paths = (sch.get("configuration") or {}).get("secretProperties") or []
+        with self._conn(None) as c:
+            row = self._find_row(obj["id"], None, None, c)
+        return {"id": row.uuid, **reveal(row.object, paths, self.context.secrets)} if paths else \
+            {"id": row.uuid, **row.object}
 
     def _conn(self, conn: Connection | None) -> Any:
         return nullcontext(conn) if conn is not None else self.db.connect()

@@ -53,3 +53,83 @@ class Secrets:
 
 def is_encrypted(value: object) -> bool:
     return isinstance(value, str) and value.startswith(PREFIX)
+
+
+#: What an API answer shows in place of a stored secret.
+MASK = "********"
+
+_SENSITIVE = ("authorization", "token", "secret", "password", "passwd", "key", "cookie", "signature",
+              "credential", "assertion")
+
+
+def is_sensitive(name: str) -> bool:
+    lowered = name.lower()
+    return any(word in lowered for word in _SENSITIVE)
+
+
+def _walk(obj: dict, path: str):  # type: ignore[no-untyped-def]
+    """Yield ``(container, key)`` for each value ``path`` names in ``obj``.
+
+    A path is dotted; a last segment ``*`` names every key of that object whose
+    name looks sensitive (``Authorization``, ``X-Api-Key``, ``client_secret``...).
+    """
+    *parents, last = path.split(".")
+    node = obj
+    for part in parents:
+        node = node.get(part) if isinstance(node, dict) else None
+        if not isinstance(node, dict):
+            return
+    if last == "*":
+        for key in list(node):
+            if is_sensitive(key) and isinstance(node[key], str):
+                yield node, key
+    elif last in node and isinstance(node[last], str) and node[last] != "":
+        yield node, last
+
+
+def seal(obj: dict, paths: list[str], secrets: Secrets, previous: dict | None = None) -> None:
+    """Encrypt the secrets of ``obj`` in place; a masked value keeps the previous secret."""
+    for path in paths:
+        for container, key in list(_walk(obj, path)):
+            value = container[key]
+            if value == MASK:
+                old = _lookup(previous, path, key)
+                if old is None:
+                    del container[key]
+                else:
+                    container[key] = old
+            else:
+                container[key] = secrets.encrypt(value)
+
+
+def mask(obj: dict, paths: list[str]) -> dict:
+    """A copy of ``obj`` with every secret replaced by :data:`MASK` (never the ciphertext)."""
+    import copy
+
+    out = copy.deepcopy(obj)
+    for path in paths:
+        for container, key in list(_walk(out, path)):
+            container[key] = MASK
+    return out
+
+
+def reveal(obj: dict, paths: list[str], secrets: Secrets) -> dict:
+    """A copy of ``obj`` with secrets decrypted, for the code that makes the call."""
+    import copy
+
+    out = copy.deepcopy(obj)
+    for path in paths:
+        for container, key in list(_walk(out, path)):
+            container[key] = secrets.decrypt(container[key])
+    return out
+
+
+def _lookup(previous: dict | None, path: str, key: str) -> str | None:
+    if not previous:
+        return None
+    *parents, _ = path.split(".")
+    node = previous
+    for part in parents:
+        node = node.get(part) if isinstance(node, dict) else None
+    value = node.get(key) if isinstance(node, dict) else None
+    return value if isinstance(value, str) else None

@@ -1,0 +1,1 @@
+"""OpenConnector: sources and calls, mappings, synchronisations, contracts and logs."""

@@ -1,0 +1,113 @@
+"""The connector's configuration objects as the OpenConnector API shows them.
+
+Sources, mappings, synchronisations, jobs, endpoints and rules are objects of the
+built-in ``openconnector`` register (one schema each). This service gives them the
+original's flat shape (``id`` the numeric id, ``uuid``, the fields, ``version``,
+``slug``, ``created``/``updated`` with ``dateCreated``/``dateModified`` aliases) and
+its conventions: keys starting with ``_`` are ignored, ``version`` starts at
+``0.0.1`` and its patch bumps on update, ``slug`` derives from ``name``.
+Wherever one is referenced, the numeric id and the uuid both work.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..context import Context, get_context
+from ..errors import BadRequest, NotFound
+from ..register.objects import ObjectService
+from ..register.slugs import slugify
+
+REGISTER = "openconnector"
+KINDS = ("source", "mapping", "synchronization", "job", "endpoint", "rule")
+_DROP = {"id", "uuid", "created", "updated", "dateCreated", "dateModified", "@self"}
+
+
+def _bump(version: str) -> str:
+    parts = version.split(".")
+    if len(parts) == 3 and parts[2].isdigit():
+        return f"{parts[0]}.{parts[1]}.{int(parts[2]) + 1}"
+    return version
+
+
+def to_entity(obj: dict[str, Any]) -> dict[str, Any]:
+    """Object wire shape → OpenConnector entity shape."""
+    meta = obj.get("@self") or {}
+    out: dict[str, Any] = {"id": meta.get("objectId", obj["id"]), "uuid": obj["id"]}
+    out.update({k: v for k, v in obj.items() if k not in ("id", "@self")})
+    out["created"] = out["dateCreated"] = meta.get("created")
+    out["updated"] = out["dateModified"] = meta.get("updated")
+    return out
+
+
+class EntityService:
+    """CRUD for one kind of connector object (``EntityService("source")``)."""
+
+    def __init__(self, kind: str, context: Context | None = None) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"unknown kind {kind!r}; one of {KINDS}")
+        self.kind = kind
+        self.context = context or get_context()
+        self.objects = ObjectService(self.context)
+
+    def list(self, params: list[tuple[str, str]] | None = None) -> list[dict[str, Any]]:
+        pairs = [(k, v) for k, v in (params or []) if k not in ("_limit", "_page", "_offset")]
+        found: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            chunk = self.objects.find_all(REGISTER, self.kind,
+                                          params=[*pairs, ("_limit", "1000"), ("_page", str(page))])
+            found.extend(to_entity(o) for o in chunk["results"])
+            if page >= chunk["pages"]:
+                return found
+            page += 1
+
+    def get(self, ref: Any) -> dict[str, Any]:
+        if isinstance(ref, dict):
+            ref = ref.get("uuid") or ref.get("id")
+        if ref is None or str(ref).strip() == "":
+            raise NotFound(f"No {self.kind} given")
+        ref = str(ref).strip()
+        try:
+            return to_entity(self.objects.find(ref, REGISTER, self.kind))
+        except NotFound:
+            pass
+        by_slug = self.objects.find_all(REGISTER, self.kind, filters={"slug": ref}, limit=1)["results"]
+        if by_slug:
+            return to_entity(by_slug[0])
+        raise NotFound(f"{self.kind.capitalize()} {ref!r} not found", id=ref)
+
+    def get_with_secrets(self, ref: Any) -> dict[str, Any]:
+        """The entity with its secrets decrypted: only for the code that makes calls."""
+        entity = self.get(ref)
+        revealed = self.objects.reveal({"id": entity["uuid"]}, self.objects.registers.get_schema(
+            self.kind, register=self.objects.registers.get_register(REGISTER)))
+        return {**entity, **{k: v for k, v in revealed.items() if k != "id"}}
+
+    def create(self, data: dict[str, Any], *, owner: str | None = None) -> dict[str, Any]:
+        clean = self._clean(data)
+        clean.setdefault("version", "0.0.1")
+        if clean.get("name") and not clean.get("slug"):
+            clean["slug"] = slugify(str(clean["name"]))
+        return to_entity(self.objects.save_object(clean, REGISTER, self.kind, owner=owner))
+
+    def update(self, ref: Any, data: dict[str, Any]) -> dict[str, Any]:
+        """Partial update (the original's PUT merges): given fields replace stored ones."""
+        current = self.get(ref)
+        clean = self._clean(data)
+        if "version" not in clean:
+            clean["version"] = _bump(str(current.get("version") or "0.0.0"))
+        saved = self.objects.save_object(clean, REGISTER, self.kind, uuid=current["uuid"], patch=True)
+        return to_entity(saved)
+
+    def delete(self, ref: Any) -> None:
+        current = self.get(ref)
+        self.objects.delete_object(current["uuid"], REGISTER, self.kind)
+
+    def count(self) -> int:
+        return self.objects.find_all(REGISTER, self.kind, limit=0)["total"]
+
+    def _clean(self, data: dict[str, Any]) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            raise BadRequest("The body must be a JSON object")
+        return {k: v for k, v in data.items() if k not in _DROP and not k.startswith("_")}
