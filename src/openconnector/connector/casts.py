@@ -71,7 +71,9 @@ _INT_MAX: Final = 2**63 - 1
 _INT_MIN: Final = -(2**63)
 # PHP's numeric prefix: optional leading whitespace, sign, digits with optional
 # fraction (or a bare fraction), optional exponent.
-_NUMERIC_PREFIX: Final = re.compile(r"[ \t\n\r\v\f]*([+-]?(?:[0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?)")
+_NUMERIC_PREFIX: Final = re.compile(
+    r"[ \t\n\r\v\f]*([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)"
+)
 _WHITESPACE: Final = " \t\n\r\v\f"
 
 
@@ -154,7 +156,7 @@ def _numeric_prefix(text: str) -> tuple[int | float, bool] | None:
         return None
     literal = match.group(1)
     whole = text[match.end() :].strip(_WHITESPACE) == ""
-    if match.group(2) is None and match.group(3) is None:
+    if "." not in literal and "e" not in literal and "E" not in literal:
         number = int(literal)
         if _INT_MIN <= number <= _INT_MAX:
             return number, whole

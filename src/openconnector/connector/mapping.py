@@ -195,7 +195,7 @@ class CompiledMapping:
         for rule in self.rules:
             value = self._resolve(rule, input, record)
             if len(rule.target) == 1 and type(output) is dict:
-                output[rule.key] = value
+                output[rule.target[0]] = value
             else:
                 output = paths.set_value(output, rule.target, value)
         if self.unsets:
@@ -310,7 +310,7 @@ class CompiledMapping:
                             holes = True
                 elif present:
                     if len(target) == 1 and type(output) is dict:
-                        output[rule.key] = value
+                        output[target[0]] = value
                     else:
                         output = paths.set_value(output, target, value)
         if holes:
