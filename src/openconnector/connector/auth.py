@@ -138,7 +138,12 @@ def _settings(source: Mapping[str, Any], method: str) -> dict[str, Any]:
     settings = dict(source.get("authenticationConfig") or {})
     missing = [key for key in _REQUIRED.get(method, ()) if settings.get(key) in (None, "")]
     if method == "jwt":
-        algorithm = str(settings.get("algorithm") or "HS256")
+        algorithm = str(settings.get("algorithm") or "HS256").upper()
+        if algorithm not in JWT_ALGORITHMS:
+            raise BadRequest(
+                f'Unsupported JWT algorithm "{settings.get("algorithm")}"; valid: {", ".join(JWT_ALGORITHMS)}',
+                algorithm=settings.get("algorithm"),
+            )
         needed = "secret" if algorithm.startswith("HS") else "privateKey"
         if settings.get(needed) in (None, ""):
             missing.append(needed)
@@ -317,12 +322,7 @@ class Authenticator:
 
     def _jwt(self, settings: Mapping[str, Any]) -> str:
         """Sign the configured claims, adding ``iat`` and ``exp`` (``expiresIn`` s, default 300)."""
-        algorithm = str(settings.get("algorithm") or "HS256").upper()
-        if algorithm not in JWT_ALGORITHMS:
-            raise BadRequest(
-                f'Unsupported JWT algorithm "{settings.get("algorithm")}"; valid: {", ".join(JWT_ALGORITHMS)}',
-                algorithm=settings.get("algorithm"),
-            )
+        algorithm = str(settings.get("algorithm") or "HS256").upper()  # checked by _settings
         payload = settings.get("payload") or {}
         if isinstance(payload, str):
             try:

@@ -247,6 +247,14 @@ def _merge_headers(*sets: Mapping[str, Any] | None) -> dict[str, Any]:
     return out
 
 
+def _grouped(headers: httpx.Headers) -> dict[str, list[str]]:
+    """``{Name: [values]}`` with the names as sent (httpx lower-cases ``items()``)."""
+    out: dict[str, list[str]] = {}
+    for name, value in headers.raw:
+        out.setdefault(name.decode("latin-1"), []).append(value.decode("latin-1"))
+    return out
+
+
 def _header_text(value: Any) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value)
@@ -776,7 +784,7 @@ class CallService:
             message=response.reason_phrase or _reason(response.status_code),
             method=prepared.method,
             url=shown,
-            request_headers=dict(response.request.headers.items()),
+            request_headers=_grouped(response.request.headers),
             response=response,
             elapsed_ms=elapsed_ms,
             log_body=prepared.log_body,
@@ -833,7 +841,12 @@ class CallService:
         request: dict[str, Any] = {
             "method": method,
             "url": url,
-            "headers": redact_headers({k: _header_text(v) for k, v in (request_headers or {}).items()}),
+            "headers": {
+                name: redact_text(value, secrets)
+                for name, value in redact_headers(
+                    {k: _header_text(v) for k, v in (request_headers or {}).items()}
+                ).items()
+            },
         }
         if log_body and request_body is not None:
             text = request_body if isinstance(request_body, str) else None
@@ -857,16 +870,17 @@ class CallService:
             if error:
                 log["error"] = error
             return log
-        grouped: dict[str, list[str]] = {}
-        for name, value in response.headers.multi_items():
-            grouped.setdefault(name, []).append(value)
+        grouped = _grouped(response.headers)
         content = response.content
         response_log: dict[str, Any] = {
             "statusCode": response.status_code,
             "statusMessage": message,
             "responseTime": round(elapsed_ms, 3),
             "size": len(content),
-            "headers": redact_headers(grouped),
+            "headers": {
+                name: [redact_text(v, secrets) for v in values]
+                for name, values in redact_headers(grouped).items()
+            },
             "remoteIp": response.headers.get("x-real-ip") or response.headers.get("x-forwarded-for"),
         }
         if status >= 400 or log_body:
@@ -906,7 +920,7 @@ class CallService:
             message=response.reason_phrase or _reason(response.status_code),
             method=response.request.method,
             url=redact_url(str(response.request.url), secrets),
-            request_headers=dict(response.request.headers.items()),
+            request_headers=_grouped(response.request.headers),
             response=response,
             elapsed_ms=elapsed_ms,
             secrets=secrets,
