@@ -21,7 +21,6 @@ The PHP value helpers (``php_string``, ``php_int``, ``php_float``,
 from __future__ import annotations
 
 import base64
-import calendar
 import json
 import math
 import re
@@ -452,100 +451,18 @@ def transliterate(text: str) -> str:
 
 # --------------------------------------------------------------------------- dates
 
-_DAYS: Final = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS: Final = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
-
-
-def _suffix(day: int) -> str:
-    if day in (11, 12, 13):
-        return "th"
-    return {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
-
-
-def _offset(moment: datetime, colon: bool) -> str:
-    seconds = int(moment.utcoffset().total_seconds()) if moment.utcoffset() else 0
-    sign = "-" if seconds < 0 else "+"
-    hours, minutes = divmod(abs(seconds) // 60, 60)
-    return f"{sign}{hours:02d}{':' if colon else ''}{minutes:02d}"
-
-
-def _zone_name(moment: datetime) -> str:
-    name = moment.tzname() or "UTC"
-    return name if name[0].isalpha() else _offset(moment, colon=True)
-
-
-def _swatch(moment: datetime) -> str:
-    utc = moment.astimezone(UTC)
-    beats = ((utc.hour * 3600 + utc.minute * 60 + utc.second + 3600) % 86400) * 1000 // 86400
-    return f"{beats:03d}"
-
-
-_DATE_CODES: Final[dict[str, Callable[[datetime], str]]] = {
-    "d": lambda m: f"{m.day:02d}",
-    "D": lambda m: _DAYS[m.weekday()][:3],
-    "j": lambda m: str(m.day),
-    "l": lambda m: _DAYS[m.weekday()],
-    "N": lambda m: str(m.isoweekday()),
-    "S": lambda m: _suffix(m.day),
-    "w": lambda m: str(m.isoweekday() % 7),
-    "z": lambda m: str(m.timetuple().tm_yday - 1),
-    "W": lambda m: f"{m.isocalendar()[1]:02d}",
-    "F": lambda m: _MONTHS[m.month - 1],
-    "m": lambda m: f"{m.month:02d}",
-    "M": lambda m: _MONTHS[m.month - 1][:3],
-    "n": lambda m: str(m.month),
-    "t": lambda m: str(calendar.monthrange(m.year, m.month)[1]),
-    "L": lambda m: "1" if calendar.isleap(m.year) else "0",
-    "o": lambda m: str(m.isocalendar()[0]),
-    "X": lambda m: f"+{m.year:04d}",
-    "x": lambda m: f"{m.year:04d}",
-    "Y": lambda m: f"{m.year:04d}",
-    "y": lambda m: f"{m.year % 100:02d}",
-    "a": lambda m: "am" if m.hour < 12 else "pm",
-    "A": lambda m: "AM" if m.hour < 12 else "PM",
-    "B": _swatch,
-    "g": lambda m: str(m.hour % 12 or 12),
-    "G": lambda m: str(m.hour),
-    "h": lambda m: f"{m.hour % 12 or 12:02d}",
-    "H": lambda m: f"{m.hour:02d}",
-    "i": lambda m: f"{m.minute:02d}",
-    "s": lambda m: f"{m.second:02d}",
-    "u": lambda m: f"{m.microsecond:06d}",
-    "v": lambda m: f"{m.microsecond // 1000:03d}",
-    "e": lambda m: str(getattr(m.tzinfo, "key", None) or _zone_name(m)),
-    "I": lambda m: "1" if m.dst() else "0",
-    "O": lambda m: _offset(m, colon=False),
-    "P": lambda m: _offset(m, colon=True),
-    "p": lambda m: "Z" if not m.utcoffset() else _offset(m, colon=True),
-    "T": _zone_name,
-    "Z": lambda m: str(int(m.utcoffset().total_seconds()) if m.utcoffset() else 0),
-    "c": lambda m: m.strftime("%Y-%m-%dT%H:%M:%S") + _offset(m, colon=True),
-    "r": lambda m: (
-        f"{_DAYS[m.weekday()][:3]}, {m.day:02d} {_MONTHS[m.month - 1][:3]} {m.year:04d} "
-        f"{m.hour:02d}:{m.minute:02d}:{m.second:02d} {_offset(m, colon=False)}"
-    ),
-    "U": lambda m: str(int(m.timestamp())),
-}
-
 
 def php_date(format: str, moment: datetime | None = None) -> str:
     """PHP ``date($format)``: ``"Y-m-d H:i:s"`` → ``"2026-04-15 10:44:03"``; ``\\`` escapes.
 
-    ``moment`` defaults to now in UTC (Nextcloud runs PHP in UTC).
+    ``moment`` defaults to now in UTC (Nextcloud runs PHP in UTC). The format
+    characters are Twig's ``date`` filter's (``openconnector.twig.dates``), so a
+    cast and a template format a date the same way; imported here on first use
+    so that the casts do not load the template engine.
     """
-    moment = moment or datetime.now(UTC)
-    out: list[str] = []
-    chars = iter(format)
-    for char in chars:
-        if char == "\\":
-            out.append(next(chars, ""))
-            continue
-        code = _DATE_CODES.get(char)
-        out.append(code(moment) if code is not None else char)
-    return "".join(out)
+    from openconnector.twig.dates import php_date_format
+
+    return php_date_format(moment or datetime.now(UTC), format)
 
 
 # --------------------------------------------------------------------------- the casts
