@@ -43,7 +43,8 @@ Auth (credentials in ``credentials``; failures answer 401 and echo what they got
 to test that logs redact echoed secrets)
     ``/auth/basic``, ``/auth/bearer``, ``/auth/apikey`` (header ``X-Api-Key``),
     ``/auth/apikey-query`` (``?api_key=``), ``/auth/oauth`` (a token from
-    ``/oauth/token``), ``/auth/jwt`` (verified with ``jwt_key``/``jwt_algorithms``).
+    ``/oauth/token``), ``/auth/jwt`` (``Authorization`` or ``X-Jwt`` header, verified with
+    ``jwt_key``/``jwt_algorithms``; decoded claims kept in ``jwt_claims``).
     ``/oauth/token`` grants client_credentials (client in the body or Basic),
     tokens live ``token_lifetime`` s; ``tokens_issued`` counts them,
     ``revoke_tokens()`` invalidates them all.
@@ -437,7 +438,7 @@ def build_app(api: FakeApi) -> Any:
         return ok("oauth2")
 
     async def auth_jwt(request: Request) -> Response:
-        header = request.headers.get("authorization", "")
+        header = request.headers.get("authorization") or request.headers.get("x-jwt", "")
         try:
             claims = jwt.decode(
                 header.removeprefix("Bearer "),
