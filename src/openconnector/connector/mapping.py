@@ -173,9 +173,17 @@ class CompiledMapping:
     """Casts the engine ignores (as the original does); worth a warning in a UI."""
     _service: MappingService | None = field(default=None, repr=False)
     _holes_possible: bool = field(default=False, repr=False)
+    _steps: list[tuple[str | None, tuple[str, ...], Callable[[Any, Any], Any]]] = field(
+        default_factory=list, repr=False
+    )
 
-    def __call__(self, input: Any) -> Any:
-        return self.apply(input)
+    def __post_init__(self) -> None:
+        # One closure per rule, specialised at compile time: per record there is
+        # no re-classifying, only the lookups the semantics require.
+        self._steps = [
+            (rule.target[0] if len(rule.target) == 1 else None, rule.target, self._resolver(rule))
+            for rule in self.rules
+        ]
 
     def apply(self, input: Any) -> dict[str, Any] | list[Any]:
         """Map one record.
@@ -192,12 +200,11 @@ class CompiledMapping:
         if type(output) is not dict and type(output) is not list:
             output = {}
         record = input if type(input) is dict else None
-        for rule in self.rules:
-            value = self._resolve(rule, input, record)
-            if len(rule.target) == 1 and type(output) is dict:
-                output[rule.target[0]] = value
+        for key, target, resolve in self._steps:
+            if key is not None and type(output) is dict:
+                output[key] = resolve(input, record)
             else:
-                output = paths.set_value(output, rule.target, value)
+                output = paths.set_value(output, target, resolve(input, record))
         if self.unsets:
             holes = False
             for segments in self.unsets:
@@ -213,6 +220,8 @@ class CompiledMapping:
                 return []
             return root if type(root) is dict or type(root) is list else [root]
         return output
+
+    __call__ = apply
 
     def apply_list(self, input: Any) -> dict[str, Any] | list[Any]:
         """Map each item of a list (the original's ``list=true``).
@@ -253,25 +262,52 @@ class CompiledMapping:
 
     # -- internals -----------------------------------------------------------------
 
-    def _resolve(self, rule: _Rule, input: Any, record: dict[str, Any] | None) -> Any:
+    def _resolver(self, rule: _Rule) -> Callable[[Any, Any], Any]:
+        """``resolve(input, record)`` for one rule: the input's value at the rule's path, else the fallback.
+
+        ``record`` is the input when it is a dict (the usual case), else ``None``.
+        """
+        fallback = self._fallback(rule)
         lookup = rule.lookup
-        if lookup is not None:
-            if record is not None and len(lookup) == 1:
-                found = record.get(lookup[0], _MISSING)
-            else:
-                found = paths.get(input, lookup)
-            if found is not _MISSING:
+        if lookup is None:
+            return lambda input, record: fallback(record)
+        if len(lookup) == 1:
+            first = lookup[0]
+
+            def resolve_key(input: Any, record: Any) -> Any:
+                found = record.get(first, _MISSING) if record is not None else paths.get(input, lookup)
+                if found is _MISSING:
+                    return fallback(record)
                 return paths.clone(found) if type(found) in _CONTAINERS else found
-        kind = rule.kind
-        if kind == "text":
-            return rule.constant
-        if kind == "literal":
-            return paths.clone(rule.constant) if type(rule.constant) in _CONTAINERS else rule.constant
-        if kind == "print":
-            printed = _print_value(record, rule.print_path)
-            if printed is not None:
-                return printed
-        return self._render(rule, record)
+
+            return resolve_key
+
+        def resolve_path(input: Any, record: Any) -> Any:
+            found = paths.get(input, lookup)
+            if found is _MISSING:
+                return fallback(record)
+            return paths.clone(found) if type(found) in _CONTAINERS else found
+
+        return resolve_path
+
+    def _fallback(self, rule: _Rule) -> Callable[[Any], Any]:
+        """What a rule gives when its value is not a path in the input."""
+        constant = rule.constant
+        if rule.kind == "text":
+            return lambda record: constant
+        if rule.kind == "literal":
+            if type(constant) in _CONTAINERS:
+                return lambda record: paths.clone(constant)
+            return lambda record: constant
+        if rule.kind == "print":
+            print_path = rule.print_path
+
+            def print_or_render(record: Any) -> Any:
+                printed = _print_value(record, print_path)
+                return printed if printed is not None else self._render(rule, record)
+
+            return print_or_render
+        return lambda record: self._render(rule, record)
 
     def _render(self, rule: _Rule, record: dict[str, Any] | None) -> str:
         service = self._service
