@@ -59,7 +59,7 @@ class TwigCallable:
     def bind(self, positional: list[str], named: list[tuple[str, str]], has_spread: bool,
              lineno: int, template: str | None) -> tuple[list[str], list[tuple[str, str]]]:
         """Check a call's arguments; returns (positional code, [(python kw, code)])."""
-        if not named and (has_spread or self.varargs or len(positional) >= self.required):
+        if not named and (has_spread or len(positional) >= self.required):
             if not self.varargs and not has_spread and len(positional) > len(self.params):
                 raise TwigSyntaxError(
                     f'Too many arguments for {self.kind} "{self.name}".', lineno, template)

@@ -335,7 +335,7 @@ class Compiler:
                 compile_php_regex(rt.to_str(e.right.value))
             except Exception as exc:
                 msg = str(getattr(exc, "raw_message", exc))
-                raise self.error(f'Regexp "{rt.to_str(e.right.value)}" passed to "matches" is not valid: {msg}',
+                raise self.error(f'Regexp "{rt.to_str(e.right.value)}" passed to "matches" is not valid: {msg}.',
                                  e.lineno) from None
         return f"{_BIN_FUNCS[op]}({left}, {right})"
 

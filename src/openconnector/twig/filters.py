@@ -48,12 +48,15 @@ def f_trim(st: State, value: Any, character_mask: Any = None, side: str = "both"
     s = to_str(value)
     mask = " \t\n\r\0\x0b" if character_mask is None else to_str(character_mask)
     if side == "left":
-        return s.lstrip(mask)
-    if side == "right":
-        return s.rstrip(mask)
-    if side != "both":
+        out = s.lstrip(mask)
+    elif side == "right":
+        out = s.rstrip(mask)
+    elif side == "both":
+        out = s.strip(mask)
+    else:
         raise TwigRuntimeError('Trimming side must be "left", "right" or "both".')
-    return s.strip(mask)
+    # Twig >= 3.12: trimming safe markup with the default mask keeps it safe
+    return Markup(out) if isinstance(value, Markup) and character_mask is None else out
 
 
 def f_nl2br(st: State, value: Any, is_xhtml: bool = True) -> Markup:
