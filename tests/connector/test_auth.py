@@ -306,3 +306,54 @@ def test_jwt_can_go_in_a_custom_header_without_prefix(fake_api, calls):
 
     assert jwt.decode(token, fake_api.jwt_key, algorithms=["HS256"])["a"] == 1
     assert calls.logs[-1]["request"]["headers"]["X-Jwt"] == "***"
+
+
+# -- configurations of the original ---------------------------------------------------------------
+
+
+def test_original_oauth_token_function_in_a_header_is_filled_in(fake_api, calls):
+    creds = fake_api.credentials
+    source = fake_api.source(
+        configuration={
+            "headers": {"Authorization": "Bearer {{ oauthToken(source) }}"},
+            "authentication": {
+                "grant_type": "client_credentials",
+                "tokenUrl": f"{fake_api.url}/oauth/token",
+                "client_id": creds["client_id"],
+                "client_secret": creds["client_secret"],
+                "authentication": "basic_auth",
+            },
+        }
+    )
+
+    assert calls.call(source, "/auth/oauth").ok
+    assert calls.call(source, "/auth/oauth").ok
+    assert fake_api.tokens_issued == 1
+    assert fake_api.token_requests[0]["auth"] == "basic"
+    fake_api.revoke_tokens()
+    assert calls.call(source, "/auth/oauth").ok
+    assert fake_api.tokens_issued == 2
+
+
+def test_original_jwt_token_function_in_a_header_is_filled_in(fake_api, calls):
+    source = fake_api.source(
+        configuration={
+            "headers": {"Authorization": "Bearer {{jwtToken(source)}}"},
+            "authentication": {
+                "algorithm": "HS256",
+                "secret": fake_api.jwt_key,
+                "payload": '{"client_id": "oc"}',
+            },
+        }
+    )
+
+    assert calls.call(source, "/auth/jwt").json()["claims"]["client_id"] == "oc"
+
+
+def test_original_token_function_without_settings_names_what_is_missing(fake_api, calls):
+    source = fake_api.source(configuration={"headers": {"Authorization": "Bearer {{ oauthToken(source) }}"}})
+
+    with pytest.raises(
+        BadRequest, match="configuration.authentication lacks: tokenUrl, clientId, clientSecret"
+    ):
+        calls.call(source, "/auth/oauth")

@@ -115,6 +115,16 @@ def _sources(fake_api) -> dict[str, dict[str, Any]]:
             "authenticationConfig": {"secret": fake_api.jwt_key, "header": "X-Jwt", "payload": {"sub": "oc"}},
         },
         "literal-header": {"configuration": {"headers": {"Authorization": f"Bearer {creds['token']}"}}},
+        "original-oauth": {
+            "configuration": {
+                "headers": {"Authorization": "Bearer {{ oauthToken(source) }}"},
+                "authentication": {
+                    "tokenUrl": f"{fake_api.url}/oauth/token",
+                    "client_id": creds["client_id"],
+                    "client_secret": creds["client_secret"],
+                },
+            }
+        },
     }
 
 
@@ -126,6 +136,7 @@ ENDPOINTS = {
     "oauth2": "/auth/oauth",
     "jwt": "/auth/jwt",
     "literal-header": "/auth/bearer",
+    "original-oauth": "/auth/oauth",
 }
 
 

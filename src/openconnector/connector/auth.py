@@ -14,6 +14,16 @@ A source says how it authenticates with ``auth`` and ``authenticationConfig``::
 parameters to add to the request, plus the secret values the redactor must
 hide (derived ones too: an OAuth2 access token or a signed JWT).
 
+Configurations of the original keep token settings in
+``configuration.authentication`` and reference them from a header::
+
+    {"configuration": {"headers": {"Authorization": "Bearer {{ oauthToken(source) }}"},
+        "authentication": {"grant_type": "client_credentials", "tokenUrl": "...",
+                           "client_id": "...", "client_secret": "...", "scope": "..."}}}
+
+``render_token_functions`` fills in ``oauthToken(source)``/``jwtToken(source)``
+with the same machinery, so such sources work without the Twig engine.
+
 OAuth2 tokens are cached per (tokenUrl, clientId, scope) until shortly before
 they expire; the original fetched a new token for every call (reference §5),
 which token endpoints with rate limits punish. A 401 from the API drops the
@@ -24,6 +34,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import threading
 import warnings
 from collections.abc import Callable, Mapping
@@ -45,7 +56,15 @@ from openconnector.connector.records import MISSING, get_path
 from openconnector.connector.redaction import redact_text, redact_url
 from openconnector.errors import BadRequest, SourceRejected, SourceUnavailable
 
-__all__ = ["AUTH_METHODS", "JWT_ALGORITHMS", "Authenticator", "Credentials", "TokenCache"]
+__all__ = [
+    "AUTH_METHODS",
+    "JWT_ALGORITHMS",
+    "Authenticator",
+    "Credentials",
+    "TokenCache",
+    "auth_method",
+    "has_token_function",
+]
 
 #: Accepted ``auth`` values (case-insensitive) and their canonical name.
 AUTH_METHODS: dict[str, str] = {
@@ -134,7 +153,7 @@ def auth_method(source: Mapping[str, Any]) -> str:
     return AUTH_METHODS[name]
 
 
-def _settings(source: Mapping[str, Any], method: str) -> dict[str, Any]:
+def _settings(source: Mapping[str, Any], method: str, where: str = "authenticationConfig") -> dict[str, Any]:
     settings = dict(source.get("authenticationConfig") or {})
     missing = [key for key in _REQUIRED.get(method, ()) if settings.get(key) in (None, "")]
     if method == "jwt":
@@ -149,7 +168,7 @@ def _settings(source: Mapping[str, Any], method: str) -> dict[str, Any]:
             missing.append(needed)
     if missing:
         raise BadRequest(
-            f'Source "{source.get("name", "")}" uses auth "{method}" but authenticationConfig lacks: '
+            f'Source "{source.get("name", "")}" uses auth "{method}" but {where} lacks: '
             + ", ".join(missing),
             missing=missing,
         )
@@ -219,6 +238,30 @@ class Authenticator:
         value = f"{prefix} {token}" if prefix else token
         return Credentials(headers={name: value}, secrets=secrets)
 
+    # -- the original's {{ oauthToken(source) }} / {{ jwtToken(source) }} -------------------
+
+    def render_token_functions(
+        self, value: str, source: Mapping[str, Any], *, timeout: float = 30.0, verify: Any = True
+    ) -> tuple[str, list[str]]:
+        """Replace ``{{ oauthToken(source) }}``/``{{ jwtToken(source) }}`` in ``value``.
+
+        Settings come from ``configuration.authentication`` in the original's
+        snake_case keys. Returns the new value and the tokens, to redact.
+        """
+        tokens: list[str] = []
+
+        def token_for(match: re.Match[str]) -> str:
+            kind = "oauth2" if match.group(1) == "oauthToken" else "jwt"
+            settings = _settings(_original_style(source, kind), kind, "configuration.authentication")
+            if kind == "oauth2":
+                token = self._oauth2_token(settings, timeout=timeout, verify=verify)
+            else:
+                token = self._jwt(settings)
+            tokens.append(token)
+            return token
+
+        return _TOKEN_FUNCTION.sub(token_for, value), tokens
+
     # -- OAuth2 client credentials --------------------------------------------------------
 
     @staticmethod
@@ -227,14 +270,14 @@ class Authenticator:
 
     def invalidate(self, source: Mapping[str, Any]) -> bool:
         """Drop the cached OAuth2 token of ``source`` (after a 401); True if it had one."""
-        if auth_method(source) != "oauth2":
-            return False
-        settings = source.get("authenticationConfig") or {}
-        if not all(settings.get(k) for k in _REQUIRED["oauth2"]):
-            return False
-        key = self._cache_key(settings)
-        had = self.token_cache.get(key, self.clock()) is not None
-        self.token_cache.drop(key)
+        had = False
+        candidates = [source.get("authenticationConfig") or {} if auth_method(source) == "oauth2" else {}]
+        candidates.append(_original_style(source, "oauth2")["authenticationConfig"])
+        for settings in candidates:
+            if all(settings.get(k) for k in _REQUIRED["oauth2"]):
+                key = self._cache_key(settings)
+                had = had or self.token_cache.get(key, self.clock()) is not None
+                self.token_cache.drop(key)
         return had
 
     def _oauth2_token(self, settings: Mapping[str, Any], *, timeout: float, verify: Any) -> str:
@@ -348,6 +391,40 @@ class Authenticator:
                 f"Cannot sign a {algorithm} JWT with the configured key: "
                 + redact_text(f"{type(exc).__name__}: {exc}", secret_values)
             ) from None
+
+
+_TOKEN_FUNCTION = re.compile(r"\{\{\s*(oauthToken|jwtToken)\(\s*source\s*\)\s*\}\}")
+
+#: The original's ``configuration.authentication`` keys → ours.
+_ORIGINAL_KEYS = {
+    "tokenUrl": "tokenUrl",
+    "token_url": "tokenUrl",
+    "client_id": "clientId",
+    "client_secret": "clientSecret",
+    "scope": "scope",
+    "authentication": "authentication",
+    "tokenLocation": "tokenLocation",
+    "algorithm": "algorithm",
+    "secret": "secret",
+    "private_key": "privateKey",
+    "payload": "payload",
+    "x5t": "x5t",
+}
+
+
+def has_token_function(value: Any) -> bool:
+    """Whether a header/query value uses ``{{ oauthToken(source) }}`` or ``{{ jwtToken(source) }}``."""
+    return isinstance(value, str) and _TOKEN_FUNCTION.search(value) is not None
+
+
+def _original_style(source: Mapping[str, Any], kind: str) -> dict[str, Any]:
+    """A shadow source whose ``authenticationConfig`` is the original's ``configuration.authentication``."""
+    configuration = source.get("configuration") or {}
+    raw = configuration.get("authentication") or {}
+    if not isinstance(raw, Mapping):
+        raw = {}
+    settings = {_ORIGINAL_KEYS.get(k, k): v for k, v in raw.items()}
+    return {"name": source.get("name", ""), "auth": kind, "authenticationConfig": settings}
 
 
 def _pem(value: str) -> str:

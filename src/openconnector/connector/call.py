@@ -52,7 +52,12 @@ import httpx
 import orjson
 
 from openconnector.connector import ratelimit
-from openconnector.connector.auth import Authenticator, Credentials, TokenCache, auth_method
+from openconnector.connector.auth import (
+    Authenticator,
+    Credentials,
+    TokenCache,
+    has_token_function,
+)
 from openconnector.connector.pagination import (
     STOP_EMPTY,
     STOP_MAX_PAGES,
@@ -642,9 +647,21 @@ class CallService:
                 credentials = self._credentials(source, prepared)
             finally:
                 self._local.source = None
-            secrets = list(dict.fromkeys([*secrets, *credentials.secrets]))
             send_headers = _merge_headers(prepared.headers, credentials.headers)
             send_query = {**prepared.query, **credentials.query}
+            derived = list(credentials.secrets)
+            for values in (send_headers, send_query):
+                for name, value in values.items():
+                    if has_token_function(value):
+                        self._local.source = source
+                        try:
+                            values[name], tokens = self.auth.render_token_functions(
+                                value, source, timeout=prepared.timeout, verify=prepared.verify
+                            )
+                        finally:
+                            self._local.source = None
+                        derived.extend(tokens)
+            secrets = list(dict.fromkeys([*secrets, *derived]))
             started = time.perf_counter()
             try:
                 response = self._client_for(prepared.verify).request(
@@ -689,12 +706,7 @@ class CallService:
                 ) from None
             elapsed = (time.perf_counter() - started) * 1000
             result = self._result(source, prepared, response, elapsed, secrets, attempt, trace)
-            if (
-                response.status_code == 401
-                and not refreshed_token
-                and auth_method(source) == "oauth2"
-                and self.auth.invalidate(source)
-            ):
+            if response.status_code == 401 and not refreshed_token and self.auth.invalidate(source):
                 # An expired or revoked token: fetch a new one, once.
                 refreshed_token = True
                 continue
@@ -906,8 +918,7 @@ class CallService:
     def _log_token_call(self, response: httpx.Response, elapsed_ms: float) -> None:
         """Call log for an OAuth2 token request (body only on error, token never)."""
         source = getattr(self._local, "source", None) or {}
-        settings = source.get("authenticationConfig") or {}
-        secrets = [s for s in (settings.get("clientSecret"),) if isinstance(s, str)]
+        secrets = source_secrets(source)
         try:
             token = orjson.loads(response.content).get("access_token")
         except (orjson.JSONDecodeError, AttributeError):
