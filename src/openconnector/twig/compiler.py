@@ -538,7 +538,7 @@ def fast_renderer(env: Any, body: list[n.Node], name: str | None) -> Callable[..
     U = rt.UNDEFINED
     to_str = rt.to_str
     esc = rt.escape_html if env.autoescape else None
-    needs = rt._ESCAPE_NEEDED
+    clean = rt._clean
     markup = rt.Markup
     first = chain[0]
     rest = chain[1:]
@@ -569,7 +569,7 @@ def fast_renderer(env: Any, body: list[n.Node], name: str | None) -> Callable[..
                     v = globals_.get(first, U)
                 c = v.__class__
                 if c is str:
-                    if needs(v) is None:
+                    if clean(v) is v:
                         return v
                     return esc(v)
                 if c is int:
@@ -594,7 +594,7 @@ def fast_renderer(env: Any, body: list[n.Node], name: str | None) -> Callable[..
                 v = lookup(v, second)
             c = v.__class__
             if c is str:
-                if esc is None or needs(v) is None:
+                if esc is None or clean(v) is v:
                     return v
                 return esc(v)
             if c is int:

@@ -738,9 +738,20 @@ def undefined_variable(name: str, lineno: int) -> Any:
 _ESCAPE_NEEDED = re.compile(r"[&<>\"']").search
 
 
+def _clean_fallback(s: str) -> str | None:
+    return s if _ESCAPE_NEEDED(s) is None else None
+
+
+try:  # MarkupSafe's C helper returns its argument unchanged when there is nothing to escape: a
+    # 25 ns check instead of 170 ns for the regex. Only used as a detector (its entities differ from PHP's).
+    from markupsafe._speedups import _escape_inner as _clean  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover
+    _clean = _clean_fallback
+
+
 def escape_html(s: str) -> str:
     """``htmlspecialchars($s, ENT_QUOTES | ENT_SUBSTITUTE)``."""
-    if _ESCAPE_NEEDED(s) is None:
+    if _clean(s) is s:
         return s
     return (
         s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;").replace("'", "&#039;")
@@ -751,7 +762,7 @@ def escape_value(v: Any) -> str:
     """Print a value with HTML autoescaping (``Markup`` passes through)."""
     c = v.__class__
     if c is str:
-        if _ESCAPE_NEEDED(v) is None:
+        if _clean(v) is v:
             return v
         return escape_html(v)
     if c is int:
