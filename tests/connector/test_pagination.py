@@ -249,3 +249,27 @@ def test_link_headers_are_parsed():
         "last": "https://x/p?page=9",
         "first": "https://x/p?page=1",
     }
+
+
+def test_unreachable_page_error_says_which_page(fake_api, calls):
+    source = fake_api.source(configuration={"timeout": 0.3, "retries": 0})
+    pages = calls.pages(source, "/faults/slow?seconds=2", pagination={"type": "page"})
+
+    with pytest.raises(SourceUnavailable, match="ReadTimeout") as error:
+        next(pages)
+
+    assert error.value.details["page"] == 1
+
+
+def test_page_requests_can_post_a_json_body(fake_api, calls):
+    (page,) = calls.pages(
+        fake_api.source(),
+        "/echo",
+        method="POST",
+        json={"filter": "dogs"},
+        pagination={"type": "none"},
+        results_position="_object",
+    )
+
+    assert page.records[0]["method"] == "POST"
+    assert page.records[0]["body"] == '{"filter":"dogs"}'

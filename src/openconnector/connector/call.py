@@ -74,6 +74,7 @@ from openconnector.errors import (
     BadRequest,
     Conflict,
     OpenConnectorError,
+    SourceError,
     SourceRejected,
     SourceUnavailable,
 )
@@ -286,14 +287,19 @@ class Pages(Iterator[Page]):
         service: CallService,
         source: Mapping[str, Any],
         request: PageRequest,
-        headers: Mapping[str, Any] | None,
         paginator: Paginator,
         results_position: str | None,
         max_pages: int,
+        *,
+        method: str = "GET",
+        headers: Mapping[str, Any] | None = None,
+        json: Any = None,
+        config: Mapping[str, Any] | None = None,
     ) -> None:
         self._service = service
         self._source = source
-        self._headers = headers
+        self._options: dict[str, Any] = {"headers": headers, "json": json, "config": config}
+        self._method = method
         self._next: PageRequest | None = paginator.first(request)
         self.paginator = paginator
         self.results_position = results_position
@@ -334,21 +340,25 @@ class Pages(Iterator[Page]):
                 self._finish(STOP_REPEATED, redact_url(request.url))
                 raise StopIteration
             self._seen_requests.add(key)
-            result = self._service._request(
-                self._source, request.url, query=request.query, headers=self._headers
-            )
-            self.pages_fetched = number
-            result.raise_for_status(page=number)
-            raw = result.json() if (result.content or result.body).strip() else None
             try:
-                records, where = find_records(raw, self.results_position)
-            except RecordsNotFound:
-                # Past the first page, an empty object or null body is the end,
-                # not a misconfigured resultsPosition.
-                if number > 1 and not raw:
-                    records, where = [], ""
-                else:
-                    raise
+                result = self._service._request(
+                    self._source, request.url, self._method, query=request.query, **self._options
+                )
+                self.pages_fetched = number
+                result.raise_for_status(page=number)
+                raw = result.json() if (result.content or result.body).strip() else None
+                try:
+                    records, where = find_records(raw, self.results_position)
+                except RecordsNotFound:
+                    # Past the first page, an empty object or null body is the end,
+                    # not a misconfigured resultsPosition.
+                    if number > 1 and not raw:
+                        records, where = [], ""
+                    else:
+                        raise
+            except SourceError as exc:
+                exc.details.setdefault("page", number)
+                raise
             if not records:
                 self._finish(STOP_EMPTY, result.url)
                 raise StopIteration
@@ -472,6 +482,9 @@ class CallService:
         pagination: Mapping[str, Any] | None = None,
         results_position: str | None = None,
         max_pages: int = 50,
+        method: str = "GET",
+        json: Any = None,
+        config: Mapping[str, Any] | None = None,
     ) -> Pages:
         """Stream the pages of a list endpoint, one request per ``next()``.
 
@@ -479,13 +492,28 @@ class CallService:
         ``connector/records.py`` for ``results_position``. Raises
         ``SourceUnavailable``/``SourceRejected`` (with ``page`` in the
         details) when a page fails after retries; pages already yielded stay
-        valid. Query parameters in ``endpoint`` and ``query`` are kept on every page.
+        valid; the error's details carry ``page``. Query parameters in
+        ``endpoint`` and ``query`` are kept on every page. ``method``,
+        ``json`` (e.g. the original's ``useDataAsRequestBody``) and ``config``
+        apply to every page request as in ``call``. A disabled source raises
+        ``Conflict`` here, before the first page.
         """
-        self._check_usable(source, "GET", endpoint)
+        self._check_usable(source, method, endpoint)
         url = endpoint if endpoint.startswith(("http://", "https://")) else f"{source['location']}{endpoint}"
         request = split_url(url)
         request.query.update(query or {})
-        return Pages(self, source, request, headers, make_paginator(pagination), results_position, max_pages)
+        return Pages(
+            self,
+            source,
+            request,
+            make_paginator(pagination),
+            results_position,
+            max_pages,
+            method=method,
+            headers=headers,
+            json=json,
+            config=config,
+        )
 
     def test(
         self,
