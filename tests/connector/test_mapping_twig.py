@@ -148,3 +148,32 @@ def test_a_template_error_is_raised_for_every_record_not_only_the_first() -> Non
     for _ in range(2):
         with pytest.raises(MappingError):
             compiled({"name": "x"})
+
+
+def test_a_set_tag_in_a_template_does_not_change_the_record() -> None:
+    record = {"name": "Bella"}
+    assert run({"a": "{% set name = 'x' %}{{ name }}", "b": "{{ name }}"}, record) == {"a": "x", "b": "Bella"}
+    assert record == {"name": "Bella"}
+
+
+def test_the_now_date_shortcut_agrees_with_the_engine() -> None:
+    env = twig.Environment(strict_variables=False, autoescape="html", timezone="UTC")
+    fmt = "D, d M Y H:i:s e T P"
+    for template in (f'{{{{ "now"|date("{fmt}") }}}}', f"{{{{ 'now' | date('{fmt}') }}}}"):
+        for _ in range(3):
+            engine = env.from_string(template).render({})
+            ours = run({"d": template}, {})["d"]
+            if ours == engine:
+                break
+        assert ours == engine
+
+
+def test_a_now_date_with_microseconds_is_rendered_by_the_engine_every_time() -> None:
+    compiled = MappingService().compile({"mapping": {"d": '{{ "now"|date("H:i:s.u") }}'}})
+    assert len({compiled({})["d"] for _ in range(5)}) > 1
+
+
+def test_the_now_date_shortcut_uses_the_timezone_of_the_given_environment() -> None:
+    env = twig.Environment(strict_variables=False, autoescape="html", timezone="Europe/Amsterdam")
+    result = MappingService(twig_env=env).execute_mapping({"mapping": {"d": '{{ "now"|date("e") }}'}}, {})
+    assert result == {"d": "Europe/Amsterdam"}

@@ -40,9 +40,11 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Final
 
 import orjson
@@ -93,6 +95,9 @@ _TWIG_SYNTAX: Final = re.compile(r"\{[{%#]")
 _PLAIN_PRINT: Final = re.compile(
     r"\{\{-?\s*([A-Za-z_][A-Za-z0-9_]*(?:\.(?:[A-Za-z_][A-Za-z0-9_]*|[0-9]+))*)\s*-?\}\}"
 )
+# ``{{ "now"|date("Y-m-d H:i:s") }}``, the usual publication date: formatted
+# without the engine and reused within the same second (see _now_formatter).
+_NOW_DATE: Final = re.compile(r"""\{\{-?\s*(["'])now\1\s*\|\s*date\(\s*(["'])([^"'\\#]*)\2\s*\)\s*-?\}\}""")
 # Words a lone name cannot be in Twig: constants, special variables, operators.
 _NOT_VARIABLES: Final = frozenset(
     [
@@ -142,7 +147,7 @@ class _Rule:
     target: tuple[str, ...]
     value: Any
     lookup: tuple[str, ...] | None  # dot path to try in the input first (strings only)
-    kind: str  # "literal" | "text" | "print" | "template"
+    kind: str  # "literal" | "text" | "print" | "now" | "template"
     constant: Any = None  # literal value, or the decoded text
     print_path: tuple[str, ...] = ()
     template: Any = None  # compiled Twig template, filled on first render
@@ -307,7 +312,37 @@ class CompiledMapping:
                 return printed if printed is not None else self._render(rule, record)
 
             return print_or_render
+        if rule.kind == "now":
+            return self._now_formatter(rule)
         return lambda record: self._render(rule, record)
+
+    def _now_formatter(self, rule: _Rule) -> Callable[[Any], Any]:
+        """``{{ "now"|date(format) }}`` for formats without sub-second characters.
+
+        Twig would parse ``"now"`` and format it for every record; the value only
+        changes once a second, so it is formatted with the engine's own PHP date
+        formatting in the engine's timezone and kept until the second changes.
+        """
+        format = rule.constant
+        cache: list[Any] = [None, ""]
+        zone: list[Any] = []
+
+        def now_date(record: Any) -> str:
+            now = time.time()
+            second = int(now)
+            if cache[0] == second:
+                return cache[1]
+            from openconnector.twig.dates import get_timezone, php_date_format
+
+            if not zone:
+                service = self._service
+                env = service._twig() if service is not None else None
+                zone.append(get_timezone(getattr(env, "timezone", "UTC")))
+            text = _casts.html_entity_decode(php_date_format(datetime.fromtimestamp(now, zone[0]), format))
+            cache[0], cache[1] = second, text
+            return text
+
+        return now_date
 
     def _render(self, rule: _Rule, record: dict[str, Any] | None) -> str:
         service = self._service
@@ -316,9 +351,8 @@ class CompiledMapping:
         try:
             if rule.template is None:
                 rule.template = service._twig().from_string(rule.value)
-            # Twig gets its own copy of the context, as PHP passes arrays by value:
-            # a template's ``{% set %}`` must not leak into the record.
-            rendered = rule.template.render(dict(record) if record is not None else {})
+            # The engine never modifies the context (it renders on its own copy).
+            rendered = rule.template.render(record if record is not None else {})
         except MappingError as error:
             raise MappingError(self.name, rule.key, rule.value, error.message) from error
         except Exception as error:  # any template failure becomes a mapping error
@@ -544,6 +578,9 @@ def _compile_rule(key: str, value: Any) -> _Rule:
     if _TWIG_SYNTAX.search(value) is None:
         # Twig would print text without tags verbatim; the decode still applies.
         return _Rule(key, target, value, lookup, "text", constant=_casts.html_entity_decode(value))
+    now = _NOW_DATE.fullmatch(value)
+    if now is not None and "u" not in now.group(3) and "v" not in now.group(3):
+        return _Rule(key, target, value, lookup, "now", constant=now.group(3))
     print_path = _plain_print_path(value)
     if print_path is not None:
         return _Rule(key, target, value, lookup, "print", print_path=print_path)
