@@ -177,3 +177,23 @@ def test_the_now_date_shortcut_uses_the_timezone_of_the_given_environment() -> N
     env = twig.Environment(strict_variables=False, autoescape="html", timezone="Europe/Amsterdam")
     result = MappingService(twig_env=env).execute_mapping({"mapping": {"d": '{{ "now"|date("e") }}'}}, {})
     assert result == {"d": "Europe/Amsterdam"}
+
+
+def test_a_mapping_that_runs_itself_fails_with_one_short_message() -> None:
+    loop = {"name": "loop", "mapping": {"a": "{{ executeMapping('loop', _context)|json_encode }}"}}
+    service = MappingService(mapping_resolver=lambda ref: loop)
+    with pytest.raises(MappingError) as caught:
+        service.execute_mapping(loop, {})
+    assert str(caught.value) == (
+        "Error for mapping: loop, key: a, value: {{ executeMapping('loop', _context)|json_encode }} and with "
+        "message thrown: executeMapping nested more than 32 deep; does a mapping call itself?"
+    )
+
+
+def test_an_error_in_a_sub_mapping_names_both_mappings() -> None:
+    service = MappingService(mapping_resolver=lambda ref: {"name": "inner", "mapping": {"x": "{{ y }"}})
+    with pytest.raises(MappingError) as caught:
+        service.execute_mapping({"name": "outer", "mapping": {"a": "{{ executeMapping(2, _context) }}"}}, {})
+    message = str(caught.value)
+    assert message.startswith("Error for mapping: outer, key: a, value: {{ executeMapping(2, _context) }}")
+    assert "Error for mapping: inner, key: x, value: {{ y } and with message thrown: " in message

@@ -356,7 +356,14 @@ class CompiledMapping:
         except MappingError as error:
             raise MappingError(self.name, rule.key, rule.value, error.message) from error
         except Exception as error:  # any template failure becomes a mapping error
-            raise MappingError(self.name, rule.key, rule.value, _reason(error)) from error
+            reason = _reason(error)
+            loop = getattr(service._depth, "loop", None)
+            if loop is not None and not getattr(service._depth, "value", 0):
+                # A mapping that runs itself fails 32 levels down; report that once
+                # at the top instead of 32 nested "exception thrown" wrappers.
+                service._depth.loop = None
+                reason = loop
+            raise MappingError(self.name, rule.key, rule.value, reason) from error
         return _casts.html_entity_decode(rendered)
 
     def _cast(self, output: Any) -> Any:
@@ -504,9 +511,10 @@ class MappingService:
         definition = mapping if isinstance(mapping, Mapping) else self.resolve(mapping)
         depth = getattr(self._depth, "value", 0)
         if depth >= _MAX_DEPTH:
-            raise RecursionError(
+            self._depth.loop = (
                 f"executeMapping nested more than {_MAX_DEPTH} deep; does a mapping call itself?"
             )
+            raise RecursionError(self._depth.loop)
         self._depth.value = depth + 1
         try:
             return self.execute_mapping(definition, input, list=bool(list))
