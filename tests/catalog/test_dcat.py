@@ -392,10 +392,28 @@ def test_messy_input_is_cleaned_or_left_out() -> None:
     assert one(g, zipped, DCAT.byteSize) == Literal("12", datatype=XSD.nonNegativeInteger)
 
 
-def test_objects_without_id_are_skipped(caplog: pytest.LogCaptureFixture) -> None:
-    g = feed(BARE_CATALOG, [{"title": "zonder id"}, PETS[0]])
-    assert len(list(g.objects(URIRef(FEED), DCAT.dataset))) == 1
-    assert "without id" in caplog.text
+def test_objects_without_id_or_seen_before_are_skipped(caplog: pytest.LogCaptureFixture) -> None:
+    later = {**PETS[0], "title": "Bella 2", "@self": {**PETS[0]["@self"], "updated": "2027-01-01T00:00:00Z"}}
+    g = feed(BARE_CATALOG, [{"title": "zonder id"}, PETS[0], later])
+    assert list(g.objects(URIRef(FEED), DCAT.dataset)) == [dataset_iri(PETS[0]["id"])]
+    assert one(g, dataset_iri(PETS[0]["id"]), DCTERMS.title) == Literal("Bella", lang="nl")
+    assert "without id" in caplog.text and "second object" in caplog.text
+
+
+def test_publisher_object_uses_its_uri_and_name() -> None:
+    g = feed(
+        BARE_CATALOG,
+        [
+            {
+                "id": "p",
+                "title": "t",
+                "publisher": {"id": "42", "uri": "https://org.example/x", "name": "Org X"},
+            }
+        ],
+    )
+    publisher = one(g, dataset_iri("p"), DCTERMS.publisher)
+    assert publisher == URIRef("https://org.example/x")
+    assert one(g, publisher, FOAF.name) == Literal("Org X", lang="nl")
 
 
 def test_same_input_gives_the_same_bytes_in_any_process() -> None:
@@ -477,6 +495,8 @@ def test_bad_paging_arguments_are_refused() -> None:
         feed(BARE_CATALOG, PETS, page=0)
     with pytest.raises(ValueError, match="feed_url"):
         build_graph(BARE_CATALOG, PETS, base_url=BASE, feed_url="/relative/dcat")
+    with pytest.raises(ValueError, match="base_url"):
+        build_graph(BARE_CATALOG, PETS, base_url="data.example.nl", feed_url=FEED)
 
 
 # --------------------------------------------------------------------------- negotiation

@@ -445,6 +445,8 @@ class _FeedBuilder:
         self.agent_names: dict[URIRef | BNode, str] = {}  # real names, for contact points
         self.contacts: dict[str, URIRef] = {}
         self.theme_cache: dict[str, URIRef] = {}
+        self.seen: set[str] = set()  # dataset ids on this page
+        self.contact_name = ""  # set with the catalog contact point
 
         language = _language(catalog.get("language")) or ("NLD", "nl")
         self.language = URIRef(EU + "language/" + language[0])
@@ -519,7 +521,8 @@ class _FeedBuilder:
         """A ``foaf:Agent`` for a publisher given as URI, name or ``{name, uri}``; the catalog's when empty."""
         if isinstance(value, Mapping):
             name_hint = value.get("name") or name_hint
-            value = value.get("uri") or value.get("id") or value.get("url") or value.get("name")
+            uris = (value.get(key) for key in ("uri", "url", "id"))
+            value = next((uri for uri in uris if _iri(uri) is not None), None) or value.get("name")
         text = _text(value)
         if text is None:
             return self.publisher
@@ -653,6 +656,11 @@ class _FeedBuilder:
         if uuid is None:
             log.warning("dcat: catalog %s: skipped an object without id", self.slug)
             return None
+        if uuid in self.seen:
+            # a second copy could add a second dct:modified or contact point: both max 1
+            log.warning("dcat: catalog %s: skipped a second object with id %s", self.slug, uuid)
+            return None
+        self.seen.add(uuid)
         d = URIRef(self.dataset_prefix + quote(uuid, safe=""))
         add = self.add
         lit = self.literal
@@ -806,6 +814,8 @@ def build_graph(
     graph = Graph(store="SimpleMemory")
     for prefix, ns in PREFIXES.items():
         graph.bind(prefix, ns, override=True, replace=True)
+    if _iri(base_url, web=True) is None:
+        raise ValueError(f"base_url must be an absolute http(s) URL, got {base_url!r}")
     builder = _FeedBuilder(graph, catalog, base_url, _catalog_iri(feed_url))
     builder.add_catalog()
     count = 0
