@@ -58,6 +58,9 @@ def test_the_tutorial_test_call_maps_a_name_to_a_title() -> None:
         ("{{ true }}|{{ false }}|{{ null }}", "1||"),
         ("{{ category.name|lower }}", "dogs"),
         ("{% if status == 'available' %}yes{% else %}no{% endif %}", "yes"),
+        ("{{ name }} the {{ category.name|lower }}", "Bella the dogs"),
+        ("Hello {{ name }}!", "Hello Bella!"),
+        ("{{ name|lower }}.profile", "bella.profile"),
     ],
 )
 def test_templates_render_to_strings_with_the_record_as_context(template: str, expected: str) -> None:

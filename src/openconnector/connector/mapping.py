@@ -30,6 +30,21 @@ because production mappings depend on them:
 Input keys that contain a dot stay single keys: ``category.name`` never reads
 ``{"category.name": ...}``; write ``category&#46;name`` for that.
 
+Where the original is undefined or PHP-specific we chose, on purpose:
+
+* numbers, booleans and ``null`` as rule values are typed literals (PHP would
+  render ``5`` as the string ``"5"`` and fail on ``null``);
+* the output never shares containers with the input or the mapping (PHP arrays
+  are values), so callers may mutate results freely;
+* unsetting list elements (``tags.0``) gives a shorter list, not PHP's
+  object with the remaining indexes (``{"1": ...}``); indexes stay stable
+  while a phase runs, so ``["tags.0", "tags.2"]`` removes the first and third;
+* input keys that literally contain ``&#46;`` keep it (PHP decodes it to a dot
+  on output, a side effect of its key protection);
+* errors from casts that PHP would throw on (``url`` of an array) are
+  :class:`MappingError` with the cast as *value*, like template errors;
+* ``executeMapping`` nested more than 32 deep is reported as a loop.
+
 Synchronisations map hundreds of thousands of records with one mapping, so
 :meth:`MappingService.compile` turns a mapping into a :class:`CompiledMapping`
 once (paths split, casts parsed, Twig templates compiled on first use) and
@@ -56,7 +71,6 @@ from openconnector.errors import BadRequest
 __all__ = ["CompiledMapping", "MappingError", "MappingService"]
 
 _MISSING: Final = paths.MISSING
-_HOLE: Final = paths.HOLE
 _CONTAINERS: Final = (dict, list)
 _List: Final = list  # ``list`` is also a parameter name (the original's), so keep the type at hand
 _MAX_DEPTH: Final = 32
