@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -15,6 +16,9 @@ import pytest
 
 from openconnector.context import Context, set_context
 from openconnector.store.settings import Settings
+
+sys.path.insert(0, str(Path(__file__).parent / "connector"))
+from fake_api import FakeApi, FakeApiServer  # noqa: E402  (tests/connector/fake_api.py)
 
 PG_ADMIN_URL = os.environ.get("OPENCONNECTOR_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -147,3 +151,18 @@ def live_server(context: Context) -> Iterator[LiveServer]:
 
     with LiveServer(create_app(context)) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def fake_api_server() -> Iterator[FakeApiServer]:
+    server = FakeApiServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake_api(fake_api_server: FakeApiServer) -> FakeApi:
+    """The fake external API (tests/connector/fake_api.py) with fresh state; ``.url`` is its base URL."""
+    fake_api_server.api.reset()
+    return fake_api_server.api

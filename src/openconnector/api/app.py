@@ -23,8 +23,8 @@ PREFIXES = ("/index.php/apps/{app}", "/apps/{app}")
 
 #: Optional routers, added when their package is present (each feature lands on its own).
 OPTIONAL = (
+    ("openconnector", "openconnector.api.jobs"),  # before the generic /api/{kind}/{id} routes
     ("openconnector", "openconnector.api.openconnector"),
-    ("openconnector", "openconnector.api.jobs"),
     ("opencatalogi", "openconnector.api.opencatalogi"),
 )
 

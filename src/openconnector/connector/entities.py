@@ -55,8 +55,9 @@ class EntityService:
         found: list[dict[str, Any]] = []
         page = 1
         while True:
-            chunk = self.objects.find_all(REGISTER, self.kind,
-                                          params=[*pairs, ("_limit", "1000"), ("_page", str(page))])
+            chunk = self.objects.find_all(
+                REGISTER, self.kind, params=[*pairs, ("_limit", "1000"), ("_page", str(page))]
+            )
             found.extend(to_entity(o) for o in chunk["results"])
             if page >= chunk["pages"]:
                 return found
@@ -80,8 +81,12 @@ class EntityService:
     def get_with_secrets(self, ref: Any) -> dict[str, Any]:
         """The entity with its secrets decrypted: only for the code that makes calls."""
         entity = self.get(ref)
-        revealed = self.objects.reveal({"id": entity["uuid"]}, self.objects.registers.get_schema(
-            self.kind, register=self.objects.registers.get_register(REGISTER)))
+        revealed = self.objects.reveal(
+            {"id": entity["uuid"]},
+            self.objects.registers.get_schema(
+                self.kind, register=self.objects.registers.get_register(REGISTER)
+            ),
+        )
         return {**entity, **{k: v for k, v in revealed.items() if k != "id"}}
 
     def create(self, data: dict[str, Any], *, owner: str | None = None) -> dict[str, Any]:

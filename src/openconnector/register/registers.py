@@ -77,12 +77,13 @@ class RegisterService:
         return _row_to_wire(row)
 
     def create_register(self, data: dict[str, Any], conn: Connection | None = None) -> dict[str, Any]:
+        given_slug = data.get("slug") if isinstance(data, dict) else None
         data = _clean_input(data)
         title = data.get("title") or data.get("name")
         if not title or not isinstance(title, str):
             raise BadRequest("A register needs a title", property="title")
         data["title"] = title
-        slug = slugify(data.pop("slug", None) or title)
+        slug = slugify(str(given_slug or title))
         data.setdefault("description", "")
         data.setdefault("version", "0.0.1")
         data["schemas"] = [self.get_schema(s, conn)["id"] for s in data.get("schemas") or []]
@@ -144,8 +145,9 @@ class RegisterService:
 
     def create_schema(self, data: dict[str, Any], conn: Connection | None = None,
                       register: Any | None = None) -> dict[str, Any]:
+        given_slug = data.get("slug") if isinstance(data, dict) else None
         data = self._check_schema(_clean_input(data))
-        slug = slugify(data.pop("slug", None) or data["title"])
+        slug = slugify(str(given_slug or data["title"]))
         now = now_iso()
         with self._begin(conn) as c:
             new_id = c.execute(insert(t.schemas).values(

@@ -1,0 +1,281 @@
+"""OpenConnector's REST API: sources, mappings, synchronisations, jobs, endpoints,
+rules, contracts, logs and the dashboard.
+
+Mounted at ``/index.php/apps/openconnector`` and ``/apps/openconnector``; every
+route needs login. Explicit routes (``/api/sources/logs``) are declared before the
+generic ``/api/{kind}/{id}`` ones so they win, as in the original.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from ..connector.entities import EntityService
+from ..errors import BadRequest, OpenConnectorError
+from .deps import context_of, flag, json_object, query_pairs, require_user
+from .responses import FastJSONResponse
+
+router = APIRouter(dependencies=[Depends(require_user)])
+
+#: URL segment → entity kind.
+KINDS = {"sources": "source", "mappings": "mapping", "synchronizations": "synchronization",
+         "jobs": "job", "endpoints": "endpoint", "rules": "rule"}
+
+
+def _entities(request: Request, kind: str) -> EntityService:
+    return EntityService(kind, context_of(request))
+
+
+def _prepare_job(request: Request, body: dict[str, Any]) -> dict[str, Any]:
+    """Let the jobs package fill in ``nextRun`` and friends when it is installed."""
+    try:
+        from ..jobs.service import JobService
+    except ModuleNotFoundError:
+        return body
+    prepare = getattr(JobService, "prepare", None)
+    return prepare(JobService(context_of(request)), body) if prepare else body
+
+
+# -- explicit routes (before the generic ones) ------------------------------------------
+
+@router.get("/api/dashboard")
+async def dashboard(request: Request) -> Any:
+    from ..connector.dashboard import DashboardService
+
+    return await run_in_threadpool(DashboardService(context_of(request)).counts)
+
+
+@router.get("/api/dashboard/callstats")
+async def dashboard_callstats(request: Request) -> Any:
+    from ..connector.dashboard import DashboardService
+
+    return await run_in_threadpool(DashboardService(context_of(request)).callstats)
+
+
+@router.get("/api/dashboard/syncstats")
+async def dashboard_syncstats(request: Request) -> Any:
+    from ..connector.dashboard import DashboardService
+
+    return await run_in_threadpool(DashboardService(context_of(request)).syncstats)
+
+
+@router.get("/api/sources/logs")
+async def source_logs(request: Request) -> Any:
+    from ..connector.logs import LogService
+
+    params = query_pairs(request)
+    return await run_in_threadpool(LogService(context_of(request)).call_logs, params)
+
+
+@router.post("/api/sources/test/{ref}")
+async def test_source(ref: str, request: Request) -> Any:
+    from ..connector.sources import SourceService
+
+    body = await json_object(request, required=False)
+    options = {k: body[k] for k in ("headers", "query", "body", "type") if body.get(k) not in (None, "", {})}
+    method = str(body.get("method") or "GET").upper()
+    endpoint = str(body.get("endpoint") or "")
+
+    def run() -> dict[str, Any]:
+        service = SourceService(context_of(request))
+        try:
+            return service.test(ref, endpoint, method, **options)
+        finally:
+            service.calls.close()
+
+    return await run_in_threadpool(run)
+
+
+@router.post("/api/mappings/test")
+async def test_mapping(request: Request) -> Any:
+    from ..connector.mappings import MappingTester
+
+    body = await json_object(request)
+    missing = [k for k in ("mapping", "inputObject") if k not in body]
+    if missing:
+        raise BadRequest(f"The body needs {' and '.join(missing)}", fields=missing)
+    schema = body.get("schema") if body.get("validation", True) is not False else None
+
+    def run() -> dict[str, Any]:
+        return MappingTester(context_of(request)).test(body["mapping"], body["inputObject"], schema)
+
+    return await run_in_threadpool(run)
+
+
+@router.get("/api/synchronizations/logs")
+async def synchronization_logs(request: Request) -> Any:
+    from ..connector.logs import LogService
+
+    params = query_pairs(request)
+    return await run_in_threadpool(LogService(context_of(request)).sync_logs, params)
+
+
+@router.get("/api/synchronizations/logs/{ref}")
+async def synchronization_log(ref: str, request: Request) -> Any:
+    from ..connector.logs import LogService
+
+    return await run_in_threadpool(LogService(context_of(request)).sync_log, ref)
+
+
+@router.delete("/api/synchronizations/logs/{ref}")
+async def delete_synchronization_log(ref: str, request: Request) -> Any:
+    from ..connector.logs import LogService
+
+    await run_in_threadpool(LogService(context_of(request)).delete_sync_log, ref)
+    return {"message": "Log deleted successfully"}
+
+
+@router.get("/api/synchronizations/contracts/{ref}")
+async def synchronization_contracts_of(ref: str, request: Request) -> Any:
+    from ..connector.contracts import list_contracts
+
+    def run() -> list[dict[str, Any]]:
+        sync = _entities(request, "synchronization").get(ref)
+        with context_of(request).db.connect() as conn:
+            return list_contracts(conn, synchronization_id=sync["uuid"], limit=100_000)[0]
+
+    return await run_in_threadpool(run)
+
+
+async def _run_sync(ref: str, request: Request, *, test: bool) -> Any:
+    from ..connector.sync import SynchronizationService
+
+    params = request.query_params
+    body = await json_object(request, required=False)
+    test = test or flag(params.get("test") or str(body.get("test", "")))
+    force = flag(params.get("force") or str(body.get("force", "")))
+    user = request.state.user
+
+    def run() -> dict[str, Any]:
+        service = SynchronizationService(context_of(request))
+        try:
+            return service.synchronize(ref, test=test, force=force, user=user)
+        finally:
+            service.calls.close()
+
+    try:
+        result = await run_in_threadpool(run)
+    except OpenConnectorError as exc:
+        if exc.status >= 500 or exc.status == 404:
+            raise
+        return FastJSONResponse({"error": "Synchronization error", "message": exc.message, **exc.details},
+                                status_code=exc.status)
+    if result["status"] == "error":
+        return FastJSONResponse({"error": "Synchronization error", **result}, status_code=400)
+    return result
+
+
+@router.post("/api/synchronizations/{ref}/run")
+async def run_synchronization(ref: str, request: Request) -> Any:
+    return await _run_sync(ref, request, test=False)
+
+
+@router.post("/api/synchronizations/{ref}/test")
+async def test_synchronization(ref: str, request: Request) -> Any:
+    return await _run_sync(ref, request, test=True)
+
+
+@router.get("/api/synchronization-contracts")
+async def synchronization_contracts(request: Request) -> Any:
+    from ..connector.contracts import list_contracts
+
+    params = request.query_params
+    try:
+        limit = max(1, min(int(params.get("limit") or params.get("_limit") or 20), 1000))
+        offset = max(0, int(params.get("offset") or params.get("_offset") or 0))
+    except ValueError:
+        raise BadRequest("limit and offset must be integers") from None
+    sync_ref = params.get("synchronizationId") or params.get("synchronization_id")
+
+    def run() -> dict[str, Any]:
+        sync_uuid = _entities(request, "synchronization").get(sync_ref)["uuid"] if sync_ref else None
+        with context_of(request).db.connect() as conn:
+            results, total = list_contracts(conn, synchronization_id=sync_uuid, origin_id=params.get("originId"),
+                                            target_id=params.get("targetId"), limit=limit, offset=offset)
+        pages = max(1, -(-total // limit))
+        return {"results": results, "pagination": {"page": offset // limit + 1, "pages": pages,
+                                                    "results": len(results), "total": total}}
+
+    return await run_in_threadpool(run)
+
+
+@router.get("/api/synchronization-contracts/{ref}")
+async def synchronization_contract(ref: str, request: Request) -> Any:
+    from sqlalchemy import select
+
+    from ..connector.contracts import contract_to_wire
+    from ..store import tables as t
+
+    def run() -> Any:
+        column = t.contracts.c.id if ref.isdigit() else t.contracts.c.uuid
+        with context_of(request).db.connect() as conn:
+            row = conn.execute(select(t.contracts).where(column == (int(ref) if ref.isdigit() else ref))).first()
+        if row is None:
+            return FastJSONResponse({"error": "Contract not found"}, status_code=404)
+        return contract_to_wire(row)
+
+    return await run_in_threadpool(run)
+
+
+# -- generic CRUD ------------------------------------------------------------------------
+
+def _kind(segment: str) -> str:
+    kind = KINDS.get(segment)
+    if kind is None:
+        from ..errors import NotFound
+
+        raise NotFound(f"Unknown collection {segment!r}; one of {sorted(KINDS)}")
+    return kind
+
+
+@router.get("/api/{segment}")
+async def list_entities(segment: str, request: Request) -> Any:
+    kind = _kind(segment)
+    params = query_pairs(request)
+    return {"results": await run_in_threadpool(_entities(request, kind).list, params)}
+
+
+@router.post("/api/{segment}")
+async def create_entity(segment: str, request: Request) -> Any:
+    kind = _kind(segment)
+    body = await json_object(request)
+    user = request.state.user
+
+    def run() -> dict[str, Any]:
+        data = _prepare_job(request, body) if kind == "job" else body
+        return _entities(request, kind).create(data, owner=user)
+
+    return await run_in_threadpool(run)
+
+
+@router.get("/api/{segment}/{ref}")
+async def get_entity(segment: str, ref: str, request: Request) -> Any:
+    kind = _kind(segment)
+    return await run_in_threadpool(_entities(request, kind).get, ref)
+
+
+@router.put("/api/{segment}/{ref}")
+@router.patch("/api/{segment}/{ref}")
+async def update_entity(segment: str, ref: str, request: Request) -> Any:
+    kind = _kind(segment)
+    body = await json_object(request)
+
+    def run() -> dict[str, Any]:
+        service = _entities(request, kind)
+        data = body
+        if kind == "job":
+            data = _prepare_job(request, {**service.get(ref), **body})
+            data = {k: v for k, v in data.items() if k in body or k in ("nextRun",)}
+        return service.update(ref, data)
+
+    return await run_in_threadpool(run)
+
+
+@router.delete("/api/{segment}/{ref}")
+async def delete_entity(segment: str, ref: str, request: Request) -> Any:
+    kind = _kind(segment)
+    await run_in_threadpool(_entities(request, kind).delete, ref)
+    return []

@@ -1,0 +1,209 @@
+"""Synchronisation contracts: which target object each source record became.
+
+One contract per (synchronisation, origin id) holds the target object's uuid,
+a hash of the source record and a hash of the mapping it went through. A re-run
+skips a record whose hashes are unchanged (and whose target still exists),
+updates it otherwise, and creates a contract for a new origin id: never a
+duplicate. ``source_last_checked`` marks every record a run saw, so after a
+complete run the contracts left unmarked are the records that vanished.
+Everything works per page (one query to read, one to write), never per record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+from sqlalchemy import bindparam as bp
+
+from ..clock import now_iso
+from ..register.objects import new_uuid4
+from ..store import tables as t
+
+_CHUNK = 500
+
+
+class ContractStore:
+    def __init__(self, synchronization_id: str) -> None:
+        self.sync_id = synchronization_id
+
+    def for_origins(self, conn: Connection, origin_ids: Sequence[str]) -> dict[str, Any]:
+        """Existing contracts by origin id."""
+        found: dict[str, Any] = {}
+        c = t.contracts.c
+        for start in range(0, len(origin_ids), _CHUNK):
+            chunk = list(origin_ids[start : start + _CHUNK])
+            rows = conn.execute(
+                select(c.id, c.origin_id, c.origin_hash, c.mapping_hash, c.target_id).where(
+                    c.synchronization_id == self.sync_id, c.origin_id.in_(chunk)
+                )
+            )
+            for row in rows:
+                found[row.origin_id] = row
+        return found
+
+    def write(
+        self, conn: Connection, new: list[dict[str, Any]], changed: list[dict[str, Any]], checked_at: str
+    ) -> None:
+        """Insert new contracts and update changed ones; both marked as seen at ``checked_at``."""
+        now = now_iso()
+        if new:
+            conn.execute(
+                insert(t.contracts),
+                [
+                    {
+                        "uuid": new_uuid4(),
+                        "synchronization_id": self.sync_id,
+                        "origin_id": n["origin_id"],
+                        "origin_hash": n["origin_hash"],
+                        "mapping_hash": n["mapping_hash"],
+                        "target_id": n["target_id"],
+                        "target_hash": n.get("target_hash"),
+                        "target_last_action": "create",
+                        "source_last_changed": now,
+                        "source_last_checked": checked_at,
+                        "source_last_synced": now,
+                        "target_last_synced": now,
+                        "created": now,
+                        "updated": now,
+                    }
+                    for n in new
+                ],
+            )
+        if changed:
+            conn.execute(
+                update(t.contracts)
+                .where(t.contracts.c.id == bp("b_id"))
+                .values(
+                    origin_hash=bp("origin_hash"),
+                    mapping_hash=bp("mapping_hash"),
+                    target_id=bp("target_id"),
+                    target_hash=bp("target_hash"),
+                    target_last_action="update",
+                    source_last_changed=now,
+                    source_last_checked=checked_at,
+                    source_last_synced=now,
+                    target_last_synced=now,
+                    updated=now,
+                ),
+                [
+                    {
+                        "b_id": c["id"],
+                        "origin_hash": c["origin_hash"],
+                        "mapping_hash": c["mapping_hash"],
+                        "target_id": c["target_id"],
+                        "target_hash": c.get("target_hash"),
+                    }
+                    for c in changed
+                ],
+            )
+
+    def mark_seen(self, conn: Connection, origin_ids: Iterable[str], checked_at: str) -> None:
+        """Mark contracts of records a run saw but did not write (skipped, invalid)."""
+        ids = list(origin_ids)
+        c = t.contracts.c
+        for start in range(0, len(ids), _CHUNK):
+            conn.execute(
+                update(t.contracts)
+                .where(c.synchronization_id == self.sync_id, c.origin_id.in_(ids[start : start + _CHUNK]))
+                .values(source_last_checked=checked_at)
+            )
+
+    def unseen_targets(self, conn: Connection, run_started: str, limit: int = 1000) -> list[Any]:
+        """Contracts whose record a complete run did not see: their records vanished at the source."""
+        c = t.contracts.c
+        return conn.execute(
+            select(c.id, c.origin_id, c.target_id)
+            .where(
+                c.synchronization_id == self.sync_id,
+                or_(c.source_last_checked.is_(None), c.source_last_checked < run_started),
+            )
+            .limit(limit)
+        ).all()
+
+    def remove(self, conn: Connection, contract_ids: list[int]) -> None:
+        for start in range(0, len(contract_ids), _CHUNK):
+            conn.execute(
+                delete(t.contracts).where(t.contracts.c.id.in_(contract_ids[start : start + _CHUNK]))
+            )
+
+    def count_missing(self, conn: Connection, seen: set[str]) -> int:
+        """How many contracts have an origin id outside ``seen`` (a test run's would-be deletes)."""
+        c = t.contracts.c
+        missing = 0
+        last_id = 0
+        while True:
+            rows = conn.execute(
+                select(c.id, c.origin_id)
+                .where(c.synchronization_id == self.sync_id, c.id > last_id)
+                .order_by(c.id)
+                .limit(5000)
+            ).all()
+            if not rows:
+                return missing
+            missing += sum(1 for r in rows if r.origin_id not in seen)
+            last_id = rows[-1].id
+
+    def count_unseen(self, conn: Connection, run_started: str) -> int:
+        from sqlalchemy import func
+
+        c = t.contracts.c
+        return conn.execute(
+            select(func.count())
+            .select_from(t.contracts)
+            .where(
+                and_(
+                    c.synchronization_id == self.sync_id,
+                    or_(c.source_last_checked.is_(None), c.source_last_checked < run_started),
+                )
+            )
+        ).scalar_one()
+
+
+def list_contracts(
+    conn: Connection,
+    *,
+    synchronization_id: str | None = None,
+    origin_id: str | None = None,
+    target_id: str | None = None,
+    limit: int = 20,
+    offset: int = 0,
+) -> tuple[list[dict], int]:
+    from sqlalchemy import func
+
+    c = t.contracts.c
+    clauses = []
+    if synchronization_id:
+        clauses.append(c.synchronization_id == synchronization_id)
+    if origin_id:
+        clauses.append(c.origin_id == origin_id)
+    if target_id:
+        clauses.append(c.target_id == target_id)
+    where = and_(*clauses) if clauses else None
+    q = select(t.contracts).order_by(c.id).limit(limit).offset(offset)
+    n = select(func.count()).select_from(t.contracts)
+    if where is not None:
+        q, n = q.where(where), n.where(where)
+    rows = conn.execute(q).all()
+    return [contract_to_wire(r) for r in rows], conn.execute(n).scalar_one()
+
+
+def contract_to_wire(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "uuid": row.uuid,
+        "synchronizationId": row.synchronization_id,
+        "originId": row.origin_id,
+        "originHash": row.origin_hash,
+        "targetId": row.target_id,
+        "targetHash": row.target_hash,
+        "mappingHash": row.mapping_hash,
+        "targetLastAction": row.target_last_action,
+        "sourceLastChanged": row.source_last_changed,
+        "sourceLastChecked": row.source_last_checked,
+        "sourceLastSynced": row.source_last_synced,
+        "targetLastSynced": row.target_last_synced,
+        "created": row.created,
+        "updated": row.updated,
+    }

@@ -1,0 +1,238 @@
+"""Call logs and run logs: written by the connector, read by the API and the UI.
+
+Logs live in their own narrow tables (not as register objects) because every
+call and every run adds one. Reading them uses the original's log envelope
+``{results, page, pages, results_count, total}`` and filters.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from math import ceil
+from typing import Any
+
+from sqlalchemy import Table, and_, delete, func, insert, select
+
+from ..clock import iso, now_iso, utcnow
+from ..context import Context, get_context
+from ..errors import BadRequest, NotFound
+from ..register.dates import normalise_datetime
+from ..register.objects import new_uuid4
+from ..store import tables as t
+
+#: How long logs are kept (the original's defaults): successes 1 h for calls, errors 30 days.
+CALL_LOG_RETENTION = timedelta(days=30)
+SUCCESS_CALL_LOG_RETENTION = timedelta(days=7)
+SYNC_LOG_RETENTION = timedelta(days=30)
+
+
+class CallLogWriter:
+    """The ``log_sink`` of the CallService: one row per call (bodies only for errors)."""
+
+    def __init__(self, context: Context) -> None:
+        self.db = context.db
+
+    def __call__(self, log: dict[str, Any]) -> None:
+        status = log.get("statusCode")
+        request = log.get("request") or {}
+        response = log.get("response") or {}
+        keep = CALL_LOG_RETENTION if (status or 0) >= 400 or not status else SUCCESS_CALL_LOG_RETENTION
+        row = {
+            "uuid": log.get("uuid") or new_uuid4(),
+            "source_id": str(log.get("sourceId")) if log.get("sourceId") is not None else None,
+            "synchronization_id": log.get("synchronizationId"),
+            "status_code": status,
+            "status_message": (log.get("statusMessage") or "")[:255],
+            "method": request.get("method"),
+            "url": request.get("url"),
+            "response_time": response.get("responseTime"),
+            "size": response.get("size"),
+            "request": request,
+            "response": response,
+            "created": log.get("created") or now_iso(),
+            "expires": iso(utcnow() + keep),
+        }
+        with self.db.begin() as conn:
+            conn.execute(insert(t.call_logs).values(**row))
+
+
+def call_log_to_wire(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "uuid": row.uuid,
+        "statusCode": row.status_code,
+        "statusMessage": row.status_message,
+        "request": row.request,
+        "response": row.response,
+        "sourceId": row.source_id,
+        "synchronizationId": row.synchronization_id,
+        "created": row.created,
+        "expires": row.expires,
+    }
+
+
+def sync_log_to_wire(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "uuid": row.uuid,
+        "synchronizationId": row.synchronization_id,
+        "message": row.message,
+        "status": row.status,
+        "test": row.test,
+        "force": row.force,
+        "result": row.result,
+        "executionTime": row.execution_time,
+        "userId": row.user_id,
+        "created": row.created,
+        "updated": row.updated,
+        "expires": row.expires,
+    }
+
+
+def job_log_to_wire(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "uuid": row.uuid,
+        "level": row.level,
+        "message": row.message,
+        "jobId": row.job_id,
+        "jobClass": row.job_class,
+        "arguments": row.arguments,
+        "executionTime": row.execution_time,
+        "stackTrace": row.stack_trace,
+        "userId": row.user_id,
+        "lastRun": row.last_run,
+        "nextRun": row.next_run,
+        "created": row.created,
+        "expires": row.expires,
+    }
+
+
+_FILTERS: dict[str, dict[str, str]] = {
+    "call_logs": {
+        "source_id": "source_id",
+        "sourceId": "source_id",
+        "synchronization_id": "synchronization_id",
+        "method": "method",
+    },
+    "synchronization_logs": {
+        "synchronization_id": "synchronization_id",
+        "synchronizationId": "synchronization_id",
+        "status": "status",
+        "test": "test",
+    },
+    "job_logs": {"job_id": "job_id", "jobId": "job_id", "level": "level"},
+}
+
+
+class LogService:
+    """Lists of call, run and job logs with the original's filters."""
+
+    def __init__(self, context: Context | None = None) -> None:
+        self.context = context or get_context()
+        self.db = self.context.db
+
+    def call_logs(self, params: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+        return self._list(t.call_logs, params or [], call_log_to_wire)
+
+    def sync_logs(self, params: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+        return self._list(t.synchronization_logs, params or [], sync_log_to_wire)
+
+    def job_logs(self, params: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+        return self._list(t.job_logs, params or [], job_log_to_wire)
+
+    def sync_log(self, ref: str) -> dict[str, Any]:
+        column = t.synchronization_logs.c.id if str(ref).isdigit() else t.synchronization_logs.c.uuid
+        value: Any = int(ref) if str(ref).isdigit() else str(ref)
+        with self.db.connect() as conn:
+            row = conn.execute(select(t.synchronization_logs).where(column == value)).first()
+        if row is None:
+            raise NotFound("Log not found", id=str(ref))
+        return sync_log_to_wire(row)
+
+    def delete_sync_log(self, ref: str) -> None:
+        log = self.sync_log(ref)
+        with self.db.begin() as conn:
+            conn.execute(delete(t.synchronization_logs).where(t.synchronization_logs.c.id == log["id"]))
+
+    def purge_expired(self) -> int:
+        """Delete logs whose ``expires`` has passed (the original's LogCleanUpTask)."""
+        now = now_iso()
+        removed = 0
+        with self.db.begin() as conn:
+            for table in (t.call_logs, t.synchronization_logs, t.job_logs):
+                removed += conn.execute(
+                    delete(table).where(table.c.expires.isnot(None), table.c.expires < now)
+                ).rowcount
+        return removed
+
+    def _list(self, table: Table, params: list[tuple[str, str]], shape: Any) -> dict[str, Any]:
+        page, limit = 1, 20
+        clauses = []
+        order = table.c.id.desc()
+        allowed = _FILTERS[table.name]
+        for name, value in params:
+            if name == "_page":
+                page = _positive("_page", value)
+            elif name == "_limit":
+                limit = min(_positive("_limit", value), 500)
+            elif name in ("date_from", "date_to"):
+                moment = normalise_datetime(value, self.context.settings.timezone)
+                if not isinstance(moment, str) or moment == value and "T" not in value:
+                    raise BadRequest(f"{name} must be a date or date-time, got {value!r}", parameter=name)
+                clauses.append(
+                    table.c.created >= moment if name == "date_from" else table.c.created <= moment
+                )
+            elif name == "status_code" and "status_code" in table.c:
+                low, _, high = value.partition(",")
+                try:
+                    clauses.append(table.c.status_code >= int(low))
+                    clauses.append(table.c.status_code <= int(high or low))
+                except ValueError:
+                    raise BadRequest("status_code must be N or MIN,MAX", parameter=name) from None
+            elif name.startswith("_sort[") or name.startswith("_order["):
+                field = name[name.index("[") + 1 : -1]
+                column = {"created": table.c.created, "status_code": table.c.get("status_code")}.get(field)
+                if column is None:
+                    raise BadRequest(f"Cannot sort on {field!r}", parameter=name)
+                order = column.asc() if value.lower() == "asc" else column.desc()
+            elif name in allowed:
+                column = table.c[allowed[name]]
+                if name == "test":
+                    clauses.append(column == (value.lower() in ("1", "true", "yes")))
+                else:
+                    clauses.append(column == value)
+            elif name.startswith("_"):
+                continue
+            else:
+                raise BadRequest(
+                    f"Unknown filter {name!r}; use one of {sorted(allowed)} or date_from, date_to",
+                    parameter=name,
+                )
+        where = and_(*clauses) if clauses else None
+        with self.db.connect() as conn:
+            count_q = select(func.count()).select_from(table)
+            rows_q = select(table).order_by(order).limit(limit).offset((page - 1) * limit)
+            if where is not None:
+                count_q = count_q.where(where)
+                rows_q = rows_q.where(where)
+            total = conn.execute(count_q).scalar_one()
+            rows = conn.execute(rows_q).all()
+        results = [shape(r) for r in rows]
+        return {
+            "results": results,
+            "page": page,
+            "pages": max(1, ceil(total / limit)),
+            "results_count": len(results),
+            "total": total,
+        }
+
+
+def _positive(name: str, value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise BadRequest(f"{name} must be a positive integer, got {value!r}", parameter=name) from None
+    if number < 1:
+        raise BadRequest(f"{name} must be at least 1", parameter=name)
+    return number

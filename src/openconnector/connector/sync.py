@@ -1,0 +1,580 @@
+"""SynchronizationService: pull a source into a register, page by page.
+
+A synchronisation names a source and an endpoint, where the records sit in a
+response (``resultsPosition``: ``_root``, a dot path, or auto-detection), what
+identifies a record (``idPosition``), a mapping, and a target register/schema.
+A run streams the source::
+
+    page N arrives ─┬─> records ─> conditions ─> origin id + hash ─> contracts (one query)
+                    │       unchanged & target exists ───────────────> skipped
+                    │       mapping (Twig) ─> schema validation ─────> invalid (with reason)
+                    │       one transaction: objects + contracts ────> created | updated
+    page N+1 is fetched meanwhile (one prefetch thread)
+    after the last page of a complete, non-test run: vanished records ─> deleted
+
+and returns the run log, ``log["result"]["objects"] = {found, created, updated,
+skipped, invalid, deleted}``. A bad record never stops a run; a failing page
+does, keeping what earlier pages wrote and deleting nothing. Test mode writes
+nothing and reports what a real run would do. Two runs of one synchronisation
+never overlap: a database lock guards each run, across processes and machines.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import orjson
+from sqlalchemy import insert, update
+
+from ..clock import now_iso, utcnow
+from ..context import Context, get_context
+from ..errors import BadRequest, NotFound, OpenConnectorError, ValidationFailed
+from ..register.objects import ObjectService, new_uuid4
+from ..store import tables as t
+from ..store.locks import LockService
+from .contracts import ContractStore
+from .entities import EntityService
+from .mapping import MappingError
+from .mappings import MappingService
+from .pagination import from_source_config
+from .records import MISSING, get_path
+from .sources import CallService
+
+log = logging.getLogger("openconnector.sync")
+
+MAX_REASONS = 100
+_STOP = object()
+
+
+def lock_ttl() -> float:
+    """Seconds a run's lock outlives a dead holder (``OPENCONNECTOR_LOCK_TTL``, default 120)."""
+    try:
+        return float(os.environ.get("OPENCONNECTOR_LOCK_TTL", "120"))
+    except ValueError:
+        return 120.0
+
+
+def _hash(value: Any) -> str:
+    return hashlib.blake2b(
+        orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS), digest_size=16
+    ).hexdigest()
+
+
+def _origin_text(value: Any) -> str | None:
+    if value is MISSING or value is None or value == "" or isinstance(value, dict | list):
+        return None
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value)
+
+
+def _truthy(value: Any) -> bool:
+    """PHP truthiness, as the original applies conditions."""
+    return value not in (False, 0, 0.0, "", "0", None, [], {})
+
+
+class Run:
+    """The counters and reasons of one run, and its log row."""
+
+    def __init__(self, sync: dict[str, Any], test: bool, force: bool) -> None:
+        self.sync = sync
+        self.test = test
+        self.force = force
+        self.uuid = new_uuid4()
+        self.started = time.perf_counter()
+        self.started_at = utcnow().isoformat(timespec="microseconds")
+        self.objects = {"found": 0, "skipped": 0, "created": 0, "updated": 0, "deleted": 0, "invalid": 0}
+        self.reasons: list[dict[str, Any]] = []
+        self.pages = 0
+        self.stop_reason: str | None = None
+        self.where: str | None = None
+        self.status = "running"
+        self.message = "Running"
+        self.complete = False
+
+    def invalid(self, origin_id: str | None, reason: str, errors: list[dict[str, Any]] | None = None) -> None:
+        self.objects["invalid"] += 1
+        if len(self.reasons) < MAX_REASONS:
+            entry: dict[str, Any] = {"originId": origin_id, "reason": reason}
+            if errors:
+                entry["errors"] = errors
+            self.reasons.append(entry)
+
+    def result(self) -> dict[str, Any]:
+        return {
+            "objects": dict(self.objects),
+            "invalid": list(self.reasons),
+            "pages": self.pages,
+            "stopReason": self.stop_reason,
+            "resultsFoundAt": self.where,
+            "complete": self.complete,
+            "type": "externToIntern",
+        }
+
+    def to_log(self, user: str | None = None) -> dict[str, Any]:
+        return {
+            "uuid": self.uuid,
+            "synchronizationId": self.sync["uuid"],
+            "message": self.message,
+            "status": self.status,
+            "test": self.test,
+            "force": self.force,
+            "result": self.result(),
+            "executionTime": round((time.perf_counter() - self.started) * 1000, 1),
+            "userId": user,
+        }
+
+
+class SynchronizationService:
+    """Runs synchronisations: ``SynchronizationService().synchronize(sync)``."""
+
+    def __init__(
+        self,
+        context: Context | None = None,
+        *,
+        call_service: CallService | None = None,
+        mapping_service: MappingService | None = None,
+    ) -> None:
+        self.context = context or get_context()
+        self.db = self.context.db
+        self.objects = ObjectService(self.context)
+        self.entities = EntityService("synchronization", self.context)
+        self._calls = call_service
+        self._mappings = mapping_service
+        self.locks = LockService(self.db)
+
+    @property
+    def calls(self) -> CallService:
+        if self._calls is None:
+            self._calls = CallService(self.context)
+        return self._calls
+
+    @property
+    def mappings(self) -> MappingService:
+        if self._mappings is None:
+            self._mappings = MappingService(self.context)
+        return self._mappings
+
+    # -- public --------------------------------------------------------------------
+
+    def synchronize(
+        self,
+        synchronization: Any,
+        test: bool = False,
+        force: bool = False,
+        *,
+        stop: threading.Event | None = None,
+        progress: Callable[[dict[str, Any]], None] | None = None,
+        user: str | None = None,
+        wait: float = 0.0,
+    ) -> dict[str, Any]:
+        """Run one synchronisation and return its log (also stored, see ``GET /api/synchronizations/logs``).
+
+        ``test`` writes nothing; ``force`` rewrites records whose hash is unchanged;
+        ``stop`` ends the run after the page in progress (status ``interrupted``);
+        ``progress`` is called after each page with the counters. Raises
+        :class:`Conflict` when the synchronisation is already running (after
+        waiting ``wait`` seconds) and :class:`BadRequest` for an incomplete one.
+        """
+        sync = self.entities.get(synchronization)
+        plan = self._plan(sync)
+        name = f"synchronization:{sync['uuid']}"
+        with self.locks.held(
+            name,
+            ttl=lock_ttl(),
+            wait=wait,
+            message=f"Synchronization {sync.get('name') or sync['uuid']!r} is already running; "
+            "try again when it has finished",
+        ) as heartbeat:
+            run = Run(sync, test, force)
+            self._open_log(run, user)
+            try:
+                self._run(run, plan, stop, progress, heartbeat)
+            except OpenConnectorError as exc:
+                run.status, run.message = "error", exc.message
+                log.warning("synchronization %s failed: %s", sync["uuid"], exc.message)
+            except Exception as exc:  # a bug or an unexpected failure: log it, keep the counts
+                run.status, run.message = "error", f"Unexpected error: {type(exc).__name__}: {exc}"
+                log.error("synchronization %s crashed\n%s", sync["uuid"], traceback.format_exc())
+            return self._close_log(run, user)
+
+    # -- planning ------------------------------------------------------------------
+
+    def _plan(self, sync: dict[str, Any]) -> dict[str, Any]:
+        """Everything a run needs, checked up front so a misconfiguration is one clear 400."""
+        missing = [k for k in ("sourceId", "targetId") if not sync.get(k)]
+        if missing:
+            raise BadRequest(
+                f"Synchronization {sync.get('name')!r} has no {' and no '.join(missing)}; "
+                "set them before running it",
+                fields=missing,
+            )
+        source_type = (sync.get("sourceType") or "api").lower()
+        if source_type not in ("api", "json"):
+            raise BadRequest(f"sourceType {source_type!r} is not supported; use 'api'", field="sourceType")
+        target_type = sync.get("targetType") or "register/schema"
+        if target_type != "register/schema":
+            raise BadRequest(
+                f"targetType {target_type!r} is not supported; use 'register/schema'", field="targetType"
+            )
+        target = str(sync["targetId"])
+        if target.count("/") != 1:
+            raise BadRequest(f"targetId must be '<register>/<schema>', got {target!r}", field="targetId")
+        register_ref, schema_ref = target.split("/")
+        try:
+            register, schema = self.objects.resolve(register_ref, schema_ref)
+        except NotFound as exc:
+            raise BadRequest(
+                f"The target {target!r} does not exist: {exc.message}", field="targetId"
+            ) from None
+        try:
+            source = self.calls.resolve(sync["sourceId"])
+        except NotFound:
+            raise BadRequest(f"The source {sync['sourceId']!r} does not exist", field="sourceId") from None
+        config = dict(sync.get("sourceConfig") or {})
+        config = _expand_dotted(config)
+        mapping = None
+        if sync.get("sourceTargetMapping"):
+            try:
+                mapping = EntityService("mapping", self.context).get(sync["sourceTargetMapping"])
+            except NotFound:
+                raise BadRequest(
+                    f"The mapping {sync['sourceTargetMapping']!r} does not exist", field="sourceTargetMapping"
+                ) from None
+        hash_mapping = None
+        if sync.get("sourceHashMapping"):
+            hash_mapping = EntityService("mapping", self.context).get(sync["sourceHashMapping"])
+        conditions = sync.get("conditions") or None
+        if conditions is not None and not isinstance(conditions, dict | list | bool):
+            raise BadRequest("conditions must be a JSON Logic object", field="conditions")
+        pagination, max_pages = from_source_config(config)
+        return {
+            "register": register,
+            "schema": schema,
+            "source": source,
+            "config": config,
+            "mapping": self.mappings.compile(mapping) if mapping else None,
+            "mapping_hash": _hash(
+                [
+                    mapping.get("mapping"),
+                    mapping.get("unset"),
+                    mapping.get("cast"),
+                    mapping.get("passThrough"),
+                    register["id"],
+                    schema["id"],
+                    schema.get("updated"),
+                ]
+            )
+            if mapping
+            else _hash([register["id"], schema["id"]]),
+            "hash_mapping": self.mappings.compile(hash_mapping) if hash_mapping else None,
+            "conditions": conditions if conditions not in ({}, []) else None,
+            "pagination": pagination,
+            "max_pages": max_pages,
+            "id_position": str(config.get("idPosition") or "id"),
+            "results_position": config.get("resultsPosition") or None,
+            "endpoint": str(config.get("endpoint") or ""),
+        }
+
+    # -- running -------------------------------------------------------------------
+
+    def _run(
+        self,
+        run: Run,
+        plan: dict[str, Any],
+        stop: threading.Event | None,
+        progress: Callable[[dict[str, Any]], None] | None,
+        heartbeat: Any,
+    ) -> None:
+        config = plan["config"]
+        pages = self.calls.pages(
+            plan["source"],
+            plan["endpoint"],
+            query=config.get("query") or None,
+            headers=config.get("headers") or None,
+            pagination=plan["pagination"],
+            results_position=plan["results_position"],
+            max_pages=plan["max_pages"],
+        )
+        contracts = ContractStore(run.sync["uuid"])
+        validator = self.objects.registers.validator(plan["schema"])
+        # Only a test run remembers every origin id (to count what a real run would delete);
+        # a real run marks contracts in the database instead, so memory stays flat.
+        seen: set[str] | None = set() if run.test else None
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch") as prefetch:
+            upcoming: Future[Any] = prefetch.submit(next, pages, _STOP)
+            while True:
+                page = upcoming.result()  # raises the page's error: the run ends, deleting nothing
+                if page is _STOP:
+                    break
+                if stop is not None and stop.is_set():
+                    run.stop_reason = "stopped"
+                    break
+                upcoming = prefetch.submit(next, pages, _STOP)
+                run.pages += 1
+                if run.where is None:
+                    run.where = page.where
+                self._page(run, plan, page.records, contracts, validator, seen)
+                heartbeat.beat()
+                if progress is not None:
+                    progress(
+                        {"pages": run.pages, "records": run.objects["found"], "objects": dict(run.objects)}
+                    )
+            if run.stop_reason != "stopped":
+                run.stop_reason = pages.stop_reason
+        if run.objects["found"] == 0 and run.pages:
+            run.message = (
+                f"No records found: {run.where or 'the response held no records'}. Check resultsPosition."
+            )
+        run.complete = run.stop_reason not in ("stopped", "maxPages reached") and not (
+            run.stop_reason or ""
+        ).startswith("maxPages")
+        if run.stop_reason == "stopped":
+            run.status, run.message = "interrupted", "Stopped after a complete page; nothing was deleted"
+            return
+        if run.complete and not run.test:
+            run.objects["deleted"] = self._delete_vanished(run, contracts)
+        elif run.complete and run.test and seen is not None:
+            with self.db.connect() as conn:
+                run.objects["deleted"] = contracts.count_missing(conn, seen)
+        run.status = "success"
+        if run.message == "Running":
+            run.message = (
+                "Success"
+                if run.complete
+                else f"Success, but the run stopped early ({run.stop_reason}); nothing was deleted"
+            )
+
+    def _page(
+        self,
+        run: Run,
+        plan: dict[str, Any],
+        records: list[Any],
+        contracts: ContractStore,
+        validator: Any,
+        seen: set[str] | None,
+    ) -> None:
+        """One page: classify every record, then write objects and contracts in one transaction."""
+        id_position = plan["id_position"]
+        conditions = plan["conditions"]
+        keyed: list[tuple[str, Any]] = []
+        seen_only: list[str] = []
+        on_page: set[str] = set()
+        for record in records:
+            run.objects["found"] += 1
+            if not isinstance(record, dict):
+                run.invalid(None, f"The record is not an object but {type(record).__name__}")
+                continue
+            if conditions is not None and not _conditions_hold(conditions, record):
+                run.objects["skipped"] += 1
+                continue
+            origin = _origin_text(get_path(record, id_position))
+            if origin is None:
+                run.invalid(
+                    None, f"No id at idPosition {id_position!r}; the record has keys {sorted(record)[:20]}"
+                )
+                continue
+            if origin in on_page:  # the same record twice on one page; later pages meet its contract
+                run.objects["skipped"] += 1
+                continue
+            on_page.add(origin)
+            if seen is not None:
+                seen.add(origin)
+            keyed.append((origin, record))
+        if not keyed:
+            return
+        with self.db.connect() as conn:
+            existing = contracts.for_origins(conn, [o for o, _ in keyed])
+            live_targets = (
+                set(
+                    self.objects.find_many([c.target_id for c in existing.values() if c.target_id], conn=conn)
+                )
+                if existing
+                else set()
+            )
+        mapping = plan["mapping"]
+        hash_mapping = plan["hash_mapping"]
+        mapping_hash = plan["mapping_hash"]
+        to_save: list[dict[str, Any]] = []
+        meta: list[tuple[str, str, Any]] = []
+        for origin, record in keyed:
+            try:
+                origin_hash = _hash(hash_mapping.apply(record) if hash_mapping else record)
+            except MappingError as exc:
+                run.invalid(origin, f"sourceHashMapping failed: {exc.message}")
+                seen_only.append(origin)
+                continue
+            contract = existing.get(origin)
+            if (
+                contract is not None
+                and not run.force
+                and contract.origin_hash == origin_hash
+                and contract.mapping_hash == mapping_hash
+                and contract.target_id in live_targets
+            ):
+                run.objects["skipped"] += 1
+                seen_only.append(origin)
+                continue
+            try:
+                target = mapping.apply(record) if mapping else dict(record)
+            except MappingError as exc:
+                run.invalid(origin, exc.message)
+                seen_only.append(origin)
+                continue
+            except Exception as exc:  # a template that fails in an unforeseen way is still one bad record
+                run.invalid(origin, f"Mapping failed: {type(exc).__name__}: {exc}")
+                seen_only.append(origin)
+                continue
+            if not isinstance(target, dict):
+                run.invalid(origin, f"The mapping produced {type(target).__name__}, not an object")
+                seen_only.append(origin)
+                continue
+            target = {k: v for k, v in target.items() if k not in ("id", "@self")}
+            target_id = (
+                contract.target_id
+                if contract is not None and contract.target_id in live_targets
+                else new_uuid4()
+            )
+            target["id"] = target_id
+            to_save.append(target)
+            meta.append((origin, origin_hash, contract))
+        if run.test:
+            for target, (origin, _, contract) in zip(to_save, meta, strict=True):
+                data = {k: v for k, v in target.items() if k != "id"}
+                validator.normalise(data)
+                errors = validator.errors(data)
+                if errors:
+                    run.invalid(origin, _reason(errors), errors)
+                elif contract is not None and contract.target_id in live_targets:
+                    run.objects["updated"] += 1
+                else:
+                    run.objects["created"] += 1
+            return
+        with self.db.begin() as conn:
+            results = (
+                self.objects.save_objects(
+                    to_save,
+                    plan["register"]["id"],
+                    plan["schema"]["id"],
+                    conn=conn,
+                    raise_invalid=False,
+                    owner=None,
+                )
+                if to_save
+                else []
+            )
+            new: list[dict[str, Any]] = []
+            changed: list[dict[str, Any]] = []
+            for result, (origin, origin_hash, contract) in zip(results, meta, strict=True):
+                if isinstance(result, ValidationFailed):
+                    run.invalid(origin, _reason(result.errors), result.errors)
+                    seen_only.append(origin)
+                    continue
+                entry = {
+                    "origin_id": origin,
+                    "origin_hash": origin_hash,
+                    "mapping_hash": mapping_hash,
+                    "target_id": result["id"],
+                }
+                if contract is None:
+                    new.append(entry)
+                    run.objects["created"] += 1
+                else:
+                    changed.append({**entry, "id": contract.id})
+                    if contract.target_id in live_targets:
+                        run.objects["updated"] += 1
+                    else:
+                        run.objects["created"] += 1  # the target had been removed: made anew
+            contracts.write(conn, new, changed, run.started_at)
+            if seen_only:
+                contracts.mark_seen(conn, seen_only, run.started_at)
+
+    def _delete_vanished(self, run: Run, contracts: ContractStore) -> int:
+        deleted = 0
+        while True:
+            with self.db.begin() as conn:
+                batch = contracts.unseen_targets(conn, run.started_at)
+                if not batch:
+                    return deleted
+                deleted += self.objects.delete_objects([r.target_id for r in batch if r.target_id], conn=conn)
+                contracts.remove(conn, [r.id for r in batch])
+
+    # -- logs ----------------------------------------------------------------------
+
+    def _open_log(self, run: Run, user: str | None) -> None:
+        now = now_iso()
+        with self.db.begin() as conn:
+            conn.execute(
+                insert(t.synchronization_logs).values(
+                    uuid=run.uuid,
+                    synchronization_id=run.sync["uuid"],
+                    message=run.message,
+                    status=run.status,
+                    test=run.test,
+                    force=run.force,
+                    result=run.result(),
+                    execution_time=0.0,
+                    user_id=user,
+                    created=now,
+                    updated=now,
+                )
+            )
+
+    def _close_log(self, run: Run, user: str | None) -> dict[str, Any]:
+        entry = run.to_log(user)
+        now = now_iso()
+        with self.db.begin() as conn:
+            conn.execute(
+                update(t.synchronization_logs)
+                .where(t.synchronization_logs.c.uuid == run.uuid)
+                .values(
+                    message=entry["message"],
+                    status=entry["status"],
+                    result=entry["result"],
+                    execution_time=entry["executionTime"],
+                    updated=now,
+                )
+            )
+        return {**entry, "created": run.started_at, "updated": now}
+
+
+def _reason(errors: list[dict[str, Any]]) -> str:
+    parts = [f"{e.get('property') or '(object)'}: {e.get('message')}" for e in errors[:5]]
+    return "Schema validation failed: " + "; ".join(parts)
+
+
+def _conditions_hold(conditions: Any, record: dict[str, Any]) -> bool:
+    from json_logic import jsonLogic
+
+    try:
+        return _truthy(jsonLogic(conditions, record))
+    except Exception:  # a rule that cannot be evaluated on this record does not hold
+        return False
+
+
+def _expand_dotted(config: dict[str, Any]) -> dict[str, Any]:
+    """``{"query.status": "x"}`` → ``{"query": {"status": "x"}}``, as the original expands sourceConfig."""
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        if "." in key and key not in ("resultsPosition", "idPosition"):
+            node = out
+            *parents, last = key.split(".")
+            for part in parents:
+                node = node.setdefault(part, {})
+                if not isinstance(node, dict):
+                    break
+            else:
+                node[last] = value
+                continue
+        out[key] = value
+    return out
