@@ -24,7 +24,7 @@ from . import nodes as n
 from . import runtime as rt
 from .callables import TwigCallable
 from .errors import SyntaxError as TwigSyntaxError
-from .regex import compile_php_regex
+from .regex import compile_php_regex, search
 
 _BIN_FUNCS = {
     "+": "_add", "-": "_sub", "*": "_mul", "/": "_div", "//": "_fdiv", "%": "_mod", "**": "_pow",
@@ -370,7 +370,7 @@ class Compiler:
         f = self.env.filters.get(name)
         if f is None:
             raise self.error(f'Unknown "{name}" filter.', line)
-        if f.pre_escape and self.autoescape:
+        if f.pre_escape and self.autoescape and not (node_value is not None and self.is_safe(node_value)):
             value = f"_pre({value})"
         st = "_st, " if f.needs_state else ""
         return f"{self.ref(f)}({st}{value}{self.args_code(f, args, line)})"
@@ -468,7 +468,7 @@ def _match(value: Any, pattern: Any) -> int:
     except Exception as exc:
         msg = str(getattr(exc, "raw_message", exc))
         raise TwigRuntimeError(f'Regexp "{rt.to_str(pattern)}" passed to "matches" is not valid: {msg}') from None
-    return 1 if rx.search(rt.to_str(value)) else 0
+    return 1 if search(rx, rt.to_str(value)) else 0
 
 
 def _has(value: Any, arrow: Any, every: bool) -> bool:

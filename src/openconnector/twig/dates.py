@@ -326,8 +326,6 @@ def parse_datetime(text: str, tz: tzinfo, base: datetime | None = None) -> datet
             y = int(g["y"])
         elif kind == "firstlast":
             first_last = g["fl"]
-            if not time_set:
-                reset_time = True
         elif kind == "ordinal_wd":
             raise _fail(text, pos)
         elif kind in ("rel", "rel_text"):

@@ -41,7 +41,9 @@ def f_capitalize(st: State, value: Any) -> str:
 
 
 def f_title(st: State, value: Any) -> str:
-    return re.sub(r"[^\W_]+(?:'[^\W_]+)?", lambda m: m.group(0)[:1].upper() + m.group(0)[1:].lower(), to_str(value))
+    # like mb_convert_case(MB_CASE_TITLE): letter runs start words ("1st" -> "1St", "they're" stays one word)
+    return re.sub(r"[^\W\d_]+(?:'[^\W\d_]+)?", lambda m: m.group(0)[:1].upper() + m.group(0)[1:].lower(),
+                  to_str(value))
 
 
 def f_trim(st: State, value: Any, character_mask: Any = None, side: str = "both") -> str:
@@ -190,6 +192,9 @@ def _sprintf(st: State, fmt: str, args: list[Any]) -> str:
                     s = s.upper()
             elif conv in "gG":
                 s = f"{v:.{p or 1}{conv}}"
+                if "e" in s.lower():
+                    mant, ex = re.split("[eE]", s)
+                    s = f"{mant}{'e' if conv == 'g' else 'E'}{int(ex):+d}"
             else:
                 s = f"{v:.{p}f}"
             if plus and v >= 0:
@@ -594,7 +599,7 @@ def _json_float(f: float) -> str:
     if not math.isfinite(f):
         raise TwigRuntimeError("Inf and NaN cannot be JSON encoded.")
     if f == int(f) and abs(f) < 1e15:
-        return f"{int(f)}.0"
+        return f"{'-' if math.copysign(1, f) < 0 and f == 0 else ''}{int(f)}.0"
     r = repr(f)
     if "e" in r:
         mant, ex = r.split("e")

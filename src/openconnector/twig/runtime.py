@@ -67,7 +67,7 @@ class Arrow:
 class State:
     """Per-render bookkeeping: limits shared by loops, ranges and arrow calls."""
 
-    __slots__ = ("env", "ticks", "max_ticks", "max_range", "max_output")
+    __slots__ = ("env", "ticks", "max_ticks", "max_range", "max_output", "out_list", "out_pos", "out_len")
 
     def __init__(self, env: Any) -> None:
         self.env = env
@@ -75,6 +75,9 @@ class State:
         self.max_ticks = env.max_iterations
         self.max_range = env.max_range
         self.max_output = env.max_output
+        self.out_list: list[str] | None = None
+        self.out_pos = 0
+        self.out_len = 0
 
     def tick(self, n: int = 1) -> None:
         self.ticks += n
@@ -90,7 +93,7 @@ class State:
     def check_count(self, n: int, what: str = "sequence") -> None:
         if n > self.max_range:
             raise TwigRuntimeError(f"A {what} of {n} elements exceeds the limit of {self.max_range}.")
-        self.tick(n // 16)
+        self.tick(n)
 
 
 def twig_error(message: str) -> TwigRuntimeError:
@@ -780,9 +783,13 @@ def print_value(v: Any) -> str:
 
 
 def output_limit(st: State, out: list[str]) -> None:
-    n = 0
-    for s in out:
-        n += len(s)
+    """Check the size of the output buffer, counting only what was added since the last check."""
+    if st.out_list is not out:
+        st.out_list, st.out_pos, st.out_len = out, 0, 0
+    n = st.out_len
+    for i in range(st.out_pos, len(out)):
+        n += len(out[i])
+    st.out_pos, st.out_len = len(out), n
     st.check_size(n)
 
 
