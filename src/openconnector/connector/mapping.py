@@ -475,6 +475,7 @@ class MappingService:
         self._cache_size = cache_size
         self._lock = threading.Lock()
         self._depth = threading.local()
+        self._last: tuple[dict[str, Any], dict[str, Any], CompiledMapping] | None = None
 
     # -- public API ----------------------------------------------------------------
 
@@ -492,6 +493,9 @@ class MappingService:
     def compile(self, mapping: Mapping[str, Any]) -> CompiledMapping:
         """Prepare ``mapping`` for repeated use; the same content gives the same object."""
         mapping = _as_dict(mapping)
+        last = self._last
+        if last is not None and last[0] is mapping and last[1] == mapping:
+            return last[2]  # the same, unchanged mapping object as the previous call
         try:
             key = orjson.dumps(mapping, option=orjson.OPT_NON_STR_KEYS)
         except TypeError:
@@ -500,12 +504,13 @@ class MappingService:
             compiled = self._cache.get(key)
             if compiled is not None:
                 self._cache.move_to_end(key)
-                return compiled
-        compiled = self._compile(mapping)
-        with self._lock:
-            self._cache[key] = compiled
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
+        if compiled is None:
+            compiled = self._compile(mapping)
+            with self._lock:
+                self._cache[key] = compiled
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        self._last = (mapping, paths.clone(mapping), compiled)
         return compiled
 
     def resolve(self, reference: Any) -> dict[str, Any]:
