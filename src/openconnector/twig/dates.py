@@ -269,11 +269,13 @@ def parse_datetime(text: str, tz: tzinfo, base: datetime | None = None) -> datet
             pos = m.end()
             if pos >= len(s):
                 break
-        for kind, rx in _PATTERNS:
+        kind = ""
+        for pattern_kind, rx in _PATTERNS:
             m = rx.match(s, pos)
             if m:
+                kind = pattern_kind
                 break
-        else:
+        if m is None:
             raise _fail(text, pos)
         g = m.groupdict()
         if kind == "timestamp":

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from . import nodes as n
 from .errors import SyntaxError as TwigSyntaxError
 from .lexer import (
+    _NAME,
     ARROW,
     BINARY_OPERATORS,
     BLOCK_END,
@@ -35,7 +36,6 @@ from .lexer import (
     VAR_END,
     VAR_START,
     Token,
-    _NAME,
 )
 
 RESERVED = {"true", "false", "none", "null"}
@@ -145,12 +145,11 @@ class Parser:
         name = str(tag.value)
         handler = getattr(self, "tag_" + name, None) if name.isidentifier() else None
         if handler is None:
-            if name.startswith("end") or name in ("else", "elseif"):
-                if self.tag_stack:
-                    open_tag, line = self.tag_stack[-1]
-                    raise self.error(
-                        f'Unexpected "{name}" tag (expecting closing tag for the "{open_tag}" tag defined near line {line}).'
-                    )
+            if (name.startswith("end") or name in ("else", "elseif")) and self.tag_stack:
+                open_tag, line = self.tag_stack[-1]
+                raise self.error(
+                    f'Unexpected "{name}" tag (expecting closing tag for the "{open_tag}" tag defined near line {line}).'
+                )
             raise self.error(f'Unknown "{name}" tag.')
         self.next()
         return handler(tag.line)
@@ -517,7 +516,7 @@ class Parser:
             raise self.error(
                 f'Expected name or number, got value "{t.value}" of type {TYPE_ENGLISH[t.type]}.', dot.line
             )
-        if self.cur.test(PUNCT, "(") and not (t.type == PUNCT):
+        if self.cur.test(PUNCT, "(") and t.type != PUNCT:
             args = self.parse_arguments()
             return self.mk(n.GetAttr(dot.line, node, attr, args, "method"), node, attr, *[a.value for a in args])
         return self.mk(n.GetAttr(dot.line, node, attr, None, "any"), node, attr)

@@ -113,7 +113,7 @@ def php_float_str(f: float) -> str:
         return "NAN"
     if f in (math.inf, -math.inf):
         return "INF" if f > 0 else "-INF"
-    s = "%.14G" % f
+    s = f"{f:.14G}"
     if "E" in s:
         mant, exp = s.split("E")
         if "." not in mant:
@@ -317,10 +317,7 @@ def is_list(v: Any) -> bool:
     if isinstance(v, (list, tuple)):
         return True
     if isinstance(v, dict):
-        for i, k in enumerate(v):
-            if norm_key(k) != i:
-                return False
-        return True
+        return all(norm_key(k) == i for i, k in enumerate(v))
     return False
 
 
