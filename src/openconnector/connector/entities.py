@@ -73,9 +73,10 @@ class EntityService:
             return to_entity(self.objects.find(ref, REGISTER, self.kind))
         except NotFound:
             pass
-        by_slug = self.objects.find_all(REGISTER, self.kind, filters={"slug": ref}, limit=1)["results"]
-        if by_slug:
-            return to_entity(by_slug[0])
+        for field in ("slug", "name"):
+            found = self.objects.find_all(REGISTER, self.kind, filters={field: ref}, limit=1)["results"]
+            if found:
+                return to_entity(found[0])
         raise NotFound(f"{self.kind.capitalize()} {ref!r} not found", id=ref)
 
     def get_with_secrets(self, ref: Any) -> dict[str, Any]:

@@ -1,0 +1,127 @@
+"""CLI commands of the connector: ``sync run``, ``source test``, ``mapping test``.
+
+Each is a thin call to the service the REST API uses; errors exit 1 with the message.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..cli import DataDir, DbUrl, context_from
+
+console = Console()
+sync_app = typer.Typer(help="Synchronisations: run and test them.", no_args_is_help=True)
+source_app = typer.Typer(help="Sources: test them.", no_args_is_help=True)
+mapping_app = typer.Typer(help="Mappings: test them.", no_args_is_help=True)
+
+
+def _counts_table(log: dict[str, Any]) -> Table:
+    objects = log["result"]["objects"]
+    table = Table(title=f"{log['status']}: {log['message']}", show_lines=False)
+    for key in ("found", "created", "updated", "skipped", "invalid", "deleted"):
+        table.add_column(key, justify="right")
+    table.add_row(*(str(objects[k]) for k in ("found", "created", "updated", "skipped", "invalid", "deleted")))
+    return table
+
+
+@sync_app.command("run")
+def sync_run(
+    synchronization: Annotated[str, typer.Argument(help="Name, slug, id or uuid")],
+    test: Annotated[bool, typer.Option("--test", help="Dry run: write nothing, report what would happen")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Rewrite records even when unchanged")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the run log as JSON")] = False,
+    data_dir: DataDir = None,
+    database_url: DbUrl = None,
+) -> None:
+    """Run a synchronisation now, with a progress bar and a result table."""
+    from .sync import SynchronizationService
+
+    context = context_from(data_dir, database_url)
+    service = SynchronizationService(context)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                  console=console, transient=True, disable=json_output) as bar:
+        task = bar.add_task("fetching", total=None)
+
+        def progress(state: dict[str, Any]) -> None:
+            o = state["objects"]
+            bar.update(task, description=f"page {state['pages']}: {state['records']} records "
+                                         f"({o['created']} created, {o['updated']} updated, {o['skipped']} skipped)")
+
+        log = service.synchronize(synchronization, test=test, force=force, progress=progress)
+    service.calls.close()
+    if json_output:
+        sys.stdout.write(json.dumps(log, indent=2, default=str) + "\n")
+    else:
+        console.print(_counts_table(log))
+        for entry in log["result"]["invalid"][:20]:
+            console.print(f"[yellow]invalid[/yellow] {entry.get('originId')}: {entry['reason']}", markup=True,
+                          highlight=False)
+    if log["status"] == "error":
+        raise typer.Exit(1)
+
+
+@source_app.command("test")
+def source_test(
+    source: Annotated[str, typer.Argument(help="Name, slug, id or uuid")],
+    endpoint: Annotated[str, typer.Option(help="Path appended to the location")] = "",
+    method: Annotated[str, typer.Option(help="HTTP method")] = "GET",
+    data_dir: DataDir = None,
+    database_url: DbUrl = None,
+) -> None:
+    """Call a source once and show status, time and the response."""
+    from .sources import SourceService
+
+    service = SourceService(context_from(data_dir, database_url))
+    result = service.test(source, endpoint, method.upper())
+    service.calls.close()
+    colour = "green" if result.get("ok") else "red"
+    response = result.get("response") or {}
+    console.print(f"[{colour}]{result.get('statusCode')} {result.get('statusMessage') or ''}[/{colour}] "
+                  f"in {response.get('responseTime', 0):.0f} ms")
+    if result.get("message"):
+        console.print(result["message"], highlight=False, markup=False)
+    body = response.get("body")
+    if body:
+        console.print(body[:4000], highlight=False, markup=False)
+    if not result.get("ok"):
+        raise typer.Exit(1)
+
+
+@mapping_app.command("test")
+def mapping_test(
+    mapping: Annotated[str, typer.Argument(help="Name, slug, id or uuid")],
+    input: Annotated[str, typer.Option("--input", help="The sample record as JSON, or @file.json")],
+    schema: Annotated[str | None, typer.Option(help="Validate the result against this schema")] = None,
+    data_dir: DataDir = None,
+    database_url: DbUrl = None,
+) -> None:
+    """Run a mapping on a sample record and print the result (and validation errors)."""
+    from .entities import EntityService
+    from .mappings import MappingTester
+
+    context = context_from(data_dir, database_url)
+    raw = Path(input[1:]).read_text() if input.startswith("@") else input
+    try:
+        sample = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        console.print(f"[red]--input is not JSON:[/red] {exc}")
+        raise typer.Exit(1) from None
+    stored = EntityService("mapping", context).get(mapping)
+    result = MappingTester(context).test(stored, sample, schema)
+    sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False, default=str) + "\n")
+    if not result["isValid"]:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(sync_app, name="sync")
+    app.add_typer(source_app, name="source")
+    app.add_typer(mapping_app, name="mapping")
