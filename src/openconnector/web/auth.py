@@ -1,0 +1,41 @@
+"""The login form and logout: the only pages open without a session."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import RedirectResponse, Response
+
+from .pages import form_of, guard
+from .security import safe_next, verify_csrf
+from .templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/login")
+async def login_form(request: Request, next: str = "/") -> Response:
+    if request.session.get("user"):
+        return RedirectResponse(safe_next(next), status_code=303)
+    return render(request, "login.html", next=safe_next(next), error=None, username="")
+
+
+@router.post("/login", dependencies=[Depends(verify_csrf)])
+async def login(request: Request) -> Response:
+    form = await form_of(request)
+    username, password = form.get("username", ""), form.get("password", "")
+    target = safe_next(form.get("next"))
+    users = request.app.state.users
+    # argon2 takes tens of milliseconds on purpose: keep it off the event loop.
+    if username and password and await run_in_threadpool(users.verify, username, password):
+        request.session.clear()  # a fresh session (and CSRF token) for the new user
+        request.session["user"] = username
+        return RedirectResponse(target, status_code=303)
+    return render(request, "login.html", status_code=400, next=target, username=username,
+                  error="Wrong username or password.")
+
+
+@router.post("/logout", dependencies=[Depends(guard)])
+async def logout(request: Request) -> Response:
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)

@@ -1,0 +1,60 @@
+"""Logs: calls to sources, synchronisation runs and jobs, with filters and paging."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from ..connector.entities import EntityService
+from ..errors import OpenConnectorError
+from .pages import context_of, page_router
+from .templating import render
+
+router = page_router()
+
+KINDS = (("calls", "Calls"), ("runs", "Runs"), ("jobs", "Jobs"))
+#: Filters each kind accepts, as the log service names them.
+FILTERS = {
+    "calls": ("source_id", "status_code", "date_from", "date_to"),
+    "runs": ("synchronization_id", "status", "date_from", "date_to"),
+    "jobs": ("job_id", "level", "date_from", "date_to"),
+}
+PAGE_SIZE = 25
+
+
+def _names(context: Any, kind: str, key: str) -> list[tuple[str, str]]:
+    return [(str(e[key]), str(e.get("name") or e[key])) for e in EntityService(kind, context).list()]
+
+
+def _load(request: Request, kind: str, filters: dict[str, str], page: int) -> dict[str, Any]:
+    from ..connector.logs import LogService
+
+    service = LogService(context_of(request))
+    params = [(k, v) for k, v in filters.items() if v] + [("_page", str(page)), ("_limit", str(PAGE_SIZE))]
+    method = {"calls": service.call_logs, "runs": service.sync_logs, "jobs": service.job_logs}[kind]
+    return method(params)
+
+
+@router.get("/logs")
+async def logs(request: Request, kind: str = "calls", _page: int = 1) -> Response:
+    kind = kind if kind in FILTERS else "calls"
+    filters = {name: request.query_params.get(name, "").strip() for name in FILTERS[kind]}
+    context = context_of(request)
+    error = None
+    try:
+        found = await run_in_threadpool(_load, request, kind, filters, max(1, _page))
+    except ImportError:
+        found, error = {"results": [], "page": 1, "pages": 1, "total": 0}, "Logs are not available in this version."
+    except OpenConnectorError as exc:
+        found, error = {"results": [], "page": 1, "pages": 1, "total": 0}, exc.message
+    sources = await run_in_threadpool(_names, context, "source", "id")
+    syncs = await run_in_threadpool(_names, context, "synchronization", "uuid")
+    jobs = await run_in_threadpool(_names, context, "job", "uuid")
+    base = "/logs?" + urlencode({"kind": kind, **{k: v for k, v in filters.items() if v}})
+    return render(request, "logs.html", section="logs", title="Logs", kind=kind, kinds=KINDS, filters=filters,
+                  found=found, error=error, base=base, sources=sources, syncs=syncs, jobs=jobs,
+                  source_names=dict(sources), sync_names=dict(syncs), job_names=dict(jobs))

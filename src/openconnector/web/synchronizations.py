@@ -1,0 +1,296 @@
+"""Synchronisations: list with the last run, add, wire source/mapping/target, run, schedule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import RedirectResponse, Response
+
+from ..connector.entities import EntityService
+from ..errors import NotFound, OpenConnectorError
+from ..register.registers import RegisterService
+from .forms import check_choice, check_int, check_name, service_errors
+from .pages import context_of, form_of, is_htmx, not_found, page_router
+from .runs import RunRegistry
+from .schedules import INTERVALS, find_job, schedule
+from .templating import render
+
+router = page_router()
+
+SOURCE_TYPES = ("api", "json")
+TARGET_TYPES = ("register/schema",)
+
+
+def _service(request: Request) -> EntityService:
+    return EntityService("synchronization", context_of(request))
+
+
+def _runs(request: Request) -> RunRegistry:
+    return request.app.state.web_runs
+
+
+def _last_runs(request: Request, syncs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The latest stored run log per synchronisation uuid."""
+    try:
+        from ..connector.logs import LogService
+    except ImportError:
+        return {}
+    logs = LogService(context_of(request))
+    out = {}
+    for sync in syncs:
+        found = logs.sync_logs([("synchronization_id", sync["uuid"]), ("_limit", "1")])["results"]
+        if found:
+            out[sync["uuid"]] = found[0]
+    return out
+
+
+@router.get("/synchronizations")
+async def list_synchronizations(request: Request, q: str = "") -> Response:
+    params = [("_search", q)] if q else []
+    syncs = await run_in_threadpool(_service(request).list, params)
+    syncs.sort(key=lambda s: str(s.get("name") or "").lower())
+    last = await run_in_threadpool(_last_runs, request, syncs)
+    return render(request, "synchronizations/list.html", section="synchronizations", title="Synchronisations",
+                  syncs=syncs, last=last, q=q)
+
+
+@router.get("/synchronizations/new")
+async def new_synchronization(request: Request) -> Response:
+    return render(request, "synchronizations/new.html", section="synchronizations", title="Add synchronisation",
+                  values={"sourceType": "api", "targetType": "register/schema"}, errors={},
+                  source_types=SOURCE_TYPES, target_types=TARGET_TYPES)
+
+
+@router.post("/synchronizations")
+async def create_synchronization(request: Request) -> Response:
+    form = await form_of(request)
+    values = {k: form.get(k, "") for k in ("name", "description", "sourceType", "targetType")}
+    errors = {k: v for k, v in {
+        "name": check_name(values["name"]),
+        "sourceType": check_choice(values["sourceType"], SOURCE_TYPES, "source type"),
+        "targetType": check_choice(values["targetType"], TARGET_TYPES, "target type"),
+    }.items() if v}
+    if not errors:
+        try:
+            created = await run_in_threadpool(_service(request).create, {**values, "sourceConfig": {}},
+                                              owner=request.session.get("user"))
+        except OpenConnectorError as exc:
+            errors = service_errors(exc, "name")
+        else:
+            return RedirectResponse(f"/synchronizations/{created['id']}?created=1", status_code=303)
+    return render(request, "synchronizations/new.html", status_code=400, section="synchronizations",
+                  title="Add synchronisation", values=values, errors=errors,
+                  source_types=SOURCE_TYPES, target_types=TARGET_TYPES)
+
+
+def _resolve(kind: str, context: Any, ref: Any) -> dict[str, Any] | None:
+    if ref in (None, ""):
+        return None
+    try:
+        return EntityService(kind, context).get(ref)
+    except NotFound:
+        return None
+
+
+def _values(request: Request, sync: dict[str, Any]) -> dict[str, Any]:
+    """The form's values for a stored synchronisation (references shown as uuids)."""
+    context = context_of(request)
+    config = sync.get("sourceConfig") or {}
+    register_id, _, schema_id = str(sync.get("targetId") or "").partition("/")
+    source = _resolve("source", context, sync.get("sourceId"))
+    mapping = _resolve("mapping", context, sync.get("sourceTargetMapping"))
+    return {
+        "name": sync.get("name") or "", "description": sync.get("description") or "",
+        "sourceType": sync.get("sourceType") or "api", "targetType": sync.get("targetType") or "register/schema",
+        "sourceId": source["uuid"] if source else str(sync.get("sourceId") or ""),
+        "sourceTargetMapping": mapping["uuid"] if mapping else str(sync.get("sourceTargetMapping") or ""),
+        "register": register_id, "schema": schema_id,
+        "endpoint": config.get("endpoint") or "", "resultsPosition": config.get("resultsPosition") or "",
+        "idPosition": config.get("idPosition") or "",
+        "usesPagination": str(config.get("usesPagination", True)).lower() not in ("false", "0", ""),
+        "maxPages": config.get("maxPages") or "",
+    }
+
+
+def _choices(request: Request, register: str) -> dict[str, Any]:
+    context = context_of(request)
+    registers = RegisterService(context)
+    regs = [r for r in registers.list_registers() if r.get("slug") != "openconnector"]
+    return {
+        "sources": [(s["uuid"], str(s.get("name") or s["id"])) for s in EntityService("source", context).list()],
+        "mappings": [(m["uuid"], str(m.get("name") or m["id"])) for m in EntityService("mapping", context).list()],
+        "registers": [(str(r["id"]), str(r.get("title") or r["slug"])) for r in regs],
+        "schemas": _schema_options(registers, register),
+    }
+
+
+def _schema_options(registers: RegisterService, register: str) -> list[tuple[str, str]]:
+    if not register:
+        return []
+    try:
+        return [(str(s["id"]), str(s.get("title") or s["slug"])) for s in registers.list_schemas(register)]
+    except NotFound:
+        return []
+
+
+def _job_view(request: Request, sync: dict[str, Any]) -> dict[str, Any] | None:
+    return find_job(context_of(request), sync)
+
+
+async def _detail(request: Request, sync: dict[str, Any], *, values: dict[str, Any] | None = None,
+                  errors: dict[str, str] | None = None, flash: str | None = None, status_code: int = 200,
+                  run: Any = None, schedule_errors: dict[str, str] | None = None) -> Response:
+    values = values or await run_in_threadpool(_values, request, sync)
+    choices = await run_in_threadpool(_choices, request, values["register"])
+    job = await run_in_threadpool(_job_view, request, sync)
+    last = (await run_in_threadpool(_last_runs, request, [sync])).get(sync["uuid"])
+    return render(request, "synchronizations/detail.html", status_code=status_code, section="synchronizations",
+                  title=str(sync.get("name") or "Synchronisation"), sync=sync, values=values,
+                  errors=errors or {}, flash=flash, run=run or _runs(request).active(sync["uuid"]),
+                  last=last, job=job, intervals=INTERVALS, schedule_errors=schedule_errors or {},
+                  source_types=SOURCE_TYPES, target_types=TARGET_TYPES, **choices)
+
+
+@router.get("/synchronizations/{ref}")
+async def show_synchronization(request: Request, ref: str, created: int = 0, saved: int = 0,
+                               scheduled: int = 0, run: str = "") -> Response:
+    try:
+        sync = await run_in_threadpool(_service(request).get, ref)
+    except NotFound as exc:
+        return not_found(request, exc)
+    flash = ("Synchronisation created. Now choose its source, mapping and target." if created
+             else "Saved." if saved else "Scheduled." if scheduled else None)
+    return await _detail(request, sync, flash=flash, run=_runs(request).get(run) if run else None)
+
+
+@router.get("/synchronizations/{ref}/schema-options")
+async def schema_options(request: Request, ref: str, register: str = "") -> Response:
+    """The schema dropdown for another register, swapped in by htmx."""
+    options = await run_in_threadpool(_schema_options, RegisterService(context_of(request)), register)
+    return render(request, "synchronizations/_schema_select.html", schemas=options, values={"schema": ""},
+                  errors={})
+
+
+def _read_form(form: dict[str, str], sync: dict[str, Any], choices: dict[str, Any]
+               ) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+    """``(values for the form, data to store, errors)``."""
+    values = {k: form.get(k, "") for k in ("name", "description", "sourceType", "targetType", "sourceId",
+                                              "sourceTargetMapping", "register", "schema", "endpoint",
+                                              "resultsPosition", "idPosition", "maxPages")}
+    values["usesPagination"] = bool(form.get("usesPagination"))
+    errors = {k: v for k, v in {
+        "name": check_name(values["name"]),
+        "sourceType": check_choice(values["sourceType"], SOURCE_TYPES, "source type"),
+        "targetType": check_choice(values["targetType"], TARGET_TYPES, "target type"),
+    }.items() if v}
+    if values["sourceId"] and values["sourceId"] not in {v for v, _ in choices["sources"]}:
+        errors["sourceId"] = "Choose one of the sources in the list."
+    if values["sourceTargetMapping"] and values["sourceTargetMapping"] not in {v for v, _ in choices["mappings"]}:
+        errors["sourceTargetMapping"] = "Choose one of the mappings in the list."
+    if values["register"] and values["register"] not in {v for v, _ in choices["registers"]}:
+        errors["register"] = "Choose one of the registers in the list."
+    if values["schema"] and values["schema"] not in {v for v, _ in choices["schemas"]}:
+        errors["schema"] = "Choose a schema of the chosen register."
+    elif values["register"] and not values["schema"]:
+        errors["schema"] = "Choose the schema the objects are written to."
+    max_pages, message = check_int(values["maxPages"], "maximum number of pages", minimum=1)
+    if message:
+        errors["maxPages"] = message
+    config = dict(sync.get("sourceConfig") or {})
+    for key in ("endpoint", "resultsPosition", "idPosition"):
+        if values[key]:
+            config[key] = values[key]
+        else:
+            config.pop(key, None)
+    config["usesPagination"] = values["usesPagination"]
+    if max_pages:
+        config["maxPages"] = max_pages
+    else:
+        config.pop("maxPages", None)
+    data = {k: values[k] for k in ("name", "description", "sourceType", "targetType", "sourceId",
+                                   "sourceTargetMapping")}
+    data["sourceConfig"] = config
+    data["targetId"] = f"{values['register']}/{values['schema']}" if values["register"] and values["schema"] else ""
+    return values, data, errors
+
+
+@router.post("/synchronizations/{ref}")
+async def save_synchronization(request: Request, ref: str) -> Response:
+    service = _service(request)
+    try:
+        sync = await run_in_threadpool(service.get, ref)
+    except NotFound as exc:
+        return not_found(request, exc)
+    form = await form_of(request)
+    choices = await run_in_threadpool(_choices, request, form.get("register", ""))
+    values, data, errors = _read_form(form, sync, choices)
+    if errors:
+        return await _detail(request, sync, values=values, errors=errors, status_code=400)
+    try:
+        await run_in_threadpool(service.update, sync["uuid"], data)
+    except OpenConnectorError as exc:
+        return await _detail(request, sync, values=values, errors=service_errors(exc, "name"), status_code=400)
+    return RedirectResponse(f"/synchronizations/{sync['id']}?saved=1", status_code=303)
+
+
+@router.post("/synchronizations/{ref}/run")
+async def run_synchronization(request: Request, ref: str) -> Response:
+    """Start a run (``test=1`` for a dry run) in the background and show its progress."""
+    try:
+        sync = await run_in_threadpool(_service(request).get, ref)
+    except NotFound as exc:
+        return not_found(request, exc)
+    form = await form_of(request)
+    registry = _runs(request)
+    run = registry.active(sync["uuid"]) or registry.start(
+        context_of(request), sync["uuid"], test=form.get("test") == "1", user=request.session.get("user"))
+    if is_htmx(request):
+        return render(request, "synchronizations/_run.html", sync=sync, run=run)
+    return RedirectResponse(f"/synchronizations/{sync['id']}?run={run.id}", status_code=303)
+
+
+@router.get("/synchronizations/{ref}/runs/{run_id}")
+async def run_progress(request: Request, ref: str, run_id: str) -> Response:
+    """The progress fragment htmx polls every 500 ms while the run goes on."""
+    run = _runs(request).get(run_id)
+    if run is None:
+        return render(request, "synchronizations/_run.html", sync={"id": ref}, run=None, gone=True)
+    return render(request, "synchronizations/_run.html", sync={"id": ref}, run=run)
+
+
+@router.post("/synchronizations/{ref}/runs/{run_id}/stop")
+async def stop_run(request: Request, ref: str, run_id: str) -> Response:
+    run = _runs(request).get(run_id)
+    if run is not None:
+        run.stop.set()
+    if is_htmx(request):
+        return render(request, "synchronizations/_run.html", sync={"id": ref}, run=run, gone=run is None)
+    return RedirectResponse(f"/synchronizations/{ref}?run={run_id}", status_code=303)
+
+
+@router.post("/synchronizations/{ref}/schedule")
+async def schedule_synchronization(request: Request, ref: str) -> Response:
+    try:
+        sync = await run_in_threadpool(_service(request).get, ref)
+    except NotFound as exc:
+        return not_found(request, exc)
+    form = await form_of(request)
+    try:
+        await run_in_threadpool(schedule, context_of(request), sync, form)
+    except ValueError as exc:
+        field, _, message = str(exc).partition(":")
+        return await _detail(request, sync, schedule_errors={field: message.strip()}, status_code=400)
+    except OpenConnectorError as exc:
+        return await _detail(request, sync, schedule_errors={"interval": exc.message}, status_code=400)
+    return RedirectResponse(f"/synchronizations/{sync['id']}?scheduled=1", status_code=303)
+
+
+@router.post("/synchronizations/{ref}/delete")
+async def delete_synchronization(request: Request, ref: str) -> Response:
+    try:
+        await run_in_threadpool(_service(request).delete, ref)
+    except NotFound as exc:
+        return not_found(request, exc)
+    return RedirectResponse("/synchronizations", status_code=303)

@@ -1,0 +1,67 @@
+"""Jinja2 for the UI: autoescape always on, and helpers that keep source data text.
+
+Everything shown comes, sooner or later, from an external API, so templates
+never mark data ``|safe``; :func:`pretty` turns a value into indented JSON
+*text* that the template puts, escaped, inside ``<pre>``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from jinja2 import Environment, FileSystemLoader
+from starlette.responses import HTMLResponse
+
+from .security import csrf_token
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def pretty(value: Any) -> str:
+    """Indented JSON text of ``value`` (strings that hold JSON are parsed first)."""
+    if isinstance(value, str | bytes):
+        try:
+            value = json.loads(value)
+        except (ValueError, TypeError):
+            return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str, sort_keys=False)
+
+
+def short(value: Any, length: int = 80) -> str:
+    """A one-line preview of any value, for table cells."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+def zip_pairs(values: Any) -> list[tuple[Any, Any]]:
+    """``["a", "b"]`` → ``[("a", "a"), ("b", "b")]``: options whose value is their label."""
+    return [(v, v) for v in values]
+
+
+def _make_env() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["pretty"] = pretty
+    env.filters["short"] = short
+    env.filters["zip_pairs"] = zip_pairs
+    return env
+
+
+ENV = _make_env()
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """Render ``template`` with the request, the user and the CSRF token at hand."""
+    context.setdefault("request", request)
+    context.setdefault("user", request.session.get("user"))
+    context.setdefault("csrf", csrf_token(request))
+    context.setdefault("section", "")
+    html = ENV.get_template(template).render(**context)
+    return HTMLResponse(html, status_code=status_code)
