@@ -1,6 +1,7 @@
 """Fixtures for connector tests, reusable by synchronisation tests.
 
-``fake_api``: a real HTTP server on 127.0.0.1 (``tests/connector/fake_api.py``
+``fake_api`` (defined in ``tests/conftest.py``, so every test directory has
+it): a real HTTP server on 127.0.0.1 (``tests/connector/fake_api.py``
 documents its endpoints and controls), started once per session; its state
 (pets, records, credentials, counters, request log) is reset for every test::
 
@@ -24,26 +25,6 @@ from typing import Any
 import pytest
 
 from openconnector.connector.call import CallService
-
-try:  # tests/ as a package (importlib or with __init__.py) or as rootdir-relative modules
-    from .fake_api import FakeApi, FakeApiServer
-except ImportError:
-    from fake_api import FakeApi, FakeApiServer  # type: ignore[no-redef]
-
-
-@pytest.fixture(scope="session")
-def fake_api_server() -> Iterator[FakeApiServer]:
-    server = FakeApiServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def fake_api(fake_api_server: FakeApiServer) -> FakeApi:
-    """The fake external API, with fresh state; ``.url`` is its base URL."""
-    fake_api_server.api.reset()
-    return fake_api_server.api
 
 
 class RecordingCallService(CallService):
