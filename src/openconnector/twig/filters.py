@@ -169,7 +169,7 @@ def _sprintf(st: State, fmt: str, args: list[Any]) -> str:
         width = int(m.group(3) or 0)
         prec = int(m.group(4)) if m.group(4) is not None else None
         if width > st.max_output or (prec or 0) > 1000:
-            raise TwigRuntimeError("The format width or precision is too large.")
+            raise TwigRuntimeError(f"The format width or precision exceeds the limit of {st.max_output}.")
         if conv == "s":
             s = to_str(arg)
             if prec is not None:

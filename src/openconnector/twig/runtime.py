@@ -156,7 +156,20 @@ def to_str(v: Any) -> str:
         return php_float_str(float(v))
     if isinstance(v, (list, tuple, dict)):
         return "Array"
-    return str(v)
+    return _object_str(v)
+
+
+def _object_str(v: Any) -> str:
+    """Only value-like Python objects print; anything else would leak a repr (PHP refuses too)."""
+    import datetime as _dt
+    import decimal
+    import uuid
+
+    if isinstance(v, _dt.datetime | _dt.date):
+        return v.isoformat(sep=" ") if isinstance(v, _dt.datetime) else v.isoformat()
+    if isinstance(v, decimal.Decimal | uuid.UUID):
+        return str(v)
+    raise TwigRuntimeError(f'Object of class "{type(v).__name__}" could not be converted to string.')
 
 
 def to_bool(v: Any) -> bool:
