@@ -33,10 +33,13 @@ def _names(context: Any, kind: str, key: str) -> list[tuple[str, str]]:
 def _load(request: Request, kind: str, filters: dict[str, str], page: int) -> dict[str, Any]:
     from ..connector.logs import LogService
 
-    service = LogService(context_of(request))
     params = [(k, v) for k, v in filters.items() if v] + [("_page", str(page)), ("_limit", str(PAGE_SIZE))]
-    method = {"calls": service.call_logs, "runs": service.sync_logs, "jobs": service.job_logs}[kind]
-    return method(params)
+    if kind == "jobs":
+        from ..jobs.service import JobService
+
+        return JobService(context_of(request)).logs(params)
+    service = LogService(context_of(request))
+    return service.call_logs(params) if kind == "calls" else service.sync_logs(params)
 
 
 @router.get("/logs")

@@ -7,39 +7,22 @@ given synchronisation so the page can show its next and last run.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..connector.entities import EntityService
 from ..context import Context
 
 #: The interval choices offered, in seconds ("" = custom seconds or cron).
 INTERVALS = (("300", "Every 5 minutes"), ("900", "Every 15 minutes"), ("3600", "Every hour"),
              ("21600", "Every 6 hours"), ("86400", "Every day"), ("604800", "Every week"),
              ("custom", "Custom: seconds or cron below"))
-SYNC_ACTION = "OCA\\OpenConnector\\Action\\SynchronizationAction"
 MIN_SECONDS = 60
-
-
-def _sync_ref(job: dict[str, Any]) -> str:
-    args = job.get("arguments") or {}
-    return str(args.get("synchronizationId") or args.get("synchronization") or "")
 
 
 def find_job(context: Context, sync: dict[str, Any]) -> dict[str, Any] | None:
     """The job that runs ``sync``, if one is scheduled."""
-    refs = {str(sync["id"]), str(sync["uuid"])}
-    try:
-        from ..jobs.service import JobService
-    except ImportError:
-        jobs = EntityService("job", context).list()
-    else:
-        jobs = JobService(context).list()
-        jobs = jobs.get("results", []) if isinstance(jobs, dict) else list(jobs)
-    for job in jobs:
-        if _sync_ref(job) in refs:
-            return job
-    return None
+    from ..jobs.service import JobService
+
+    return JobService(context).job_of(sync)
 
 
 def read_schedule(form: dict[str, str]) -> dict[str, Any]:
@@ -64,29 +47,7 @@ def read_schedule(form: dict[str, str]) -> dict[str, Any]:
 
 
 def schedule(context: Context, sync: dict[str, Any], form: dict[str, str]) -> dict[str, Any]:
-    """Schedule ``sync`` as the form says; returns the job."""
-    when = read_schedule(form)
-    try:
-        from ..jobs.service import JobService
-    except ImportError:
-        return _schedule_entity(context, sync, when)
-    return JobService(context).schedule(sync["uuid"], **when)
+    """Schedule ``sync`` as the form says (one job per synchronisation); returns the job."""
+    from ..jobs.service import JobService
 
-
-def _schedule_entity(context: Context, sync: dict[str, Any], when: dict[str, Any]) -> dict[str, Any]:
-    """Store the job as OpenConnector does, until the job service is there to run it."""
-    jobs = EntityService("job", context)
-    now = datetime.now(UTC)
-    data: dict[str, Any] = {
-        "name": f"Synchronisation {sync.get('name') or sync['uuid']}",
-        "jobClass": SYNC_ACTION,
-        "arguments": {"synchronizationId": sync["uuid"]},
-        "interval": when.get("interval") or when.get("cron"),
-        "isEnabled": True,
-    }
-    if "interval" in when:
-        data["nextRun"] = (now + timedelta(seconds=when["interval"])).isoformat(timespec="seconds")
-    existing = find_job(context, sync)
-    if existing:
-        return jobs.update(existing["uuid"], data)
-    return jobs.create(data)
+    return JobService(context).schedule(sync["uuid"], **read_schedule(form))
