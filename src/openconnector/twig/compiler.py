@@ -88,6 +88,18 @@ class Compiler:
     def compile(self, body: list[n.Node]) -> tuple[str, list[int]]:
         self.lines.append("def render(ctx, _st):")
         self.linemap.append(1)
+        if all(isinstance(x, (n.Text, n.Print)) for x in body):
+            # the common mapping shape: text and prints only -> one expression, no buffer
+            parts = []
+            for x in body:
+                if isinstance(x, n.Text):
+                    parts.append(repr(x.text))
+                else:
+                    self.cur_line = x.lineno
+                    parts.append(self.printed(x.expr))
+            code = "''" if not parts else parts[0] if len(parts) == 1 else "''.join((" + ", ".join(parts) + ",))"
+            self.emit(f"return {code}", body[0].lineno if body else 1)
+            return "\n".join(self.lines) + "\n", self.linemap
         self.emit("_o = []")
         self.emit("_w = _o.append")
         self.statements(body)

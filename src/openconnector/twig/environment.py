@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any
 
+from . import nodes as n
 from . import runtime as rt
 from .callables import TwigCallable
 from .compiler import compile_template, fast_renderer
@@ -131,6 +132,7 @@ class Template:
             body = parse(tokens, name, env._test_arity, env.max_depth)
         except RecursionError:
             raise TwigSyntaxError("The template is nested too deeply.", 0, name) from None
+        self._mutates = _mutates(body)
         fast = fast_renderer(env, body, name)
         self._fn, self._linemap, self._filename = compile_template(env, body, name)
         if fast is not None:
@@ -139,9 +141,12 @@ class Template:
     def render(self, context: Mapping[str, Any] | None = None) -> str:
         """Render against ``context`` (a record); the context itself is never modified."""
         env = self.env
-        ctx = dict(env.globals)
-        if context:
-            ctx.update(context)
+        if env.globals or self._mutates or context.__class__ is not dict:
+            ctx = dict(env.globals)
+            if context:
+                ctx.update(context)
+        else:
+            ctx = context  # read-only use: no copy needed
         st = rt.State(env)
         try:
             return self._fn(ctx, st)
@@ -167,6 +172,11 @@ class Template:
                     line = self._linemap[idx]
             tb = tb.tb_next
         return line
+
+
+def _mutates(body: list[n.Node]) -> bool:
+    """Can rendering assign variables (so the context must be copied first)?"""
+    return not all(isinstance(x, (n.Text, n.Print)) for x in body)
 
 
 _default_envs: dict[tuple[Any, ...], Environment] = {}

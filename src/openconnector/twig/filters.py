@@ -281,9 +281,6 @@ def _js_escape(m: re.Match[str]) -> str:
     c = m.group(0)
     if c in _JS_SHORT:
         return _JS_SHORT[c]
-    o = ord(c)
-    if o < 0x80:
-        return f"\\x{o:02X}"
     b = c.encode("utf-16-be")
     return "".join(f"\\u{b[i]:02X}{b[i + 1]:02X}" for i in range(0, len(b), 2))
 
