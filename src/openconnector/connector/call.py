@@ -35,15 +35,12 @@ and 5xx responses; ``CallResult.raise_for_status`` turns them into
 from __future__ import annotations
 
 import base64
-import hashlib
-import http
 import logging
 import random
 import ssl
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -52,32 +49,18 @@ import httpx
 import orjson
 
 from openconnector.connector import ratelimit
-from openconnector.connector.auth import (
-    Authenticator,
-    Credentials,
-    TokenCache,
-    has_token_function,
+from openconnector.connector.auth import Authenticator, Credentials, TokenCache, has_token_function
+from openconnector.connector.calllog import (
+    MAX_LOGGED_BODY,
+    build_call_log,
+    grouped_headers,
+    header_text,
+    status_phrase,
 )
-from openconnector.connector.pagination import (
-    STOP_EMPTY,
-    STOP_MAX_PAGES,
-    STOP_REPEATED,
-    PageContext,
-    PageRequest,
-    Paginator,
-    make_paginator,
-    split_url,
-)
-from openconnector.connector.records import RecordsNotFound, find_records
-from openconnector.connector.redaction import redact_headers, redact_text, redact_url, source_secrets
-from openconnector.errors import (
-    BadRequest,
-    Conflict,
-    OpenConnectorError,
-    SourceError,
-    SourceRejected,
-    SourceUnavailable,
-)
+from openconnector.connector.pages import Page, Pages
+from openconnector.connector.pagination import PageRequest, make_paginator, split_url
+from openconnector.connector.redaction import redact_text, redact_url, source_secrets
+from openconnector.errors import BadRequest, Conflict, OpenConnectorError, SourceRejected, SourceUnavailable
 
 __all__ = ["DEFAULT_TIMEOUT", "MAX_LOGGED_BODY", "CallResult", "CallService", "Page", "Pages"]
 
@@ -88,8 +71,6 @@ DEFAULT_RETRIES = 3
 DEFAULT_BACKOFF = 0.5
 DEFAULT_BACKOFF_MAX = 30.0
 DEFAULT_MAX_RATE_LIMIT_WAIT = 60.0
-#: Response bodies in call logs are cut here (bytes).
-MAX_LOGGED_BODY = 64 * 1024
 
 RATE_LIMIT_MESSAGE = "The rate limit for this source has been exceeded. Try again later."
 NOT_ENABLED_MESSAGE = "This source is not enabled"
@@ -102,13 +83,6 @@ _CONTENT_TYPES = {"json": "application/json", "xml": "application/xml", "yaml": 
 
 def _now_iso(clock: Callable[[], float]) -> str:
     return datetime.fromtimestamp(clock(), UTC).isoformat(timespec="seconds")
-
-
-def _reason(status: int) -> str:
-    try:
-        return http.HTTPStatus(status).phrase
-    except ValueError:
-        return ""
 
 
 @dataclass(repr=False)
@@ -141,7 +115,7 @@ class CallResult:
 
     @property
     def status_message(self) -> str:
-        return _reason(self.status_code)
+        return status_phrase(self.status_code)
 
     def json(self) -> Any:
         """The body decoded as JSON; ``SourceRejected`` if it is not JSON."""
@@ -171,27 +145,6 @@ class CallResult:
                 details["retry_at"] = int(self.retry_at)
             raise SourceUnavailable(message, **details)
         raise SourceRejected(message, **details)
-
-
-@dataclass(repr=False)
-class Page:
-    """One page of records from ``CallService.pages``.
-
-    ``stop_reason`` is set on the last page when the end is known without
-    another request (no next link, maxPages); ``Pages.stop_reason`` always
-    says why iteration ended.
-    """
-
-    number: int
-    records: list[Any]
-    raw: Any
-    url: str
-    where: str = ""
-    response: CallResult | None = None
-    stop_reason: str | None = None
-
-    def __repr__(self) -> str:
-        return f"<Page {self.number}: {len(self.records)} records from {self.url}>"
 
 
 @dataclass
@@ -253,20 +206,6 @@ def _merge_headers(*sets: Mapping[str, Any] | None) -> dict[str, Any]:
     return out
 
 
-def _grouped(headers: httpx.Headers) -> dict[str, list[str]]:
-    """``{Name: [values]}`` with the names as sent (httpx lower-cases ``items()``)."""
-    out: dict[str, list[str]] = {}
-    for name, value in headers.raw:
-        out.setdefault(name.decode("latin-1"), []).append(value.decode("latin-1"))
-    return out
-
-
-def _header_text(value: Any) -> str:
-    if isinstance(value, list | tuple):
-        return ", ".join(str(v) for v in value)
-    return str(value)
-
-
 def _as_float(value: Any, default: float, name: str) -> float:
     if value is None or value == "":
         return default
@@ -274,122 +213,6 @@ def _as_float(value: Any, default: float, name: str) -> float:
         return float(value)
     except (TypeError, ValueError):
         raise BadRequest(f'configuration.{name} must be a number, not "{value}"') from None
-
-
-class Pages(Iterator[Page]):
-    """The iterator ``CallService.pages`` returns; ``stop_reason`` once exhausted.
-
-    Also counts ``pages_fetched`` (requests made) and ``records`` (records yielded).
-    """
-
-    def __init__(
-        self,
-        service: CallService,
-        source: Mapping[str, Any],
-        request: PageRequest,
-        paginator: Paginator,
-        results_position: str | None,
-        max_pages: int,
-        *,
-        method: str = "GET",
-        headers: Mapping[str, Any] | None = None,
-        json: Any = None,
-        config: Mapping[str, Any] | None = None,
-    ) -> None:
-        self._service = service
-        self._source = source
-        self._options: dict[str, Any] = {"headers": headers, "json": json, "config": config}
-        self._method = method
-        self._next: PageRequest | None = paginator.first(request)
-        self.paginator = paginator
-        self.results_position = results_position
-        self.max_pages = max_pages
-        self.stop_reason: str | None = None
-        self.pages_fetched = 0
-        self.records = 0
-        self._seen_requests: set[str] = set()
-        self._seen_fingerprints: set[str] = set()
-
-    def __repr__(self) -> str:
-        return (
-            f"<Pages {self.paginator.name}: {self.pages_fetched} fetched, stop_reason={self.stop_reason!r}>"
-        )
-
-    def _finish(self, reason: str, url: str) -> None:
-        self.stop_reason = reason
-        self._next = None
-        logger.info(
-            "Pagination of %s stopped after %d pages (%d records): %s",
-            url,
-            self.pages_fetched,
-            self.records,
-            reason,
-        )
-
-    def __next__(self) -> Page:
-        while True:
-            request = self._next
-            if request is None:
-                raise StopIteration
-            number = self.pages_fetched + 1
-            if number > self.max_pages:
-                self._finish(STOP_MAX_PAGES, redact_url(request.url))
-                raise StopIteration
-            key = request.key()
-            if key in self._seen_requests:
-                self._finish(STOP_REPEATED, redact_url(request.url))
-                raise StopIteration
-            self._seen_requests.add(key)
-            try:
-                result = self._service._request(
-                    self._source, request.url, self._method, query=request.query, **self._options
-                )
-                self.pages_fetched = number
-                result.raise_for_status(page=number)
-                raw = result.json() if (result.content or result.body).strip() else None
-                try:
-                    records, where = find_records(raw, self.results_position)
-                except RecordsNotFound:
-                    # Past the first page, an empty object or null body is the end,
-                    # not a misconfigured resultsPosition.
-                    if number > 1 and not raw:
-                        records, where = [], ""
-                    else:
-                        raise
-            except SourceError as exc:
-                exc.details.setdefault("page", number)
-                raise
-            if not records:
-                self._finish(STOP_EMPTY, result.url)
-                raise StopIteration
-            fingerprint = hashlib.blake2b(
-                orjson.dumps(records, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS), digest_size=16
-            ).hexdigest()
-            if fingerprint in self._seen_fingerprints:
-                self._finish(STOP_REPEATED, result.url)
-                raise StopIteration
-            self._seen_fingerprints.add(fingerprint)
-            page = Page(number=number, records=records, raw=raw, url=result.url, where=where, response=result)
-            if self.results_position == "_object":
-                self._next = None
-                self._finish("single object", result.url)
-            else:
-                context = PageContext(
-                    number=number,
-                    request=request,
-                    url=result._real_url,
-                    body=raw,
-                    headers=result.headers,
-                    records=records,
-                )
-                self._next = self.paginator.next(context)
-                if self._next is None:
-                    self._finish(self.paginator.stop_reason or "no next page", result.url)
-                elif number >= self.max_pages:
-                    self._finish(STOP_MAX_PAGES, result.url)
-            self.records += len(records)
-            page.stop_reason = self.stop_reason
-            return page
 
 
 class CallService:
@@ -502,18 +325,13 @@ class CallService:
         url = endpoint if endpoint.startswith(("http://", "https://")) else f"{source['location']}{endpoint}"
         request = split_url(url)
         request.query.update(query or {})
-        return Pages(
-            self,
-            source,
-            request,
-            make_paginator(pagination),
-            results_position,
-            max_pages,
-            method=method,
-            headers=headers,
-            json=json,
-            config=config,
-        )
+
+        def fetch(page: PageRequest) -> CallResult:
+            return self._request(
+                source, page.url, method, query=page.query, headers=headers, json=json, config=config
+            )
+
+        return Pages(fetch, request, make_paginator(pagination), results_position, max_pages)
 
     def test(
         self,
@@ -554,7 +372,7 @@ class CallService:
             if trace:
                 log = dict(trace[-1])
             else:  # refused before any request, e.g. incomplete auth settings
-                log = self._log(source, status=exc.status, message=exc.message)
+                log = self._call_log(source, status=exc.status, message=exc.message)
             log["ok"] = False
             log["message"] = exc.message
             return log
@@ -577,10 +395,10 @@ class CallService:
     ) -> None:
         """Refuse calls to a disabled source or one without location, with a 409 call log."""
         if source.get("isEnabled", True) in (False, 0, "0", "false"):
-            self._emit(self._log(source, status=409, message=NOT_ENABLED_MESSAGE), trace)
+            self._emit(self._call_log(source, status=409, message=NOT_ENABLED_MESSAGE), trace)
             raise Conflict(NOT_ENABLED_MESSAGE, source=source.get("uuid") or source.get("id"))
         if not endpoint.startswith(("http://", "https://")) and not source.get("location"):
-            self._emit(self._log(source, status=409, message=NO_LOCATION_MESSAGE), trace)
+            self._emit(self._call_log(source, status=409, message=NO_LOCATION_MESSAGE), trace)
             raise Conflict(
                 f'{NO_LOCATION_MESSAGE}: set the location of source "{source.get("name", "")}" '
                 "to the base URL of its API (e.g. https://petstore3.swagger.io)",
@@ -696,7 +514,7 @@ class CallService:
                     prepared.method,
                     prepared.url,
                     params=send_query or None,
-                    headers={k: _header_text(v) for k, v in send_headers.items()},
+                    headers={k: header_text(v) for k, v in send_headers.items()},
                     json=prepared.json,
                     content=prepared.content,
                     data=prepared.data,
@@ -707,10 +525,10 @@ class CallService:
                 shown = redact_url(str(httpx.URL(prepared.url, params=send_query or None)), secrets)
                 error = redact_text(f"{type(exc).__name__}: {exc}".rstrip(": "), secrets)
                 self._emit(
-                    self._log(
+                    self._call_log(
                         source,
                         status=503,
-                        message=_reason(503),
+                        message=status_phrase(503),
                         method=prepared.method,
                         url=shown,
                         request_headers=send_headers,
@@ -771,7 +589,7 @@ class CallService:
             if wait > prepared.max_rate_limit_wait:
                 reset = self.clock() + wait
                 self._emit(
-                    self._log(
+                    self._call_log(
                         source,
                         status=429,
                         message=RATE_LIMIT_MESSAGE,
@@ -818,13 +636,13 @@ class CallService:
                 retry_at = float(source["rateLimitReset"])
         real_url = str(response.request.url)
         shown = redact_url(real_url, secrets)
-        log = self._log(
+        log = self._call_log(
             source,
             status=response.status_code,
-            message=response.reason_phrase or _reason(response.status_code),
+            message=response.reason_phrase or status_phrase(response.status_code),
             method=prepared.method,
             url=shown,
-            request_headers=_grouped(response.request.headers),
+            request_headers=grouped_headers(response.request.headers),
             response=response,
             elapsed_ms=elapsed_ms,
             log_body=prepared.log_body,
@@ -847,101 +665,8 @@ class CallService:
             _secrets=secrets,
         )
 
-    def _log(
-        self,
-        source: Mapping[str, Any],
-        *,
-        status: int,
-        message: str,
-        method: str | None = None,
-        url: str | None = None,
-        request_headers: Mapping[str, Any] | None = None,
-        response: httpx.Response | None = None,
-        elapsed_ms: float = 0.0,
-        body_text: str | None = None,
-        error: str | None = None,
-        log_body: bool = False,
-        attempt: int = 1,
-        secrets: list[str] | None = None,
-        request_body: Any = None,
-    ) -> dict[str, Any]:
-        """A CallLog dict (reference §1), redacted. Refused calls have null request/response."""
-        secrets = secrets if secrets is not None else source_secrets(source)
-        log: dict[str, Any] = {
-            "uuid": str(uuid.uuid4()),
-            "statusCode": status,
-            "statusMessage": message,
-            "request": None,
-            "response": None,
-            "sourceId": source.get("id"),
-            "created": _now_iso(self.clock),
-        }
-        if method is None:
-            return log
-        request: dict[str, Any] = {
-            "method": method,
-            "url": url,
-            "headers": {
-                name: redact_text(value, secrets)
-                for name, value in redact_headers(
-                    {k: _header_text(v) for k, v in (request_headers or {}).items()}
-                ).items()
-            },
-        }
-        if log_body and request_body is not None:
-            text = request_body if isinstance(request_body, str) else None
-            if isinstance(request_body, bytes):
-                text = request_body.decode("utf-8", "replace")
-            if text is None:
-                text = orjson.dumps(request_body).decode()
-            request["body"] = redact_text(text[:MAX_LOGGED_BODY], secrets)
-        log["request"] = request
-        log["attempt"] = attempt
-        if response is None:
-            log["response"] = {
-                "statusCode": status,
-                "statusMessage": message,
-                "responseTime": round(elapsed_ms, 3),
-                "size": 0,
-                "headers": {},
-                "body": body_text,
-                "encoding": "UTF-8",
-            }
-            if error:
-                log["error"] = error
-            return log
-        grouped = _grouped(response.headers)
-        content = response.content
-        response_log: dict[str, Any] = {
-            "statusCode": response.status_code,
-            "statusMessage": message,
-            "responseTime": round(elapsed_ms, 3),
-            "size": len(content),
-            "headers": {
-                name: [redact_text(v, secrets) for v in values]
-                for name, values in redact_headers(grouped).items()
-            },
-            "remoteIp": response.headers.get("x-real-ip") or response.headers.get("x-forwarded-for"),
-        }
-        if status >= 400 or log_body:
-            response_log.update(self._body_for_log(content, secrets))
-        log["response"] = response_log
-        return log
-
-    @staticmethod
-    def _body_for_log(content: bytes, secrets: list[str]) -> dict[str, Any]:
-        cut = content[:MAX_LOGGED_BODY]
-        try:
-            text = cut.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            if exc.start >= len(cut) - 3:  # a multibyte character cut in half
-                text = cut[: exc.start].decode("utf-8", "replace")
-            else:
-                return {"body": base64.b64encode(cut).decode(), "encoding": "base64"}
-        out: dict[str, Any] = {"body": redact_text(text, secrets), "encoding": "UTF-8"}
-        if len(content) > MAX_LOGGED_BODY:
-            out["truncated"] = True
-        return out
+    def _call_log(self, source: Mapping[str, Any], **fields: Any) -> dict[str, Any]:
+        return build_call_log(source, created=_now_iso(self.clock), **fields)
 
     def _log_token_call(self, response: httpx.Response, elapsed_ms: float) -> None:
         """Call log for an OAuth2 token request (body only on error, token never)."""
@@ -953,13 +678,13 @@ class CallService:
             token = None
         if isinstance(token, str):
             secrets.append(token)
-        log = self._log(
+        log = self._call_log(
             source,
             status=response.status_code,
-            message=response.reason_phrase or _reason(response.status_code),
+            message=response.reason_phrase or status_phrase(response.status_code),
             method=response.request.method,
             url=redact_url(str(response.request.url), secrets),
-            request_headers=_grouped(response.request.headers),
+            request_headers=grouped_headers(response.request.headers),
             response=response,
             elapsed_ms=elapsed_ms,
             secrets=secrets,
