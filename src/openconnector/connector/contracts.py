@@ -12,9 +12,9 @@ Everything works per page (one query to read, one to write), never per record.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, or_, select, update
 from sqlalchemy import bindparam as bp
 
 from ..clock import now_iso
@@ -24,23 +24,36 @@ from ..store import tables as t
 _CHUNK = 500
 
 
+class Contract(NamedTuple):
+    id: int
+    origin_id: str
+    origin_hash: str | None
+    mapping_hash: str | None
+    target_id: str | None
+    target_exists: bool
+
+
 class ContractStore:
     def __init__(self, synchronization_id: str) -> None:
         self.sync_id = synchronization_id
 
-    def for_origins(self, conn: Connection, origin_ids: Sequence[str]) -> dict[str, Any]:
-        """Existing contracts by origin id."""
-        found: dict[str, Any] = {}
-        c = t.contracts.c
+    def for_origins(self, conn: Connection, origin_ids: Sequence[str]) -> dict[str, Contract]:
+        """Existing contracts by origin id, each knowing whether its target object still exists.
+
+        One query per 500 records, through the driver: the SQL-building cost of a
+        generic IN list of 500 parameters was a third of an unchanged re-run.
+        """
+        found: dict[str, Contract] = {}
+        mark = "?" if conn.dialect.name == "sqlite" else "%s"
         for start in range(0, len(origin_ids), _CHUNK):
             chunk = list(origin_ids[start : start + _CHUNK])
-            rows = conn.execute(
-                select(c.id, c.origin_id, c.origin_hash, c.mapping_hash, c.target_id).where(
-                    c.synchronization_id == self.sync_id, c.origin_id.in_(chunk)
-                )
+            sql = (
+                "SELECT c.id, c.origin_id, c.origin_hash, c.mapping_hash, c.target_id, o.id "
+                "FROM synchronization_contracts c LEFT JOIN objects o ON o.uuid = c.target_id "
+                f"WHERE c.synchronization_id = {mark} AND c.origin_id IN ({', '.join([mark] * len(chunk))})"
             )
-            for row in rows:
-                found[row.origin_id] = row
+            for row in conn.exec_driver_sql(sql, (self.sync_id, *chunk)):
+                found[row[1]] = Contract(row[0], row[1], row[2], row[3], row[4], row[5] is not None)
         return found
 
     def write(
@@ -49,25 +62,46 @@ class ContractStore:
         """Insert new contracts and update changed ones; both marked as seen at ``checked_at``."""
         now = now_iso()
         if new:
-            conn.execute(
-                insert(t.contracts),
+            mark = "?" if conn.dialect.name == "sqlite" else "%s"
+            columns = (
+                "uuid",
+                "synchronization_id",
+                "origin_id",
+                "origin_hash",
+                "mapping_hash",
+                "target_id",
+                "target_hash",
+                "target_last_action",
+                "source_last_changed",
+                "source_last_checked",
+                "source_last_synced",
+                "target_last_synced",
+                "created",
+                "updated",
+            )
+            sql = (
+                f"INSERT INTO synchronization_contracts ({', '.join(columns)}) "
+                f"VALUES ({', '.join([mark] * len(columns))})"
+            )
+            conn.exec_driver_sql(
+                sql,
                 [
-                    {
-                        "uuid": new_uuid4(),
-                        "synchronization_id": self.sync_id,
-                        "origin_id": n["origin_id"],
-                        "origin_hash": n["origin_hash"],
-                        "mapping_hash": n["mapping_hash"],
-                        "target_id": n["target_id"],
-                        "target_hash": n.get("target_hash"),
-                        "target_last_action": "create",
-                        "source_last_changed": now,
-                        "source_last_checked": checked_at,
-                        "source_last_synced": now,
-                        "target_last_synced": now,
-                        "created": now,
-                        "updated": now,
-                    }
+                    (
+                        new_uuid4(),
+                        self.sync_id,
+                        n["origin_id"],
+                        n["origin_hash"],
+                        n["mapping_hash"],
+                        n["target_id"],
+                        n.get("target_hash"),
+                        "create",
+                        now,
+                        checked_at,
+                        now,
+                        now,
+                        now,
+                        now,
+                    )
                     for n in new
                 ],
             )
@@ -102,12 +136,13 @@ class ContractStore:
     def mark_seen(self, conn: Connection, origin_ids: Iterable[str], checked_at: str) -> None:
         """Mark contracts of records a run saw but did not write (skipped, invalid)."""
         ids = list(origin_ids)
-        c = t.contracts.c
+        mark = "?" if conn.dialect.name == "sqlite" else "%s"
         for start in range(0, len(ids), _CHUNK):
-            conn.execute(
-                update(t.contracts)
-                .where(c.synchronization_id == self.sync_id, c.origin_id.in_(ids[start : start + _CHUNK]))
-                .values(source_last_checked=checked_at)
+            chunk = ids[start : start + _CHUNK]
+            conn.exec_driver_sql(
+                f"UPDATE synchronization_contracts SET source_last_checked = {mark} "
+                f"WHERE synchronization_id = {mark} AND origin_id IN ({', '.join([mark] * len(chunk))})",
+                (checked_at, self.sync_id, *chunk),
             )
 
     def unseen_targets(self, conn: Connection, run_started: str, limit: int = 1000) -> list[Any]:

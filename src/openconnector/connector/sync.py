@@ -69,6 +69,11 @@ def _hash(value: Any) -> str:
 
 
 def _origin_text(value: Any) -> str | None:
+    kind = type(value)
+    if kind is int:
+        return str(value)
+    if kind is str:
+        return value or None
     if value is MISSING or value is None or value == "" or isinstance(value, dict | list):
         return None
     if isinstance(value, bool):
@@ -395,13 +400,6 @@ class SynchronizationService:
             return
         with self.db.connect() as conn:
             existing = contracts.for_origins(conn, [o for o, _ in keyed])
-            live_targets = (
-                set(
-                    self.objects.find_many([c.target_id for c in existing.values() if c.target_id], conn=conn)
-                )
-                if existing
-                else set()
-            )
         mapping = plan["mapping"]
         hash_mapping = plan["hash_mapping"]
         mapping_hash = plan["mapping_hash"]
@@ -420,7 +418,7 @@ class SynchronizationService:
                 and not run.force
                 and contract.origin_hash == origin_hash
                 and contract.mapping_hash == mapping_hash
-                and contract.target_id in live_targets
+                and contract.target_exists
             ):
                 run.objects["skipped"] += 1
                 seen_only.append(origin)
@@ -440,11 +438,7 @@ class SynchronizationService:
                 seen_only.append(origin)
                 continue
             target = {k: v for k, v in target.items() if k not in ("id", "@self")}
-            target_id = (
-                contract.target_id
-                if contract is not None and contract.target_id in live_targets
-                else new_uuid4()
-            )
+            target_id = contract.target_id if contract is not None and contract.target_exists else new_uuid4()
             target["id"] = target_id
             to_save.append(target)
             meta.append((origin, origin_hash, contract))
@@ -455,7 +449,7 @@ class SynchronizationService:
                 errors = validator.errors(data)
                 if errors:
                     run.invalid(origin, _reason(errors), errors)
-                elif contract is not None and contract.target_id in live_targets:
+                elif contract is not None and contract.target_exists:
                     run.objects["updated"] += 1
                 else:
                     run.objects["created"] += 1
@@ -468,7 +462,7 @@ class SynchronizationService:
                     plan["schema"]["id"],
                     conn=conn,
                     raise_invalid=False,
-                    owner=None,
+                    shape=False,
                 )
                 if to_save
                 else []
@@ -484,14 +478,14 @@ class SynchronizationService:
                     "origin_id": origin,
                     "origin_hash": origin_hash,
                     "mapping_hash": mapping_hash,
-                    "target_id": result["id"],
+                    "target_id": result,
                 }
                 if contract is None:
                     new.append(entry)
                     run.objects["created"] += 1
                 else:
                     changed.append({**entry, "id": contract.id})
-                    if contract.target_id in live_targets:
+                    if contract.target_exists:
                         run.objects["updated"] += 1
                     else:
                         run.objects["created"] += 1  # the target had been removed: made anew

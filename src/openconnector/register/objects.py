@@ -16,7 +16,7 @@ import uuid as uuidlib
 from collections.abc import Iterable, Sequence
 from contextlib import nullcontext
 from math import ceil
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import ColumnElement, Connection, delete, func, select
@@ -45,6 +45,25 @@ def new_uuid4() -> str:
     raw[8] = (raw[8] & 0x3F) | 0x80
     h = raw.hex()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+class _Row(NamedTuple):
+    """A stored object as read by the bulk path (raw driver rows, JSON decoded here)."""
+
+    id: int
+    uuid: str
+    register_id: int
+    schema_id: int
+    raw_object: Any
+    version: str
+    owner: str | None
+    created: str
+    updated: str
+
+    @property
+    def object(self) -> dict[str, Any]:
+        value = self.raw_object
+        return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
 def _bump(version: str | None) -> str:
@@ -113,18 +132,19 @@ class ObjectService:
 
     def save_objects(self, objects: Sequence[dict[str, Any]], register: Any, schema: Any, *,
                      owner: str | None = None, conn: Connection | None = None,
-                     raise_invalid: bool = True) -> list[dict[str, Any] | ValidationFailed]:
+                     raise_invalid: bool = True, shape: bool = True) -> list[Any]:
         """Create or update many objects of one schema in one transaction.
 
         With ``raise_invalid=False`` an invalid object does not stop the batch: its
         place in the returned list holds the :class:`ValidationFailed`, the rest are saved.
+        With ``shape=False`` the list holds just the saved uuids (what a synchronisation needs).
         """
         with self._begin(conn) as c:
             reg, sch = self.resolve(register, schema, c)
             uuids = [(o.get("@self") or {}).get("id") or o.get("id") if isinstance(o, dict) else None
                      for o in objects]
             results = self._save_batch(objects, reg, sch, c, owner=owner, patch=False, uuids=uuids,
-                                       raise_invalid=raise_invalid)
+                                       raise_invalid=raise_invalid, shape=shape)
             return results
 
     def validate(self, object: dict[str, Any], register: Any, schema: Any) -> list[dict[str, Any]]:
@@ -137,7 +157,7 @@ class ObjectService:
 
     def _save_batch(self, objects: Sequence[Any], reg: dict[str, Any], sch: dict[str, Any],
                     conn: Connection, *, owner: str | None, patch: bool, uuids: Sequence[Any],
-                    raise_invalid: bool = True) -> list[dict[str, Any] | ValidationFailed]:
+                    raise_invalid: bool = True, shape: bool = True) -> list[Any]:
         validator = self.registers.validator(sch)
         secret_paths = (sch.get("configuration") or {}).get("secretProperties") or []
         wanted = [str(u) for u in uuids if u]
@@ -146,10 +166,13 @@ class ObjectService:
                 raise BadRequest(f"Object id {value!r} is not a uuid", id=value)
         existing: dict[str, Any] = {}
         if wanted:
+            mark = "?" if conn.dialect.name == "sqlite" else "%s"
             for chunk_start in range(0, len(wanted), 500):
-                chunk = wanted[chunk_start:chunk_start + 500]
-                for row in conn.execute(select(*_COLUMNS).where(t.objects.c.uuid.in_(chunk))):
-                    existing[row.uuid] = row
+                chunk = [w.lower() for w in wanted[chunk_start:chunk_start + 500]]
+                sql = ("SELECT id, uuid, register_id, schema_id, object, version, owner, created, updated "
+                       f"FROM objects WHERE uuid IN ({', '.join([mark] * len(chunk))})")
+                for row in conn.exec_driver_sql(sql, tuple(chunk)):
+                    existing[row[1]] = _Row(*row)
         now = now_iso()
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
@@ -184,10 +207,13 @@ class ObjectService:
                 record = {"uuid": new_uuid, "register_id": reg["id"], "schema_id": sch["id"],
                           "object": data, "version": "1.0.0", "owner": owner, "created": now, "updated": now}
                 inserts.append(record)
-                results.append(self._wire_from(record, sch))
+                results.append(self._wire_from(record, sch) if shape else new_uuid)
             else:
                 record = {"b_uuid": row.uuid, "object": data, "version": _bump(row.version), "updated": now}
                 updates.append(record)
+                if not shape:
+                    results.append(row.uuid)
+                    continue
                 results.append(self._wire_from({"uuid": row.uuid, "register_id": reg["id"],
                                                 "schema_id": sch["id"], "object": data,
                                                 "version": record["version"], "owner": row.owner,

@@ -1,0 +1,260 @@
+"""Benchmark: synchronisation throughput against a local paginated API.
+
+    python bench/sync.py [--records 100000] [--page-size 1000] [--runs 3] [--postgres URL]
+                         [--memory-records 1000000]
+
+A separate process serves N pet records in pages with next links. We measure, as
+medians of ``--runs`` runs, records/s of
+
+* a first run (everything created),
+* an unchanged re-run (everything skipped),
+* a run with 10% of the records changed,
+
+for the tutorial's four-field Twig mapping into dcat/dataset, and in the same run a
+plain-Python reference loop (httpx fetch, orjson parse, hash, executemany into a
+SQLite table; no mapping, no validation, no contracts). Peak memory (max RSS of a
+child process running one first run) is reported for ``--memory-records``.
+Targets (issue 4): first run >= 0.8x the reference, unchanged re-run >= 1.2x,
+peak memory <= 200 MB with 1,000,000 records.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import multiprocessing as mp
+import os
+import resource
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import orjson
+
+MAPPING = {"title": "{{ name }}", "category": "{{ category.name }}", "status": "Published",
+           "publicatiedatum": '{{ "now"|date("Y-m-d H:i:s") }}'}
+SCHEMA = {"title": "Dataset", "slug": "dataset", "required": ["title"],
+          "properties": {"title": {"type": "string"}, "category": {"type": "string"},
+                         "status": {"type": "string"}, "publicatiedatum": {"type": "string", "format": "date-time"}}}
+
+
+# -- the source -----------------------------------------------------------------------------
+
+def _serve(port: int, records: int, page_size: int, version: mp.Value) -> None:  # type: ignore[type-arg]
+    """A tiny paginated pet API: /pets?page=N -> {"results": [...], "next": url|null}."""
+    import uvicorn
+
+    cache: dict[tuple[int, int], bytes] = {}
+
+    def body(page: int) -> bytes:
+        key = (page, version.value)
+        if key not in cache:
+            start = (page - 1) * page_size
+            items = []
+            for i in range(start + 1, min(start + page_size, records) + 1):
+                name = f"Pet {i}" + (f" v{version.value}" if version.value and i % 10 == 0 else "")
+                items.append({"id": i, "name": name, "status": "available",
+                              "category": {"id": i % 3, "name": ("Dogs", "Cats", "Birds")[i % 3]},
+                              "photoUrls": [], "tags": []})
+            nxt = f"http://127.0.0.1:{port}/pets?page={page + 1}" if start + page_size < records else None
+            cache.clear() if len(cache) > 4096 else None
+            cache[key] = orjson.dumps({"count": records, "next": nxt, "results": items})
+        return cache[key]
+
+    async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+        if scope["type"] != "http":
+            return
+        query = dict(p.split("=", 1) for p in scope["query_string"].decode().split("&") if "=" in p)
+        payload = body(int(query.get("page", "1")))
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(payload)).encode())]})
+        await send({"type": "http.response.body", "body": payload})
+
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="error", access_log=False)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Source:
+    def __init__(self, records: int, page_size: int) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.version = mp.Value("i", 0)
+        self.proc = mp.Process(target=_serve, args=(self.port, records, page_size, self.version), daemon=True)
+        self.proc.start()
+        for _ in range(100):
+            try:
+                httpx.get(f"{self.url}/pets?page=1", timeout=1)
+                return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("source did not start")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.join()
+
+
+# -- the reference loop ------------------------------------------------------------------------
+
+def reference_loop(url: str, path: Path) -> int:
+    """httpx fetch, orjson parse, hash, executemany into SQLite: the floor of any sync."""
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("CREATE TABLE IF NOT EXISTS t (origin TEXT PRIMARY KEY, hash TEXT, body TEXT)")
+    count = 0
+    with httpx.Client() as client:
+        nxt: str | None = f"{url}/pets?page=1"
+        while nxt:
+            data = orjson.loads(client.get(nxt).content)
+            rows = []
+            for record in data["results"]:
+                raw = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
+                rows.append((str(record["id"]), hashlib.blake2b(raw, digest_size=16).hexdigest(), raw))
+            with conn:
+                conn.executemany("INSERT OR REPLACE INTO t VALUES (?, ?, ?)", rows)
+            count += len(rows)
+            nxt = data.get("next")
+    conn.close()
+    return count
+
+
+# -- openconnector -----------------------------------------------------------------------------
+
+def setup(data_dir: str, url: str, database_url: str | None) -> tuple[object, dict]:
+    from openconnector.context import Context, set_context
+    from openconnector.register.objects import ObjectService
+    from openconnector.register.registers import RegisterService
+    from openconnector.store.settings import Settings
+
+    context = Context(Settings(data_dir=Path(data_dir), database_url=database_url, secret_key="bench"))
+    set_context(context)
+    registers = RegisterService(context)
+    registers.create_register({"title": "DCAT", "slug": "dcat"})
+    registers.create_schema(dict(SCHEMA), register="dcat")
+    objects = ObjectService(context)
+    source = objects.save_object({"name": "Bench", "type": "api", "location": url}, "openconnector", "source")
+    mapping = objects.save_object({"name": "Pet to dataset", "mapping": MAPPING}, "openconnector", "mapping")
+    sync = objects.save_object({"name": "Bench sync", "sourceId": source["id"], "sourceTargetMapping": mapping["id"],
+                                "sourceConfig": {"endpoint": "/pets?page=1", "resultsPosition": "results",
+                                                 "maxPages": 100000},
+                                "targetType": "register/schema", "targetId": "dcat/dataset"},
+                               "openconnector", "synchronization")
+    return context, sync
+
+
+def timed_sync(sync: dict) -> tuple[float, dict]:
+    from openconnector.connector.sync import SynchronizationService
+
+    service = SynchronizationService()
+    started = time.perf_counter()
+    log = service.synchronize(sync)
+    elapsed = time.perf_counter() - started
+    service.calls.close()
+    if log["status"] != "success":
+        raise RuntimeError(log["message"])
+    return elapsed, log["result"]["objects"]
+
+
+def fresh_database(postgres: str | None) -> str | None:
+    if not postgres:
+        return None
+    from sqlalchemy import create_engine, text
+
+    name = f"oc_bench_{os.getpid()}_{int(time.time() * 1000) % 10**8}"
+    admin = create_engine(postgres, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return postgres.rsplit("/", 1)[0] + f"/{name}"
+
+
+def memory_child(records: int, page_size: int) -> None:
+    """Run one first run over ``records`` records and print the peak RSS (MB)."""
+    source = Source(records, page_size)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            _, sync = setup(tmp, source.url, None)
+            elapsed, counts = timed_sync(sync)
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            print(json.dumps({"records": records, "seconds": round(elapsed, 1), "created": counts["created"],
+                              "peak_mb": round(peak, 1)}))
+    finally:
+        source.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--page-size", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--postgres", default=None, help="also run on this PostgreSQL URL (a database is created)")
+    parser.add_argument("--memory-records", type=int, default=0, help="peak-memory run size (0 = skip)")
+    parser.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.memory_child:
+        memory_child(args.records, args.page_size)
+        return
+
+    source = Source(args.records, args.page_size)
+    summary: dict[str, object] = {"records": args.records, "page_size": args.page_size, "runs": args.runs}
+    try:
+        ref = []
+        for _ in range(args.runs):
+            with tempfile.TemporaryDirectory() as tmp:
+                started = time.perf_counter()
+                n = reference_loop(source.url, Path(tmp) / "ref.db")
+                ref.append(n / (time.perf_counter() - started))
+        ref_rate = statistics.median(ref)
+        print(f"reference loop (httpx+orjson+hash+executemany): {ref_rate:,.0f} records/s  runs={[round(r) for r in ref]}")
+        summary["reference_records_per_s"] = round(ref_rate)
+        backends = [("sqlite", None)] + ([("postgresql", args.postgres)] if args.postgres else [])
+        for label, pg in backends:
+            first, rerun, changed = [], [], []
+            for run in range(args.runs):
+                with tempfile.TemporaryDirectory() as tmp:
+                    source.version.value = 0
+                    context, sync = setup(tmp, source.url, fresh_database(pg))
+                    elapsed, counts = timed_sync(sync)
+                    assert counts["created"] == args.records, counts
+                    first.append(args.records / elapsed)
+                    elapsed, counts = timed_sync(sync)
+                    assert counts["skipped"] == args.records, counts
+                    rerun.append(args.records / elapsed)
+                    source.version.value = run + 1
+                    elapsed, counts = timed_sync(sync)
+                    assert counts["updated"] == args.records // 10, counts
+                    changed.append(args.records / elapsed)
+                    context.close()
+            rates = {"first_run": statistics.median(first), "unchanged_rerun": statistics.median(rerun),
+                     "ten_percent_changed": statistics.median(changed)}
+            for name, rate in rates.items():
+                print(f"{label:10s} {name:20s} {rate:10,.0f} records/s  ({rate / ref_rate:.2f}x reference)")
+            summary[label] = {k: {"records_per_s": round(v), "ratio_to_reference": round(v / ref_rate, 2)}
+                              for k, v in rates.items()}
+    finally:
+        source.stop()
+    if args.memory_records:
+        out = subprocess.run([sys.executable, __file__, "--memory-child", "--records", str(args.memory_records),
+                              "--page-size", str(args.page_size)], capture_output=True, text=True, check=True)
+        memory = json.loads(out.stdout.strip().splitlines()[-1])
+        print(f"peak memory with {memory['records']:,} records: {memory['peak_mb']} MB "
+              f"({memory['seconds']} s, {memory['created']:,} created)")
+        summary["memory"] = memory
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
