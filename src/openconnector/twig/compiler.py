@@ -90,15 +90,19 @@ class Compiler:
         self.linemap.append(1)
         if all(isinstance(x, (n.Text, n.Print)) for x in body):
             # the common mapping shape: text and prints only -> one expression, no buffer
-            parts = []
-            for x in body:
-                if isinstance(x, n.Text):
-                    parts.append(repr(x.text))
-                else:
+            if len(body) == 1 and isinstance(body[0], n.Print):
+                self.cur_line = body[0].lineno
+                self.emit(f"return {self.printed(body[0].expr)}", body[0].lineno)
+            elif not body:
+                self.emit("return ''")
+            else:
+                # one part per line so that tracebacks map back to the template line
+                self.emit("return ''.join((")
+                for x in body:
                     self.cur_line = x.lineno
-                    parts.append(self.printed(x.expr))
-            code = "''" if not parts else parts[0] if len(parts) == 1 else "''.join((" + ", ".join(parts) + ",))"
-            self.emit(f"return {code}", body[0].lineno if body else 1)
+                    part = repr(x.text) if isinstance(x, n.Text) else self.printed(x.expr)
+                    self.emit(f"    {part},", x.lineno)
+                self.emit("))")
             return "\n".join(self.lines) + "\n", self.linemap
         self.emit("_o = []")
         self.emit("_w = _o.append")
