@@ -52,7 +52,13 @@ class ContractStore:
                 "FROM synchronization_contracts c LEFT JOIN objects o ON o.uuid = c.target_id "
                 f"WHERE c.synchronization_id = {mark} AND c.origin_id IN ({', '.join([mark] * len(chunk))})"
             )
-            for row in conn.exec_driver_sql(sql, (self.sync_id, *chunk)):
+            cursor = conn.connection.cursor()  # the driver's cursor: fetchall without per-row wrapping
+            try:
+                cursor.execute(sql, (self.sync_id, *chunk))
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
+            for row in rows:
                 found[row[1]] = Contract(row[0], row[1], row[2], row[3], row[4], row[5] is not None)
         return found
 

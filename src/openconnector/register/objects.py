@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import os
+import threading
 import uuid as uuidlib
 from collections.abc import Iterable, Sequence
 from contextlib import nullcontext
@@ -38,9 +39,18 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+_entropy = threading.local()
+
+
 def new_uuid4() -> str:
-    """A random (version 4) uuid, about three times faster than ``str(uuid.uuid4())``."""
-    raw = bytearray(os.urandom(16))
+    """A random (version 4) uuid, several times faster than ``str(uuid.uuid4())``.
+
+    Reads the OS's randomness 4 KiB at a time (one system call per 256 uuids).
+    """
+    pool = getattr(_entropy, "pool", b"")
+    if len(pool) < 16:
+        pool = os.urandom(4096)
+    raw, _entropy.pool = bytearray(pool[:16]), pool[16:]
     raw[6] = (raw[6] & 0x0F) | 0x40
     raw[8] = (raw[8] & 0x3F) | 0x80
     h = raw.hex()
