@@ -274,7 +274,7 @@ class _Lexer:
             if self.pos >= n:
                 raise self.error("Unclosed \"\"\".", start)
             if src.startswith("#{", self.pos):
-                self.push(INTERP_START, "#{")
+                self.push(INTERP_START, "")
                 self.brackets.append(("#{", self.line()))
                 depth = len(self.brackets)
                 self.pos += 2

@@ -466,14 +466,14 @@ class Parser:
                 continue
             k = self.cur
             key: n.Expr
-            if k.type in (STRING, NAME, NUMBER) or (k.type == OPERATOR and _is_name_like(k.value)):
+            if k.type in (STRING, INTERP_START):
+                key = self.parse_string()
+            elif k.type in (NAME, NUMBER) or (k.type == OPERATOR and _is_name_like(k.value)):
                 self.next()
                 key = n.Const(k.line, k.value)
                 if k.type in (NAME, OPERATOR) and not self.cur.test(PUNCT, ":"):
                     pairs.append((key, n.Name(k.line, str(k.value))))
                     continue
-            elif k.type == INTERP_START:
-                key = self.parse_string()
             elif k.test(PUNCT, "("):
                 key = self.parse_expression()
             else:
