@@ -44,7 +44,10 @@ class Browser:
 
     def login(self, username: str = "admin", password: str = "admin") -> Any:
         self.get("/login")
-        return self.post("/login", {"username": username, "password": password})
+        response = self.post("/login", {"username": username, "password": password})
+        if response.status_code == 303:
+            self.get("/")  # a new session has a new CSRF token
+        return response
 
 
 def _encode(items: list[tuple[str, Any]]) -> str:
