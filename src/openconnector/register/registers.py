@@ -27,6 +27,20 @@ _RESERVED = {"id", "uuid", "slug", "created", "updated"}
 MAX_INDEXED_PROPERTIES = 24
 
 
+_UNINDEXED_NAMES = {"description", "summary", "body", "text", "content", "notes", "comment"}
+_UNINDEXED_FORMATS = {"email", "uri", "url", "text", "html", "markdown", "idn-email", "iri"}
+
+
+def _indexable(name: str, prop: dict[str, Any]) -> bool:
+    if isinstance(prop.get("index"), bool):
+        return prop["index"]
+    if prop.get("type") not in ("string", "integer", "number", "boolean"):
+        return False
+    if name.lower() in _UNINDEXED_NAMES or prop.get("format") in _UNINDEXED_FORMATS:
+        return False
+    return int(prop.get("maxLength", 256) or 256) <= 1024
+
+
 def _row_to_wire(row: Any) -> dict[str, Any]:
     data = dict(row.data or {})
     data.update(id=row.id, uuid=row.uuid, slug=row.slug, created=row.created, updated=row.updated)
@@ -197,24 +211,27 @@ class RegisterService:
     # -- indexes -------------------------------------------------------------------
 
     def ensure_indexes(self, schema: dict[str, Any], conn: Connection) -> None:
-        """Expression indexes on the schema's scalar properties (filters, sorting, facets)."""
+        """Expression indexes on the schema's filterable properties.
+
+        Each is partial (``WHERE schema_id = N``), so writing objects of one schema
+        never evaluates another schema's indexes, and leads with ``register_id`` so a
+        count or page within one register is answered from the index alone. Long text
+        (``description``, ``summary``, formats email/uri/text/html) is not indexed: it
+        is searched, not filtered; ``"index": true|false`` on a property overrides.
+        """
         props = schema.get("properties") or {}
         sqlite = conn.dialect.name == "sqlite"
         count = 0
         for name, prop in props.items():
             if count >= MAX_INDEXED_PROPERTIES:
                 break
-            if not _PROP_NAME.match(name) or not isinstance(prop, dict):
-                continue
-            if prop.get("type") not in ("string", "integer", "number", "boolean"):
-                continue
-            if prop.get("maxLength", 256) > 1024 or prop.get("format") in ("text", "html"):
+            if not _PROP_NAME.match(name) or not isinstance(prop, dict) or not _indexable(name, prop):
                 continue
             count += 1
             index = f"ix_obj_{schema['id']}_{name.lower().replace('-', '_')}"[:60]
             expr = f"json_extract(object, '$.\"{name}\"')" if sqlite else f"(object ->> '{name}')"
             conn.execute(text(f'CREATE INDEX IF NOT EXISTS "{index}" ON objects '
-                              f"(schema_id, {expr}) WHERE schema_id = {int(schema['id'])}"))
+                              f"(register_id, {expr}) WHERE schema_id = {int(schema['id'])}"))
 
     # -- helpers -------------------------------------------------------------------
 

@@ -267,7 +267,12 @@ class SqlBuilder:
                  and _SEGMENT.match(n)]
         if not names:
             return literal(False) if self.props else _whole_document(self.sqlite, pattern)
-        return or_(*[self.expr(n).ilike(pattern, escape="\\") for n in names])
+        exact = or_(*[self.expr(n).ilike(pattern, escape="\\") for n in names])
+        if any(ch in term for ch in '"\\') or any(ord(ch) < 32 for ch in term):
+            return exact
+        # A cheap pre-filter on the raw document text (no JSON parsing per row) rules out
+        # almost every row; the exact per-property test runs only on the candidates.
+        return and_(_whole_document(self.sqlite, pattern), exact)
 
     def order_by(self, query: ListQuery) -> list[Any]:
         out: list[Any] = []
