@@ -28,14 +28,18 @@ def _counts_table(log: dict[str, Any]) -> Table:
     table = Table(title=f"{log['status']}: {log['message']}", show_lines=False)
     for key in ("found", "created", "updated", "skipped", "invalid", "deleted"):
         table.add_column(key, justify="right")
-    table.add_row(*(str(objects[k]) for k in ("found", "created", "updated", "skipped", "invalid", "deleted")))
+    table.add_row(
+        *(str(objects[k]) for k in ("found", "created", "updated", "skipped", "invalid", "deleted"))
+    )
     return table
 
 
 @sync_app.command("run")
 def sync_run(
     synchronization: Annotated[str, typer.Argument(help="Name, slug, id or uuid")],
-    test: Annotated[bool, typer.Option("--test", help="Dry run: write nothing, report what would happen")] = False,
+    test: Annotated[
+        bool, typer.Option("--test", help="Dry run: write nothing, report what would happen")
+    ] = False,
     force: Annotated[bool, typer.Option("--force", help="Rewrite records even when unchanged")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print the run log as JSON")] = False,
     data_dir: DataDir = None,
@@ -46,14 +50,24 @@ def sync_run(
 
     context = context_from(data_dir, database_url)
     service = SynchronizationService(context)
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-                  console=console, transient=True, disable=json_output) as bar:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=json_output,
+    ) as bar:
         task = bar.add_task("fetching", total=None)
 
         def progress(state: dict[str, Any]) -> None:
             o = state["objects"]
-            bar.update(task, description=f"page {state['pages']}: {state['records']} records "
-                                         f"({o['created']} created, {o['updated']} updated, {o['skipped']} skipped)")
+            bar.update(
+                task,
+                description=f"page {state['pages']}: {state['records']} records "
+                f"({o['created']} created, {o['updated']} updated, {o['skipped']} skipped)",
+            )
 
         log = service.synchronize(synchronization, test=test, force=force, progress=progress)
     service.calls.close()
@@ -62,8 +76,11 @@ def sync_run(
     else:
         console.print(_counts_table(log))
         for entry in log["result"]["invalid"][:20]:
-            console.print(f"[yellow]invalid[/yellow] {entry.get('originId')}: {entry['reason']}", markup=True,
-                          highlight=False)
+            console.print(
+                f"[yellow]invalid[/yellow] {entry.get('originId')}: {entry['reason']}",
+                markup=True,
+                highlight=False,
+            )
     if log["status"] == "error":
         raise typer.Exit(1)
 
@@ -84,8 +101,10 @@ def source_test(
     service.calls.close()
     colour = "green" if result.get("ok") else "red"
     response = result.get("response") or {}
-    console.print(f"[{colour}]{result.get('statusCode')} {result.get('statusMessage') or ''}[/{colour}] "
-                  f"in {response.get('responseTime', 0):.0f} ms")
+    console.print(
+        f"[{colour}]{result.get('statusCode')} {result.get('statusMessage') or ''}[/{colour}] "
+        f"in {response.get('responseTime', 0):.0f} ms"
+    )
     if result.get("message"):
         console.print(result["message"], highlight=False, markup=False)
     body = response.get("body")

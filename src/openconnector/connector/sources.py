@@ -81,9 +81,16 @@ class SourceService:
         source = self.calls.resolve(ref)
         result = self.calls.test(source, endpoint, method, **options)
         status = result.get("statusCode") or 0
-        if not endpoint and not result.get("ok") and 400 <= status < 500 and status not in (401, 403, 407, 429):
+        if (
+            not endpoint
+            and not result.get("ok")
+            and 400 <= status < 500
+            and status not in (401, 403, 407, 429)
+        ):
             # Many APIs answer 404 at their bare base URL; it still proves the source is reachable.
             result["ok"] = True
-            result["message"] = (f"Reachable: the base URL answered {status}, which is normal for an API root. "
-                                 "Give an endpoint to test a real resource.")
+            result["message"] = (
+                f"Reachable: the base URL answered {status}, which is normal for an API root. "
+                "Give an endpoint to test a real resource."
+            )
         return result
