@@ -101,7 +101,6 @@ contracts = Table(
     Column("created", Timestamp, nullable=False),
     Column("updated", Timestamp, nullable=False),
     UniqueConstraint("synchronization_id", "origin_id", name="uq_contract_sync_origin"),
-    Index("ix_contracts_target", "target_id"),
 )
 
 call_logs = Table(

@@ -140,9 +140,6 @@ def upgrade() -> None:
         sa.UniqueConstraint("synchronization_id", "origin_id", name="uq_contract_sync_origin"),
         sa.UniqueConstraint("uuid"),
     )
-    with op.batch_alter_table("synchronization_contracts", schema=None) as batch_op:
-        batch_op.create_index("ix_contracts_target", ["target_id"], unique=False)
-
     op.create_table(
         "synchronization_logs",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -216,9 +213,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_synchronization_logs_created"))
 
     op.drop_table("synchronization_logs")
-    with op.batch_alter_table("synchronization_contracts", schema=None) as batch_op:
-        batch_op.drop_index("ix_contracts_target")
-
     op.drop_table("synchronization_contracts")
     with op.batch_alter_table("schemas", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_schemas_slug"))
