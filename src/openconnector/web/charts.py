@@ -8,6 +8,7 @@ screen readers.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,7 +54,8 @@ def bar_chart(daily: dict[str, Any], series: list[str]) -> Chart:
         return chart
     plot_w = WIDTH - PAD_LEFT - 8
     plot_h = HEIGHT - PAD_TOP - PAD_BOTTOM
-    scale_top = max(peak, 1)
+    step = _nice_step(peak)
+    scale_top = step * 4
     group = plot_w / len(days)
     bar_w = max(2.0, (group * 0.8) / len(series))
     for i, (day, row) in enumerate(zip(days, rows, strict=True)):
@@ -66,10 +68,20 @@ def bar_chart(daily: dict[str, Any], series: list[str]) -> Chart:
                                   series=name, value=value, day=day))
         chart.labels.append((round(PAD_LEFT + i * group + group / 2, 1), day[5:]))
     for k in range(0, 5):
-        value = round(scale_top * k / 4)
-        chart.ticks.append((round(PAD_TOP + plot_h - plot_h * value / scale_top, 1), value))
-    chart.ticks = sorted(set(chart.ticks), key=lambda t: -t[0])
+        chart.ticks.append((round(PAD_TOP + plot_h - plot_h * k / 4, 1), step * k))
     return chart
+
+
+def _nice_step(peak: int) -> int:
+    """A whole tick step (1, 2, 2.5 or 5 times a power of ten) so four steps cover ``peak``."""
+    raw = max(peak, 1) / 4
+    if raw <= 5:
+        return math.ceil(raw)
+    magnitude = 10 ** math.floor(math.log10(raw))
+    for factor in (1, 2, 2.5, 5, 10):
+        if factor * magnitude >= raw:
+            return int(factor * magnitude)
+    return int(10 * magnitude)  # pragma: no cover
 
 
 def _int(value: Any) -> int:

@@ -69,6 +69,8 @@ def _objects_page(request: Request, register_ref: str, schema_ref: str) -> dict[
     register, schema = objects.resolve(register_ref, schema_ref)
     props = _scalar_properties(schema)
     filterable = props[:MAX_FILTERS]
+    name_field = (schema.get("configuration") or {}).get("objectNameField") or "title"
+    columns = [(name, spec) for name, spec in props if name not in (name_field, "name")][:MAX_COLUMNS]
     query = request.query_params
     search = query.get("_search", "").strip()
     filters = {name: query.get(name, "").strip() for name, _ in filterable}
@@ -88,7 +90,7 @@ def _objects_page(request: Request, register_ref: str, schema_ref: str) -> dict[
         base_query["_search"] = search
     base = f"/registers/{register['id']}/schemas/{schema['id']}?" + urlencode(base_query)
     return {"register": register, "schema": schema, "found": found, "filters": filters, "search": search,
-            "filterable": filterable, "columns": [name for name, _ in props[:MAX_COLUMNS]], "base": base,
+            "filterable": filterable, "columns": columns, "base": base,
             "error": error}
 
 

@@ -7,12 +7,15 @@ never mark data ``|safe``; :func:`pretty` turns a value into indented JSON
 
 from __future__ import annotations
 
+import contextlib
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
-from jinja2 import Environment, FileSystemLoader
+from jinja2 import Environment, FileSystemLoader, pass_context
 from starlette.responses import HTMLResponse
 
 from .security import csrf_token
@@ -36,6 +39,21 @@ def short(value: Any, length: int = 80) -> str:
     return text if len(text) <= length else text[: length - 1] + "…"
 
 
+@pass_context
+def when(ctx: Any, value: Any) -> str:
+    """An ISO date-time as ``2025-05-01 14:03:07`` in the instance's timezone; anything else as is."""
+    if not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return str(value)
+    if moment.tzinfo is not None:
+        with contextlib.suppress(ValueError, KeyError):
+            moment = moment.astimezone(ZoneInfo(ctx.get("tz") or "UTC"))
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
 def zip_pairs(values: Any) -> list[tuple[Any, Any]]:
     """``["a", "b"]`` → ``[("a", "a"), ("b", "b")]``: options whose value is their label."""
     return [(v, v) for v in values]
@@ -51,6 +69,7 @@ def _make_env() -> Environment:
     env.filters["pretty"] = pretty
     env.filters["short"] = short
     env.filters["zip_pairs"] = zip_pairs
+    env.filters["when"] = when
     return env
 
 
@@ -63,5 +82,6 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     context.setdefault("user", request.session.get("user"))
     context.setdefault("csrf", csrf_token(request))
     context.setdefault("section", "")
+    context.setdefault("tz", request.app.state.context.settings.timezone)
     html = ENV.get_template(template).render(**context)
     return HTMLResponse(html, status_code=status_code)
