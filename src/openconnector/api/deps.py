@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 from typing import Any
 
 import orjson
 from fastapi import Request
 
 from ..context import Context
-from ..errors import BadRequest, Unauthorized
+from ..errors import BadRequest, Forbidden, Unauthorized
 
 MAX_BODY = 50 * 1024 * 1024
 
@@ -34,6 +35,13 @@ def require_user(request: Request) -> str:
             return username
         raise Unauthorized("Wrong username or password")
     if session_user:
+        # A browser session may read the API; writing needs the UI's CSRF token too, so a
+        # page on another site (or this one) cannot make the logged-in browser change data.
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            expected = request.scope["session"].get("csrf")
+            given = request.headers.get("x-csrf-token")
+            if not expected or not given or not hmac.compare_digest(str(expected), given):
+                raise Forbidden("Writing through the API with a browser session needs the X-CSRF-Token header")
         request.state.user = session_user
         return session_user
     raise Unauthorized("Login required: use HTTP Basic auth (curl -u user:password)")

@@ -64,6 +64,8 @@ _SENSITIVE = ("authorization", "token", "secret", "password", "passwd", "key", "
 
 def is_sensitive(name: str) -> bool:
     lowered = name.lower()
+    if lowered.endswith(("url", "uri", "location", "type", "method", "name")):
+        return False  # tokenUrl, tokenLocation, keyName: where a secret goes, not the secret
     return any(word in lowered for word in _SENSITIVE)
 
 
