@@ -29,14 +29,11 @@ def _entities(request: Request, kind: str) -> EntityService:
     return EntityService(kind, context_of(request))
 
 
-def _prepare_job(request: Request, body: dict[str, Any]) -> dict[str, Any]:
-    """Let the jobs package fill in ``nextRun`` and friends when it is installed."""
-    try:
-        from ..jobs.service import JobService
-    except ModuleNotFoundError:
-        return body
-    prepare = getattr(JobService, "prepare", None)
-    return prepare(JobService(context_of(request)), body) if prepare else body
+def _prepare_job(request: Request, body: dict[str, Any], current: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Check a job and fill in ``nextRun`` (a job without one is scheduled from now)."""
+    from ..jobs.service import JobService
+
+    return JobService(context_of(request)).prepare(body, current)
 
 
 # -- explicit routes (before the generic ones) ------------------------------------------
@@ -265,10 +262,7 @@ async def update_entity(segment: str, ref: str, request: Request) -> Any:
 
     def run() -> dict[str, Any]:
         service = _entities(request, kind)
-        data = body
-        if kind == "job":
-            data = _prepare_job(request, {**service.get(ref), **body})
-            data = {k: v for k, v in data.items() if k in body or k in ("nextRun",)}
+        data = _prepare_job(request, body, service.get(ref)) if kind == "job" else body
         return service.update(ref, data)
 
     return await run_in_threadpool(run)

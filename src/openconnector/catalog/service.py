@@ -27,6 +27,9 @@ from __future__ import annotations
 import copy
 import functools
 import re
+import threading
+import time
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -69,6 +72,9 @@ RESERVED_SLUGS = frozenset({
 #: Registers a catalog may never publish from: the connector's configuration holds secrets.
 FORBIDDEN_REGISTERS = frozenset({"openconnector"})
 FEED_PAGE_SIZE = 1000
+#: How long the public routes reuse a stored catalog and its resolved registers and schemas.
+#: Edits through this process are seen at once; edits by another process within this time.
+CACHE_SECONDS = 5.0
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$")
 _DEFAULT_CATALOG: dict[str, Any] = {
@@ -119,6 +125,11 @@ class FeedPage:
         self.pages = max(1, -(-self.total // self.per_page))
 
 
+_resolved_cache: weakref.WeakKeyDictionary[Context, dict[str, tuple[float, dict[str, Any], list[Pair]]]] = (
+    weakref.WeakKeyDictionary())
+_resolved_lock = threading.Lock()
+
+
 class CatalogService:
     """Catalogs (list/get/create/update/delete) and their public, published objects."""
 
@@ -155,6 +166,7 @@ class CatalogService:
         clean = self._clean(data)
         if self._stored(clean["slug"]) is not None:
             raise Conflict(f"A catalog with slug {clean['slug']!r} already exists", slug=clean["slug"])
+        self._forget()
         return self.objects.save_object(clean, CATALOG_REGISTER, CATALOG_SCHEMA, owner=owner)
 
     def update(self, ref: Any, data: dict[str, Any], *, merge: bool = False,
@@ -168,6 +180,7 @@ class CatalogService:
         other = self._stored(clean["slug"])
         if other is not None and other.get("id") != current.get("id"):
             raise Conflict(f"A catalog with slug {clean['slug']!r} already exists", slug=clean["slug"])
+        self._forget()
         if current.get("id") is None:  # the default, not stored yet
             return self.objects.save_object(clean, CATALOG_REGISTER, CATALOG_SCHEMA, owner=owner)
         return self.objects.save_object(clean, CATALOG_REGISTER, CATALOG_SCHEMA, uuid=current["id"])
@@ -177,7 +190,32 @@ class CatalogService:
         stored = self._stored(ref)
         if stored is None:
             raise CatalogNotFound(f"Catalog {str(ref)!r} not found", catalogSlug=str(ref))
+        self._forget()
         self.objects.delete_object(stored["id"], CATALOG_REGISTER, CATALOG_SCHEMA)
+
+    def _forget(self) -> None:
+        with _resolved_lock:
+            _resolved_cache.pop(self.context, None)
+
+    def resolved(self, ref: Any) -> tuple[dict[str, Any], list[Pair]]:
+        """The catalog and its pairs for the public routes, reused for :data:`CACHE_SECONDS`.
+
+        A public page would otherwise spend six of its ten queries finding
+        the catalog, its registers and its schemas. The unstored default is
+        never cached, so ``init woo`` in another process shows at once.
+        Callers must not change what they get.
+        """
+        key = str(ref).strip().lower()
+        now = time.monotonic()
+        entry = _resolved_cache.get(self.context, {}).get(key)
+        if entry is not None and entry[0] > now:
+            return entry[1], entry[2]
+        catalog = self.get(ref)
+        pairs = self.pairs(catalog)
+        if catalog.get("id") is not None:
+            with _resolved_lock:
+                _resolved_cache.setdefault(self.context, {})[key] = (now + CACHE_SECONDS, catalog, pairs)
+        return catalog, pairs
 
     def _stored(self, ref: Any) -> dict[str, Any] | None:
         key = str(ref or "").strip()
@@ -266,9 +304,11 @@ class CatalogService:
 
         ``date-time`` values are canonical UTC text, compared with now in the
         same form; ``date`` values are local dates, public from 00:00 local time.
-        The ``LIKE`` shape check keeps a stray non-date value (possible with
-        ``hardValidation: false``) out instead of letting it compare as text.
-        A schema without a date or date-time ``publicatiedatum`` publishes nothing.
+        A missing value is NULL and fails ``<=``. Validation guarantees the
+        canonical form, so the clause is one range on the expression index;
+        only a schema with ``hardValidation: false`` (where "2020" could be
+        stored as is) gets an extra shape check. A schema without a date or
+        date-time ``publicatiedatum`` publishes nothing.
         """
         prop = (schema.get("properties") or {}).get(PUBLICATION_FIELD)
         fmt = prop.get("format") if isinstance(prop, dict) else None
@@ -277,10 +317,13 @@ class CatalogService:
         moment = now or clock.utcnow()
         column = SqlBuilder(schema, self.dialect, self.timezone).expr(PUBLICATION_FIELD)
         if fmt == "date":
-            today = moment.astimezone(zone(self.timezone)).date().isoformat()
-            return and_(column.isnot(None), column <= today, column.like("____-__-__"))
-        bound = clock.iso(moment.replace(microsecond=0))
-        return and_(column.isnot(None), column <= bound, column.like("____-__-__T__:__:__%+00:00"))
+            bound, shape = moment.astimezone(zone(self.timezone)).date().isoformat(), "____-__-__"
+        else:
+            bound, shape = clock.iso(moment.replace(microsecond=0)), "____-__-__T__:__:__%+00:00"
+        clause = column <= bound
+        if schema.get("hardValidation", True) is False:
+            clause = and_(clause, column.like(shape))
+        return clause
 
     # -- public reads --------------------------------------------------------------
 
@@ -312,9 +355,8 @@ class CatalogService:
         filters, ``_order``, ``_limit``/``_page``/``_offset``, ``_facets``); facets
         count exactly the filtered, published set.
         """
-        cat = self.get(catalog)
+        cat, pairs = self.resolved(catalog)
         query = parse_params(list(params))
-        pairs = self.pairs(cat)
         if not pairs:
             result = _empty(query)
         elif len(pairs) == 1:
@@ -332,7 +374,7 @@ class CatalogService:
 
     def publication(self, catalog: Any, object_id: str, *, now: datetime | None = None) -> dict[str, Any]:
         """One published object of the catalog; 404 when missing, elsewhere or not published."""
-        cat = self.get(catalog)
+        cat, pairs = self.resolved(catalog)
         missing = PublicationNotFound(f"Object {object_id!r} not found in catalog {cat['slug']!r}",
                                       id=str(object_id), catalogSlug=cat["slug"])
         try:
@@ -340,7 +382,6 @@ class CatalogService:
         except NotFound:
             raise missing from None
         meta = found["@self"]
-        pairs = self.pairs(cat)
         pair = next((p for p in pairs if str(p.register["id"]) == meta["register"]
                      and str(p.schema["id"]) == meta["schema"]), None)
         if pair is None:
@@ -356,14 +397,13 @@ class CatalogService:
     def feed_page(self, catalog: Any, page: int = 1, per_page: int = FEED_PAGE_SIZE,
                   *, now: datetime | None = None) -> FeedPage:
         """The published objects of one feed page, in a stable order (schema by schema, oldest first)."""
-        cat = catalog if isinstance(catalog, dict) else self.get(catalog)
+        cat, pairs = (catalog, self.pairs(catalog)) if isinstance(catalog, dict) else self.resolved(catalog)
         if not cat.get("hasDcat"):
             raise CatalogNotFound(f"Catalog {cat['slug']!r} has no DCAT feed (hasDcat is false)",
                                   catalogSlug=cat["slug"])
         if page < 1:
             raise BadRequest(f"page must be at least 1, got {page}", parameter="page")
         query = ListQuery(limit=per_page, page=page, offset=(page - 1) * per_page)
-        pairs = self.pairs(cat)
         result = self._concatenated(pairs, query, now) if pairs else _empty(query)
         return FeedPage(cat, result["results"], result["total"], page, per_page)
 

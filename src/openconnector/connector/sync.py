@@ -106,6 +106,8 @@ class Run:
         self.status = "running"
         self.message = "Running"
         self.complete = False
+        #: When a rate-limited source said to come back (unix seconds); the scheduler reads it.
+        self.retry_at: float | None = None
 
     def invalid(self, origin_id: str | None, reason: str, errors: list[dict[str, Any]] | None = None) -> None:
         self.objects["invalid"] += 1
@@ -127,7 +129,7 @@ class Run:
         }
 
     def to_log(self, user: str | None = None) -> dict[str, Any]:
-        return {
+        entry = {
             "uuid": self.uuid,
             "synchronizationId": self.sync["uuid"],
             "message": self.message,
@@ -138,6 +140,10 @@ class Run:
             "executionTime": round((time.perf_counter() - self.started) * 1000, 1),
             "userId": user,
         }
+        if self.retry_at is not None:
+            entry["retryAt"] = self.retry_at
+        return entry
+
 
 
 class SynchronizationService:
@@ -207,6 +213,7 @@ class SynchronizationService:
                 self._run(run, plan, stop, progress, heartbeat)
             except OpenConnectorError as exc:
                 run.status, run.message = "error", exc.message
+                run.retry_at = exc.details.get("retry_at")
                 log.warning("synchronization %s failed: %s", sync["uuid"], exc.message)
             except Exception as exc:  # a bug or an unexpected failure: log it, keep the counts
                 run.status, run.message = "error", f"Unexpected error: {type(exc).__name__}: {exc}"
@@ -508,6 +515,12 @@ class SynchronizationService:
     def _open_log(self, run: Run, user: str | None) -> None:
         now = now_iso()
         with self.db.begin() as conn:
+            # We hold the run lock, so a log still "running" belongs to a process that died.
+            conn.execute(update(t.synchronization_logs).where(
+                t.synchronization_logs.c.synchronization_id == run.sync["uuid"],
+                t.synchronization_logs.c.status == "running").values(
+                status="error", message="Interrupted: the process running it stopped; the next run resumed",
+                updated=now))
             conn.execute(
                 insert(t.synchronization_logs).values(
                     uuid=run.uuid,
