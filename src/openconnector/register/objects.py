@@ -194,7 +194,9 @@ class ObjectService:
                     raise failure
                 results.append(failure)
                 continue
-            data = {k: v for k, v in obj.items() if k not in ("id", "@self")}
+            data = dict(obj)
+            data.pop("id", None)
+            data.pop("@self", None)
             key = str(given).lower() if given else None
             row = existing.get(key) if key else None
             if row is not None and (row.register_id != reg["id"] or row.schema_id != sch["id"]):
