@@ -140,7 +140,7 @@ def start_server(data_dir: Path, port: int, workers: int) -> subprocess.Popen[by
 
 
 def load_wrk(url: str, connections: int, duration: float, script: Path) -> dict[str, float]:
-    out = subprocess.run(["wrk", f"-t{min(connections, 2)}", f"-c{connections}", f"-d{duration}s",
+    out = subprocess.run(["wrk", f"-t{min(connections, 2)}", f"-c{connections}", f"-d{duration}s", "--timeout", "60s",
                           "-s", str(script), url], capture_output=True, text=True, check=True).stdout
     line = next(line for line in out.splitlines() if line.startswith("RESULT"))
     requests, seconds, p50, p95, errors = line.split()[1:]
@@ -189,8 +189,6 @@ def main() -> None:
     parser.add_argument("--loader", choices=["auto", "wrk", "httpx"], default="auto")
     parser.add_argument("--no-analyze", action="store_true",
                         help="skip ANALYZE after filling (SQLite then picks a poor index for the list page)")
-    parser.add_argument("--proposed-index", action="store_true",
-                        help="add the covering index proposed for register/registers.py for this run")
     args = parser.parse_args()
 
     data_dir = args.keep or Path(tempfile.mkdtemp(prefix="oc-bench-catalog-"))
@@ -208,8 +206,6 @@ def main() -> None:
 
     if not args.no_analyze:
         analyze(context)
-    if args.proposed_index:
-        proposed_index(context, create=True)
 
     loader = args.loader
     if loader == "auto":
@@ -235,8 +231,6 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
-        if args.proposed_index:
-            proposed_index(context, create=False)
         context.close()
         if not args.keep:
             shutil.rmtree(data_dir, ignore_errors=True)
@@ -244,7 +238,7 @@ def main() -> None:
     list_p95 = results.get("list@c1", next(iter(results.values())))["p95_ms"]
     print(json.dumps({
         "bench": "catalog", "datasets": args.count, "database": "sqlite", "loader": loader,
-        "workers": args.workers, "analyzed": not args.no_analyze, "proposed_index": args.proposed_index,
+        "workers": args.workers, "analyzed": not args.no_analyze,
         "duration_s": args.duration, "runs": args.runs, "cpus": os.cpu_count(),
         "fill_seconds": round(fill_seconds, 1) if fill_seconds else None,
         "in_process": baseline, "http": results,
@@ -256,40 +250,12 @@ def analyze(context: Context) -> None:
     """Gather planner statistics, as ``PRAGMA optimize`` would after a bulk load.
 
     Without them SQLite serves the list page from the ``publicatiedatum``
-    index and sorts 90,000 rows (~170 ms) instead of walking
+    index and sorts 90,000 ids (~15 ms) instead of walking
     ``ix_objects_register_schema`` in id order (~0.1 ms).
     """
     from sqlalchemy import text
 
     with context.db.begin() as conn:
-        conn.execute(text("ANALYZE"))
-
-
-def proposed_index(context: Context, *, create: bool) -> None:
-    """Swap in the index proposed for ``RegisterService.ensure_indexes`` (``create=False`` swaps back).
-
-    Proposed: ``(schema_id, <expr>, register_id)`` instead of ``(schema_id, <expr>)``.
-    ``find_all`` always filters on ``register_id`` too, so with today's index the
-    count of published rows (the list's ``total``) visits all 90,000 rows for
-    that column (~110 ms); with it SQLite answers from the index (~18 ms). It has
-    to replace the old index: with both present the planner picks the old one.
-    """
-    from sqlalchemy import text
-
-    from openconnector.register.registers import RegisterService
-
-    schema = context_schema(context)
-    old = f"ix_obj_{schema['id']}_publicatiedatum"
-    new = f"{old}_reg"
-    with context.db.begin() as conn:
-        if create:
-            conn.execute(text(f'DROP INDEX IF EXISTS "{old}"'))
-            conn.execute(text(f'CREATE INDEX IF NOT EXISTS "{new}" ON objects (schema_id, '
-                              f"json_extract(object, '$.\"publicatiedatum\"'), register_id) "
-                              f"WHERE schema_id = {int(schema['id'])}"))
-        else:
-            conn.execute(text(f'DROP INDEX IF EXISTS "{new}"'))
-            RegisterService(context).ensure_indexes(schema, conn)
         conn.execute(text("ANALYZE"))
 
 
