@@ -14,7 +14,7 @@ level; plus the same query in-process through ``ObjectService.find_all`` with
 the publication clause (the baseline) and the ratio HTTP p50 / in-process p50.
 The last line printed is a JSON summary::
 
-    python bench/catalog.py                      # 100,000 datasets, c=1 and c=8, 5 s per run
+    python bench/catalog.py                      # 100,000 datasets, c=1 and c=8, 10 s per run
     python bench/catalog.py --count 20000 --duration 3 --connections 1
     python bench/catalog.py --keep /tmp/bench-data   # reuse the filled database next time
 """
@@ -180,7 +180,7 @@ def load_httpx(url: str, connections: int, duration: float) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=100_000)
-    parser.add_argument("--duration", type=int, default=5, help="seconds per load run")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per load run")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--connections", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--workers", type=int, default=1)
