@@ -30,12 +30,6 @@ OR = "/index.php/apps/openregister/api"
 HEADERS = {"OCS-APIRequest": "true", "Content-Type": "application/json"}
 
 
-@pytest.fixture(autouse=True)
-def fresh_validators(monkeypatch: pytest.MonkeyPatch) -> None:
-    """RegisterService caches validators by (schema id, updated) across databases; keep tests apart."""
-    monkeypatch.setattr(RegisterService, "_validators", {})
-
-
 def twig_now(moment: datetime, timezone: str = "Europe/Amsterdam") -> str:
     """What ``"now"|date("Y-m-d H:i:s")`` renders at ``moment``: naive local time."""
     return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M:%S")

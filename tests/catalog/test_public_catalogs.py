@@ -16,11 +16,6 @@ API = "/index.php/apps/opencatalogi/api"
 PAST = "2020-06-01T12:00:00+00:00"
 
 
-@pytest.fixture(autouse=True)
-def fresh_validators(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(RegisterService, "_validators", {})
-
-
 def test_catalog_management_needs_login(client):
     for method, path in (("get", "/catalogs"), ("post", "/catalogs"), ("get", "/catalogs/publications"),
                          ("put", "/catalogs/publications"), ("delete", "/catalogs/publications")):

@@ -17,7 +17,6 @@ from rdflib.namespace import DCAT, RDF
 from openconnector.catalog.service import CatalogService
 from openconnector.catalog.woo import install_woo
 from openconnector.register.objects import ObjectService
-from openconnector.register.registers import RegisterService
 
 API = "/index.php/apps/opencatalogi/api"
 FEED = f"{API}/catalogs/publications/dcat"
@@ -26,11 +25,6 @@ RDFLIB = {"jsonld": "json-ld", "turtle": "turtle", "rdfxml": "xml"}
 MEDIA = {"jsonld": "application/ld+json", "turtle": "text/turtle", "rdfxml": "application/rdf+xml"}
 SHAPES = Path(os.environ.get("DCAT_AP_NL_SHAPES", "/work/shared/dcat-ap-nl"))
 PAST = "2020-06-01T12:00:00+00:00"
-
-
-@pytest.fixture(autouse=True)
-def fresh_validators(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(RegisterService, "_validators", {})
 
 
 @pytest.fixture

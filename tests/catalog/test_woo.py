@@ -11,11 +11,6 @@ from openconnector.register.objects import ObjectService
 from openconnector.register.registers import RegisterService
 
 
-@pytest.fixture(autouse=True)
-def fresh_validators(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(RegisterService, "_validators", {})
-
-
 def snapshot(context) -> tuple:  # type: ignore[no-untyped-def]
     registers = RegisterService(context)
     catalog = CatalogService(context).get("publications")

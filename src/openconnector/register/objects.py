@@ -108,6 +108,8 @@ class ObjectService:
         """The register and schema dicts for references by id, uuid or slug."""
         if register is None or schema is None:
             raise BadRequest("Both a register and a schema are needed", register=register, schema=schema)
+        if isinstance(register, dict) and isinstance(schema, dict):
+            return register, schema  # already resolved by the caller (saves two queries per request)
         reg = self.registers.get_register(register, conn)
         sch = self.registers.get_schema(schema, conn, register=reg)
         return reg, sch

@@ -65,7 +65,7 @@ def _lookup_clause(table: Any, ref: Any) -> Any:
 class RegisterService:
     """CRUD for registers and schemas (``/api/registers``, ``/api/schemas``)."""
 
-    _validators: dict[tuple[int, str], Validator] = {}
+    _validators: dict[tuple[str, str], Validator] = {}
     _validators_lock = threading.Lock()
 
     def __init__(self, context: Context | None = None) -> None:
@@ -200,7 +200,7 @@ class RegisterService:
 
     def validator(self, schema: dict[str, Any]) -> Validator:
         """The compiled validator of a schema version (cached by id and ``updated``)."""
-        key = (schema["id"], schema["updated"])
+        key = (schema["uuid"], schema["updated"])  # uuids: two databases in one process never collide
         found = self._validators.get(key)
         if found is None:
             found = Validator(schema, self.context.settings.timezone)

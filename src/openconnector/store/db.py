@@ -88,6 +88,9 @@ class Database:
         with self.engine.begin() as conn:
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
+        if self.is_sqlite:
+            with self.engine.begin() as conn:  # statistics for the planner, cheap when nothing changed
+                conn.exec_driver_sql("PRAGMA optimize")
 
     def dispose(self) -> None:
         self.engine.dispose()
