@@ -35,7 +35,7 @@ def dcat(api):
 def test_tutorial_steps_1_to_4_with_curl(api, dcat, fake_api):
     # Step 1: the source, and its Test action.
     source = api.post(f"{OC}/sources", content=(
-        '{ "name": "Swagger Pet Store", "type": "api", "location": "%s/api/v3", "auth": "none", '
+        '{ "name": "Swagger Pet Store", "type": "api", "location": "%s/api/v3", "auth": "none", '  # noqa: UP031 - the tutorial body, verbatim
         '"isEnabled": true }' % fake_api.url)).json()
     source_id = source["id"]
     tested = api.post(f"{OC}/sources/test/{source_id}", headers={"OCS-APIRequest": "true"}).json()
@@ -53,7 +53,7 @@ def test_tutorial_steps_1_to_4_with_curl(api, dcat, fake_api):
 
     # Step 3: the synchronisation into the DCAT register's Dataset schema.
     sync = api.post(f"{OC}/synchronizations", content=(
-        '{ "name": "Pet store to datasets", "sourceId": "%s", "sourceType": "api", '
+        '{ "name": "Pet store to datasets", "sourceId": "%s", "sourceType": "api", '  # noqa: UP031
         '"sourceTargetMapping": "%s", '
         '"sourceConfig": { "endpoint": "/pet/findByStatus?status=available", "idPosition": "id", '
         '"resultsPosition": "_root" }, '
