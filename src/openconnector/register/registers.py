@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 import uuid as uuidlib
 from typing import Any
 
@@ -25,6 +26,31 @@ from .validation import Validator
 _PROP_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,100}$")
 _RESERVED = {"id", "uuid", "slug", "created", "updated"}
 MAX_INDEXED_PROPERTIES = 24
+#: Seconds a looked-up register or schema is remembered (see ``RegisterService._get``).
+LOOKUP_TTL = 2.0
+
+
+def _forgets(method: Any) -> Any:
+    """Writes to registers or schemas drop remembered lookups, before and after."""
+    import functools
+
+    @functools.wraps(method)
+    def wrapper(self: RegisterService, *args: Any, **kwargs: Any) -> Any:
+        self.forget()
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self.forget()
+
+    return wrapper
+
+
+def _lookups(db: Any) -> dict[tuple[str, str], tuple[float, Any]]:
+    cache = getattr(db, "_register_lookups", None)
+    if cache is None:
+        cache = {}
+        db._register_lookups = cache
+    return cache
 
 
 _UNINDEXED_NAMES = {"description", "summary", "body", "text", "content", "notes", "comment"}
@@ -90,6 +116,7 @@ class RegisterService:
             raise NotFound(f"Register {ref!r} not found", register=str(ref))
         return _row_to_wire(row)
 
+    @_forgets
     def create_register(self, data: dict[str, Any], conn: Connection | None = None) -> dict[str, Any]:
         given_slug = data.get("slug") if isinstance(data, dict) else None
         data = _clean_input(data)
@@ -109,6 +136,7 @@ class RegisterService:
                 uuid=str(uuidlib.uuid4()), slug=slug, data=data, created=now, updated=now)).inserted_primary_key[0]
             return self.get_register(new_id, c)
 
+    @_forgets
     def update_register(self, ref: Any, data: dict[str, Any], *, merge: bool = True) -> dict[str, Any]:
         with self.db.begin() as conn:
             current = self.get_register(ref, conn)
@@ -123,6 +151,7 @@ class RegisterService:
                          .values(data=stored, updated=now_iso()))
             return self.get_register(current["id"], conn)
 
+    @_forgets
     def delete_register(self, ref: Any) -> None:
         with self.db.begin() as conn:
             current = self.get_register(ref, conn)
@@ -157,6 +186,7 @@ class RegisterService:
             raise NotFound(f"Schema {ref!r} not found", schema=str(ref))
         return _row_to_wire(row)
 
+    @_forgets
     def create_schema(self, data: dict[str, Any], conn: Connection | None = None,
                       register: Any | None = None) -> dict[str, Any]:
         given_slug = data.get("slug") if isinstance(data, dict) else None
@@ -176,6 +206,7 @@ class RegisterService:
                 c.execute(update(t.registers).where(t.registers.c.id == reg["id"]).values(data=stored))
             return schema
 
+    @_forgets
     def update_schema(self, ref: Any, data: dict[str, Any], *, merge: bool = True) -> dict[str, Any]:
         with self.db.begin() as conn:
             current = self.get_schema(ref, conn)
@@ -188,6 +219,7 @@ class RegisterService:
             self.ensure_indexes(schema, conn)
             return schema
 
+    @_forgets
     def delete_schema(self, ref: Any) -> None:
         with self.db.begin() as conn:
             current = self.get_schema(ref, conn)
@@ -252,10 +284,31 @@ class RegisterService:
         return data
 
     def _get(self, table: Any, ref: Any, conn: Connection | None) -> Any:
+        """A register or schema row. Reads outside a transaction are remembered for
+        :data:`LOOKUP_TTL` seconds: every object request and every run resolves its
+        register and schema, and they change rarely (this process forgets at once when
+        it changes one; another process's change shows within the TTL)."""
         if ref is None or str(ref).strip() == "":
             return None
-        with self._conn(conn) as c:
-            return c.execute(select(table).where(_lookup_clause(table, ref))).first()
+        if conn is not None:
+            return conn.execute(select(table).where(_lookup_clause(table, ref))).first()
+        cache = _lookups(self.db)
+        key = (table.name, str(ref).strip().lower())
+        hit = cache.get(key)
+        now = time.monotonic()
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        with self.db.connect() as c:
+            row = c.execute(select(table).where(_lookup_clause(table, ref))).first()
+        if row is not None:
+            if len(cache) > 2048:
+                cache.clear()
+            cache[key] = (now + LOOKUP_TTL, row)
+        return row
+
+    def forget(self) -> None:
+        """Drop remembered registers and schemas (after a change)."""
+        _lookups(self.db).clear()
 
     def _conn(self, conn: Connection | None) -> Any:
         from contextlib import nullcontext
