@@ -51,10 +51,46 @@ QUERIES = {
     "search": [("_search", "harbour")],
     "facet": [("_facets[category][type]", "terms")],
 }
-CATEGORIES = ["Dogs", "Cats", "Birds", "Rabbits", "Fish", "Verkeer", "Milieu", "Onderwijs", "Zorg", "Wonen",
-              "Energie", "Sport", "Cultuur", "Economie", "Bestuur", "Veiligheid"]
-WORDS = ["annual", "report", "harbour", "traffic", "counts", "budget", "permits", "trees", "noise", "water",
-         "parking", "schools", "waste", "energy", "bridges", "events", "housing", "air", "quality", "parks"]
+CATEGORIES = [
+    "Dogs",
+    "Cats",
+    "Birds",
+    "Rabbits",
+    "Fish",
+    "Verkeer",
+    "Milieu",
+    "Onderwijs",
+    "Zorg",
+    "Wonen",
+    "Energie",
+    "Sport",
+    "Cultuur",
+    "Economie",
+    "Bestuur",
+    "Veiligheid",
+]
+WORDS = [
+    "annual",
+    "report",
+    "harbour",
+    "traffic",
+    "counts",
+    "budget",
+    "permits",
+    "trees",
+    "noise",
+    "water",
+    "parking",
+    "schools",
+    "waste",
+    "energy",
+    "bridges",
+    "events",
+    "housing",
+    "air",
+    "quality",
+    "parks",
+]
 LUA = """
 done = function(summary, latency, requests)
   io.write(string.format("RESULT %d %f %f %f %d\\n", summary.requests, summary.duration / 1e6,
@@ -103,11 +139,15 @@ def in_process(context: Context, params: list[tuple[str, str]], seconds: float =
     stop = time.monotonic() + seconds
     while len(timings) < 200 and (len(timings) < 10 or time.monotonic() < stop):
         started = time.perf_counter()
-        objects.find_all("dcat", "dataset", query=parse_params(list(params)),
-                         extra_where=[service.visible(schema)])
+        objects.find_all(
+            "dcat", "dataset", query=parse_params(list(params)), extra_where=[service.visible(schema)]
+        )
         timings.append((time.perf_counter() - started) * 1000)
     timings.sort()
-    return {"p50_ms": round(statistics.median(timings), 2), "p95_ms": round(timings[int(len(timings) * 0.95)], 2)}
+    return {
+        "p50_ms": round(statistics.median(timings), 2),
+        "p95_ms": round(timings[int(len(timings) * 0.95)], 2),
+    }
 
 
 def context_schema(context: Context) -> dict[str, Any]:
@@ -140,12 +180,30 @@ def start_server(data_dir: Path, port: int, workers: int) -> subprocess.Popen[by
 
 
 def load_wrk(url: str, connections: int, duration: float, script: Path) -> dict[str, float]:
-    out = subprocess.run(["wrk", f"-t{min(connections, 2)}", f"-c{connections}", f"-d{duration}s", "--timeout", "60s",
-                          "-s", str(script), url], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [
+            "wrk",
+            f"-t{min(connections, 2)}",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--timeout",
+            "60s",
+            "-s",
+            str(script),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     line = next(line for line in out.splitlines() if line.startswith("RESULT"))
     requests, seconds, p50, p95, errors = line.split()[1:]
-    return {"rps": round(int(requests) / float(seconds), 1), "p50_ms": round(float(p50), 2),
-            "p95_ms": round(float(p95), 2), "errors": int(errors)}
+    return {
+        "rps": round(int(requests) / float(seconds), 1),
+        "p50_ms": round(float(p50), 2),
+        "p95_ms": round(float(p95), 2),
+        "errors": int(errors),
+    }
 
 
 def load_httpx(url: str, connections: int, duration: float) -> dict[str, float]:
@@ -172,9 +230,12 @@ def load_httpx(url: str, connections: int, duration: float) -> dict[str, float]:
     for t in threads:
         t.join()
     timings.sort()
-    return {"rps": round(len(timings) / (time.monotonic() - began), 1),
-            "p50_ms": round(statistics.median(timings), 2),
-            "p95_ms": round(timings[int(len(timings) * 0.95)], 2), "errors": errors}
+    return {
+        "rps": round(len(timings) / (time.monotonic() - began), 1),
+        "p50_ms": round(statistics.median(timings), 2),
+        "p95_ms": round(timings[int(len(timings) * 0.95)], 2),
+        "errors": errors,
+    }
 
 
 def main() -> None:
@@ -187,22 +248,30 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--keep", type=Path, help="data directory to keep (and reuse when filled)")
     parser.add_argument("--loader", choices=["auto", "wrk", "httpx"], default="auto")
-    parser.add_argument("--no-analyze", action="store_true",
-                        help="skip ANALYZE after filling (SQLite then picks a poor index for the list page)")
+    parser.add_argument(
+        "--no-analyze",
+        action="store_true",
+        help="skip ANALYZE after filling (SQLite then picks a poor index for the list page)",
+    )
     args = parser.parse_args()
 
     data_dir = args.keep or Path(tempfile.mkdtemp(prefix="oc-bench-catalog-"))
     settings = Settings(data_dir=data_dir, scheduler=False)
     context = Context(settings)
-    existing = ObjectService(context).count("dcat", "dataset") if (data_dir / "openconnector.db").exists() \
-        and _has_woo(context) else 0
+    existing = (
+        ObjectService(context).count("dcat", "dataset")
+        if (data_dir / "openconnector.db").exists() and _has_woo(context)
+        else 0
+    )
     fill_seconds = None
     if existing != args.count:
         if existing:
             raise SystemExit(f"{data_dir} holds {existing} datasets, not {args.count}; use another --keep")
         fill_seconds = fill(context, args.count)
-        print(f"filled {args.count} datasets in {fill_seconds:.1f} s "
-              f"({args.count / fill_seconds:,.0f}/s)", file=sys.stderr)
+        print(
+            f"filled {args.count} datasets in {fill_seconds:.1f} s ({args.count / fill_seconds:,.0f}/s)",
+            file=sys.stderr,
+        )
 
     if not args.no_analyze:
         analyze(context)
@@ -221,9 +290,15 @@ def main() -> None:
             url = str(httpx.URL(f"http://127.0.0.1:{args.port}{API}", params=params))
             httpx.get(url).raise_for_status()  # warm up
             for connections in args.connections:
-                runs = [load_wrk(url, connections, args.duration, script) if loader == "wrk"
-                        else load_httpx(url, connections, args.duration) for _ in range(args.runs)]
-                summary = {key: statistics.median(r[key] for r in runs) for key in ("rps", "p50_ms", "p95_ms")}
+                runs = [
+                    load_wrk(url, connections, args.duration, script)
+                    if loader == "wrk"
+                    else load_httpx(url, connections, args.duration)
+                    for _ in range(args.runs)
+                ]
+                summary = {
+                    key: statistics.median(r[key] for r in runs) for key in ("rps", "p50_ms", "p95_ms")
+                }
                 summary["errors"] = sum(r["errors"] for r in runs)
                 summary["ratio_p50_vs_in_process"] = round(summary["p50_ms"] / baseline[name]["p50_ms"], 2)
                 results[f"{name}@c{connections}"] = summary
@@ -236,14 +311,25 @@ def main() -> None:
             shutil.rmtree(data_dir, ignore_errors=True)
 
     list_p95 = results.get("list@c1", next(iter(results.values())))["p95_ms"]
-    print(json.dumps({
-        "bench": "catalog", "datasets": args.count, "database": "sqlite", "loader": loader,
-        "workers": args.workers, "analyzed": not args.no_analyze,
-        "duration_s": args.duration, "runs": args.runs, "cpus": os.cpu_count(),
-        "fill_seconds": round(fill_seconds, 1) if fill_seconds else None,
-        "in_process": baseline, "http": results,
-        "target": {"list_p95_ms_under": 50, "met": list_p95 < 50},
-    }))
+    print(
+        json.dumps(
+            {
+                "bench": "catalog",
+                "datasets": args.count,
+                "database": "sqlite",
+                "loader": loader,
+                "workers": args.workers,
+                "analyzed": not args.no_analyze,
+                "duration_s": args.duration,
+                "runs": args.runs,
+                "cpus": os.cpu_count(),
+                "fill_seconds": round(fill_seconds, 1) if fill_seconds else None,
+                "in_process": baseline,
+                "http": results,
+                "target": {"list_p95_ms_under": 50, "met": list_p95 < 50},
+            }
+        )
+    )
 
 
 def analyze(context: Context) -> None:

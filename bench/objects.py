@@ -28,23 +28,34 @@ from pathlib import Path
 import orjson
 
 SCHEMA = {
-    "title": "Dataset", "slug": "dataset", "required": ["title"],
+    "title": "Dataset",
+    "slug": "dataset",
+    "required": ["title"],
     "properties": {
-        "title": {"type": "string", "minLength": 1}, "description": {"type": "string"},
-        "category": {"type": "string"}, "status": {"type": "string"},
+        "title": {"type": "string", "minLength": 1},
+        "description": {"type": "string"},
+        "category": {"type": "string"},
+        "status": {"type": "string"},
         "publicatiedatum": {"type": "string", "format": "date-time"},
         "keywords": {"type": "array", "items": {"type": "string"}},
-        "contactEmail": {"type": "string", "format": "email"}, "rank": {"type": "integer"},
+        "contactEmail": {"type": "string", "format": "email"},
+        "rank": {"type": "integer"},
     },
 }
 CATEGORIES = ("Dogs", "Cats", "Birds", "Fish", "Rabbits")
 
 
 def make(i: int) -> dict:
-    return {"title": f"Dataset {i} {'bella' if i % 97 == 0 else 'x'}", "description": f"Record number {i}",
-            "category": CATEGORIES[i % len(CATEGORIES)], "status": "Published",
-            "publicatiedatum": f"2026-{1 + i % 12:02d}-{1 + i % 28:02d} 10:00:00",
-            "keywords": ["open", CATEGORIES[i % 5].lower()], "contactEmail": "data@example.org", "rank": i}
+    return {
+        "title": f"Dataset {i} {'bella' if i % 97 == 0 else 'x'}",
+        "description": f"Record number {i}",
+        "category": CATEGORIES[i % len(CATEGORIES)],
+        "status": "Published",
+        "publicatiedatum": f"2026-{1 + i % 12:02d}-{1 + i % 28:02d} 10:00:00",
+        "keywords": ["open", CATEGORIES[i % 5].lower()],
+        "contactEmail": "data@example.org",
+        "rank": i,
+    }
 
 
 def fresh_pg(url: str) -> str:
@@ -66,8 +77,10 @@ def baseline(docs: list[dict], batch: int) -> float:
         started = time.perf_counter()
         for i in range(0, len(docs), batch):
             with conn:
-                conn.executemany("INSERT INTO t VALUES (?, ?)",
-                                 [(str(uuid.uuid4()), orjson.dumps(d).decode()) for d in docs[i:i + batch]])
+                conn.executemany(
+                    "INSERT INTO t VALUES (?, ?)",
+                    [(str(uuid.uuid4()), orjson.dumps(d).decode()) for d in docs[i : i + batch]],
+                )
         elapsed = time.perf_counter() - started
         conn.close()
     return len(docs) / elapsed
@@ -89,7 +102,7 @@ def one_run(n: int, batch: int, database_url: str | None) -> dict[str, float]:
         docs = [make(i) for i in range(n)]
         started = time.perf_counter()
         for i in range(0, n, batch):
-            objects.save_objects(docs[i:i + batch], "dcat", "dataset", shape=False)
+            objects.save_objects(docs[i : i + batch], "dcat", "dataset", shape=False)
         rate = n / (time.perf_counter() - started)
         if not context.settings.is_sqlite:
             with context.db.engine.begin() as conn:
@@ -121,24 +134,34 @@ def main() -> None:
     parser.add_argument("--objects", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test",
-                        help="PostgreSQL URL to create bench databases from ('' to skip)")
+    parser.add_argument(
+        "--postgres",
+        default="postgresql+psycopg://postgres@127.0.0.1:5432/test",
+        help="PostgreSQL URL to create bench databases from ('' to skip)",
+    )
     args = parser.parse_args()
     docs = [make(i) for i in range(args.objects)]
     base = statistics.median(baseline(docs, args.batch) for _ in range(args.runs))
     print(f"baseline (bare executemany of JSON, no validation): {base:,.0f} objects/s")
-    summary: dict[str, object] = {"objects": args.objects, "runs": args.runs, "baseline_objects_per_s": round(base)}
+    summary: dict[str, object] = {
+        "objects": args.objects,
+        "runs": args.runs,
+        "baseline_objects_per_s": round(base),
+    }
     backends = [("sqlite", None)] + ([("postgresql", args.postgres)] if args.postgres else [])
     for label, url in backends:
         runs = [one_run(args.objects, args.batch, fresh_pg(url) if url else None) for _ in range(args.runs)]
         medians = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-        print(f"{label}: {medians['objects_per_s']:,.0f} validated objects/s "
-              f"({medians['objects_per_s'] / base:.2f}x baseline)")
+        print(
+            f"{label}: {medians['objects_per_s']:,.0f} validated objects/s "
+            f"({medians['objects_per_s'] / base:.2f}x baseline)"
+        )
         for key, value in medians.items():
             if key.endswith("_ms"):
                 print(f"  {key[:-3]:22s} {value:8.1f} ms")
         summary[label] = {k: round(v, 1) for k, v in medians.items()} | {
-            "ratio_to_baseline": round(medians["objects_per_s"] / base, 2)}
+            "ratio_to_baseline": round(medians["objects_per_s"] / base, 2)
+        }
     print(json.dumps(summary))
 
 

@@ -42,7 +42,11 @@ class _Source(BaseHTTPRequestHandler):
         q = {k: v[-1] for k, v in parse_qs(urlparse(self.path).query).items()}
         name, total = q.get("set", "s"), int(q.get("total", "5"))
         page = int(q.get("page", "1"))
-        items = [{"id": f"{name}-{i}", "name": f"Record {name}-{i}"} for i in range(1, total + 1)] if page == 1 else []
+        items = (
+            [{"id": f"{name}-{i}", "name": f"Record {name}-{i}"} for i in range(1, total + 1)]
+            if page == 1
+            else []
+        )
         body = json.dumps({"items": items, "page": page, "totalPages": 1}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -75,29 +79,48 @@ def _setup(args: argparse.Namespace) -> tuple[Any, str, list[str], str]:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     url = args.pg.rsplit("/", 1)[0] + f"/{name}"
-    context = Context(Settings(data_dir=Path("/tmp/oc-bench"), database_url=url, secret_key="bench",
-                               scheduler=False))
+    context = Context(
+        Settings(data_dir=Path("/tmp/oc-bench"), database_url=url, secret_key="bench", scheduler=False)
+    )
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Source)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     location = f"http://127.0.0.1:{server.server_address[1]}"
     RegisterService(context).create_register({"title": "Bench", "slug": "bench"})
-    RegisterService(context).create_schema({"title": "Item", "slug": "item", "register": "bench",
-                                            "properties": {"ref": {"type": "string"}, "name": {"type": "string"}}})
-    source = EntityService("source", context).create({"name": "Bench source", "type": "api",
-                                                      "location": location, "isEnabled": True})
-    mapping = EntityService("mapping", context).create({"name": "Bench mapping",
-                                                        "mapping": {"ref": "{{ id }}", "name": "{{ name }}"}})
+    RegisterService(context).create_schema(
+        {
+            "title": "Item",
+            "slug": "item",
+            "register": "bench",
+            "properties": {"ref": {"type": "string"}, "name": {"type": "string"}},
+        }
+    )
+    source = EntityService("source", context).create(
+        {"name": "Bench source", "type": "api", "location": location, "isEnabled": True}
+    )
+    mapping = EntityService("mapping", context).create(
+        {"name": "Bench mapping", "mapping": {"ref": "{{ id }}", "name": "{{ name }}"}}
+    )
     from openconnector.jobs.service import JobService
 
     jobs = JobService(context)
     job_ids = []
     for i in range(args.syncs):
-        sync = EntityService("synchronization", context).create({
-            "name": f"Bench {i}", "sourceId": str(source["id"]), "sourceType": "api",
-            "sourceTargetMapping": str(mapping["id"]), "targetType": "register/schema", "targetId": "bench/item",
-            "sourceConfig": {"endpoint": f"/records?set=s{i}&total={args.records}", "resultsPosition": "items",
-                             "idPosition": "id"}})
+        sync = EntityService("synchronization", context).create(
+            {
+                "name": f"Bench {i}",
+                "sourceId": str(source["id"]),
+                "sourceType": "api",
+                "sourceTargetMapping": str(mapping["id"]),
+                "targetType": "register/schema",
+                "targetId": "bench/item",
+                "sourceConfig": {
+                    "endpoint": f"/records?set=s{i}&total={args.records}",
+                    "resultsPosition": "items",
+                    "idPosition": "id",
+                },
+            }
+        )
         job_ids.append(jobs.schedule(sync["uuid"], interval=args.interval, enabled=False)["uuid"])
     return context, url, job_ids, name
 
@@ -123,7 +146,9 @@ def _disable(context: Any, job_ids: list[str]) -> None:
         entities.update(job, {"isEnabled": False})
 
 
-def _measure(context: Any, slots: dict[str, str], since: datetime, window: tuple[float, float]) -> dict[str, Any]:
+def _measure(
+    context: Any, slots: dict[str, str], since: datetime, window: tuple[float, float]
+) -> dict[str, Any]:
     """Runs and lags of the runs that started inside ``window`` (unix seconds)."""
     from sqlalchemy import select
 
@@ -131,9 +156,17 @@ def _measure(context: Any, slots: dict[str, str], since: datetime, window: tuple
     from openconnector.store import tables as t
 
     with context.db.connect() as conn:
-        rows = conn.execute(select(t.job_logs.c.job_id, t.job_logs.c.last_run, t.job_logs.c.next_run,
-                                   t.job_logs.c.level, t.job_logs.c.id)
-                            .where(t.job_logs.c.created >= iso(since)).order_by(t.job_logs.c.id)).all()
+        rows = conn.execute(
+            select(
+                t.job_logs.c.job_id,
+                t.job_logs.c.last_run,
+                t.job_logs.c.next_run,
+                t.job_logs.c.level,
+                t.job_logs.c.id,
+            )
+            .where(t.job_logs.c.created >= iso(since))
+            .order_by(t.job_logs.c.id)
+        ).all()
     previous: dict[str, str | None] = dict(slots)
     lags, runs, errors = [], 0, 0
     for row in rows:
@@ -147,18 +180,42 @@ def _measure(context: Any, slots: dict[str, str], since: datetime, window: tuple
         if slot:
             lags.append(started - parse_iso(slot).timestamp())
     minutes = (window[1] - window[0]) / 60
-    return {"runs_per_minute": round(runs / minutes, 1), "lag_p50": _percentile(lags, 0.5),
-            "lag_p95": _percentile(lags, 0.95), "lag_max": max(lags) if lags else None, "errors": errors}
+    return {
+        "runs_per_minute": round(runs / minutes, 1),
+        "lag_p50": _percentile(lags, 0.5),
+        "lag_p95": _percentile(lags, 0.95),
+        "lag_max": max(lags) if lags else None,
+        "errors": errors,
+    }
 
 
-def _round(args: argparse.Namespace, context: Any, url: str, job_ids: list[str], workers: int) -> dict[str, Any]:
+def _round(
+    args: argparse.Namespace, context: Any, url: str, job_ids: list[str], workers: int
+) -> dict[str, Any]:
     env = {**os.environ, "OPENCONNECTOR_SECRET_KEY": "bench"}
     since = datetime.now(UTC)
     start = since + timedelta(seconds=3)
     slots = _stagger(context, job_ids, args.interval, start)
-    procs = [subprocess.Popen([sys.executable, "-m", "openconnector.cli", "worker", "--database-url", url,
-                               "--concurrency", str(args.concurrency), "--poll", "0.5"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(workers)]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "openconnector.cli",
+                "worker",
+                "--database-url",
+                url,
+                "--concurrency",
+                str(args.concurrency),
+                "--poll",
+                "0.5",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(workers)
+    ]
     try:
         time.sleep(3 + args.warmup)
         window = (time.time(), time.time() + args.seconds)
@@ -176,7 +233,9 @@ def _round(args: argparse.Namespace, context: Any, url: str, job_ids: list[str],
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--syncs", type=int, default=200)
     parser.add_argument("--interval", type=float, default=10.0)
     parser.add_argument("--records", type=int, default=5)
@@ -185,18 +244,27 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=40.0, help="measured seconds per round")
     parser.add_argument("--warmup", type=float, default=10.0)
     parser.add_argument("--repeat", type=int, default=2, help="rounds per worker count (median reported)")
-    parser.add_argument("--pg", default=os.environ.get("OPENCONNECTOR_TEST_PG",
-                                                       "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    parser.add_argument(
+        "--pg",
+        default=os.environ.get("OPENCONNECTOR_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
+    )
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
     args = parser.parse_args()
 
     setup_started = time.time()
     context, url, job_ids, name = _setup(args)
     print(f"setup: {args.syncs} synchronisations in {time.time() - setup_started:.0f} s", file=sys.stderr)
-    summary: dict[str, Any] = {"bench": "scheduler", "syncs": args.syncs, "interval": args.interval,
-                               "ideal_runs_per_minute": round(args.syncs * 60 / args.interval, 1),
-                               "concurrency_per_worker": args.concurrency, "cpus": os.cpu_count(),
-                               "seconds_per_round": args.seconds, "rounds": args.repeat, "results": {}}
+    summary: dict[str, Any] = {
+        "bench": "scheduler",
+        "syncs": args.syncs,
+        "interval": args.interval,
+        "ideal_runs_per_minute": round(args.syncs * 60 / args.interval, 1),
+        "concurrency_per_worker": args.concurrency,
+        "cpus": os.cpu_count(),
+        "seconds_per_round": args.seconds,
+        "rounds": args.repeat,
+        "results": {},
+    }
     try:
         for workers in [int(w) for w in args.workers.split(",")]:
             rounds = []
@@ -206,7 +274,8 @@ def main() -> None:
                 rounds.append(result)
             summary["results"][f"{workers}_worker{'s' if workers > 1 else ''}"] = {
                 key: statistics.median([r[key] for r in rounds if r[key] is not None] or [0])
-                for key in ("runs_per_minute", "lag_p50", "lag_p95", "lag_max", "errors")}
+                for key in ("runs_per_minute", "lag_p50", "lag_p95", "lag_max", "errors")
+            }
     finally:
         context.close()
         if not args.keep:

@@ -38,14 +38,27 @@ from pathlib import Path
 import httpx
 import orjson
 
-MAPPING = {"title": "{{ name }}", "category": "{{ category.name }}", "status": "Published",
-           "publicatiedatum": '{{ "now"|date("Y-m-d H:i:s") }}'}
-SCHEMA = {"title": "Dataset", "slug": "dataset", "required": ["title"],
-          "properties": {"title": {"type": "string"}, "category": {"type": "string"},
-                         "status": {"type": "string"}, "publicatiedatum": {"type": "string", "format": "date-time"}}}
+MAPPING = {
+    "title": "{{ name }}",
+    "category": "{{ category.name }}",
+    "status": "Published",
+    "publicatiedatum": '{{ "now"|date("Y-m-d H:i:s") }}',
+}
+SCHEMA = {
+    "title": "Dataset",
+    "slug": "dataset",
+    "required": ["title"],
+    "properties": {
+        "title": {"type": "string"},
+        "category": {"type": "string"},
+        "status": {"type": "string"},
+        "publicatiedatum": {"type": "string", "format": "date-time"},
+    },
+}
 
 
 # -- the source -----------------------------------------------------------------------------
+
 
 def _serve(port: int, records: int, page_size: int, version: mp.Value) -> None:  # type: ignore[type-arg]
     """A tiny paginated pet API: /pets?page=N -> {"results": [...], "next": url|null}."""
@@ -60,9 +73,16 @@ def _serve(port: int, records: int, page_size: int, version: mp.Value) -> None: 
             items = []
             for i in range(start + 1, min(start + page_size, records) + 1):
                 name = f"Pet {i}" + (f" v{version.value}" if version.value and i % 10 == 0 else "")
-                items.append({"id": i, "name": name, "status": "available",
-                              "category": {"id": i % 3, "name": ("Dogs", "Cats", "Birds")[i % 3]},
-                              "photoUrls": [], "tags": []})
+                items.append(
+                    {
+                        "id": i,
+                        "name": name,
+                        "status": "available",
+                        "category": {"id": i % 3, "name": ("Dogs", "Cats", "Birds")[i % 3]},
+                        "photoUrls": [],
+                        "tags": [],
+                    }
+                )
             nxt = f"http://127.0.0.1:{port}/pets?page={page + 1}" if start + page_size < records else None
             cache.clear() if len(cache) > 4096 else None
             cache[key] = orjson.dumps({"count": records, "next": nxt, "results": items})
@@ -73,9 +93,16 @@ def _serve(port: int, records: int, page_size: int, version: mp.Value) -> None: 
             return
         query = dict(p.split("=", 1) for p in scope["query_string"].decode().split("&") if "=" in p)
         payload = body(int(query.get("page", "1")))
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(payload)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(payload)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": payload})
 
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="error", access_log=False)
@@ -109,6 +136,7 @@ class Source:
 
 # -- the reference loop ------------------------------------------------------------------------
 
+
 def reference_loop(url: str, path: Path) -> int:
     """httpx fetch, orjson parse, hash, executemany into SQLite: the floor of any sync."""
     conn = sqlite3.connect(path)
@@ -133,6 +161,7 @@ def reference_loop(url: str, path: Path) -> int:
 
 # -- openconnector -----------------------------------------------------------------------------
 
+
 def setup(data_dir: str, url: str, database_url: str | None) -> tuple[object, dict]:
     from openconnector.context import Context, set_context
     from openconnector.register.objects import ObjectService
@@ -147,11 +176,18 @@ def setup(data_dir: str, url: str, database_url: str | None) -> tuple[object, di
     objects = ObjectService(context)
     source = objects.save_object({"name": "Bench", "type": "api", "location": url}, "openconnector", "source")
     mapping = objects.save_object({"name": "Pet to dataset", "mapping": MAPPING}, "openconnector", "mapping")
-    sync = objects.save_object({"name": "Bench sync", "sourceId": source["id"], "sourceTargetMapping": mapping["id"],
-                                "sourceConfig": {"endpoint": "/pets?page=1", "resultsPosition": "results",
-                                                 "maxPages": 100000},
-                                "targetType": "register/schema", "targetId": "dcat/dataset"},
-                               "openconnector", "synchronization")
+    sync = objects.save_object(
+        {
+            "name": "Bench sync",
+            "sourceId": source["id"],
+            "sourceTargetMapping": mapping["id"],
+            "sourceConfig": {"endpoint": "/pets?page=1", "resultsPosition": "results", "maxPages": 100000},
+            "targetType": "register/schema",
+            "targetId": "dcat/dataset",
+        },
+        "openconnector",
+        "synchronization",
+    )
     return context, sync
 
 
@@ -189,8 +225,16 @@ def memory_child(records: int, page_size: int) -> None:
             _, sync = setup(tmp, source.url, None)
             elapsed, counts = timed_sync(sync)
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            print(json.dumps({"records": records, "seconds": round(elapsed, 1), "created": counts["created"],
-                              "peak_mb": round(peak, 1)}))
+            print(
+                json.dumps(
+                    {
+                        "records": records,
+                        "seconds": round(elapsed, 1),
+                        "created": counts["created"],
+                        "peak_mb": round(peak, 1),
+                    }
+                )
+            )
     finally:
         source.stop()
 
@@ -200,7 +244,9 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--page-size", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--postgres", default=None, help="also run on this PostgreSQL URL (a database is created)")
+    parser.add_argument(
+        "--postgres", default=None, help="also run on this PostgreSQL URL (a database is created)"
+    )
     parser.add_argument("--memory-records", type=int, default=0, help="peak-memory run size (0 = skip)")
     parser.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -218,7 +264,9 @@ def main() -> None:
                 n = reference_loop(source.url, Path(tmp) / "ref.db")
                 ref.append(n / (time.perf_counter() - started))
         ref_rate = statistics.median(ref)
-        print(f"reference loop (httpx+orjson+hash+executemany): {ref_rate:,.0f} records/s  runs={[round(r) for r in ref]}")
+        print(
+            f"reference loop (httpx+orjson+hash+executemany): {ref_rate:,.0f} records/s  runs={[round(r) for r in ref]}"
+        )
         summary["reference_records_per_s"] = round(ref_rate)
         backends = [("sqlite", None)] + ([("postgresql", args.postgres)] if args.postgres else [])
         for label, pg in backends:
@@ -238,20 +286,39 @@ def main() -> None:
                     assert counts["updated"] == args.records // 10, counts
                     changed.append(args.records / elapsed)
                     context.close()
-            rates = {"first_run": statistics.median(first), "unchanged_rerun": statistics.median(rerun),
-                     "ten_percent_changed": statistics.median(changed)}
+            rates = {
+                "first_run": statistics.median(first),
+                "unchanged_rerun": statistics.median(rerun),
+                "ten_percent_changed": statistics.median(changed),
+            }
             for name, rate in rates.items():
                 print(f"{label:10s} {name:20s} {rate:10,.0f} records/s  ({rate / ref_rate:.2f}x reference)")
-            summary[label] = {k: {"records_per_s": round(v), "ratio_to_reference": round(v / ref_rate, 2)}
-                              for k, v in rates.items()}
+            summary[label] = {
+                k: {"records_per_s": round(v), "ratio_to_reference": round(v / ref_rate, 2)}
+                for k, v in rates.items()
+            }
     finally:
         source.stop()
     if args.memory_records:
-        out = subprocess.run([sys.executable, __file__, "--memory-child", "--records", str(args.memory_records),
-                              "--page-size", str(args.page_size)], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--memory-child",
+                "--records",
+                str(args.memory_records),
+                "--page-size",
+                str(args.page_size),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         memory = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f"peak memory with {memory['records']:,} records: {memory['peak_mb']} MB "
-              f"({memory['seconds']} s, {memory['created']:,} created)")
+        print(
+            f"peak memory with {memory['records']:,} records: {memory['peak_mb']} MB "
+            f"({memory['seconds']} s, {memory['created']:,} created)"
+        )
         summary["memory"] = memory
     print(json.dumps(summary))
 

@@ -67,8 +67,16 @@ def main() -> None:
     print(f"openconnector.twig:   {twig_rate:12,.0f} records/s")
     print(f"jinja2 {jinja2.__version__:<13s} {jinja_rate:12,.0f} records/s ({len(jinja_records)} records)")
     print(f"ratio:                {ratio:12.1f}x")
-    print(json.dumps({"records": n, "twig_records_per_s": round(twig_rate), "jinja2_records_per_s": round(jinja_rate),
-                      "ratio": round(ratio, 1)}))
+    print(
+        json.dumps(
+            {
+                "records": n,
+                "twig_records_per_s": round(twig_rate),
+                "jinja2_records_per_s": round(jinja_rate),
+                "ratio": round(ratio, 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -54,8 +54,13 @@ def pg_url() -> Iterator[str]:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", timezone="Europe/Amsterdam", admin_password="admin",
-                    secret_key="test-secret", scheduler=False)
+    return Settings(
+        data_dir=tmp_path / "data",
+        timezone="Europe/Amsterdam",
+        admin_password="admin",
+        secret_key="test-secret",
+        scheduler=False,
+    )
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -5,8 +5,14 @@ import openconnector
 
 def test_all_is_sorted_and_complete():
     assert openconnector.__all__ == sorted(openconnector.__all__)
-    assert set(openconnector.__all__) == {"CallService", "MappingService", "ObjectService", "OpenConnectorError",
-                                          "Settings", "SynchronizationService"}
+    assert set(openconnector.__all__) == {
+        "CallService",
+        "MappingService",
+        "ObjectService",
+        "OpenConnectorError",
+        "Settings",
+        "SynchronizationService",
+    }
 
 
 def test_every_exported_name_imports():

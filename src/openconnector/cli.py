@@ -17,8 +17,11 @@ from rich.console import Console
 from .errors import OpenConnectorError
 from .store.settings import Settings
 
-app = typer.Typer(help="openconnector: pull external APIs into registers, keep them current, publish them.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="openconnector: pull external APIs into registers, keep them current, publish them.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 user_app = typer.Typer(help="Users who may log in.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -27,8 +30,12 @@ app.add_typer(user_app, name="user")
 console = Console()
 err = Console(stderr=True)
 
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory (env OPENCONNECTOR_DATA_DIR)")]
-DbUrl = Annotated[str | None, typer.Option("--database-url", help="Database URL (env OPENCONNECTOR_DATABASE_URL)")]
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Data directory (env OPENCONNECTOR_DATA_DIR)")
+]
+DbUrl = Annotated[
+    str | None, typer.Option("--database-url", help="Database URL (env OPENCONNECTOR_DATABASE_URL)")
+]
 
 
 def settings_from(data_dir: Path | None = None, database_url: str | None = None, **more: Any) -> Settings:
@@ -49,7 +56,9 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (env OPENCONNECTOR_PORT, default 8080)")] = None,
     data_dir: DataDir = None,
     database_url: DbUrl = None,
-    no_scheduler: Annotated[bool, typer.Option("--no-scheduler", help="Only serve; workers run the jobs")] = False,
+    no_scheduler: Annotated[
+        bool, typer.Option("--no-scheduler", help="Only serve; workers run the jobs")
+    ] = False,
 ) -> None:
     """Run the HTTP service (REST API, UI, public catalog) and the scheduler."""
     import uvicorn
@@ -66,10 +75,13 @@ def serve(
         settings = replace(settings, scheduler=False)
     context = Context(settings)
     application = create_app(context)
-    console.print(f"openconnector on http://{settings.host}:{settings.port} "
-                  f"({'SQLite ' + str(settings.data_dir) if settings.is_sqlite else 'PostgreSQL'})")
-    uvicorn.run(application, host=settings.host, port=settings.port, log_level="info",
-                timeout_graceful_shutdown=30)
+    console.print(
+        f"openconnector on http://{settings.host}:{settings.port} "
+        f"({'SQLite ' + str(settings.data_dir) if settings.is_sqlite else 'PostgreSQL'})"
+    )
+    uvicorn.run(
+        application, host=settings.host, port=settings.port, log_level="info", timeout_graceful_shutdown=30
+    )
 
 
 @db_app.command("upgrade")
@@ -115,8 +127,11 @@ def _load_extensions() -> None:
     """Commands contributed by feature packages (connector, jobs, catalog)."""
     import importlib
 
-    for name in ("openconnector.connector.commands", "openconnector.jobs.commands",
-                 "openconnector.catalog.commands"):
+    for name in (
+        "openconnector.connector.commands",
+        "openconnector.jobs.commands",
+        "openconnector.catalog.commands",
+    ):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:

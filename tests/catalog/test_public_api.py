@@ -46,37 +46,81 @@ def feed_datasets(body: bytes, fmt: str = "turtle") -> set[str]:
 
 # -- the tutorial, end to end ----------------------------------------------------------------
 
+
 def test_init_woo_then_the_tutorial_sync_lists_eight_public_datasets(live_server, settings, fake_api):
     env = {**os.environ, "OPENCONNECTOR_TIMEZONE": settings.timezone}
-    done = subprocess.run([sys.executable, "-m", "openconnector.cli", "init", "woo", "--json",
-                           "--data-dir", str(settings.data_dir)], env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "openconnector.cli",
+            "init",
+            "woo",
+            "--json",
+            "--data-dir",
+            str(settings.data_dir),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     assert '"catalog": "created"' in done.stdout
 
-    with httpx.Client(base_url=live_server.url, auth=("admin", "admin"), headers=HEADERS, timeout=60) as admin:
-        source = admin.post(f"{OC}/sources", json={
-            "name": "Swagger Pet Store", "type": "api", "location": f"{fake_api.url}/api/v3", "auth": "none",
-            "isEnabled": True}).json()
-        mapping = admin.post(f"{OC}/mappings", content=r'''{ "name": "Pet to dataset", "mapping": {
+    with httpx.Client(
+        base_url=live_server.url, auth=("admin", "admin"), headers=HEADERS, timeout=60
+    ) as admin:
+        source = admin.post(
+            f"{OC}/sources",
+            json={
+                "name": "Swagger Pet Store",
+                "type": "api",
+                "location": f"{fake_api.url}/api/v3",
+                "auth": "none",
+                "isEnabled": True,
+            },
+        ).json()
+        mapping = admin.post(
+            f"{OC}/mappings",
+            content=r"""{ "name": "Pet to dataset", "mapping": {
 "title": "{{ name }}", "category": "{{ category.name }}", "status": "Published",
-"publicatiedatum": "{{ \"now\"|date(\"Y-m-d H:i:s\") }}" } }''').json()
-        sync = admin.post(f"{OC}/synchronizations", json={
-            "name": "Pet store to datasets", "sourceId": source["id"], "sourceType": "api",
-            "sourceTargetMapping": mapping["id"],
-            "sourceConfig": {"endpoint": "/pet/findByStatus?status=available", "idPosition": "id",
-                             "resultsPosition": "_root"},
-            "targetType": "register/schema", "targetId": "dcat/dataset"}).json()
+"publicatiedatum": "{{ \"now\"|date(\"Y-m-d H:i:s\") }}" } }""",
+        ).json()
+        sync = admin.post(
+            f"{OC}/synchronizations",
+            json={
+                "name": "Pet store to datasets",
+                "sourceId": source["id"],
+                "sourceType": "api",
+                "sourceTargetMapping": mapping["id"],
+                "sourceConfig": {
+                    "endpoint": "/pet/findByStatus?status=available",
+                    "idPosition": "id",
+                    "resultsPosition": "_root",
+                },
+                "targetType": "register/schema",
+                "targetId": "dcat/dataset",
+            },
+        ).json()
         run = admin.post(f"{OC}/synchronizations/{sync['id']}/run")
         assert run.status_code == 200, run.text
         assert run.json()["result"]["objects"]["created"] == 8
 
         # two more datasets by hand: one published a minute from now, one never
         later = twig_now(datetime.now(UTC) + timedelta(minutes=1))
-        future = admin.post(f"{OR}/objects/dcat/dataset", json={
-            "title": "Rex (coming soon)", "category": "Dogs", "status": "Published",
-            "publicatiedatum": later}).json()
-        undated = admin.post(f"{OR}/objects/dcat/dataset", json={
-            "title": "Rex (draft)", "category": "Dogs", "status": "Concept"}).json()
+        future = admin.post(
+            f"{OR}/objects/dcat/dataset",
+            json={
+                "title": "Rex (coming soon)",
+                "category": "Dogs",
+                "status": "Published",
+                "publicatiedatum": later,
+            },
+        ).json()
+        undated = admin.post(
+            f"{OR}/objects/dcat/dataset",
+            json={"title": "Rex (draft)", "category": "Dogs", "status": "Concept"},
+        ).json()
 
     with httpx.Client(base_url=live_server.url, timeout=60) as anonymous:
         listed = anonymous.get(f"{API}/publications")
@@ -85,7 +129,15 @@ def test_init_woo_then_the_tutorial_sync_lists_eight_public_datasets(live_server
         page = listed.json()
         assert page["total"] == 8 and page["@catalog"] == {"slug": "publications", "title": "Publicaties"}
         assert {d["title"] for d in page["results"]} == {
-            "Bella", "Max", "Luna", "Charlie", "Lucy", "Cooper", "Daisy", "Milo"}
+            "Bella",
+            "Max",
+            "Luna",
+            "Charlie",
+            "Lucy",
+            "Cooper",
+            "Daisy",
+            "Milo",
+        }
         assert {d["theme"] for d in page["results"]} == {"AGRI"}  # Dogs/Cats/Rabbits via themeMapping
         assert all("owner" not in d["@self"] for d in page["results"])
         assert anonymous.get("/apps/opencatalogi/api/publications").json()["total"] == 8
@@ -97,7 +149,10 @@ def test_init_woo_then_the_tutorial_sync_lists_eight_public_datasets(live_server
         assert anonymous.get(f"{API}/publications", params={"_search": "rex"}).json()["total"] == 0
         facets = anonymous.get(f"{API}/publications", params={"_facets[category][type]": "terms"}).json()
         assert {b["key"]: b["results"] for b in facets["facets"]["category"]["buckets"]} == {
-            "Dogs": 4, "Cats": 3, "Rabbits": 1}
+            "Dogs": 4,
+            "Cats": 3,
+            "Rabbits": 1,
+        }
 
         feed = anonymous.get(f"{API}/catalogs/publications/dcat", headers={"Accept": "text/turtle"})
         assert feed.status_code == 200 and feed.headers["content-type"].startswith("text/turtle")
@@ -106,13 +161,20 @@ def test_init_woo_then_the_tutorial_sync_lists_eight_public_datasets(live_server
 
 # -- the rule on SQLite and PostgreSQL --------------------------------------------------------
 
-def test_future_and_undated_datasets_are_invisible_in_list_detail_search_facets_and_feed(any_client, any_context):
+
+def test_future_and_undated_datasets_are_invisible_in_list_detail_search_facets_and_feed(
+    any_client, any_context
+):
     install_woo(any_context)
     now = datetime.now(UTC).replace(microsecond=0)
     shown, future, undated = save(
         any_context,
         {"title": "Bella", "category": "Dogs", "publicatiedatum": (now - timedelta(seconds=1)).isoformat()},
-        {"title": "Bella junior", "category": "Dogs", "publicatiedatum": (now + timedelta(minutes=1)).isoformat()},
+        {
+            "title": "Bella junior",
+            "category": "Dogs",
+            "publicatiedatum": (now + timedelta(minutes=1)).isoformat(),
+        },
         {"title": "Bella senior", "category": "Dogs"},
     )
     for auth in (None, ("admin", "admin")):  # credentials change nothing on public routes
@@ -132,9 +194,12 @@ def test_future_and_undated_datasets_are_invisible_in_list_detail_search_facets_
         for hidden in (future, undated):
             missing = get(f"/publications/{hidden['id']}")
             assert missing.status_code == 404
-            assert missing.json() == {"error": "Publication not found", "id": hidden["id"],
-                                      "catalogSlug": "publications",
-                                      "message": f"Object {hidden['id']!r} not found in catalog 'publications'"}
+            assert missing.json() == {
+                "error": "Publication not found",
+                "id": hidden["id"],
+                "catalogSlug": "publications",
+                "message": f"Object {hidden['id']!r} not found in catalog 'publications'",
+            }
         feed = get("/catalogs/publications/dcat", params={"format": "turtle"})
         assert feed_datasets(feed.content) == {shown["id"]}
         instance = get("/dcat", params={"format": "turtle"})
@@ -150,16 +215,30 @@ NOW_CASES = {
     "naive local time just before now (Twig's now)": (lambda now: twig_now(now - timedelta(seconds=1)), True),
     "naive local time a minute ahead": (lambda now: twig_now(now + timedelta(minutes=1)), False),
     # a naive value is Amsterdam time (UTC+1/+2), so UTC's wall clock reads as an hour or two ago
-    "naive UTC wall clock (read as local: in the past)": (lambda now: now.strftime("%Y-%m-%d %H:%M:%S"), True),
-    "date only, today (local)": (lambda now: now.astimezone(ZoneInfo("Europe/Amsterdam")).date().isoformat(), True),
+    "naive UTC wall clock (read as local: in the past)": (
+        lambda now: now.strftime("%Y-%m-%d %H:%M:%S"),
+        True,
+    ),
+    "date only, today (local)": (
+        lambda now: now.astimezone(ZoneInfo("Europe/Amsterdam")).date().isoformat(),
+        True,
+    ),
     "date only, tomorrow (local)": (
-        lambda now: (now.astimezone(ZoneInfo("Europe/Amsterdam")) + timedelta(days=1)).date().isoformat(), False),
+        lambda now: (now.astimezone(ZoneInfo("Europe/Amsterdam")) + timedelta(days=1)).date().isoformat(),
+        False,
+    ),
     "+01:00, thirty seconds ago": (
-        lambda now: (now - timedelta(seconds=30)).astimezone(ZoneInfo("Etc/GMT-1")).isoformat(), True),
+        lambda now: (now - timedelta(seconds=30)).astimezone(ZoneInfo("Etc/GMT-1")).isoformat(),
+        True,
+    ),
     "+01:00, one minute ahead": (
-        lambda now: (now + timedelta(minutes=1)).astimezone(ZoneInfo("Etc/GMT-1")).isoformat(), False),
+        lambda now: (now + timedelta(minutes=1)).astimezone(ZoneInfo("Etc/GMT-1")).isoformat(),
+        False,
+    ),
     "-05:00, one minute ahead": (
-        lambda now: (now + timedelta(minutes=1)).astimezone(ZoneInfo("Etc/GMT+5")).isoformat(), False),
+        lambda now: (now + timedelta(minutes=1)).astimezone(ZoneInfo("Etc/GMT+5")).isoformat(),
+        False,
+    ),
 }
 
 
@@ -188,12 +267,23 @@ def test_an_object_becomes_public_at_its_publicatiedatum_to_the_second(context):
 def test_a_date_only_publicatiedatum_is_public_from_midnight_local_time(context):
     registers = RegisterService(context)
     registers.create_register({"title": "Agenda", "slug": "agenda"})
-    registers.create_schema({"title": "Meeting", "slug": "meeting", "register": "agenda", "properties": {
-        "title": {"type": "string"}, "publicatiedatum": {"type": "string", "format": "date"}}},
-        register="agenda")
+    registers.create_schema(
+        {
+            "title": "Meeting",
+            "slug": "meeting",
+            "register": "agenda",
+            "properties": {
+                "title": {"type": "string"},
+                "publicatiedatum": {"type": "string", "format": "date"},
+            },
+        },
+        register="agenda",
+    )
     catalogs = CatalogService(context)
     catalogs.create({"title": "Vergaderingen", "registers": ["agenda"], "schemas": ["meeting"]})
-    ObjectService(context).save_object({"title": "Raad", "publicatiedatum": "2030-01-02"}, "agenda", "meeting")
+    ObjectService(context).save_object(
+        {"title": "Raad", "publicatiedatum": "2030-01-02"}, "agenda", "meeting"
+    )
     midnight_amsterdam = datetime(2030, 1, 1, 23, 0, 0, tzinfo=UTC)
     assert catalogs.publications("vergaderingen", now=midnight_amsterdam - timedelta(seconds=1))["total"] == 0
     assert catalogs.publications("vergaderingen", now=midnight_amsterdam)["total"] == 1
@@ -201,15 +291,25 @@ def test_a_date_only_publicatiedatum_is_public_from_midnight_local_time(context)
 
 # -- membership, errors, credentials -----------------------------------------------------------
 
+
 def test_an_object_outside_the_catalogs_registers_and_schemas_is_404(client, context):
     install_woo(context)
     registers = RegisterService(context)
     registers.create_register({"title": "Elsewhere"})
-    registers.create_schema({"title": "Note", "properties": {
-        "title": {"type": "string"}, "publicatiedatum": {"type": "string", "format": "date-time"}}},
-        register="elsewhere")
+    registers.create_schema(
+        {
+            "title": "Note",
+            "properties": {
+                "title": {"type": "string"},
+                "publicatiedatum": {"type": "string", "format": "date-time"},
+            },
+        },
+        register="elsewhere",
+    )
     past = (datetime.now(UTC) - timedelta(days=1)).isoformat()
-    other = ObjectService(context).save_object({"title": "Secret", "publicatiedatum": past}, "elsewhere", "note")
+    other = ObjectService(context).save_object(
+        {"title": "Secret", "publicatiedatum": past}, "elsewhere", "note"
+    )
     source = client.post(f"{OC}/sources", json={"name": "S", "type": "api", "location": "http://x"}).json()
     for object_id in (other["id"], source["id"], "not-a-uuid", "1"):
         response = client.get(f"{API}/publications/{object_id}", auth=None)
@@ -220,8 +320,11 @@ def test_an_object_outside_the_catalogs_registers_and_schemas_is_404(client, con
 def test_unknown_catalogs_and_reserved_names_are_404_with_the_error_shape(client, context):
     missing = client.get(f"{API}/nope", auth=None)
     assert missing.status_code == 404
-    assert missing.json() == {"error": "Catalog not found", "message": "Catalog 'nope' not found",
-                              "catalogSlug": "nope"}
+    assert missing.json() == {
+        "error": "Catalog not found",
+        "message": "Catalog 'nope' not found",
+        "catalogSlug": "nope",
+    }
     assert missing.headers["access-control-allow-origin"] == "*"
     assert client.get(f"{API}/nope/0f4c0c6e-0000-4000-8000-000000000001", auth=None).status_code == 404
     for reserved in ("search", "catalogi/x"):
@@ -230,8 +333,15 @@ def test_unknown_catalogs_and_reserved_names_are_404_with_the_error_shape(client
 
 def test_the_default_catalog_answers_empty_before_init_woo(client):
     page = client.get(f"{API}/publications", auth=None).json()
-    assert page == {"results": [], "total": 0, "page": 1, "pages": 1, "limit": 20, "offset": 0,
-                    "@catalog": {"slug": "publications", "title": "Publications"}}
+    assert page == {
+        "results": [],
+        "total": 0,
+        "page": 1,
+        "pages": 1,
+        "limit": 20,
+        "offset": 0,
+        "@catalog": {"slug": "publications", "title": "Publications"},
+    }
 
 
 def test_public_routes_ignore_credentials_even_wrong_ones(client, context):
@@ -247,10 +357,17 @@ def test_public_routes_ignore_credentials_even_wrong_ones(client, context):
 def test_list_parameters_page_sort_and_filter_the_published_set(client, context):
     install_woo(context)
     past = "2020-01-01T00:00:00+00:00"
-    save(context, *({"title": f"Pet {n}", "category": "Dogs" if n % 2 else "Cats", "publicatiedatum": past}
-                    for n in range(5)), {"title": "Pet 9", "category": "Dogs"})
-    page = client.get(f"{API}/publications", auth=None,
-                      params={"_limit": "2", "_page": "2", "_order[title]": "desc"}).json()
+    save(
+        context,
+        *(
+            {"title": f"Pet {n}", "category": "Dogs" if n % 2 else "Cats", "publicatiedatum": past}
+            for n in range(5)
+        ),
+        {"title": "Pet 9", "category": "Dogs"},
+    )
+    page = client.get(
+        f"{API}/publications", auth=None, params={"_limit": "2", "_page": "2", "_order[title]": "desc"}
+    ).json()
     assert [d["title"] for d in page["results"]] == ["Pet 2", "Pet 1"]
     assert (page["total"], page["pages"], page["page"], page["offset"]) == (5, 3, 2, 2)
     dogs = client.get(f"{API}/publications", auth=None, params={"category": "Dogs"}).json()
@@ -261,14 +378,21 @@ def test_list_parameters_page_sort_and_filter_the_published_set(client, context)
 
 # -- CORS -------------------------------------------------------------------------------------
 
+
 def test_public_routes_send_cors_headers_and_answer_preflights(client, context):
     install_woo(context)
     for path in ("/publications", "/catalogs/publications/dcat", "/dcat", "/catalogi"):
         response = client.get(f"{API}{path}", auth=None)
         assert response.headers.get("access-control-allow-origin") == "*", path
-    preflight = client.options(f"{API}/publications", auth=None, headers={
-        "Origin": "https://example.org", "Access-Control-Request-Method": "GET",
-        "Access-Control-Request-Headers": "if-none-match"})
+    preflight = client.options(
+        f"{API}/publications",
+        auth=None,
+        headers={
+            "Origin": "https://example.org",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "if-none-match",
+        },
+    )
     assert preflight.status_code == 204
     assert preflight.headers["access-control-allow-origin"] == "*"
     assert "GET" in preflight.headers["access-control-allow-methods"]

@@ -31,15 +31,25 @@ PAST = "2020-06-01T12:00:00+00:00"
 def pets(context):  # type: ignore[no-untyped-def]
     install_woo(context)
     future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
-    return ObjectService(context).save_objects([
-        {"title": "Bella", "category": "Dogs", "status": "Published", "publicatiedatum": PAST,
-         "keywords": ["dog"], "contactEmail": "dieren@example.nl",
-         "distributions": [{"title": "CSV", "accessURL": "https://example.nl/bella.csv"}]},
-        {"title": "Luna", "category": "Cats", "status": "Published", "publicatiedatum": PAST},
-        {"title": "Daisy", "category": "Verkeer", "publicatiedatum": PAST},
-        {"title": "Rex", "category": "Dogs", "publicatiedatum": future},
-        {"title": "Max", "category": "Dogs"},
-    ], "dcat", "dataset")
+    return ObjectService(context).save_objects(
+        [
+            {
+                "title": "Bella",
+                "category": "Dogs",
+                "status": "Published",
+                "publicatiedatum": PAST,
+                "keywords": ["dog"],
+                "contactEmail": "dieren@example.nl",
+                "distributions": [{"title": "CSV", "accessURL": "https://example.nl/bella.csv"}],
+            },
+            {"title": "Luna", "category": "Cats", "status": "Published", "publicatiedatum": PAST},
+            {"title": "Daisy", "category": "Verkeer", "publicatiedatum": PAST},
+            {"title": "Rex", "category": "Dogs", "publicatiedatum": future},
+            {"title": "Max", "category": "Dogs"},
+        ],
+        "dcat",
+        "dataset",
+    )
 
 
 def datasets(graph: Graph) -> set[str]:
@@ -62,7 +72,9 @@ def test_the_feed_parses_in_every_format_and_holds_only_published_datasets(clien
 
 def test_the_feed_themes_categories_through_the_catalog_mapping(client, pets):
     graph = Graph().parse(data=client.get(FEED, params={"format": "turtle"}).content, format="turtle")
-    themes = {str(s).rsplit("/", 1)[-1]: str(o).rsplit("/", 1)[-1] for s, o in graph.subject_objects(DCAT.theme)}
+    themes = {
+        str(s).rsplit("/", 1)[-1]: str(o).rsplit("/", 1)[-1] for s, o in graph.subject_objects(DCAT.theme)
+    }
     assert themes == {pets[0]["id"]: "AGRI", pets[1]["id"]: "AGRI", pets[2]["id"]: "TRAN"}
 
 
@@ -78,7 +90,10 @@ def test_etag_and_last_modified_answer_304(client, pets):
     first = client.get(FEED, params={"format": "turtle"}, auth=None)
     etag, modified = first.headers["etag"], first.headers["last-modified"]
     assert client.get(FEED, params={"format": "turtle"}, headers={"If-None-Match": etag}).status_code == 304
-    assert client.get(FEED, params={"format": "turtle"}, headers={"If-Modified-Since": modified}).status_code == 304
+    assert (
+        client.get(FEED, params={"format": "turtle"}, headers={"If-Modified-Since": modified}).status_code
+        == 304
+    )
     assert client.get(FEED, params={"format": "jsonld"}, headers={"If-None-Match": etag}).status_code == 200
     # a newly published dataset changes the ETag
     ObjectService().save_object({"title": "Milo", "publicatiedatum": PAST}, "dcat", "dataset")
@@ -90,8 +105,9 @@ def test_etag_and_last_modified_answer_304(client, pets):
 
 def test_the_feed_pages_by_a_thousand_with_hydra_links(client, context):
     install_woo(context)
-    ObjectService(context).save_objects([{"title": f"Pet {n}", "publicatiedatum": PAST} for n in range(1001)],
-                                        "dcat", "dataset")
+    ObjectService(context).save_objects(
+        [{"title": f"Pet {n}", "publicatiedatum": PAST} for n in range(1001)], "dcat", "dataset"
+    )
     first = Graph().parse(data=client.get(FEED, params={"format": "turtle"}).content, format="turtle")
     second_response = client.get(FEED, params={"format": "turtle", "page": "2"})
     second = Graph().parse(data=second_response.content, format="turtle")
@@ -108,7 +124,9 @@ def test_the_instance_feed_holds_every_dcat_catalog_and_skips_the_others(client,
     catalogs = CatalogService(context)
     catalogs.create({"title": "Honden", "registers": ["dcat"], "schemas": ["dataset"], "hasDcat": True})
     catalogs.create({"title": "Intern", "registers": ["dcat"], "schemas": ["dataset"]})
-    graph = Graph().parse(data=client.get(f"{API}/dcat", params={"format": "turtle"}).content, format="turtle")
+    graph = Graph().parse(
+        data=client.get(f"{API}/dcat", params={"format": "turtle"}).content, format="turtle"
+    )
     feeds = {str(c).rsplit("/", 2)[-2] for c in graph.subjects(RDF.type, DCAT.Catalog)}
     assert feeds == {"publications", "honden"}
     assert client.get(f"{API}/catalogs/intern/dcat").status_code == 404

@@ -29,13 +29,22 @@ def test_init_woo_creates_register_schema_and_catalog_and_a_second_run_changes_n
     assert register["title"] == "DCAT register" and schema["id"] in register["schemas"]
     assert schema["title"] == "Dataset" and schema["required"] == ["title"]
     catalog = CatalogService(context).get("publications")
-    assert (catalog["registers"], catalog["schemas"], catalog["hasDcat"]) == ([register["id"]], [schema["id"]], True)
+    assert (catalog["registers"], catalog["schemas"], catalog["hasDcat"]) == (
+        [register["id"]],
+        [schema["id"]],
+        True,
+    )
 
 
 def test_the_dataset_schema_accepts_exactly_what_the_tutorial_mapping_writes(context):
     install_woo(context)
     objects = ObjectService(context)
-    tutorial = {"title": "Bella", "category": "Dogs", "status": "Published", "publicatiedatum": "2026-11-29 14:00:00"}
+    tutorial = {
+        "title": "Bella",
+        "category": "Dogs",
+        "status": "Published",
+        "publicatiedatum": "2026-11-29 14:00:00",
+    }
     assert objects.validate(tutorial, "dcat", "dataset") == []
     saved = objects.save_object(dict(tutorial), "dcat", "dataset")
     assert saved["publicatiedatum"] == "2026-11-29T13:00:00+00:00"  # Amsterdam time, stored in UTC
@@ -95,8 +104,23 @@ def test_the_cli_runs_init_woo_twice_and_lists_the_catalog(settings, context):
     assert again.output.strip() == '{"register": "exists", "schema": "exists", "catalog": "exists"}'
     listed = runner.invoke(app, ["catalog", "list", "--json", *data])
     assert '"slug": "publications"' in listed.output
-    created = runner.invoke(app, ["catalog", "create", "--title", "Honden", "--register", "dcat",
-                                  "--schema", "dataset", "--theme-map", "Dogs=AGRI", "--dcat", *data])
+    created = runner.invoke(
+        app,
+        [
+            "catalog",
+            "create",
+            "--title",
+            "Honden",
+            "--register",
+            "dcat",
+            "--schema",
+            "dataset",
+            "--theme-map",
+            "Dogs=AGRI",
+            "--dcat",
+            *data,
+        ],
+    )
     assert created.exit_code == 0, created.output
     shown = runner.invoke(app, ["catalog", "show", "honden", *data])
     assert '"themeMapping": {\n    "Dogs": "AGRI"' in shown.output

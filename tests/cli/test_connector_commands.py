@@ -19,18 +19,34 @@ _load_extensions()
 def configured(context, fake_api):
     registers = RegisterService(context)
     registers.create_register({"title": "DCAT", "slug": "dcat"})
-    registers.create_schema({"title": "Dataset", "slug": "dataset", "required": ["title"],
-                             "properties": {"title": {"type": "string"}}}, register="dcat")
+    registers.create_schema(
+        {
+            "title": "Dataset",
+            "slug": "dataset",
+            "required": ["title"],
+            "properties": {"title": {"type": "string"}},
+        },
+        register="dcat",
+    )
     objects = ObjectService(context)
-    source = objects.save_object({"name": "Pet Store", "type": "api", "location": fake_api.url + "/api/v3"},
-                                 "openconnector", "source")
-    mapping = objects.save_object({"name": "Pet to dataset", "mapping": {"title": "{{ name }}"}},
-                                  "openconnector", "mapping")
-    objects.save_object({"name": "Pets", "sourceId": source["id"], "sourceTargetMapping": mapping["id"],
-                         "sourceConfig": {"endpoint": "/pet/findByStatus?status=available",
-                                          "resultsPosition": "_root"},
-                         "targetType": "register/schema", "targetId": "dcat/dataset"},
-                        "openconnector", "synchronization")
+    source = objects.save_object(
+        {"name": "Pet Store", "type": "api", "location": fake_api.url + "/api/v3"}, "openconnector", "source"
+    )
+    mapping = objects.save_object(
+        {"name": "Pet to dataset", "mapping": {"title": "{{ name }}"}}, "openconnector", "mapping"
+    )
+    objects.save_object(
+        {
+            "name": "Pets",
+            "sourceId": source["id"],
+            "sourceTargetMapping": mapping["id"],
+            "sourceConfig": {"endpoint": "/pet/findByStatus?status=available", "resultsPosition": "_root"},
+            "targetType": "register/schema",
+            "targetId": "dcat/dataset",
+        },
+        "openconnector",
+        "synchronization",
+    )
     return ["--data-dir", str(context.settings.data_dir)]
 
 
@@ -54,23 +70,37 @@ def test_sync_run_of_an_unknown_synchronisation_exits_1(configured, monkeypatch)
 
 def test_source_test_shows_status_and_body(configured, monkeypatch):
     monkeypatch.setenv("OPENCONNECTOR_SECRET_KEY", "test-secret")
-    result = runner.invoke(app, ["source", "test", "Pet Store", "--endpoint", "/pet/findByStatus?status=available",
-                                 *configured])
+    result = runner.invoke(
+        app, ["source", "test", "Pet Store", "--endpoint", "/pet/findByStatus?status=available", *configured]
+    )
     assert result.exit_code == 0, result.output
     assert "200" in result.output and "Bella" in result.output
 
 
 def test_mapping_test_prints_the_result(configured, monkeypatch):
     monkeypatch.setenv("OPENCONNECTOR_SECRET_KEY", "test-secret")
-    result = runner.invoke(app, ["mapping", "test", "Pet to dataset", "--input", '{"name": "Bella"}',
-                                 "--schema", "dataset", *configured])
+    result = runner.invoke(
+        app,
+        [
+            "mapping",
+            "test",
+            "Pet to dataset",
+            "--input",
+            '{"name": "Bella"}',
+            "--schema",
+            "dataset",
+            *configured,
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["resultObject"] == {"title": "Bella"}
 
 
 def test_user_add_then_login_works(context):
-    result = runner.invoke(app, ["user", "add", "editor", "--password", "pw-123456",
-                                 "--data-dir", str(context.settings.data_dir)])
+    result = runner.invoke(
+        app,
+        ["user", "add", "editor", "--password", "pw-123456", "--data-dir", str(context.settings.data_dir)],
+    )
     assert result.exit_code == 0, result.output
     from openconnector.store.users import UserService
 

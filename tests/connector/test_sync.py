@@ -22,11 +22,21 @@ PETS = "/pet/findByStatus?status=available"
 def dcat(context):
     registers = RegisterService(context)
     registers.create_register({"title": "DCAT register", "slug": "dcat"})
-    registers.create_schema({
-        "title": "Dataset", "slug": "dataset", "required": ["title"],
-        "properties": {"title": {"type": "string", "minLength": 1}, "category": {"type": "string"},
-                       "status": {"type": "string"}, "value": {"type": "integer"},
-                       "publicatiedatum": {"type": "string", "format": "date-time"}}}, register="dcat")
+    registers.create_schema(
+        {
+            "title": "Dataset",
+            "slug": "dataset",
+            "required": ["title"],
+            "properties": {
+                "title": {"type": "string", "minLength": 1},
+                "category": {"type": "string"},
+                "status": {"type": "string"},
+                "value": {"type": "integer"},
+                "publicatiedatum": {"type": "string", "format": "date-time"},
+            },
+        },
+        register="dcat",
+    )
     return context
 
 
@@ -40,23 +50,44 @@ def _save(objects, schema, data):
 
 
 def _sync(objects, source, endpoint, mapping=None, **config):
-    return _save(objects, "synchronization", {
-        "name": f"sync {endpoint}", "sourceId": source["id"], "sourceType": "api",
-        "sourceTargetMapping": mapping["id"] if mapping else None,
-        "sourceConfig": {"endpoint": endpoint, **config},
-        "targetType": "register/schema", "targetId": "dcat/dataset"})
+    return _save(
+        objects,
+        "synchronization",
+        {
+            "name": f"sync {endpoint}",
+            "sourceId": source["id"],
+            "sourceType": "api",
+            "sourceTargetMapping": mapping["id"] if mapping else None,
+            "sourceConfig": {"endpoint": endpoint, **config},
+            "targetType": "register/schema",
+            "targetId": "dcat/dataset",
+        },
+    )
 
 
 @pytest.fixture
 def source(objects, fake_api):
-    return _save(objects, "source", {"name": "Fake", "type": "api", "location": fake_api.url, "auth": "none",
-                                      "isEnabled": True, "configuration": {"retries": 1, "backoff": 0.05}})
+    return _save(
+        objects,
+        "source",
+        {
+            "name": "Fake",
+            "type": "api",
+            "location": fake_api.url,
+            "auth": "none",
+            "isEnabled": True,
+            "configuration": {"retries": 1, "backoff": 0.05},
+        },
+    )
 
 
 @pytest.fixture
 def record_mapping(objects):
-    return _save(objects, "mapping", {"name": "Record to dataset",
-                                       "mapping": {"title": "{{ name }}", "value": "value"}})
+    return _save(
+        objects,
+        "mapping",
+        {"name": "Record to dataset", "mapping": {"title": "{{ name }}", "value": "value"}},
+    )
 
 
 def _count(objects):
@@ -68,22 +99,49 @@ def _titles(objects):
 
 
 def test_the_tutorial_flow_in_python_as_the_php_tab_does_it(objects, fake_api):
-    source = _save(objects, "source", {"name": "Swagger Pet Store", "type": "api",
-                                        "location": fake_api.url + "/api/v3", "auth": "none", "isEnabled": True})
+    source = _save(
+        objects,
+        "source",
+        {
+            "name": "Swagger Pet Store",
+            "type": "api",
+            "location": fake_api.url + "/api/v3",
+            "auth": "none",
+            "isEnabled": True,
+        },
+    )
     response = CallService().call(source, PETS)
     assert response.status_code == 200 and len(response.json()) == 8
 
-    mapping = _save(objects, "mapping", {"name": "Pet to dataset", "mapping": {
-        "title": "{{ name }}", "category": "{{ category.name }}", "status": "Published",
-        "publicatiedatum": '{{ "now"|date("Y-m-d H:i:s") }}'}})
+    mapping = _save(
+        objects,
+        "mapping",
+        {
+            "name": "Pet to dataset",
+            "mapping": {
+                "title": "{{ name }}",
+                "category": "{{ category.name }}",
+                "status": "Published",
+                "publicatiedatum": '{{ "now"|date("Y-m-d H:i:s") }}',
+            },
+        },
+    )
     result = MappingService().execute_mapping(mapping, {"name": "Bella", "category": {"name": "Dogs"}})
     assert result["title"] == "Bella" and result["category"] == "Dogs"
 
-    sync = _save(objects, "synchronization", {
-        "name": "Pet store to datasets", "sourceId": source["id"], "sourceType": "api",
-        "sourceTargetMapping": mapping["id"],
-        "sourceConfig": {"endpoint": PETS, "idPosition": "id", "resultsPosition": "_root"},
-        "targetType": "register/schema", "targetId": "dcat/dataset"})
+    sync = _save(
+        objects,
+        "synchronization",
+        {
+            "name": "Pet store to datasets",
+            "sourceId": source["id"],
+            "sourceType": "api",
+            "sourceTargetMapping": mapping["id"],
+            "sourceConfig": {"endpoint": PETS, "idPosition": "id", "resultsPosition": "_root"},
+            "targetType": "register/schema",
+            "targetId": "dcat/dataset",
+        },
+    )
     log = SynchronizationService().synchronize(sync)
     assert {k: log["result"]["objects"][k] for k in ("found", "created")} == {"found": 8, "created": 8}
     datasets = objects.find_all("dcat", "dataset", filters={"category": "Dogs"})
@@ -106,8 +164,13 @@ def test_rerun_skips_unchanged_records_and_force_rewrites_them(objects, source, 
 def test_a_changed_mapping_updates_every_record(objects, source, record_mapping):
     sync = _sync(objects, source, "/paged/next?style=next&size=10", record_mapping)
     SynchronizationService().synchronize(sync)
-    objects.save_object({"mapping": {"title": "Item {{ name }}", "value": "value"}}, "openconnector", "mapping",
-                        uuid=record_mapping["id"], patch=True)
+    objects.save_object(
+        {"mapping": {"title": "Item {{ name }}", "value": "value"}},
+        "openconnector",
+        "mapping",
+        uuid=record_mapping["id"],
+        patch=True,
+    )
     log = SynchronizationService().synchronize(sync)["result"]["objects"]
     assert log["updated"] == 45
     assert _titles(objects)[0].startswith("Item ")
@@ -117,8 +180,13 @@ def test_a_500_on_page_3_keeps_earlier_pages_and_deletes_nothing(objects, source
     complete = _sync(objects, source, "/paged/page?pageSize=10", record_mapping)
     assert SynchronizationService().synchronize(complete)["result"]["objects"]["created"] == 45
     fake_api.set_records(25)  # 20 records vanished, but the next run will not get to see that
-    failing = objects.save_object({"sourceConfig": {"endpoint": "/paged/page?pageSize=10&failOn=3"}},
-                                  "openconnector", "synchronization", uuid=complete["id"], patch=True)
+    failing = objects.save_object(
+        {"sourceConfig": {"endpoint": "/paged/page?pageSize=10&failOn=3"}},
+        "openconnector",
+        "synchronization",
+        uuid=complete["id"],
+        patch=True,
+    )
     log = SynchronizationService().synchronize(failing)
     assert log["status"] == "error"
     assert "500" in log["message"] and "page 3" in log["message"]
@@ -127,8 +195,16 @@ def test_a_500_on_page_3_keeps_earlier_pages_and_deletes_nothing(objects, source
 
 
 def test_a_timeout_ends_the_run_with_a_clear_message(objects, fake_api):
-    slow_source = _save(objects, "source", {"name": "Slow", "type": "api", "location": fake_api.url,
-                                             "configuration": {"timeout": 0.3, "retries": 0}})
+    slow_source = _save(
+        objects,
+        "source",
+        {
+            "name": "Slow",
+            "type": "api",
+            "location": fake_api.url,
+            "configuration": {"timeout": 0.3, "retries": 0},
+        },
+    )
     log = SynchronizationService().synchronize(_sync(objects, slow_source, "/faults/slow?seconds=2"))
     assert log["status"] == "error" and "tim" in log["message"].lower()
     assert _count(objects) == 0
@@ -141,10 +217,18 @@ def test_invalid_json_ends_the_run_with_a_clear_message(objects, source):
 
 
 def test_a_429_with_retry_after_is_waited_out(objects, fake_api):
-    patient = _save(objects, "source", {"name": "Patient", "type": "api", "location": fake_api.url,
-                                         "configuration": {"retries": 2}})
-    sync = _sync(objects, patient, "/faults/retry-after?times=1&seconds=1", resultsPosition="results",
-                 usesPagination=False)
+    patient = _save(
+        objects,
+        "source",
+        {"name": "Patient", "type": "api", "location": fake_api.url, "configuration": {"retries": 2}},
+    )
+    sync = _sync(
+        objects,
+        patient,
+        "/faults/retry-after?times=1&seconds=1",
+        resultsPosition="results",
+        usesPagination=False,
+    )
     started = time.monotonic()
     log = SynchronizationService().synchronize(sync)
     assert log["status"] == "success", log["message"]
@@ -164,7 +248,8 @@ def test_a_record_without_an_id_is_invalid_and_the_rest_is_written(objects, sour
     fake_api.pets.append({"name": "Ghost", "status": "available", "category": {"name": "Dogs"}})
     mapping = _save(objects, "mapping", {"name": "m", "mapping": {"title": "{{ name }}"}})
     log = SynchronizationService().synchronize(
-        _sync(objects, source, "/api/v3" + PETS, mapping, resultsPosition="_root"))
+        _sync(objects, source, "/api/v3" + PETS, mapping, resultsPosition="_root")
+    )
     objects_ = log["result"]["objects"]
     assert (objects_["found"], objects_["created"], objects_["invalid"]) == (9, 8, 1)
     assert "idPosition" in log["result"]["invalid"][0]["reason"]
@@ -196,15 +281,22 @@ def test_test_mode_writes_nothing_and_reports_what_a_run_would_do(objects, sourc
 
 def test_nothing_found_says_where_it_looked(objects, source):
     log = SynchronizationService().synchronize(
-        _sync(objects, source, "/paged/next?style=next", resultsPosition="data.items", usesPagination=False))
+        _sync(objects, source, "/paged/next?style=next", resultsPosition="data.items", usesPagination=False)
+    )
     assert log["result"]["objects"]["found"] == 0
     assert "data.items" in log["message"] and "results" in log["message"]
 
 
 def test_two_runs_of_one_synchronisation_never_overlap(objects, fake_api, record_mapping):
     slow = _save(objects, "source", {"name": "Slow", "type": "api", "location": fake_api.url})
-    sync = _sync(objects, slow, "/faults/slow?seconds=1.5", record_mapping, usesPagination=False,
-                 resultsPosition="results")
+    sync = _sync(
+        objects,
+        slow,
+        "/faults/slow?seconds=1.5",
+        record_mapping,
+        usesPagination=False,
+        resultsPosition="results",
+    )
     results = {}
 
     def first() -> None:
@@ -221,7 +313,13 @@ def test_two_runs_of_one_synchronisation_never_overlap(objects, fake_api, record
 
 
 def test_conditions_filter_records(objects, source, record_mapping):
-    sync = objects.save_object({**_sync(objects, source, "/paged/next?style=next&size=50", record_mapping),
-                                "conditions": {"<=": [{"var": "id"}, 10]}}, "openconnector", "synchronization")
+    sync = objects.save_object(
+        {
+            **_sync(objects, source, "/paged/next?style=next&size=50", record_mapping),
+            "conditions": {"<=": [{"var": "id"}, 10]},
+        },
+        "openconnector",
+        "synchronization",
+    )
     log = SynchronizationService().synchronize(sync)["result"]["objects"]
     assert (log["found"], log["created"], log["skipped"]) == (45, 10, 35)

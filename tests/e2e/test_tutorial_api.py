@@ -16,7 +16,9 @@ HEADERS = {"OCS-APIRequest": "true", "Content-Type": "application/json"}
 
 @pytest.fixture
 def api(live_server):
-    with httpx.Client(base_url=live_server.url, auth=("admin", "admin"), headers=HEADERS, timeout=60) as client:
+    with httpx.Client(
+        base_url=live_server.url, auth=("admin", "admin"), headers=HEADERS, timeout=60
+    ) as client:
         yield client
 
 
@@ -24,46 +26,77 @@ def api(live_server):
 def dcat(api):
     """Parts 1 to 3 of the tutorial: the DCAT register with its Dataset schema."""
     api.post(f"{OR}/registers", json={"title": "DCAT register", "slug": "dcat"}).raise_for_status()
-    api.post(f"{OR}/schemas", json={
-        "title": "Dataset", "slug": "dataset", "register": "dcat", "required": ["title"],
-        "properties": {"title": {"type": "string"}, "category": {"type": "string"},
-                       "status": {"type": "string"},
-                       "publicatiedatum": {"type": "string", "format": "date-time"}}}).raise_for_status()
+    api.post(
+        f"{OR}/schemas",
+        json={
+            "title": "Dataset",
+            "slug": "dataset",
+            "register": "dcat",
+            "required": ["title"],
+            "properties": {
+                "title": {"type": "string"},
+                "category": {"type": "string"},
+                "status": {"type": "string"},
+                "publicatiedatum": {"type": "string", "format": "date-time"},
+            },
+        },
+    ).raise_for_status()
     return "dcat/dataset"
 
 
 def test_tutorial_steps_1_to_4_with_curl(api, dcat, fake_api):
     # Step 1: the source, and its Test action.
-    source = api.post(f"{OC}/sources", content=(
-        '{ "name": "Swagger Pet Store", "type": "api", "location": "%s/api/v3", "auth": "none", '  # noqa: UP031 - the tutorial body, verbatim
-        '"isEnabled": true }' % fake_api.url)).json()
+    source = api.post(
+        f"{OC}/sources",
+        content=(
+            '{ "name": "Swagger Pet Store", "type": "api", "location": "%s/api/v3", "auth": "none", '  # noqa: UP031 - the tutorial body, verbatim
+            '"isEnabled": true }' % fake_api.url
+        ),
+    ).json()
     source_id = source["id"]
     tested = api.post(f"{OC}/sources/test/{source_id}", headers={"OCS-APIRequest": "true"}).json()
     assert tested["ok"] is True and tested["statusCode"] < 500
-    pets = api.post(f"{OC}/sources/test/{source_id}", json={"endpoint": "/pet/findByStatus?status=available"}).json()
+    pets = api.post(
+        f"{OC}/sources/test/{source_id}", json={"endpoint": "/pet/findByStatus?status=available"}
+    ).json()
     assert pets["ok"] is True and pets["statusCode"] == 200 and "Bella" in pets["response"]["body"]
 
     # Step 2: the mapping, and its Test action.
-    mapping = api.post(f"{OC}/mappings", content=r'''{ "name": "Pet to dataset", "mapping": {
+    mapping = api.post(
+        f"{OC}/mappings",
+        content=r"""{ "name": "Pet to dataset", "mapping": {
 "title": "{{ name }}", "category": "{{ category.name }}", "status": "Published",
-"publicatiedatum": "{{ \"now\"|date(\"Y-m-d H:i:s\") }}" } }''').json()
-    result = api.post(f"{OC}/mappings/test",
-                      content='{ "mapping": { "title": "{{ name }}" }, "inputObject": { "name": "Bella" } }').json()
+"publicatiedatum": "{{ \"now\"|date(\"Y-m-d H:i:s\") }}" } }""",
+    ).json()
+    result = api.post(
+        f"{OC}/mappings/test",
+        content='{ "mapping": { "title": "{{ name }}" }, "inputObject": { "name": "Bella" } }',
+    ).json()
     assert result["resultObject"] == {"title": "Bella"}
 
     # Step 3: the synchronisation into the DCAT register's Dataset schema.
-    sync = api.post(f"{OC}/synchronizations", content=(
-        '{ "name": "Pet store to datasets", "sourceId": "%s", "sourceType": "api", '  # noqa: UP031
-        '"sourceTargetMapping": "%s", '
-        '"sourceConfig": { "endpoint": "/pet/findByStatus?status=available", "idPosition": "id", '
-        '"resultsPosition": "_root" }, '
-        '"targetType": "register/schema", "targetId": "%s" }' % (source_id, mapping["id"], dcat))).json()
+    sync = api.post(
+        f"{OC}/synchronizations",
+        content=(
+            '{ "name": "Pet store to datasets", "sourceId": "%s", "sourceType": "api", '  # noqa: UP031
+            '"sourceTargetMapping": "%s", '
+            '"sourceConfig": { "endpoint": "/pet/findByStatus?status=available", "idPosition": "id", '
+            '"resultsPosition": "_root" }, '
+            '"targetType": "register/schema", "targetId": "%s" }' % (source_id, mapping["id"], dcat)
+        ),
+    ).json()
 
     # Step 4: run it; then run it again; then change the source.
     run = api.post(f"{OC}/synchronizations/{sync['id']}/run", headers={"OCS-APIRequest": "true"})
     assert run.status_code == 200, run.text
     assert run.json()["result"]["objects"] | {} == {
-        "found": 8, "created": 8, "updated": 0, "skipped": 0, "invalid": 0, "deleted": 0}
+        "found": 8,
+        "created": 8,
+        "updated": 0,
+        "skipped": 0,
+        "invalid": 0,
+        "deleted": 0,
+    }
 
     again = api.post(f"{OC}/synchronizations/{sync['uuid']}/run").json()["result"]["objects"]
     assert (again["found"], again["created"], again["skipped"]) == (8, 0, 8)

@@ -23,26 +23,49 @@ import pytest
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SHOTS = Path(__file__).resolve().parents[1] / "screenshots" / "ui"
 XSS = "<img src=x onerror=alert(1)>"
 PETS = "/pet/findByStatus?status=available"
-ROWS = [("title", "{{ name }}"), ("category", "{{ category.name }}"), ("status", "Published"),
-        ("publicatiedatum", '{{ "now"|date("Y-m-d H:i:s") }}')]
+ROWS = [
+    ("title", "{{ name }}"),
+    ("category", "{{ category.name }}"),
+    ("status", "Published"),
+    ("publicatiedatum", '{{ "now"|date("Y-m-d H:i:s") }}'),
+]
 
 
 @pytest.fixture
 def dcat(live_server: Any) -> None:
     """Parts 1 to 3 of the tutorial, through the REST API: the DCAT register and its Dataset schema."""
     with httpx.Client(base_url=live_server.url, auth=("admin", "admin"), timeout=30) as api:
-        api.post("/index.php/apps/openregister/api/registers",
-                 json={"title": "DCAT register", "slug": "dcat"}).raise_for_status()
-        api.post("/index.php/apps/openregister/api/schemas", json={
-            "title": "Dataset", "slug": "dataset", "register": "dcat", "required": ["title"],
-            "properties": {"title": {"type": "string"}, "category": {"type": "string"},
-                           "status": {"type": "string"},
-                           "publicatiedatum": {"type": "string", "format": "date-time"}}}).raise_for_status()
+        api.post(
+            "/index.php/apps/openregister/api/registers", json={"title": "DCAT register", "slug": "dcat"}
+        ).raise_for_status()
+        api.post(
+            "/index.php/apps/openregister/api/schemas",
+            json={
+                "title": "Dataset",
+                "slug": "dataset",
+                "register": "dcat",
+                "required": ["title"],
+                "properties": {
+                    "title": {"type": "string"},
+                    "category": {"type": "string"},
+                    "status": {"type": "string"},
+                    "publicatiedatum": {"type": "string", "format": "date-time"},
+                },
+            },
+        ).raise_for_status()
 
 
 class Tour:
@@ -106,8 +129,10 @@ def _run(tour: Tour, button: str) -> dict[str, str]:
     tour.click(button)
     panel = page.locator("#run-panel")
     expect(panel).to_contain_text("finished", timeout=30_000)
-    return {key: panel.locator(f'dd[data-count="{key}"]').inner_text()
-            for key in ("found", "created", "updated", "skipped", "invalid", "deleted")}
+    return {
+        key: panel.locator(f'dd[data-count="{key}"]').inner_text()
+        for key in ("found", "created", "updated", "skipped", "invalid", "deleted")
+    }
 
 
 def test_tutorial_steps_1_to_5_by_clicking(tour: Tour, dcat: None, fake_api: Any) -> None:
@@ -190,7 +215,14 @@ def test_tutorial_steps_1_to_5_by_clicking(tour: Tour, dcat: None, fake_api: Any
     dry = _run(tour, "Test run")
     assert (dry["found"], dry["created"]) == ("8", "8")
     counts = _run(tour, "Run")
-    assert counts == {"found": "8", "created": "8", "updated": "0", "skipped": "0", "invalid": "0", "deleted": "0"}
+    assert counts == {
+        "found": "8",
+        "created": "8",
+        "updated": "0",
+        "skipped": "0",
+        "invalid": "0",
+        "deleted": "0",
+    }
     tour.shot("synchronization-run", narrow=True)
 
     tour.nav("Registers")
@@ -225,7 +257,9 @@ def test_tutorial_steps_1_to_5_by_clicking(tour: Tour, dcat: None, fake_api: Any
     expect(page.locator("table.logs tbody tr").first).to_be_visible()
     tour.shot("logs-calls")
     page.get_by_role("link", name="Runs", exact=True).click()
-    expect(page.locator("table.logs tbody tr").nth(2)).to_be_visible()  # the test run and two runs (the scheduler may add one)
+    expect(
+        page.locator("table.logs tbody tr").nth(2)
+    ).to_be_visible()  # the test run and two runs (the scheduler may add one)
     tour.shot("logs-runs", narrow=True)
 
     tour.nav("Dashboard")
@@ -235,20 +269,38 @@ def test_tutorial_steps_1_to_5_by_clicking(tour: Tour, dcat: None, fake_api: Any
     assert tour.dialogs == []
 
 
-def test_a_record_named_like_markup_shows_as_text_on_every_page(tour: Tour, dcat: None, fake_api: Any) -> None:
+def test_a_record_named_like_markup_shows_as_text_on_every_page(
+    tour: Tour, dcat: None, fake_api: Any
+) -> None:
     """Source test, mapping test, the datasets list and the dataset page all show the name as text."""
     from playwright.sync_api import expect
 
     page = tour.page
     with httpx.Client(base_url=tour.base, auth=("admin", "admin"), timeout=30) as api:
         oc = "/index.php/apps/openconnector/api"
-        source = api.post(f"{oc}/sources", json={"name": "Pet Store", "type": "api", "auth": "none",
-                                                 "location": fake_api.url + "/api/v3", "isEnabled": True}).json()
+        source = api.post(
+            f"{oc}/sources",
+            json={
+                "name": "Pet Store",
+                "type": "api",
+                "auth": "none",
+                "location": fake_api.url + "/api/v3",
+                "isEnabled": True,
+            },
+        ).json()
         mapping = api.post(f"{oc}/mappings", json={"name": "Pet to dataset", "mapping": dict(ROWS)}).json()
-        sync = api.post(f"{oc}/synchronizations", json={
-            "name": "Pets", "sourceId": source["uuid"], "sourceType": "api", "sourceTargetMapping": mapping["uuid"],
-            "sourceConfig": {"endpoint": PETS, "idPosition": "id", "resultsPosition": "_root"},
-            "targetType": "register/schema", "targetId": "dcat/dataset"}).json()
+        sync = api.post(
+            f"{oc}/synchronizations",
+            json={
+                "name": "Pets",
+                "sourceId": source["uuid"],
+                "sourceType": "api",
+                "sourceTargetMapping": mapping["uuid"],
+                "sourceConfig": {"endpoint": PETS, "idPosition": "id", "resultsPosition": "_root"},
+                "targetType": "register/schema",
+                "targetId": "dcat/dataset",
+            },
+        ).json()
     fake_api.add_pet(XSS)
 
     page.goto(tour.base + "/login")

@@ -40,10 +40,13 @@ class PagedSource:
                 source.hits[name] += 1
                 time.sleep(float(q.get("delay", "0")))
                 start = (page - 1) * size
-                items = [{"id": f"{name}-{i}", "name": f"Record {name}-{i}"}
-                         for i in range(start + 1, min(total, start + size) + 1)]
-                body = json.dumps({"items": items, "page": page,
-                                   "totalPages": max(1, -(-total // size))}).encode()
+                items = [
+                    {"id": f"{name}-{i}", "name": f"Record {name}-{i}"}
+                    for i in range(start + 1, min(total, start + size) + 1)
+                ]
+                body = json.dumps(
+                    {"items": items, "page": page, "totalPages": max(1, -(-total // size))}
+                ).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -77,26 +80,51 @@ def make_target(context: Context, slug: str = "items") -> str:
         registers.get_register("jobs")
     except NotFound:
         registers.create_register({"title": "Jobs", "slug": "jobs"})
-    registers.create_schema({"title": slug, "slug": slug, "register": "jobs",
-                             "properties": {"ref": {"type": "string"}, "name": {"type": "string"}}})
+    registers.create_schema(
+        {
+            "title": slug,
+            "slug": slug,
+            "register": "jobs",
+            "properties": {"ref": {"type": "string"}, "name": {"type": "string"}},
+        }
+    )
     return f"jobs/{slug}"
 
 
-def make_sync(context: Context, source_url: str, name: str, *, total: int = 10, size: int = 10,
-              delay: float = 0.0, target: str = "jobs/items") -> dict[str, Any]:
+def make_sync(
+    context: Context,
+    source_url: str,
+    name: str,
+    *,
+    total: int = 10,
+    size: int = 10,
+    delay: float = 0.0,
+    target: str = "jobs/items",
+) -> dict[str, Any]:
     """A source + mapping + synchronisation that pulls set ``name`` of the paged source into ``target``."""
     from openconnector.connector.entities import EntityService
 
     source = EntityService("source", context).create(
-        {"name": f"Source {name}", "type": "api", "location": source_url, "isEnabled": True})
+        {"name": f"Source {name}", "type": "api", "location": source_url, "isEnabled": True}
+    )
     mapping = EntityService("mapping", context).create(
-        {"name": f"Mapping {name}", "mapping": {"ref": "{{ id }}", "name": "{{ name }}"}})
-    return EntityService("synchronization", context).create({
-        "name": f"Sync {name}", "sourceId": str(source["id"]), "sourceType": "api",
-        "sourceTargetMapping": str(mapping["id"]), "targetType": "register/schema", "targetId": target,
-        "sourceConfig": {"endpoint": f"/records?set={name}&total={total}&size={size}&delay={delay}",
-                         "resultsPosition": "items", "idPosition": "id"},
-    })
+        {"name": f"Mapping {name}", "mapping": {"ref": "{{ id }}", "name": "{{ name }}"}}
+    )
+    return EntityService("synchronization", context).create(
+        {
+            "name": f"Sync {name}",
+            "sourceId": str(source["id"]),
+            "sourceType": "api",
+            "sourceTargetMapping": str(mapping["id"]),
+            "targetType": "register/schema",
+            "targetId": target,
+            "sourceConfig": {
+                "endpoint": f"/records?set={name}&total={total}&size={size}&delay={delay}",
+                "resultsPosition": "items",
+                "idPosition": "id",
+            },
+        }
+    )
 
 
 def sync_available() -> bool:

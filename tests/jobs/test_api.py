@@ -112,8 +112,9 @@ def test_scheduling_a_synchronisation_takes_one_call(api, paged_source):
     job = api.post(f"{OC}/synchronizations/{sync['uuid']}/schedule", json={"interval": 900}).json()
     assert job["interval"] == 900 and job["isEnabled"] is True
     assert job["arguments"]["synchronizationId"] == sync["uuid"]
-    again = api.post(f"{OC}/synchronizations/{sync['uuid']}/schedule",
-                     json={"cron": "*/5 * * * *", "isEnabled": False}).json()
+    again = api.post(
+        f"{OC}/synchronizations/{sync['uuid']}/schedule", json={"cron": "*/5 * * * *", "isEnabled": False}
+    ).json()
     assert again["uuid"] == job["uuid"] and again["interval"] == "*/5 * * * *" and again["isEnabled"] is False
     bad = api.post(f"{OC}/synchronizations/{sync['uuid']}/schedule", json={"cron": "every day"})
     assert bad.status_code == 400

@@ -22,8 +22,9 @@ pytestmark = requires_sync
 def _runs(context, sync_uuid: str) -> list[tuple[float, float, dict[str, Any]]]:
     """(start, end, objects) of every finished run of a synchronisation, by start."""
     with context.db.connect() as conn:
-        rows = conn.execute(select(t.synchronization_logs).where(
-            t.synchronization_logs.c.synchronization_id == sync_uuid)).all()
+        rows = conn.execute(
+            select(t.synchronization_logs).where(t.synchronization_logs.c.synchronization_id == sync_uuid)
+        ).all()
     out = []
     for row in rows:
         start = parse_iso(row.created).timestamp()
@@ -36,8 +37,9 @@ def _objects(context) -> list[str]:
         return [r.object["ref"] for r in conn.execute(select(t.objects)).all() if "ref" in (r.object or {})]
 
 
-def test_three_synchronisations_every_two_seconds_run_on_time_never_overlap_and_never_duplicate(context,
-                                                                                                paged_source):
+def test_three_synchronisations_every_two_seconds_run_on_time_never_overlap_and_never_duplicate(
+    context, paged_source
+):
     make_target(context)
     syncs = [make_sync(context, paged_source.url, f"s{i}", total=12, size=4, delay=0.15) for i in range(3)]
     jobs = JobService(context)
@@ -55,8 +57,11 @@ def test_three_synchronisations_every_two_seconds_run_on_time_never_overlap_and_
             assert s2 >= e1, f"runs of {sync['name']} overlap"
         for _, _, objects, status in runs:
             if status == "success":
-                assert objects["created"] + objects["updated"] + objects["skipped"] + objects["invalid"] \
-                    == objects["found"] == 12
+                assert (
+                    objects["created"] + objects["updated"] + objects["skipped"] + objects["invalid"]
+                    == objects["found"]
+                    == 12
+                )
     refs = _objects(context)
     assert len(refs) == len(set(refs)) == 36
     assert jobs.logs([("level", "ERROR")])["total"] == 0
@@ -109,8 +114,9 @@ def test_a_synchronisation_run_by_hand_makes_the_scheduled_slot_skip_not_fail(co
     assert parse_iso(entry["nextRun"]) > utcnow() + timedelta(seconds=50)
 
 
-def test_stopping_the_scheduler_lets_the_page_in_progress_finish_and_leaves_the_job_due(context,
-                                                                                        paged_source):
+def test_stopping_the_scheduler_lets_the_page_in_progress_finish_and_leaves_the_job_due(
+    context, paged_source
+):
     make_target(context)
     sync = make_sync(context, paged_source.url, "long", total=40, size=2, delay=0.3)  # 20 pages, ~6 s
     jobs = JobService(context)

@@ -116,7 +116,8 @@ def test_a_due_run_moves_next_run_to_the_next_slot_keeping_the_cadence(jobs, act
     entry = jobs.run(job["uuid"])
     assert entry["level"] == "SUCCESS" and entry["jobId"] == job["uuid"]
     assert parse_iso(jobs.get(job["uuid"])["nextRun"]) == slot.replace(
-        microsecond=slot.microsecond // 1000 * 1000) + timedelta(seconds=60)
+        microsecond=slot.microsecond // 1000 * 1000
+    ) + timedelta(seconds=60)
 
 
 def test_a_single_run_job_is_disabled_after_it_ran(jobs, action):

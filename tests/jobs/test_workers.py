@@ -48,15 +48,37 @@ class Workers:
         self.procs: list[subprocess.Popen[bytes]] = []
 
     def start(self, count: int = 2, concurrency: int = 2) -> None:
-        env = {**os.environ, "OPENCONNECTOR_LOCK_TTL": LOCK_TTL,
-               "OPENCONNECTOR_SECRET_KEY": self.context.settings.secret_key or "",
-               "OPENCONNECTOR_TIMEZONE": self.context.settings.timezone}
+        env = {
+            **os.environ,
+            "OPENCONNECTOR_LOCK_TTL": LOCK_TTL,
+            "OPENCONNECTOR_SECRET_KEY": self.context.settings.secret_key or "",
+            "OPENCONNECTOR_TIMEZONE": self.context.settings.timezone,
+        }
         for i in range(count):
             out = open(self.logs / f"worker{i}.log", "wb")  # noqa: SIM115 - closed with the process
-            self.procs.append(subprocess.Popen(
-                [sys.executable, "-m", "openconnector.cli", "worker", "--database-url", self.context.settings.url,
-                 "--concurrency", str(concurrency), "--poll", "0.3", "--heartbeat", "1", "--stalled-after", "3"],
-                env=env, stdout=out, stderr=subprocess.STDOUT))
+            self.procs.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "openconnector.cli",
+                        "worker",
+                        "--database-url",
+                        self.context.settings.url,
+                        "--concurrency",
+                        str(concurrency),
+                        "--poll",
+                        "0.3",
+                        "--heartbeat",
+                        "1",
+                        "--stalled-after",
+                        "3",
+                    ],
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            )
 
     def stop(self) -> None:
         for proc in self.procs:
@@ -81,9 +103,11 @@ def workers(pg_context, tmp_path) -> Iterator[Workers]:
 
 def _sync_runs(context: Context, sync_uuid: str) -> list:
     with context.db.connect() as conn:
-        return conn.execute(select(t.synchronization_logs).where(
-            t.synchronization_logs.c.synchronization_id == sync_uuid)
-            .order_by(t.synchronization_logs.c.created)).all()
+        return conn.execute(
+            select(t.synchronization_logs)
+            .where(t.synchronization_logs.c.synchronization_id == sync_uuid)
+            .order_by(t.synchronization_logs.c.created)
+        ).all()
 
 
 def _objects(context: Context) -> list[str]:
@@ -102,20 +126,27 @@ def test_two_workers_run_every_due_run_exactly_once(pg_context, workers, paged_s
     assert all(p.returncode == 0 for p in workers.procs), workers.output()
     for sync, job in zip(syncs, scheduled, strict=True):
         runs = _sync_runs(pg_context, sync["uuid"])
-        logs = sorted(jobs.logs([("job_id", job["uuid"]), ("_limit", "1000")])["results"], key=lambda e: e["id"])
+        logs = sorted(
+            jobs.logs([("job_id", job["uuid"]), ("_limit", "1000")])["results"], key=lambda e: e["id"]
+        )
         assert len(runs) >= 5, workers.output()
         assert len(runs) == len(logs), "one synchronisation run per job run"
         slots = [e["nextRun"] for e in logs if e["level"] == "INFO"]
         assert len(slots) == len(set(slots)), "a slot ran twice"
-        spans = [(parse_iso(r.created).timestamp(), parse_iso(r.created).timestamp() + r.execution_time / 1000)
-                 for r in runs if r.status != "running"]
+        spans = [
+            (parse_iso(r.created).timestamp(), parse_iso(r.created).timestamp() + r.execution_time / 1000)
+            for r in runs
+            if r.status != "running"
+        ]
         for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
             assert start >= end, "two runs of one synchronisation overlapped"
     refs = _objects(pg_context)
     assert len(refs) == len(set(refs)) == 24
 
 
-def test_a_run_of_a_killed_worker_completes_on_the_other_without_duplicates(pg_context, workers, paged_source):
+def test_a_run_of_a_killed_worker_completes_on_the_other_without_duplicates(
+    pg_context, workers, paged_source
+):
     make_target(pg_context)
     jobs = JobService(pg_context)
     sync = make_sync(pg_context, paged_source.url, "kill", total=30, size=2, delay=0.4)  # 15 pages, ~6 s
@@ -149,7 +180,9 @@ def test_a_run_of_a_killed_worker_completes_on_the_other_without_duplicates(pg_c
     assert time.time() - killed_at < 30
     objects = done[0].result["objects"]
     assert objects["found"] == 30
-    assert objects["created"] + objects["updated"] + objects["skipped"] + objects["invalid"] == objects["found"]
+    assert (
+        objects["created"] + objects["updated"] + objects["skipped"] + objects["invalid"] == objects["found"]
+    )
     assert objects["created"] < 30  # the dead run's committed pages were kept, not redone
     refs = _objects(pg_context)
     assert len(refs) == len(set(refs)) == 30

@@ -13,17 +13,29 @@ from openconnector.register.registers import RegisterService
 def objects(any_context):
     registers = RegisterService(any_context)
     registers.create_register({"title": "DCAT", "slug": "dcat"})
-    registers.create_schema({"title": "Dataset", "slug": "dataset", "required": ["title"],
-                             "properties": {"title": {"type": "string"}, "category": {"type": "string"},
-                                            "publicatiedatum": {"type": "string", "format": "date-time"}}},
-                            register="dcat")
+    registers.create_schema(
+        {
+            "title": "Dataset",
+            "slug": "dataset",
+            "required": ["title"],
+            "properties": {
+                "title": {"type": "string"},
+                "category": {"type": "string"},
+                "publicatiedatum": {"type": "string", "format": "date-time"},
+            },
+        },
+        register="dcat",
+    )
     return ObjectService()
 
 
 def test_save_object_creates_updates_and_upserts_by_uuid(objects):
-    created = objects.save_object(object={"title": "Bella", "category": "Dogs"}, register="dcat", schema="dataset")
-    updated = objects.save_object(object={"id": created["id"], "title": "Bella 2"}, register="dcat",
-                                  schema="dataset")
+    created = objects.save_object(
+        object={"title": "Bella", "category": "Dogs"}, register="dcat", schema="dataset"
+    )
+    updated = objects.save_object(
+        object={"id": created["id"], "title": "Bella 2"}, register="dcat", schema="dataset"
+    )
     assert updated["id"] == created["id"] and updated["@self"]["version"] == "1.0.1"
     assert "category" not in updated
     given = "0b0e5b8e-6f1a-4c39-9f3f-2f6f1f0c9a11"
@@ -32,17 +44,26 @@ def test_save_object_creates_updates_and_upserts_by_uuid(objects):
 
 
 def test_find_all_takes_the_rest_list_filters_as_keywords(objects):
-    for i, (title, category) in enumerate([("Bella", "Dogs"), ("Max", "Dogs"), ("Luna", "Cats"), ("Belle", "Cats")]):
-        objects.save_object({"title": title, "category": category, "publicatiedatum": f"2026-11-2{i} 10:00:00"},
-                            "dcat", "dataset")
+    for i, (title, category) in enumerate(
+        [("Bella", "Dogs"), ("Max", "Dogs"), ("Luna", "Cats"), ("Belle", "Cats")]
+    ):
+        objects.save_object(
+            {"title": title, "category": category, "publicatiedatum": f"2026-11-2{i} 10:00:00"},
+            "dcat",
+            "dataset",
+        )
     assert objects.find_all("dcat", "dataset", filters={"category": "Dogs"})["total"] == 2
-    assert [o["title"] for o in objects.find_all("dcat", "dataset", search="bel", order={"title": "asc"})["results"]] \
-        == ["Bella", "Belle"]
+    assert [
+        o["title"]
+        for o in objects.find_all("dcat", "dataset", search="bel", order={"title": "asc"})["results"]
+    ] == ["Bella", "Belle"]
     page = objects.find_all("dcat", "dataset", limit=2, page=2, order={"title": "desc"})
     assert [o["title"] for o in page["results"]] == ["Belle", "Bella"] and page["pages"] == 2
     recent = objects.find_all("dcat", "dataset", filters={"publicatiedatum": {"gte": "2026-11-22"}})
     assert sorted(o["title"] for o in recent["results"]) == ["Belle", "Luna"]
-    facets = objects.find_all("dcat", "dataset", facets=["category"], limit=0)["facets"]["category"]["buckets"]
+    facets = objects.find_all("dcat", "dataset", facets=["category"], limit=0)["facets"]["category"][
+        "buckets"
+    ]
     assert {b["key"]: b["results"] for b in facets} == {"Dogs": 2, "Cats": 2}
 
 
@@ -50,8 +71,12 @@ def test_invalid_objects_raise_with_each_property_and_bulk_keeps_the_valid_ones(
     with pytest.raises(ValidationFailed) as caught:
         objects.save_object({"category": 3}, "dcat", "dataset")
     assert sorted(e["property"] for e in caught.value.errors) == ["category", "title"]
-    results = objects.save_objects([{"title": "ok"}, {"category": "no title"}, {"title": "ok too"}],
-                                   "dcat", "dataset", raise_invalid=False)
+    results = objects.save_objects(
+        [{"title": "ok"}, {"category": "no title"}, {"title": "ok too"}],
+        "dcat",
+        "dataset",
+        raise_invalid=False,
+    )
     assert [type(r).__name__ for r in results] == ["dict", "ValidationFailed", "dict"]
     assert objects.find_all("dcat", "dataset")["total"] == 2
 

@@ -113,20 +113,25 @@ def test_date_time_forms_are_accepted_and_stored_canonically(dcat, value):
     obj = dcat.post(f"{API}/objects/dcat/dataset", json={"title": "D", "publicatiedatum": value}).json()
     stored = obj["publicatiedatum"]
     assert stored.endswith("+00:00") and "T" in stored
-    expected = {"2026-11-29 14:00:00": "2026-11-29T13:00:00+00:00",  # Amsterdam is UTC+1 in November
-                "2026-11-29T14:00:00+01:00": "2026-11-29T13:00:00+00:00",
-                "2026-11-29": "2026-11-28T23:00:00+00:00"}[value]
+    expected = {
+        "2026-11-29 14:00:00": "2026-11-29T13:00:00+00:00",  # Amsterdam is UTC+1 in November
+        "2026-11-29T14:00:00+01:00": "2026-11-29T13:00:00+00:00",
+        "2026-11-29": "2026-11-28T23:00:00+00:00",
+    }[value]
     assert stored == expected
 
 
-@pytest.mark.parametrize(("path", "params", "needle"), [
-    ("/objects/dcat/dataset", {"_limit": "x"}, "_limit"),
-    ("/objects/dcat/dataset", {"_page": "0"}, "_page"),
-    ("/objects/dcat/dataset", {"_order[title]": "sideways"}, "asc or desc"),
-    ("/objects/dcat/dataset", {"nosuchprop": "1"}, "nosuchprop"),
-    ("/objects/dcat/dataset", {"rank": "abc"}, "rank"),
-    ("/objects/dcat/dataset", {"rank[between]": "1"}, "between"),
-])
+@pytest.mark.parametrize(
+    ("path", "params", "needle"),
+    [
+        ("/objects/dcat/dataset", {"_limit": "x"}, "_limit"),
+        ("/objects/dcat/dataset", {"_page": "0"}, "_page"),
+        ("/objects/dcat/dataset", {"_order[title]": "sideways"}, "asc or desc"),
+        ("/objects/dcat/dataset", {"nosuchprop": "1"}, "nosuchprop"),
+        ("/objects/dcat/dataset", {"rank": "abc"}, "rank"),
+        ("/objects/dcat/dataset", {"rank[between]": "1"}, "between"),
+    ],
+)
 def test_bad_query_parameters_get_a_clear_400(dcat, path, params, needle):
     response = dcat.get(API + path, params=params)
     assert response.status_code == 400, response.text
@@ -136,14 +141,18 @@ def test_bad_query_parameters_get_a_clear_400(dcat, path, params, needle):
 def test_unknown_register_or_schema_is_404_and_malformed_json_is_400(dcat):
     assert dcat.get(f"{API}/objects/nope/dataset").status_code == 404
     assert dcat.get(f"{API}/objects/dcat/nope").status_code == 404
-    bad = dcat.post(f"{API}/objects/dcat/dataset", content=b'{"title": ', headers={"content-type": "application/json"})
+    bad = dcat.post(
+        f"{API}/objects/dcat/dataset", content=b'{"title": ', headers={"content-type": "application/json"}
+    )
     assert bad.status_code == 400 and "Malformed JSON" in bad.json()["message"]
     wrong_type = dcat.post(f"{API}/objects/dcat/dataset", json=["not", "an", "object"])
     assert wrong_type.status_code == 400
 
 
 def test_format_errors_name_the_property(dcat):
-    response = dcat.post(f"{API}/objects/dcat/dataset",
-                         json={"title": "x", "contactEmail": "not-an-email", "publicatiedatum": "soon"})
+    response = dcat.post(
+        f"{API}/objects/dcat/dataset",
+        json={"title": "x", "contactEmail": "not-an-email", "publicatiedatum": "soon"},
+    )
     assert response.status_code == 400
     assert sorted(e["property"] for e in response.json()["errors"]) == ["contactEmail", "publicatiedatum"]

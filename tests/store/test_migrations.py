@@ -25,8 +25,9 @@ def test_upgrading_twice_is_harmless(any_context):
 
 def test_data_survives_a_restart(any_settings):
     first = Context(any_settings)
-    saved = ObjectService(first).save_object({"name": "Kept", "type": "api", "location": "http://x"},
-                                             "openconnector", "source")
+    saved = ObjectService(first).save_object(
+        {"name": "Kept", "type": "api", "location": "http://x"}, "openconnector", "source"
+    )
     first.close()
     second = Context(any_settings)
     try:
@@ -37,10 +38,18 @@ def test_data_survives_a_restart(any_settings):
 
 def test_secrets_are_encrypted_at_rest_and_masked_in_answers(context):
     objects = ObjectService(context)
-    saved = objects.save_object({"name": "Secret", "type": "api", "location": "http://x", "auth": "basic",
-                                 "authenticationConfig": {"username": "alice", "password": "hunter2"},
-                                 "configuration": {"headers": {"Authorization": "Bearer tok-123"}}},
-                                "openconnector", "source")
+    saved = objects.save_object(
+        {
+            "name": "Secret",
+            "type": "api",
+            "location": "http://x",
+            "auth": "basic",
+            "authenticationConfig": {"username": "alice", "password": "hunter2"},
+            "configuration": {"headers": {"Authorization": "Bearer tok-123"}},
+        },
+        "openconnector",
+        "source",
+    )
     assert saved["authenticationConfig"]["password"] == "********"
     assert saved["configuration"]["headers"]["Authorization"] == "********"
     with context.db.engine.connect() as conn:
@@ -49,7 +58,8 @@ def test_secrets_are_encrypted_at_rest_and_masked_in_answers(context):
     revealed = objects.reveal(saved, objects.registers.get_schema("source"))
     assert revealed["authenticationConfig"]["password"] == "hunter2"
     # Sending the mask back keeps the stored secret.
-    objects.save_object({**{k: v for k, v in saved.items() if k != "@self"}, "name": "Secret 2"},
-                        "openconnector", "source")
+    objects.save_object(
+        {**{k: v for k, v in saved.items() if k != "@self"}, "name": "Secret 2"}, "openconnector", "source"
+    )
     again = objects.reveal(saved, objects.registers.get_schema("source"))
     assert again["authenticationConfig"]["password"] == "hunter2" and again["name"] == "Secret 2"

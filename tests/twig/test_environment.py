@@ -12,9 +12,15 @@ from openconnector.twig import Environment, Error, LoaderError, RuntimeError, Sy
 
 def test_all_is_sorted_and_complete() -> None:
     assert twig.__all__ == sorted(twig.__all__)
-    assert {"Environment", "Error", "LoaderError", "RuntimeError", "SyntaxError", "Template", "render"} <= set(
-        twig.__all__
-    )
+    assert {
+        "Environment",
+        "Error",
+        "LoaderError",
+        "RuntimeError",
+        "SyntaxError",
+        "Template",
+        "render",
+    } <= set(twig.__all__)
     for name in twig.__all__:
         assert hasattr(twig, name)
 
@@ -68,8 +74,11 @@ def test_registered_functions_receive_positional_and_named_arguments() -> None:
 def test_errors_from_registered_callables_become_twig_runtime_errors() -> None:
     env = Environment()
     env.add_function("boom", lambda: 1 / 0)
-    with pytest.raises(RuntimeError, match=r'An exception has been thrown during the rendering of a template '
-                                           r'\("division by zero"\) in "index.twig" at line 3\.'):
+    with pytest.raises(
+        RuntimeError,
+        match=r"An exception has been thrown during the rendering of a template "
+        r'\("division by zero"\) in "index.twig" at line 3\.',
+    ):
         env.from_string("a\nb\n{{ boom() }}").render({})
 
 
@@ -77,20 +86,43 @@ def test_errors_from_registered_callables_become_twig_runtime_errors() -> None:
     "source, cls, message",
     [
         ("{{ foo", SyntaxError, 'Unclosed "variable" in "index.twig" at line 1.'),
-        ("{% if x %}", SyntaxError, 'Unexpected end of template (unclosed "if" tag opened at line 1) in "index.twig" at line 1.'),
+        (
+            "{% if x %}",
+            SyntaxError,
+            'Unexpected end of template (unclosed "if" tag opened at line 1) in "index.twig" at line 1.',
+        ),
         ("{% foo %}", SyntaxError, 'Unknown "foo" tag in "index.twig" at line 1.'),
         ("\n{{ x|nope }}", SyntaxError, 'Unknown "nope" filter in "index.twig" at line 2.'),
         ("{{ nope() }}", SyntaxError, 'Unknown "nope" function in "index.twig" at line 1.'),
         ("{{ x is nope }}", SyntaxError, 'Unknown "nope" test in "index.twig" at line 1.'),
-        ("{{ 1 === 2 }}", SyntaxError, 'Unexpected operator of value "=". Did you try to use "===" or "!==" for '
-                                       'strict comparison? Use "is same as(value)" instead in "index.twig" at line 1.'),
-        ("{% for x in 1..3 %}{% endif %}", SyntaxError, 'Unexpected "endif" tag (expecting closing tag for the "for" '
-                                                        'tag defined near line 1) in "index.twig" at line 1.'),
+        (
+            "{{ 1 === 2 }}",
+            SyntaxError,
+            'Unexpected operator of value "=". Did you try to use "===" or "!==" for '
+            'strict comparison? Use "is same as(value)" instead in "index.twig" at line 1.',
+        ),
+        (
+            "{% for x in 1..3 %}{% endif %}",
+            SyntaxError,
+            'Unexpected "endif" tag (expecting closing tag for the "for" '
+            'tag defined near line 1) in "index.twig" at line 1.',
+        ),
         ("\n\n{{ 1 / 0 }}", RuntimeError, 'Division by zero in "index.twig" at line 3.'),
-        ("{{ 'a' - 1 }}", RuntimeError, 'Unsupported operand types: string - string in "index.twig" at line 1.'),
-        ("{{ include('x.twig') }}", LoaderError, 'Template "x.twig" is not defined in "index.twig" at line 1.'),
-        ("{% with 'x' %}{% endwith %}", RuntimeError,
-         'Variables passed to the "with" tag must be a mapping in "index.twig" at line 1.'),
+        (
+            "{{ 'a' - 1 }}",
+            RuntimeError,
+            'Unsupported operand types: string - string in "index.twig" at line 1.',
+        ),
+        (
+            "{{ include('x.twig') }}",
+            LoaderError,
+            'Template "x.twig" is not defined in "index.twig" at line 1.',
+        ),
+        (
+            "{% with 'x' %}{% endwith %}",
+            RuntimeError,
+            'Variables passed to the "with" tag must be a mapping in "index.twig" at line 1.',
+        ),
     ],
 )
 def test_errors_carry_twigs_message_name_and_line(source: str, cls: type[Error], message: str) -> None:
@@ -109,7 +141,9 @@ def test_strict_undefined_variable_reports_the_line_of_the_variable() -> None:
 
 
 def test_render_is_thread_safe_and_does_not_share_state() -> None:
-    tpl = Environment().from_string("{% set t = 0 %}{% for i in items %}{% set t = t + i %}{% endfor %}{{ t }}")
+    tpl = Environment().from_string(
+        "{% set t = 0 %}{% for i in items %}{% set t = t + i %}{% endfor %}{{ t }}"
+    )
     results: dict[int, str] = {}
 
     def work(n: int) -> None:

@@ -129,14 +129,20 @@ def test_only_arrow_functions_are_callable(filter_name: str, callback: str) -> N
 
 
 def test_python_objects_in_the_data_expose_nothing() -> None:
-    assert render("[{{ obj.token }}|{{ obj.password }}|{{ attribute(obj, 'token') }}|{{ obj.__dict__ }}]") == "[|||]"
+    assert (
+        render("[{{ obj.token }}|{{ obj.password }}|{{ attribute(obj, 'token') }}|{{ obj.__dict__ }}]")
+        == "[|||]"
+    )
     with pytest.raises(twig.RuntimeError, match='Object of class "Secret" could not be converted to string'):
         render("{{ obj }}")
 
 
 def test_rendering_does_not_modify_the_callers_context() -> None:
     ctx = {"items": [1, 2], "h": {"a": 1}}
-    render("{% set items = items|merge([3]) %}{% set h = h|merge({b: 2}) %}{% set new = 1 %}{{ items|join }}", ctx)
+    render(
+        "{% set items = items|merge([3]) %}{% set h = h|merge({b: 2}) %}{% set new = 1 %}{{ items|join }}",
+        ctx,
+    )
     assert ctx == {"items": [1, 2], "h": {"a": 1}}
 
 
@@ -207,7 +213,7 @@ def test_limits_are_configurable() -> None:
         "{{ " + "f(" * 500 + ")" * 500 + " }}",
         "{{ " + "x => " * 500 + "1 }}",
         "{{ '" + "#{" * 300 + "'",
-        '{{ "' + "#{" * 300 + '1' + '}' * 300 + '" }}',
+        '{{ "' + "#{" * 300 + "1" + "}" * 300 + '" }}',
         "{% if 1 %}" * 300 + "{% endif %}" * 300,
         "{% for i in [1] %}" * 100 + "{% endfor %}" * 100,
         "{% with %}" * 300 + "{% endwith %}" * 300,

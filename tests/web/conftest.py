@@ -28,16 +28,26 @@ class Browser:
             self.csrf = match.group(1)
         return response
 
-    def post(self, path: str, data: dict[str, Any] | list[tuple[str, str]] | None = None, *,
-             csrf: bool = True, **kwargs: Any) -> Any:
+    def post(
+        self,
+        path: str,
+        data: dict[str, Any] | list[tuple[str, str]] | None = None,
+        *,
+        csrf: bool = True,
+        **kwargs: Any,
+    ) -> Any:
         if not self.csrf:
             self.get("/login")
         items = list(data.items()) if isinstance(data, dict) else list(data or [])
         if csrf:
             items.append(("csrf_token", self.csrf))
         kwargs.setdefault("follow_redirects", False)
-        response = self.client.post(path, content=_encode(items), headers={
-            "content-type": "application/x-www-form-urlencoded", **kwargs.pop("headers", {})}, **kwargs)
+        response = self.client.post(
+            path,
+            content=_encode(items),
+            headers={"content-type": "application/x-www-form-urlencoded", **kwargs.pop("headers", {})},
+            **kwargs,
+        )
         if match := _CSRF.search(response.text):
             self.csrf = match.group(1)
         return response
@@ -77,9 +87,18 @@ def dcat(context: Context) -> Context:
 
     registers = RegisterService(context)
     registers.create_register({"title": "DCAT register", "slug": "dcat"})
-    registers.create_schema({
-        "title": "Dataset", "slug": "dataset", "required": ["title"],
-        "properties": {"title": {"type": "string", "minLength": 1}, "category": {"type": "string"},
-                       "status": {"type": "string", "enum": ["Concept", "Published"]},
-                       "publicatiedatum": {"type": "string", "format": "date-time"}}}, register="dcat")
+    registers.create_schema(
+        {
+            "title": "Dataset",
+            "slug": "dataset",
+            "required": ["title"],
+            "properties": {
+                "title": {"type": "string", "minLength": 1},
+                "category": {"type": "string"},
+                "status": {"type": "string", "enum": ["Concept", "Published"]},
+                "publicatiedatum": {"type": "string", "format": "date-time"},
+            },
+        },
+        register="dcat",
+    )
     return context

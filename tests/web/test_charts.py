@@ -6,8 +6,9 @@ from openconnector.web.charts import bar_chart
 
 
 def test_bars_are_scaled_to_whole_ticks_above_the_highest_value():
-    chart = bar_chart({"2025-05-02": {"success": 9, "error": 1}, "2025-05-01": {"success": 3}},
-                      ["success", "error"])
+    chart = bar_chart(
+        {"2025-05-02": {"success": 9, "error": 1}, "2025-05-01": {"success": 3}}, ["success", "error"]
+    )
     assert chart.days == ["2025-05-01", "2025-05-02"]
     assert [value for _, value in chart.ticks] == [0, 3, 6, 9, 12]
     tallest = max(chart.bars, key=lambda b: b.height)
@@ -22,6 +23,7 @@ def test_a_week_without_data_draws_no_bars():
 
 
 def test_missing_or_odd_counts_count_as_zero():
-    chart = bar_chart({"2025-05-01": {"created": None, "updated": "x", "skipped": "4"}},
-                      ["created", "updated", "skipped"])
+    chart = bar_chart(
+        {"2025-05-01": {"created": None, "updated": "x", "skipped": "4"}}, ["created", "updated", "skipped"]
+    )
     assert chart.rows == [{"created": 0, "updated": 0, "skipped": 4}]

@@ -44,8 +44,9 @@ def test_adding_a_source_without_a_name_shows_the_error_beside_the_field(browser
 
 def test_a_source_location_must_be_a_full_url(browser):
     ref = _source(browser)
-    response = browser.post(f"/sources/{ref}", {"name": "Pet Store", "type": "api", "location": "petstore",
-                                                "auth": "none"})
+    response = browser.post(
+        f"/sources/{ref}", {"name": "Pet Store", "type": "api", "location": "petstore", "auth": "none"}
+    )
     assert response.status_code == 400
     assert "Enter a full http:// or https:// address" in response.text
 
@@ -59,8 +60,14 @@ def test_the_source_list_searches_by_name(browser):
 
 def test_source_secrets_are_write_only_and_kept_when_left_empty(browser):
     ref = _source(browser)
-    save = {"name": "Pet Store", "type": "api", "location": "https://example.org/api", "auth": "basic",
-            "auth.username": "alice", "isEnabled": "1"}
+    save = {
+        "name": "Pet Store",
+        "type": "api",
+        "location": "https://example.org/api",
+        "auth": "basic",
+        "auth.username": "alice",
+        "isEnabled": "1",
+    }
     assert browser.post(f"/sources/{ref}", {**save, "auth.password": "hunter2-secret"}).status_code == 303
     page = browser.get(f"/sources/{ref}").text
     assert "hunter2-secret" not in page and "enc:v1" not in page
@@ -72,7 +79,9 @@ def test_source_secrets_are_write_only_and_kept_when_left_empty(browser):
     assert stored["authenticationConfig"] == {"username": "alice", "password": "hunter2-secret"}
     browser.post(f"/sources/{ref}", {**save, "auth.password.clear": "1"})
     assert "password" not in EntityService("source", context).get_with_secrets(ref)["authenticationConfig"]
-    assert re.search(r'Password <span class="secret-state unset">not set</span>', browser.get(f"/sources/{ref}").text)
+    assert re.search(
+        r'Password <span class="secret-state unset">not set</span>', browser.get(f"/sources/{ref}").text
+    )
 
 
 def test_choosing_another_auth_method_swaps_in_its_fields(browser):
@@ -85,8 +94,15 @@ def test_choosing_another_auth_method_swaps_in_its_fields(browser):
 
 def test_secret_headers_are_write_only_too(browser):
     ref = _source(browser)
-    form = [("name", "Pet Store"), ("type", "api"), ("auth", "none"), ("header.name", "Accept"),
-            ("header.value", "application/json"), ("header.name", "X-Api-Key"), ("header.value", "k-123-secret")]
+    form = [
+        ("name", "Pet Store"),
+        ("type", "api"),
+        ("auth", "none"),
+        ("header.name", "Accept"),
+        ("header.value", "application/json"),
+        ("header.name", "X-Api-Key"),
+        ("header.value", "k-123-secret"),
+    ]
     assert browser.post(f"/sources/{ref}", form).status_code == 303
     page = browser.get(f"/sources/{ref}").text
     assert 'value="application/json"' in page and "k-123-secret" not in page
@@ -95,11 +111,22 @@ def test_secret_headers_are_write_only_too(browser):
 
 def test_testing_a_source_shows_status_time_and_the_response_in_green(browser, fake_api):
     ref = _source(browser)
-    browser.post(f"/sources/{ref}", {"name": "Pet Store", "type": "api", "auth": "none",
-                                     "location": fake_api.url + "/api/v3", "isEnabled": "1"})
+    browser.post(
+        f"/sources/{ref}",
+        {
+            "name": "Pet Store",
+            "type": "api",
+            "auth": "none",
+            "location": fake_api.url + "/api/v3",
+            "isEnabled": "1",
+        },
+    )
     fake_api.add_pet(XSS)
-    response = browser.post(f"/sources/{ref}/test", {"endpoint": "/pet/findByStatus?status=available"},
-                            headers={"HX-Request": "true"})
+    response = browser.post(
+        f"/sources/{ref}/test",
+        {"endpoint": "/pet/findByStatus?status=available"},
+        headers={"HX-Request": "true"},
+    )
     assert response.status_code == 200
     assert 'class="result ok"' in response.text and "200" in response.text and " ms" in response.text
     assert XSS not in response.text and ESCAPED in response.text
@@ -108,8 +135,16 @@ def test_testing_a_source_shows_status_time_and_the_response_in_green(browser, f
 
 def test_testing_an_unreachable_source_shows_red(browser):
     ref = _source(browser)
-    browser.post(f"/sources/{ref}", {"name": "Pet Store", "type": "api", "auth": "none",
-                                     "location": "http://127.0.0.1:9/nothing", "isEnabled": "1"})
+    browser.post(
+        f"/sources/{ref}",
+        {
+            "name": "Pet Store",
+            "type": "api",
+            "auth": "none",
+            "location": "http://127.0.0.1:9/nothing",
+            "isEnabled": "1",
+        },
+    )
     response = browser.post(f"/sources/{ref}/test", {"endpoint": ""}, headers={"HX-Request": "true"})
     assert 'class="result bad"' in response.text
 
@@ -120,8 +155,12 @@ def _mapping(browser) -> str:
     return _id_from(response)
 
 
-TUTORIAL_ROWS = [("title", "{{ name }}"), ("category", "{{ category.name }}"), ("status", "Published"),
-                 ("publicatiedatum", '{{ "now"|date("Y-m-d H:i:s") }}')]
+TUTORIAL_ROWS = [
+    ("title", "{{ name }}"),
+    ("category", "{{ category.name }}"),
+    ("status", "Published"),
+    ("publicatiedatum", '{{ "now"|date("Y-m-d H:i:s") }}'),
+]
 
 
 def _rows(rows) -> list[tuple[str, str]]:
@@ -142,8 +181,12 @@ def test_mapping_rows_can_be_added_and_removed_before_saving(browser):
 
 def test_saving_a_mapping_stores_rows_unset_cast_and_pass_through(browser):
     ref = _mapping(browser)
-    form = _rows(TUTORIAL_ROWS) + [("cast.target", "status"), ("cast.value", "string"), ("passThrough", "1"),
-                                   ("action", "save")]
+    form = _rows(TUTORIAL_ROWS) + [
+        ("cast.target", "status"),
+        ("cast.value", "string"),
+        ("passThrough", "1"),
+        ("action", "save"),
+    ]
     form = [(k, "id\ntags" if k == "unset" else v) for k, v in form]
     assert browser.post(f"/mappings/{ref}", form).status_code == 303
     stored = EntityService("mapping", browser.client.app.state.context).get(ref)
@@ -156,7 +199,9 @@ def test_saving_a_mapping_stores_rows_unset_cast_and_pass_through(browser):
 
 def test_a_duplicate_target_field_is_flagged_on_its_row(browser):
     ref = _mapping(browser)
-    response = browser.post(f"/mappings/{ref}", _rows([("title", "a"), ("title", "b")]) + [("action", "save")])
+    response = browser.post(
+        f"/mappings/{ref}", _rows([("title", "a"), ("title", "b")]) + [("action", "save")]
+    )
     assert response.status_code == 400
     assert 'id="r-err-1"' in response.text and "already mapped" in response.text
 
@@ -166,7 +211,10 @@ def test_testing_a_mapping_shows_the_object_and_the_schema_errors_beside_the_row
     schema = ObjectService(dcat).resolve("dcat", "dataset")[1]
     sample = json.dumps({"name": XSS, "category": {"name": "Dogs"}})
     form = _rows(TUTORIAL_ROWS[:2] + [("status", "Gepubliceerd")]) + [
-        ("sample", sample), ("schema", str(schema["id"])), ("action", "test")]
+        ("sample", sample),
+        ("schema", str(schema["id"])),
+        ("action", "test"),
+    ]
     page = browser.post(f"/mappings/{ref}", form).text
     assert 'id="mapping-result" class="result bad"' in page
     assert re.search(r'id="r-err-2">[^<]+</p>', page), "the enum error sits beside the status row"
@@ -176,19 +224,36 @@ def test_testing_a_mapping_shows_the_object_and_the_schema_errors_beside_the_row
 
 def test_a_mapping_can_fetch_its_sample_from_a_source(browser, fake_api):
     source = _source(browser)
-    browser.post(f"/sources/{source}", {"name": "Pet Store", "type": "api", "auth": "none",
-                                        "location": fake_api.url + "/api/v3", "isEnabled": "1"})
+    browser.post(
+        f"/sources/{source}",
+        {
+            "name": "Pet Store",
+            "type": "api",
+            "auth": "none",
+            "location": fake_api.url + "/api/v3",
+            "isEnabled": "1",
+        },
+    )
     source_uuid = EntityService("source", browser.client.app.state.context).get(source)["uuid"]
     ref = _mapping(browser)
-    page = browser.post(f"/mappings/{ref}", _rows(TUTORIAL_ROWS) + [
-        ("sample_source", source_uuid), ("sample_endpoint", "/pet/findByStatus?status=available"),
-        ("sample_position", "_root"), ("action", "fetch-sample")]).text
+    page = browser.post(
+        f"/mappings/{ref}",
+        _rows(TUTORIAL_ROWS)
+        + [
+            ("sample_source", source_uuid),
+            ("sample_endpoint", "/pet/findByStatus?status=available"),
+            ("sample_position", "_root"),
+            ("action", "fetch-sample"),
+        ],
+    ).text
     assert "&#34;name&#34;: &#34;Bella&#34;" in page
 
 
 def _sync(browser) -> str:
-    response = browser.post("/synchronizations", {"name": "Pet store to datasets", "sourceType": "api",
-                                                  "targetType": "register/schema"})
+    response = browser.post(
+        "/synchronizations",
+        {"name": "Pet store to datasets", "sourceType": "api", "targetType": "register/schema"},
+    )
     assert response.status_code == 303
     return _id_from(response)
 
@@ -196,17 +261,32 @@ def _sync(browser) -> str:
 def _wire(browser, fake_api, dcat) -> tuple[str, dict]:
     context = browser.client.app.state.context
     source = _source(browser)
-    browser.post(f"/sources/{source}", {"name": "Pet Store", "type": "api", "auth": "none",
-                                        "location": fake_api.url + "/api/v3", "isEnabled": "1"})
+    browser.post(
+        f"/sources/{source}",
+        {
+            "name": "Pet Store",
+            "type": "api",
+            "auth": "none",
+            "location": fake_api.url + "/api/v3",
+            "isEnabled": "1",
+        },
+    )
     mapping = _mapping(browser)
     browser.post(f"/mappings/{mapping}", _rows(TUTORIAL_ROWS) + [("action", "save")])
     register, schema = ObjectService(context).resolve("dcat", "dataset")
     ref = _sync(browser)
-    form = {"name": "Pet store to datasets", "sourceType": "api", "targetType": "register/schema",
-            "sourceId": EntityService("source", context).get(source)["uuid"],
-            "sourceTargetMapping": EntityService("mapping", context).get(mapping)["uuid"],
-            "register": str(register["id"]), "schema": str(schema["id"]),
-            "endpoint": "/pet/findByStatus?status=available", "resultsPosition": "_root", "idPosition": "id"}
+    form = {
+        "name": "Pet store to datasets",
+        "sourceType": "api",
+        "targetType": "register/schema",
+        "sourceId": EntityService("source", context).get(source)["uuid"],
+        "sourceTargetMapping": EntityService("mapping", context).get(mapping)["uuid"],
+        "register": str(register["id"]),
+        "schema": str(schema["id"]),
+        "endpoint": "/pet/findByStatus?status=available",
+        "resultsPosition": "_root",
+        "idPosition": "id",
+    }
     response = browser.post(f"/synchronizations/{ref}", form)
     assert response.status_code == 303, response.text
     return ref, form
@@ -216,17 +296,22 @@ def test_a_synchronisation_stores_its_target_as_register_slash_schema(browser, f
     ref, form = _wire(browser, fake_api, dcat)
     stored = EntityService("synchronization", dcat).get(ref)
     assert stored["targetId"] == f"{form['register']}/{form['schema']}"
-    assert stored["sourceConfig"] == {"endpoint": "/pet/findByStatus?status=available", "resultsPosition": "_root",
-                                      "idPosition": "id", "usesPagination": False}
+    assert stored["sourceConfig"] == {
+        "endpoint": "/pet/findByStatus?status=available",
+        "resultsPosition": "_root",
+        "idPosition": "id",
+        "usesPagination": False,
+    }
     page = browser.get(f"/synchronizations/{ref}").text
     assert f'<option value="{form["schema"]}" selected>Dataset</option>' in page
 
 
 def test_a_schema_must_belong_to_the_chosen_register(browser, dcat):
     ref = _sync(browser)
-    response = browser.post(f"/synchronizations/{ref}", {"name": "S", "sourceType": "api",
-                                                          "targetType": "register/schema",
-                                                          "register": "1", "schema": "999"})
+    response = browser.post(
+        f"/synchronizations/{ref}",
+        {"name": "S", "sourceType": "api", "targetType": "register/schema", "register": "1", "schema": "999"},
+    )
     assert response.status_code == 400
     assert "Choose a schema of the chosen register." in response.text
 
@@ -248,8 +333,11 @@ def test_running_a_synchronisation_shows_progress_then_the_log(browser, fake_api
     panel = browser.post(f"/synchronizations/{ref}/run", {"test": "0"}, headers={"HX-Request": "true"}).text
     panel = _wait_for_run(browser, ref, panel)
     assert 'data-count="found">9<' in panel and 'data-count="created">9<' in panel
-    again = _wait_for_run(browser, ref, browser.post(f"/synchronizations/{ref}/run", {"test": "0"},
-                                                     headers={"HX-Request": "true"}).text)
+    again = _wait_for_run(
+        browser,
+        ref,
+        browser.post(f"/synchronizations/{ref}/run", {"test": "0"}, headers={"HX-Request": "true"}).text,
+    )
     assert 'data-count="skipped">9<' in again
     listing = browser.get("/synchronizations").text
     assert '<span class="badge ok">success</span>' in listing
@@ -262,16 +350,22 @@ def test_running_a_synchronisation_shows_progress_then_the_log(browser, fake_api
 
 def test_a_test_run_writes_nothing(browser, fake_api, dcat):
     ref, _ = _wire(browser, fake_api, dcat)
-    panel = _wait_for_run(browser, ref, browser.post(f"/synchronizations/{ref}/run", {"test": "1"},
-                                                     headers={"HX-Request": "true"}).text)
+    panel = _wait_for_run(
+        browser,
+        ref,
+        browser.post(f"/synchronizations/{ref}/run", {"test": "1"}, headers={"HX-Request": "true"}).text,
+    )
     assert "Test run finished" in panel and 'data-count="found">8<' in panel
     assert ObjectService(dcat).count("dcat", "dataset") == 0
 
 
 def test_an_incomplete_synchronisation_says_what_is_missing(browser, dcat):
     ref = _sync(browser)
-    panel = _wait_for_run(browser, ref, browser.post(f"/synchronizations/{ref}/run", {"test": "0"},
-                                                     headers={"HX-Request": "true"}).text)
+    panel = _wait_for_run(
+        browser,
+        ref,
+        browser.post(f"/synchronizations/{ref}/run", {"test": "0"}, headers={"HX-Request": "true"}).text,
+    )
     assert "could not start" in panel and "sourceId" in panel
 
 
@@ -282,8 +376,12 @@ def test_scheduling_shows_the_next_run(browser, fake_api, dcat):
     assert re.search(r"<dt>Next run</dt><dd>\d{4}-\d\d-\d\d", page)
     response = browser.post(f"/synchronizations/{ref}/schedule", {"interval": "custom", "cron": "not a cron"})
     assert response.status_code == 400 and "is not a cron expression" in response.text
-    assert browser.post(f"/synchronizations/{ref}/schedule", {"interval": "custom", "cron": "0 6 * * *"}
-                        ).status_code == 303
+    assert (
+        browser.post(
+            f"/synchronizations/{ref}/schedule", {"interval": "custom", "cron": "0 6 * * *"}
+        ).status_code
+        == 303
+    )
     assert "<dd>0 6 * * *</dd>" in browser.get(f"/synchronizations/{ref}").text
 
 
@@ -297,8 +395,11 @@ def test_a_bad_log_filter_shows_a_message_not_an_error_page(browser, kind):
 def test_objects_can_be_searched_filtered_and_paged(browser, dcat):
     objects = ObjectService(dcat)
     for i in range(25):
-        objects.save_object({"title": f"Pet {i:02}", "category": "Dogs" if i % 2 else "Cats",
-                             "status": "Published"}, "dcat", "dataset")
+        objects.save_object(
+            {"title": f"Pet {i:02}", "category": "Dogs" if i % 2 else "Cats", "status": "Published"},
+            "dcat",
+            "dataset",
+        )
     page = browser.get("/registers/dcat/schemas/dataset").text
     assert "Page 1 of 2" in page
     assert "Pet 24" in browser.get("/registers/dcat/schemas/dataset?_search=Pet+24").text

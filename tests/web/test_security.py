@@ -11,15 +11,45 @@ from openconnector.connector.entities import EntityService
 from openconnector.store.settings import Settings
 from openconnector.web.session import session_key
 
-PAGES = ["/", "/sources", "/sources/new", "/sources/1", "/mappings", "/mappings/new", "/mappings/1",
-         "/synchronizations", "/synchronizations/new", "/synchronizations/1", "/logs", "/logs?kind=runs",
-         "/logs?kind=jobs", "/registers", "/registers/1", "/registers/1/schemas/1",
-         "/registers/1/schemas/1/objects/x", "/sources/1/auth-fields?auth=basic",
-         "/synchronizations/1/schema-options?register=1", "/synchronizations/1/runs/abc"]
+PAGES = [
+    "/",
+    "/sources",
+    "/sources/new",
+    "/sources/1",
+    "/mappings",
+    "/mappings/new",
+    "/mappings/1",
+    "/synchronizations",
+    "/synchronizations/new",
+    "/synchronizations/1",
+    "/logs",
+    "/logs?kind=runs",
+    "/logs?kind=jobs",
+    "/registers",
+    "/registers/1",
+    "/registers/1/schemas/1",
+    "/registers/1/schemas/1/objects/x",
+    "/sources/1/auth-fields?auth=basic",
+    "/synchronizations/1/schema-options?register=1",
+    "/synchronizations/1/runs/abc",
+]
 
-FORMS = ["/logout", "/sources", "/sources/1", "/sources/1/test", "/sources/1/delete", "/mappings", "/mappings/1",
-         "/mappings/1/delete", "/synchronizations", "/synchronizations/1", "/synchronizations/1/run",
-         "/synchronizations/1/schedule", "/synchronizations/1/delete", "/synchronizations/1/runs/x/stop"]
+FORMS = [
+    "/logout",
+    "/sources",
+    "/sources/1",
+    "/sources/1/test",
+    "/sources/1/delete",
+    "/mappings",
+    "/mappings/1",
+    "/mappings/1/delete",
+    "/synchronizations",
+    "/synchronizations/1",
+    "/synchronizations/1/run",
+    "/synchronizations/1/schedule",
+    "/synchronizations/1/delete",
+    "/synchronizations/1/runs/x/stop",
+]
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -35,8 +65,9 @@ def test_the_login_redirect_remembers_the_page_asked_for(anonymous):
 
 
 def test_an_htmx_request_without_session_moves_the_whole_page_to_login(anonymous):
-    response = anonymous.client.get("/synchronizations/1/runs/abc", headers={"HX-Request": "true"},
-                                    follow_redirects=False)
+    response = anonymous.client.get(
+        "/synchronizations/1/runs/abc", headers={"HX-Request": "true"}, follow_redirects=False
+    )
     assert response.status_code == 401
     assert response.headers["HX-Redirect"] == "/login?next=/synchronizations/1/runs/abc"
 
@@ -62,16 +93,20 @@ def test_a_form_post_without_its_csrf_token_is_refused(browser, path):
 
 
 def test_a_form_post_with_another_csrf_token_is_refused(browser):
-    response = browser.client.post("/sources", data={"name": "Sneaky", "type": "api", "csrf_token": "forged"},
-                                   follow_redirects=False)
+    response = browser.client.post(
+        "/sources", data={"name": "Sneaky", "type": "api", "csrf_token": "forged"}, follow_redirects=False
+    )
     assert response.status_code == 403
 
 
 def test_an_htmx_post_may_carry_the_token_in_a_header(browser):
     browser.get("/sources")
-    response = browser.client.post("/sources", data={"name": "Via htmx", "type": "api"},
-                                   headers={"X-CSRF-Token": browser.csrf, "HX-Request": "true"},
-                                   follow_redirects=False)
+    response = browser.client.post(
+        "/sources",
+        data={"name": "Via htmx", "type": "api"},
+        headers={"X-CSRF-Token": browser.csrf, "HX-Request": "true"},
+        follow_redirects=False,
+    )
     assert response.status_code == 303
 
 

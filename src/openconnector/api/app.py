@@ -35,8 +35,14 @@ def create_app(context: Context | None = None, *, make_default: bool = True) -> 
         set_context(context)
     users = UserService(context.db)
     users.ensure_admin(context.settings.admin_password)
-    app = FastAPI(title="openconnector", version=_version(), default_response_class=ORJSONResponse,
-                  docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
+    app = FastAPI(
+        title="openconnector",
+        version=_version(),
+        default_response_class=ORJSONResponse,
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        redoc_url=None,
+    )
     app.state.context = context
     app.state.users = users
     errors.install(app)

@@ -41,7 +41,9 @@ def require_user(request: Request) -> str:
             expected = request.scope["session"].get("csrf")
             given = request.headers.get("x-csrf-token")
             if not expected or not given or not hmac.compare_digest(str(expected), given):
-                raise Forbidden("Writing through the API with a browser session needs the X-CSRF-Token header")
+                raise Forbidden(
+                    "Writing through the API with a browser session needs the X-CSRF-Token header"
+                )
         request.state.user = session_user
         return session_user
     raise Unauthorized("Login required: use HTTP Basic auth (curl -u user:password)")
@@ -59,8 +61,11 @@ async def json_body(request: Request, *, required: bool = True) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise BadRequest(f"Malformed JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
-                         line=exc.lineno, column=exc.colno) from None
+        raise BadRequest(
+            f"Malformed JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
+            line=exc.lineno,
+            column=exc.colno,
+        ) from None
 
 
 async def json_object(request: Request, *, required: bool = True) -> dict[str, Any]:

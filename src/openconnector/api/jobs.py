@@ -42,8 +42,9 @@ async def _run(request: Request, ref: str, force: bool) -> Any:
     except NotFound:
         return ORJSONResponse({"error": "Job not found"}, status_code=404)
     try:
-        entry = await run_in_threadpool(lambda: service.run(job["uuid"], force=force, on_conflict="raise",
-                                                            user=user))
+        entry = await run_in_threadpool(
+            lambda: service.run(job["uuid"], force=force, on_conflict="raise", user=user)
+        )
     except OpenConnectorError:
         raise  # 409 when the job or its synchronisation is running, 404 for a vanished job
     except Exception as exc:
@@ -74,9 +75,15 @@ async def test_job(ref: str, request: Request) -> Any:
 async def schedule_synchronization(ref: str, request: Request) -> Any:
     """``{interval?: seconds, cron?: "*/5 * * * *", isEnabled?: true, force?: false}`` → the sync's job."""
     body = await json_object(request, required=False)
-    job = await run_in_threadpool(lambda: _service(request).schedule(
-        ref, interval=body.get("interval"), cron=body.get("cron"), force=bool(body.get("force", False)),
-        enabled=body.get("isEnabled", True) is not False))
+    job = await run_in_threadpool(
+        lambda: _service(request).schedule(
+            ref,
+            interval=body.get("interval"),
+            cron=body.get("cron"),
+            force=bool(body.get("force", False)),
+            enabled=body.get("isEnabled", True) is not False,
+        )
+    )
     _wake(request)
     return job
 

@@ -64,6 +64,7 @@ def _service(request: Request) -> CatalogService:
 
 # -- admin: catalogs ----------------------------------------------------------------------
 
+
 @admin.get("/api/catalogs")
 async def list_catalogs(request: Request) -> Any:
     found = await run_in_threadpool(_service(request).list, request.query_params.get("_search"))
@@ -92,8 +93,9 @@ async def replace_catalog(ref: str, request: Request) -> Any:
 @admin.patch("/api/catalogs/{ref}")
 async def patch_catalog(ref: str, request: Request) -> Any:
     body = await json_object(request)
-    return await run_in_threadpool(lambda: _service(request).update(ref, body, merge=True,
-                                                                    owner=request.state.user))
+    return await run_in_threadpool(
+        lambda: _service(request).update(ref, body, merge=True, owner=request.state.user)
+    )
 
 
 @admin.delete("/api/catalogs/{ref}", status_code=204)
@@ -103,6 +105,7 @@ async def delete_catalog(ref: str, request: Request) -> Response:
 
 
 # -- public: the DCAT feed ------------------------------------------------------------------
+
 
 @dataclass
 class _Feed:
@@ -151,8 +154,12 @@ def _fingerprint(fmt: str, base: str, pages: list[FeedPage]) -> str:
     digest = hashlib.sha256()
     digest.update(orjson.dumps([_version(), fmt, base]))
     for p in pages:
-        digest.update(orjson.dumps([p.catalog, p.page, p.per_page, p.total, p.datasets],
-                                   option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS))
+        digest.update(
+            orjson.dumps(
+                [p.catalog, p.page, p.per_page, p.total, p.datasets],
+                option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS,
+            )
+        )
     return '"' + digest.hexdigest()[:32] + '"'
 
 
@@ -194,8 +201,9 @@ def _not_modified(request: Request, etag: str, last_modified: datetime | None) -
     return False
 
 
-def _build_feed(request: Request, pages: list[FeedPage], fmt: str, fmt_param: str | None) -> tuple[
-        str, datetime | None, Any]:
+def _build_feed(
+    request: Request, pages: list[FeedPage], fmt: str, fmt_param: str | None
+) -> tuple[str, datetime | None, Any]:
     base = _base_url(request)
     etag = _fingerprint(fmt, base, pages)
     last_modified = _last_modified(pages)
@@ -206,8 +214,15 @@ def _build_feed(request: Request, pages: list[FeedPage], fmt: str, fmt_param: st
         graph = None
         for p in pages:
             slug = p.catalog["slug"]
-            part = build_graph(p.catalog, p.datasets, base_url=base, page=p.page, per_page=p.per_page,
-                               total=p.total, feed_url=_feed_url(base, f"/catalogs/{slug}/dcat", fmt_param))
+            part = build_graph(
+                p.catalog,
+                p.datasets,
+                base_url=base,
+                page=p.page,
+                per_page=p.per_page,
+                total=p.total,
+                feed_url=_feed_url(base, f"/catalogs/{slug}/dcat", fmt_param),
+            )
             if graph is None:
                 graph = part
             else:
@@ -266,14 +281,18 @@ async def catalog_feed(slug: str, request: Request) -> Response:
     def load(page: int) -> list[FeedPage]:
         found = service.feed_page(slug, page)
         if page > found.pages:
-            raise NotFound(f"Page {page} of the DCAT feed of {slug!r} does not exist; it has {found.pages}",
-                           page=page, pages=found.pages)
+            raise NotFound(
+                f"Page {page} of the DCAT feed of {slug!r} does not exist; it has {found.pages}",
+                page=page,
+                pages=found.pages,
+            )
         return [found]
 
     return await _serve_feed(request, load)
 
 
 # -- public: catalogs and their publications ---------------------------------------------
+
 
 @public.get("/api/catalogi")
 async def public_catalogs(request: Request) -> Any:
@@ -317,7 +336,7 @@ def _public_path(path: str) -> bool:
     """True for the public routes; the admin ``/api/catalogs[/{id}]`` routes get no CORS."""
     for mount in _MOUNTS:
         if path.startswith(mount):
-            parts = [p for p in path[len(mount):].split("/") if p]
+            parts = [p for p in path[len(mount) :].split("/") if p]
             return not (parts and parts[0] == "catalogs" and len(parts) <= 2)
     return False
 

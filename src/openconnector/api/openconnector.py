@@ -21,15 +21,23 @@ from .responses import FastJSONResponse
 router = APIRouter(dependencies=[Depends(require_user)])
 
 #: URL segment → entity kind.
-KINDS = {"sources": "source", "mappings": "mapping", "synchronizations": "synchronization",
-         "jobs": "job", "endpoints": "endpoint", "rules": "rule"}
+KINDS = {
+    "sources": "source",
+    "mappings": "mapping",
+    "synchronizations": "synchronization",
+    "jobs": "job",
+    "endpoints": "endpoint",
+    "rules": "rule",
+}
 
 
 def _entities(request: Request, kind: str) -> EntityService:
     return EntityService(kind, context_of(request))
 
 
-def _prepare_job(request: Request, body: dict[str, Any], current: dict[str, Any] | None = None) -> dict[str, Any]:
+def _prepare_job(
+    request: Request, body: dict[str, Any], current: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Check a job and fill in ``nextRun`` (a job without one is scheduled from now)."""
     from ..jobs.service import JobService
 
@@ -37,6 +45,7 @@ def _prepare_job(request: Request, body: dict[str, Any], current: dict[str, Any]
 
 
 # -- explicit routes (before the generic ones) ------------------------------------------
+
 
 @router.get("/api/dashboard")
 async def dashboard(request: Request) -> Any:
@@ -158,8 +167,9 @@ async def _run_sync(ref: str, request: Request, *, test: bool) -> Any:
     except OpenConnectorError as exc:
         if exc.status >= 500 or exc.status == 404:
             raise
-        return FastJSONResponse({"error": "Synchronization error", "message": exc.message, **exc.details},
-                                status_code=exc.status)
+        return FastJSONResponse(
+            {"error": "Synchronization error", "message": exc.message, **exc.details}, status_code=exc.status
+        )
     if result["status"] == "error":
         return FastJSONResponse({"error": "Synchronization error", **result}, status_code=400)
     return result
@@ -190,11 +200,24 @@ async def synchronization_contracts(request: Request) -> Any:
     def run() -> dict[str, Any]:
         sync_uuid = _entities(request, "synchronization").get(sync_ref)["uuid"] if sync_ref else None
         with context_of(request).db.connect() as conn:
-            results, total = list_contracts(conn, synchronization_id=sync_uuid, origin_id=params.get("originId"),
-                                            target_id=params.get("targetId"), limit=limit, offset=offset)
+            results, total = list_contracts(
+                conn,
+                synchronization_id=sync_uuid,
+                origin_id=params.get("originId"),
+                target_id=params.get("targetId"),
+                limit=limit,
+                offset=offset,
+            )
         pages = max(1, -(-total // limit))
-        return {"results": results, "pagination": {"page": offset // limit + 1, "pages": pages,
-                                                    "results": len(results), "total": total}}
+        return {
+            "results": results,
+            "pagination": {
+                "page": offset // limit + 1,
+                "pages": pages,
+                "results": len(results),
+                "total": total,
+            },
+        }
 
     return await run_in_threadpool(run)
 
@@ -209,7 +232,9 @@ async def synchronization_contract(ref: str, request: Request) -> Any:
     def run() -> Any:
         column = t.contracts.c.id if ref.isdigit() else t.contracts.c.uuid
         with context_of(request).db.connect() as conn:
-            row = conn.execute(select(t.contracts).where(column == (int(ref) if ref.isdigit() else ref))).first()
+            row = conn.execute(
+                select(t.contracts).where(column == (int(ref) if ref.isdigit() else ref))
+            ).first()
         if row is None:
             return FastJSONResponse({"error": "Contract not found"}, status_code=404)
         return contract_to_wire(row)
@@ -218,6 +243,7 @@ async def synchronization_contract(ref: str, request: Request) -> Any:
 
 
 # -- generic CRUD ------------------------------------------------------------------------
+
 
 def _kind(segment: str) -> str:
     kind = KINDS.get(segment)

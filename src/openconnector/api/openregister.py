@@ -34,6 +34,7 @@ def _envelope(items: list[dict[str, Any]]) -> dict[str, Any]:
 
 # -- registers -------------------------------------------------------------------------
 
+
 @router.get("/api/registers")
 async def list_registers(request: Request) -> Any:
     search = request.query_params.get("_search")
@@ -76,10 +77,12 @@ async def register_schemas(ref: str, request: Request) -> Any:
 
 # -- schemas ---------------------------------------------------------------------------
 
+
 @router.get("/api/schemas")
 async def list_schemas(request: Request) -> Any:
-    return _envelope(await run_in_threadpool(_registers(request).list_schemas,
-                                             request.query_params.get("register")))
+    return _envelope(
+        await run_in_threadpool(_registers(request).list_schemas, request.query_params.get("register"))
+    )
 
 
 @router.post("/api/schemas", status_code=201)
@@ -115,6 +118,7 @@ async def delete_schema(ref: str, request: Request) -> Response:
 
 # -- objects ---------------------------------------------------------------------------
 
+
 @router.get("/api/objects/{register}/{schema}")
 async def list_objects(register: str, schema: str, request: Request) -> Any:
     params = query_pairs(request)
@@ -125,7 +129,9 @@ async def list_objects(register: str, schema: str, request: Request) -> Any:
 async def create_object(register: str, schema: str, request: Request) -> Any:
     body = await json_object(request)
     user = request.state.user
-    result = await run_in_threadpool(lambda: _objects(request).save_object(body, register, schema, owner=user))
+    result = await run_in_threadpool(
+        lambda: _objects(request).save_object(body, register, schema, owner=user)
+    )
     return ORJSONResponse(result, status_code=201)
 
 

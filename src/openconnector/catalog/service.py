@@ -65,10 +65,25 @@ CATALOG_REGISTER = "publication"
 CATALOG_SCHEMA = "catalog"
 DEFAULT_SLUG = "publications"
 #: Route names under ``/api/`` that are not catalogs (they precede ``/api/{catalogSlug}``).
-RESERVED_SLUGS = frozenset({
-    "catalogi", "catalogs", "dcat", "directory", "federation", "glossary", "health", "listings",
-    "menus", "metrics", "pages", "robots.txt", "search", "sitemaps", "themes",
-})
+RESERVED_SLUGS = frozenset(
+    {
+        "catalogi",
+        "catalogs",
+        "dcat",
+        "directory",
+        "federation",
+        "glossary",
+        "health",
+        "listings",
+        "menus",
+        "metrics",
+        "pages",
+        "robots.txt",
+        "search",
+        "sitemaps",
+        "themes",
+    }
+)
 #: Registers a catalog may never publish from: the connector's configuration holds secrets.
 FORBIDDEN_REGISTERS = frozenset({"openconnector"})
 FEED_PAGE_SIZE = 1000
@@ -87,9 +102,15 @@ _DEFAULT_CATALOG: dict[str, Any] = {
     "hasDcat": False,
 }
 #: Meta sort keys and where a wire object keeps their value (for merging several schemas).
-_META_SORT = {"_created": ("@self", "created"), "_updated": ("@self", "updated"), "_uuid": (None, "id"),
-              "_id": ("@self", "objectId"), "_owner": ("@self", "owner"), "_name": ("@self", "name"),
-              "_title": ("@self", "name")}
+_META_SORT = {
+    "_created": ("@self", "created"),
+    "_updated": ("@self", "updated"),
+    "_uuid": (None, "id"),
+    "_id": ("@self", "objectId"),
+    "_owner": ("@self", "owner"),
+    "_name": ("@self", "name"),
+    "_title": ("@self", "name"),
+}
 
 
 class CatalogNotFound(NotFound):
@@ -126,7 +147,8 @@ class FeedPage:
 
 
 _resolved_cache: weakref.WeakKeyDictionary[Context, dict[str, tuple[float, dict[str, Any], list[Pair]]]] = (
-    weakref.WeakKeyDictionary())
+    weakref.WeakKeyDictionary()
+)
 _resolved_lock = threading.Lock()
 
 
@@ -144,8 +166,9 @@ class CatalogService:
 
     def list(self, search: str | None = None) -> list[dict[str, Any]]:
         """Every catalog, oldest first; the default ``publications`` is included even when not stored."""
-        found = self.objects.find_all(CATALOG_REGISTER, CATALOG_SCHEMA, limit=1000,
-                                      order={"_created": "asc"}, search=search)["results"]
+        found = self.objects.find_all(
+            CATALOG_REGISTER, CATALOG_SCHEMA, limit=1000, order={"_created": "asc"}, search=search
+        )["results"]
         if not any(c.get("slug") == DEFAULT_SLUG for c in found):
             default = self._default()
             if not search or search.lower() in default["title"].lower():
@@ -169,8 +192,9 @@ class CatalogService:
         self._forget()
         return self.objects.save_object(clean, CATALOG_REGISTER, CATALOG_SCHEMA, owner=owner)
 
-    def update(self, ref: Any, data: dict[str, Any], *, merge: bool = False,
-               owner: str | None = None) -> dict[str, Any]:
+    def update(
+        self, ref: Any, data: dict[str, Any], *, merge: bool = False, owner: str | None = None
+    ) -> dict[str, Any]:
         """Replace (``merge=False``, PUT) or patch a catalog. The unstored default is created."""
         current = self.get(ref)
         base = _own_fields(current) if merge else {}
@@ -226,8 +250,9 @@ class CatalogService:
                 return self.objects.find(key, CATALOG_REGISTER, CATALOG_SCHEMA)
             except NotFound:
                 return None
-        found = self.objects.find_all(CATALOG_REGISTER, CATALOG_SCHEMA, filters={"slug": key.lower()},
-                                      limit=1)["results"]
+        found = self.objects.find_all(
+            CATALOG_REGISTER, CATALOG_SCHEMA, filters={"slug": key.lower()}, limit=1
+        )["results"]
         return found[0] if found else None
 
     def _default(self) -> dict[str, Any]:
@@ -243,11 +268,13 @@ class CatalogService:
             raise BadRequest("A catalog needs a title", property="title")
         slug = out.get("slug") or slugify(title)
         if not isinstance(slug, str) or not _SLUG.match(slug):
-            raise BadRequest(f"Slug {slug!r} must be lowercase letters, digits and dashes",
-                             property="slug")
+            raise BadRequest(f"Slug {slug!r} must be lowercase letters, digits and dashes", property="slug")
         if slug in RESERVED_SLUGS:
-            raise BadRequest(f"Slug {slug!r} is a reserved route name; reserved: {sorted(RESERVED_SLUGS)}",
-                             property="slug", reserved=sorted(RESERVED_SLUGS))
+            raise BadRequest(
+                f"Slug {slug!r} is a reserved route name; reserved: {sorted(RESERVED_SLUGS)}",
+                property="slug",
+                reserved=sorted(RESERVED_SLUGS),
+            )
         out["slug"] = slug
         registers = [self._register_id(r) for r in _as_list(out.get("registers"), "registers")]
         schemas = [self._schema_id(s, registers) for s in _as_list(out.get("schemas"), "schemas")]
@@ -259,21 +286,28 @@ class CatalogService:
             if key in out:
                 code = lookup_theme(out[key])
                 if code is None:
-                    raise BadRequest(f"{key} {out[key]!r} is not an EU data theme; use one of {sorted(THEMES)}",
-                                     property=key, valid=sorted(THEMES))
+                    raise BadRequest(
+                        f"{key} {out[key]!r} is not an EU data theme; use one of {sorted(THEMES)}",
+                        property=key,
+                        valid=sorted(THEMES),
+                    )
                 out[key] = code
         mapping = out.get("themeMapping")
         if mapping is not None:
             if not isinstance(mapping, dict):
-                raise BadRequest("themeMapping must be an object of category to EU theme code",
-                                 property="themeMapping")
+                raise BadRequest(
+                    "themeMapping must be an object of category to EU theme code", property="themeMapping"
+                )
             fixed = {}
             for category, target in mapping.items():
                 code = lookup_theme(target)
                 if code is None:
-                    raise BadRequest(f"themeMapping[{category!r}] = {target!r} is not an EU data theme; "
-                                     f"use one of {sorted(THEMES)}", property=f"themeMapping.{category}",
-                                     valid=sorted(THEMES))
+                    raise BadRequest(
+                        f"themeMapping[{category!r}] = {target!r} is not an EU data theme; "
+                        f"use one of {sorted(THEMES)}",
+                        property=f"themeMapping.{category}",
+                        valid=sorted(THEMES),
+                    )
                 fixed[str(category)] = code
             out["themeMapping"] = fixed
         return out
@@ -281,8 +315,10 @@ class CatalogService:
     def _register_id(self, ref: Any) -> int:
         reg = self.registers.get_register(ref)
         if reg["slug"] in FORBIDDEN_REGISTERS:
-            raise BadRequest(f"Register {reg['slug']!r} holds configuration and secrets; it cannot be published",
-                             property="registers")
+            raise BadRequest(
+                f"Register {reg['slug']!r} holds configuration and secrets; it cannot be published",
+                property="registers",
+            )
         return int(reg["id"])
 
     def _schema_id(self, ref: Any, register_ids: Sequence[int]) -> int:
@@ -294,8 +330,9 @@ class CatalogService:
                 continue
             if sch["id"] in (reg.get("schemas") or []):
                 return int(sch["id"])
-        raise BadRequest(f"Schema {ref!r} is not in any of the catalog's registers", property="schemas",
-                         schema=str(ref))
+        raise BadRequest(
+            f"Schema {ref!r} is not in any of the catalog's registers", property="schemas", schema=str(ref)
+        )
 
     # -- the publication rule ------------------------------------------------------
 
@@ -347,8 +384,9 @@ class CatalogService:
                         continue
         return out
 
-    def publications(self, catalog: Any, params: Iterable[tuple[str, str]] = (),
-                     *, now: datetime | None = None) -> dict[str, Any]:
+    def publications(
+        self, catalog: Any, params: Iterable[tuple[str, str]] = (), *, now: datetime | None = None
+    ) -> dict[str, Any]:
         """One page of a catalog's published objects in OpenRegister's envelope plus ``@catalog``.
 
         ``params`` are the list parameters of OpenRegister (``_search``, property
@@ -361,8 +399,12 @@ class CatalogService:
             result = _empty(query)
         elif len(pairs) == 1:
             pair = pairs[0]
-            result = self.objects.find_all(pair.register["id"], pair.schema["id"], query=query,
-                                           extra_where=[self.visible(pair.schema, now)])
+            result = self.objects.find_all(
+                pair.register["id"],
+                pair.schema["id"],
+                query=query,
+                extra_where=[self.visible(pair.schema, now)],
+            )
         elif query.order:
             result = self._merged(pairs, query, now)
         else:
@@ -375,32 +417,46 @@ class CatalogService:
     def publication(self, catalog: Any, object_id: str, *, now: datetime | None = None) -> dict[str, Any]:
         """One published object of the catalog; 404 when missing, elsewhere or not published."""
         cat, pairs = self.resolved(catalog)
-        missing = PublicationNotFound(f"Object {object_id!r} not found in catalog {cat['slug']!r}",
-                                      id=str(object_id), catalogSlug=cat["slug"])
+        missing = PublicationNotFound(
+            f"Object {object_id!r} not found in catalog {cat['slug']!r}",
+            id=str(object_id),
+            catalogSlug=cat["slug"],
+        )
         try:
             found = self.objects.find(object_id)
         except NotFound:
             raise missing from None
         meta = found["@self"]
-        pair = next((p for p in pairs if str(p.register["id"]) == meta["register"]
-                     and str(p.schema["id"]) == meta["schema"]), None)
+        pair = next(
+            (
+                p
+                for p in pairs
+                if str(p.register["id"]) == meta["register"] and str(p.schema["id"]) == meta["schema"]
+            ),
+            None,
+        )
         if pair is None:
             raise missing
         # the same clause as the list: a detail page can never show what the list hides
-        page = self.objects.find_all(pair.register["id"], pair.schema["id"],
-                                     query=ListQuery(limit=1, ids=[found["id"]]),
-                                     extra_where=[self.visible(pair.schema, now)])
+        page = self.objects.find_all(
+            pair.register["id"],
+            pair.schema["id"],
+            query=ListQuery(limit=1, ids=[found["id"]]),
+            extra_where=[self.visible(pair.schema, now)],
+        )
         if not page["results"]:
             raise missing
         return _Shaper(cat, pairs)(page["results"][0])
 
-    def feed_page(self, catalog: Any, page: int = 1, per_page: int = FEED_PAGE_SIZE,
-                  *, now: datetime | None = None) -> FeedPage:
+    def feed_page(
+        self, catalog: Any, page: int = 1, per_page: int = FEED_PAGE_SIZE, *, now: datetime | None = None
+    ) -> FeedPage:
         """The published objects of one feed page, in a stable order (schema by schema, oldest first)."""
         cat, pairs = (catalog, self.pairs(catalog)) if isinstance(catalog, dict) else self.resolved(catalog)
         if not cat.get("hasDcat"):
-            raise CatalogNotFound(f"Catalog {cat['slug']!r} has no DCAT feed (hasDcat is false)",
-                                  catalogSlug=cat["slug"])
+            raise CatalogNotFound(
+                f"Catalog {cat['slug']!r} has no DCAT feed (hasDcat is false)", catalogSlug=cat["slug"]
+            )
         if page < 1:
             raise BadRequest(f"page must be at least 1, got {page}", parameter="page")
         query = ListQuery(limit=per_page, page=page, offset=(page - 1) * per_page)
@@ -414,8 +470,9 @@ class CatalogService:
     # -- several schemas -----------------------------------------------------------
 
     def _run(self, pair: Pair, query: ListQuery, now: datetime | None) -> dict[str, Any]:
-        return self.objects.find_all(pair.register["id"], pair.schema["id"], query=query,
-                                     extra_where=[self.visible(pair.schema, now)])
+        return self.objects.find_all(
+            pair.register["id"], pair.schema["id"], query=query, extra_where=[self.visible(pair.schema, now)]
+        )
 
     def _applicable(self, pairs: list[Pair], query: ListQuery) -> list[tuple[Pair, ListQuery]]:
         """Per pair, the query it can answer: a filter on a property a schema lacks means
@@ -423,11 +480,15 @@ class CatalogService:
         out = []
         for pair in pairs:
             props = pair.schema.get("properties") or {}
-            if any(f.path.split(".")[0] not in props and f.path not in ("uuid", "owner", "created", "updated")
-                   for f in query.filters):
+            if any(
+                f.path.split(".")[0] not in props and f.path not in ("uuid", "owner", "created", "updated")
+                for f in query.filters
+            ):
                 continue
             facets = {k: v for k, v in query.facets.items() if k in props}
-            order = [(k, d) for k, d in query.order if k in _META_SORT or k.startswith("@self.") or k in props]
+            order = [
+                (k, d) for k, d in query.order if k in _META_SORT or k.startswith("@self.") or k in props
+            ]
             out.append((pair, replace(query, facets=facets, order=order)))
         if not out and pairs:
             # nobody knows the filter: let the first schema raise its usual 400
@@ -457,12 +518,15 @@ class CatalogService:
         runs = self._applicable(pairs, query)
         window = query.offset + query.limit
         if window > 10_000:
-            raise BadRequest("Sorted paging across several schemas stops at 10000 results; "
-                             "filter further or leave out _order", parameter="_page")
+            raise BadRequest(
+                "Sorted paging across several schemas stops at 10000 results; "
+                "filter further or leave out _order",
+                parameter="_page",
+            )
         answers = [self._run(pair, replace(q, limit=window, offset=0, page=1), now) for pair, q in runs]
         rows = [o for a in answers for o in a["results"]]
         rows.sort(key=functools.cmp_to_key(_comparator(query.order)))
-        envelope = _envelope(rows[query.offset:window], sum(a["total"] for a in answers), query)
+        envelope = _envelope(rows[query.offset : window], sum(a["total"] for a in answers), query)
         if query.facets:
             envelope["facets"] = _merge_facets([a.get("facets") or {} for a in answers], query)
         return envelope
@@ -504,9 +568,14 @@ def _empty(query: ListQuery) -> dict[str, Any]:
 
 
 def _envelope(results: list[dict[str, Any]], total: int, query: ListQuery) -> dict[str, Any]:
-    return {"results": results, "total": total, "page": query.page,
-            "pages": max(1, -(-total // query.limit)) if query.limit else 1,
-            "limit": query.limit, "offset": query.offset}
+    return {
+        "results": results,
+        "total": total,
+        "page": query.page,
+        "pages": max(1, -(-total // query.limit)) if query.limit else 1,
+        "limit": query.limit,
+        "offset": query.offset,
+    }
 
 
 def _merge_facets(parts: list[dict[str, Any]], query: ListQuery) -> dict[str, Any]:
@@ -517,7 +586,10 @@ def _merge_facets(parts: list[dict[str, Any]], query: ListQuery) -> dict[str, An
             for bucket in (part.get(name) or {}).get("buckets", []):
                 counts[bucket["key"]] = counts.get(bucket["key"], 0) + bucket["results"]
         ordered = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))[:200]
-        out[name] = {"type": "terms", "buckets": [{"key": k, "results": n, "label": str(k)} for k, n in ordered]}
+        out[name] = {
+            "type": "terms",
+            "buckets": [{"key": k, "results": n, "label": str(k)} for k, n in ordered],
+        }
     return out
 
 
@@ -575,4 +647,3 @@ def _looks_like_uuid(text: str) -> bool:
 def is_reserved(slug: str) -> bool:
     """True for route names that are never catalogs (``dcat``, ``search``, ...)."""
     return slug.lower() in RESERVED_SLUGS
-

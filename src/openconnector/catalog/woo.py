@@ -28,8 +28,14 @@ from ..register.registers import RegisterService
 from .service import DEFAULT_SLUG, CatalogService
 from .themes import THEMES
 
-__all__ = ["DATASET_SCHEMA", "DEFAULT_THEME", "DEFAULT_THEME_MAPPING", "WOO_CATALOG", "WOO_REGISTER",
-           "install_woo"]
+__all__ = [
+    "DATASET_SCHEMA",
+    "DEFAULT_THEME",
+    "DEFAULT_THEME_MAPPING",
+    "WOO_CATALOG",
+    "WOO_REGISTER",
+    "install_woo",
+]
 
 CC0 = "http://creativecommons.org/publicdomain/zero/1.0/deed.nl"
 
@@ -50,18 +56,33 @@ DATASET_SCHEMA: dict[str, Any] = {
     "properties": {
         "title": {"type": "string", "minLength": 1, "maxLength": 255},
         "description": {"type": "string"},
-        "category": {"type": "string", "facetable": True,
-                     "description": "Free text from the source (\"Dogs\"); mapped to theme by the catalog"},
-        "theme": {"type": "string", "enum": sorted(THEMES), "facetable": True,
-                  "description": "EU data-theme code (dcat:theme); filled from category when empty"},
-        "status": {"type": "string", "facetable": True, "description": "Free text (\"Published\")"},
-        "publicatiedatum": {"type": "string", "format": "date-time", "facetable": True,
-                            "description": "Public from this moment on; empty = not public"},
+        "category": {
+            "type": "string",
+            "facetable": True,
+            "description": 'Free text from the source ("Dogs"); mapped to theme by the catalog',
+        },
+        "theme": {
+            "type": "string",
+            "enum": sorted(THEMES),
+            "facetable": True,
+            "description": "EU data-theme code (dcat:theme); filled from category when empty",
+        },
+        "status": {"type": "string", "facetable": True, "description": 'Free text ("Published")'},
+        "publicatiedatum": {
+            "type": "string",
+            "format": "date-time",
+            "facetable": True,
+            "description": "Public from this moment on; empty = not public",
+        },
         "keywords": {"type": "array", "items": {"type": "string"}, "facetable": True},
         "publisher": {"type": "string", "description": "Organisation name or TOOI URI"},
         "contactEmail": {"type": "string", "format": "email"},
         "license": {**_URI, "default": CC0},
-        "accessRights": {"type": "string", "enum": ["PUBLIC", "RESTRICTED", "NON_PUBLIC"], "default": "PUBLIC"},
+        "accessRights": {
+            "type": "string",
+            "enum": ["PUBLIC", "RESTRICTED", "NON_PUBLIC"],
+            "default": "PUBLIC",
+        },
         "language": {"type": "string", "default": "NLD"},
         "landingPage": _URI,
         "distributions": {
@@ -70,9 +91,13 @@ DATASET_SCHEMA: dict[str, Any] = {
                 "type": "object",
                 "required": ["accessURL"],
                 "properties": {
-                    "title": {"type": "string"}, "description": {"type": "string"},
-                    "accessURL": _URI, "downloadURL": _URI, "mediaType": {"type": "string"},
-                    "format": {"type": "string"}, "byteSize": {"type": "integer", "minimum": 0},
+                    "title": {"type": "string"},
+                    "description": {"type": "string"},
+                    "accessURL": _URI,
+                    "downloadURL": _URI,
+                    "mediaType": {"type": "string"},
+                    "format": {"type": "string"},
+                    "byteSize": {"type": "integer", "minimum": 0},
                     "license": _URI,
                 },
             },
@@ -80,14 +105,19 @@ DATASET_SCHEMA: dict[str, Any] = {
     },
     "configuration": {"objectNameField": "title", "objectDescriptionField": "description"},
     # OpenRegister 1.0's form of the rule; openconnector enforces it in CatalogService.visible
-    "authorization": {"read": [{"group": "public", "match": {"publicatiedatum": {"$lte": "$now"}}},
-                               "authenticated"]},
+    "authorization": {
+        "read": [{"group": "public", "match": {"publicatiedatum": {"$lte": "$now"}}}, "authenticated"]
+    },
 }
 
 #: The Pet Store's categories are animals: EU theme AGRI ("Landbouw, visserij,
 #: bosbouw en voeding"), which covers animal keeping and veterinary matters.
 DEFAULT_THEME_MAPPING: dict[str, str] = {
-    "Dogs": "AGRI", "Cats": "AGRI", "Birds": "AGRI", "Rabbits": "AGRI", "Fish": "AGRI",
+    "Dogs": "AGRI",
+    "Cats": "AGRI",
+    "Birds": "AGRI",
+    "Rabbits": "AGRI",
+    "Fish": "AGRI",
 }
 #: Anything else a municipality publishes under the Woo is government business.
 DEFAULT_THEME = "GOVE"
@@ -118,7 +148,9 @@ def install_woo(context: Context | None = None) -> dict[str, str]:
         register = registers.create_register(dict(WOO_REGISTER))
         report["register"] = "created"
 
-    schema = next((s for s in registers.list_schemas(register["id"]) if s["slug"] == DATASET_SCHEMA["slug"]), None)
+    schema = next(
+        (s for s in registers.list_schemas(register["id"]) if s["slug"] == DATASET_SCHEMA["slug"]), None
+    )
     if schema is None:
         schema = registers.create_schema(dict(DATASET_SCHEMA), register=register["id"])
         report["schema"] = "created"

@@ -37,8 +37,11 @@ def shared_client() -> httpx.Client:
     global _shared
     with _shared_lock:
         if _shared is None:
-            _shared = httpx.Client(follow_redirects=True, headers={"User-Agent": "openconnector"},
-                                   limits=httpx.Limits(max_connections=100, max_keepalive_connections=20))
+            _shared = httpx.Client(
+                follow_redirects=True,
+                headers={"User-Agent": "openconnector"},
+                limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            )
         return _shared
 
 

@@ -145,7 +145,6 @@ class Run:
         return entry
 
 
-
 class SynchronizationService:
     """Runs synchronisations: ``SynchronizationService().synchronize(sync)``."""
 
@@ -519,11 +518,18 @@ class SynchronizationService:
         now = now_iso()
         with self.db.begin() as conn:
             # We hold the run lock, so a log still "running" belongs to a process that died.
-            conn.execute(update(t.synchronization_logs).where(
-                t.synchronization_logs.c.synchronization_id == run.sync["uuid"],
-                t.synchronization_logs.c.status == "running").values(
-                status="error", message="Interrupted: the process running it stopped; the next run resumed",
-                updated=now))
+            conn.execute(
+                update(t.synchronization_logs)
+                .where(
+                    t.synchronization_logs.c.synchronization_id == run.sync["uuid"],
+                    t.synchronization_logs.c.status == "running",
+                )
+                .values(
+                    status="error",
+                    message="Interrupted: the process running it stopped; the next run resumed",
+                    updated=now,
+                )
+            )
             conn.execute(
                 insert(t.synchronization_logs).values(
                     uuid=run.uuid,

@@ -20,8 +20,12 @@ from rich.table import Table
 
 console = Console()
 
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory (env OPENCONNECTOR_DATA_DIR)")]
-DbUrl = Annotated[str | None, typer.Option("--database-url", help="Database URL (env OPENCONNECTOR_DATABASE_URL)")]
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Data directory (env OPENCONNECTOR_DATA_DIR)")
+]
+DbUrl = Annotated[
+    str | None, typer.Option("--database-url", help="Database URL (env OPENCONNECTOR_DATABASE_URL)")
+]
 
 
 def _context(data_dir: Path | None, database_url: str | None) -> Any:
@@ -62,8 +66,11 @@ def _find_sync(context: Any, ref: str) -> dict[str, Any]:
     named = [s for s in service.list() if s.get("name") == ref]
     if len(named) == 1:
         return named[0]
-    raise NotFound(f"Synchronization {ref!r} not found" if not named else
-                   f"{len(named)} synchronizations are named {ref!r}; use the id")
+    raise NotFound(
+        f"Synchronization {ref!r} not found"
+        if not named
+        else f"{len(named)} synchronizations are named {ref!r}; use the id"
+    )
 
 
 def sync_schedule(
@@ -82,11 +89,14 @@ def sync_schedule(
         raise typer.BadParameter("give --interval SECONDS or --cron EXPRESSION")
     context = _context(data_dir, database_url)
     sync = _find_sync(context, ref)
-    job = JobService(context).schedule(sync["uuid"], interval=interval, cron=cron, force=force,
-                                       enabled=not disable)
+    job = JobService(context).schedule(
+        sync["uuid"], interval=interval, cron=cron, force=force, enabled=not disable
+    )
     state = "disabled" if disable else f"next run {job.get('nextRun')}"
-    console.print(f"job {job['id']} ({job['uuid']}) runs {sync.get('name')!r} every "
-                  f"{job.get('interval')}{'' if cron else ' s'}; {state}")
+    console.print(
+        f"job {job['id']} ({job['uuid']}) runs {sync.get('name')!r} every "
+        f"{job.get('interval')}{'' if cron else ' s'}; {state}"
+    )
 
 
 def job_list(
@@ -104,9 +114,16 @@ def job_list(
         return
     table = Table("id", "name", "class", "interval", "enabled", "next run", "last run", "status")
     for job in jobs:
-        table.add_row(str(job["id"]), str(job.get("name") or ""), short_name(job.get("jobClass")),
-                      str(job.get("interval") or ""), "yes" if job.get("isEnabled", True) else "no",
-                      str(job.get("nextRun") or ""), str(job.get("lastRun") or ""), str(job.get("status") or ""))
+        table.add_row(
+            str(job["id"]),
+            str(job.get("name") or ""),
+            short_name(job.get("jobClass")),
+            str(job.get("interval") or ""),
+            "yes" if job.get("isEnabled", True) else "no",
+            str(job.get("nextRun") or ""),
+            str(job.get("lastRun") or ""),
+            str(job.get("status") or ""),
+        )
     console.print(table)
 
 
@@ -144,11 +161,15 @@ def job_logs(
     """Print the newest job logs."""
     from .service import JobService
 
-    params = [("_limit", str(limit))] + ([("job_id", job)] if job else []) + ([("level", level)] if level else [])
+    params = (
+        [("_limit", str(limit))] + ([("job_id", job)] if job else []) + ([("level", level)] if level else [])
+    )
     page = JobService(_context(data_dir, database_url)).logs(params)
     for entry in page["results"]:
-        console.print(f"{entry['created']} {entry['level']:<7} {entry['jobId']} {entry['executionTime']} ms  "
-                      f"{entry['message']}")
+        console.print(
+            f"{entry['created']} {entry['level']:<7} {entry['jobId']} {entry['executionTime']} ms  "
+            f"{entry['message']}"
+        )
 
 
 def worker(
@@ -156,8 +177,9 @@ def worker(
     enqueue: Annotated[bool, typer.Option(help="Also queue due jobs (safe on every worker)")] = True,
     poll: Annotated[float, typer.Option(help="Seconds between looks for due jobs")] = 0.5,
     heartbeat: Annotated[float, typer.Option(help="Seconds between worker heartbeats")] = 10.0,
-    stalled_after: Annotated[float, typer.Option(help="A worker silent this long is dead; its runs are retried")]
-    = 30.0,
+    stalled_after: Annotated[
+        float, typer.Option(help="A worker silent this long is dead; its runs are retried")
+    ] = 30.0,
     data_dir: DataDir = None,
     database_url: DbUrl = None,
 ) -> None:
@@ -168,13 +190,22 @@ def worker(
     context = _context(data_dir, database_url)
     distributed.dsn_of(context)  # fails early and clearly on SQLite
     console.print(f"worker: {concurrency} concurrent runs{', enqueuing due jobs' if enqueue else ''}")
-    asyncio.run(distributed.run_worker(context, concurrency=concurrency, enqueue=enqueue, poll=poll,
-                                       heartbeat=heartbeat, stalled_after=stalled_after))
+    asyncio.run(
+        distributed.run_worker(
+            context,
+            concurrency=concurrency,
+            enqueue=enqueue,
+            poll=poll,
+            heartbeat=heartbeat,
+            stalled_after=stalled_after,
+        )
+    )
 
 
 def scheduler(
-    enqueue_only: Annotated[bool, typer.Option("--enqueue-only", help="Only queue due jobs for workers (PostgreSQL)")]
-    = False,
+    enqueue_only: Annotated[
+        bool, typer.Option("--enqueue-only", help="Only queue due jobs for workers (PostgreSQL)")
+    ] = False,
     threads: Annotated[int, typer.Option(help="Runs at once (without --enqueue-only)")] = 4,
     poll: Annotated[float, typer.Option(help="Seconds between looks for due jobs")] = 0.5,
     data_dir: DataDir = None,

@@ -63,19 +63,23 @@ class RetryLater(Exception):  # noqa: N818 - it is a signal, not an error
 class RunRetry(BaseRetryStrategy):
     """``RetryLater`` waits for its time; anything else escaping a run is retried 5 times, 2^n s apart."""
 
-    def get_retry_decision(self, *, exception: BaseException, job: procrastinate.jobs.Job) -> RetryDecision | None:
+    def get_retry_decision(
+        self, *, exception: BaseException, job: procrastinate.jobs.Job
+    ) -> RetryDecision | None:
         if isinstance(exception, RetryLater):
             return RetryDecision(retry_at=exception.at)
         if job.attempts < 5:
-            return RetryDecision(retry_in={"seconds": 2 ** job.attempts})
+            return RetryDecision(retry_in={"seconds": 2**job.attempts})
         return None
 
 
 def dsn_of(context: Context) -> str:
     """The libpq connection string of the instance's PostgreSQL database."""
     if context.settings.is_sqlite:
-        raise BadRequest("Workers need PostgreSQL (OPENCONNECTOR_DATABASE_URL=postgresql+psycopg://...); "
-                         "on SQLite `openconnector serve` runs the jobs itself")
+        raise BadRequest(
+            "Workers need PostgreSQL (OPENCONNECTOR_DATABASE_URL=postgresql+psycopg://...); "
+            "on SQLite `openconnector serve` runs the jobs itself"
+        )
     url = make_url(context.settings.url).set(drivername="postgresql")
     return url.render_as_string(hide_password=False)
 
@@ -113,8 +117,11 @@ def lock_expiry(context: Context, name: str | None) -> datetime:
 
 def make_app(context: Context, *, pool_size: int = 4) -> procrastinate.App:
     """The procrastinate app of this instance, with the run task registered."""
-    app = procrastinate.App(connector=procrastinate.PsycopgConnector(
-        conninfo=dsn_of(context), min_size=1, max_size=max(2, pool_size)))
+    app = procrastinate.App(
+        connector=procrastinate.PsycopgConnector(
+            conninfo=dsn_of(context), min_size=1, max_size=max(2, pool_size)
+        )
+    )
 
     @app.task(name=TASK, queue=QUEUE, pass_context=True, retry=RunRetry())
     def run_job(job_context: JobContext, job_uuid: str, force: bool = False) -> dict[str, Any] | None:
@@ -122,7 +129,9 @@ def make_app(context: Context, *, pool_size: int = 4) -> procrastinate.App:
         recovering = job_context.job.attempts > 0
         service = JobService(context)
         try:
-            entry = service.run(job_uuid, force=force, stop=STOP, on_conflict="raise" if recovering else "skip")
+            entry = service.run(
+                job_uuid, force=force, stop=STOP, on_conflict="raise" if recovering else "skip"
+            )
         except NotFound:
             return None  # deleted since it was queued
         except Conflict as exc:
@@ -132,7 +141,11 @@ def make_app(context: Context, *, pool_size: int = 4) -> procrastinate.App:
             raise RetryLater(lock_expiry(context, name)) from None
         if entry is None:
             return None
-        return {"level": entry["level"], "message": entry["message"][:200], "executionTime": entry["executionTime"]}
+        return {
+            "level": entry["level"],
+            "message": entry["message"][:200],
+            "executionTime": entry["executionTime"],
+        }
 
     return app
 
@@ -140,8 +153,9 @@ def make_app(context: Context, *, pool_size: int = 4) -> procrastinate.App:
 def defer(app: procrastinate.App, job_uuid: str, force: bool = False) -> int | None:
     """Queue one run of a job (synchronously); None when one is already waiting."""
     try:
-        return app.configure_task(TASK, queue=QUEUE, lock=f"job:{job_uuid}",
-                                  queueing_lock=f"job:{job_uuid}").defer(job_uuid=job_uuid, force=force)
+        return app.configure_task(
+            TASK, queue=QUEUE, lock=f"job:{job_uuid}", queueing_lock=f"job:{job_uuid}"
+        ).defer(job_uuid=job_uuid, force=force)
     except procrastinate.exceptions.AlreadyEnqueued:
         return None
 
@@ -167,7 +181,8 @@ async def enqueue_due(app: procrastinate.App, context: Context, executor: Thread
             continue
         try:
             await app.configure_task(TASK, queue=QUEUE, lock=key, queueing_lock=key).defer_async(
-                job_uuid=job["uuid"], force=False)
+                job_uuid=job["uuid"], force=False
+            )
             count += 1
         except procrastinate.exceptions.AlreadyEnqueued:
             continue
@@ -202,12 +217,17 @@ async def recover_stalled(app: procrastinate.App, stalled_after: float, every: f
     while True:
         await asyncio.sleep(every)
         try:
-            stalled = await app.job_manager.get_stalled_jobs(queue=QUEUE, seconds_since_heartbeat=stalled_after)
+            stalled = await app.job_manager.get_stalled_jobs(
+                queue=QUEUE, seconds_since_heartbeat=stalled_after
+            )
             for job in stalled:
                 try:
                     await app.job_manager.retry_job(job)
-                    log.warning("run %s of %s was stalled (dead worker); queued again", job.id,
-                                job.task_kwargs.get("job_uuid"))
+                    log.warning(
+                        "run %s of %s was stalled (dead worker); queued again",
+                        job.id,
+                        job.task_kwargs.get("job_uuid"),
+                    )
                 except Exception as exc:  # another worker retried it first
                     log.debug("could not retry stalled run %s: %s", job.id, exc)
         except asyncio.CancelledError:
@@ -216,8 +236,16 @@ async def recover_stalled(app: procrastinate.App, stalled_after: float, every: f
             log.exception("looking for stalled runs failed")
 
 
-async def run_worker(context: Context, *, concurrency: int = 4, enqueue: bool = True, poll: float = 0.5,
-                     heartbeat: float = 10.0, stalled_after: float = 30.0, name: str | None = None) -> None:
+async def run_worker(
+    context: Context,
+    *,
+    concurrency: int = 4,
+    enqueue: bool = True,
+    poll: float = 0.5,
+    heartbeat: float = 10.0,
+    stalled_after: float = 30.0,
+    name: str | None = None,
+) -> None:
     """Run one worker until SIGTERM/SIGINT: executes queued runs, enqueues due jobs, recovers stalled runs.
 
     On a signal the runs in progress get ``STOP``: they finish their page, commit and
@@ -231,10 +259,18 @@ async def run_worker(context: Context, *, concurrency: int = 4, enqueue: bool = 
     app = make_app(context, pool_size=concurrency + 3)
     STOP.clear()
     async with app.open_async():
-        worker = asyncio.create_task(app.run_worker_async(
-            queues=[QUEUE], concurrency=concurrency, name=name or "openconnector", install_signal_handlers=False,
-            update_heartbeat_interval=heartbeat, stalled_worker_timeout=stalled_after,
-            delete_jobs="successful", fetch_job_polling_interval=max(poll, 1.0)))
+        worker = asyncio.create_task(
+            app.run_worker_async(
+                queues=[QUEUE],
+                concurrency=concurrency,
+                name=name or "openconnector",
+                install_signal_handlers=False,
+                update_heartbeat_interval=heartbeat,
+                stalled_worker_timeout=stalled_after,
+                delete_jobs="successful",
+                fetch_job_polling_interval=max(poll, 1.0),
+            )
+        )
         side = [asyncio.create_task(recover_stalled(app, stalled_after, max(1.0, heartbeat)))]
         if enqueue:
             side.append(asyncio.create_task(enqueuer(app, context, poll)))

@@ -26,7 +26,13 @@ EVENT_ACTION = ACTION_NAMESPACE + "EventAction"
 DEFAULT_JOB_CLASS = PING_ACTION
 
 #: What a run ended as; drives the schedule (see ``JobService.run``).
-SUCCESS, FAILED, RATE_LIMITED, CONFLICT, INTERRUPTED = "success", "failed", "rate_limited", "conflict", "interrupted"
+SUCCESS, FAILED, RATE_LIMITED, CONFLICT, INTERRUPTED = (
+    "success",
+    "failed",
+    "rate_limited",
+    "conflict",
+    "interrupted",
+)
 
 
 @dataclass
@@ -76,15 +82,24 @@ def _failure(exc: BaseException, prefix: str) -> Outcome:
     if isinstance(exc, Conflict):
         return Outcome(CONFLICT, "INFO", f"Skipped: {exc.message}", lock=exc.details.get("lock"))
     if isinstance(exc, SourceUnavailable) and exc.details.get("retry_at") is not None:
-        return Outcome(RATE_LIMITED, "WARNING", f"{prefix}: {exc.message}",
-                       retry_at=to_datetime(exc.details.get("retry_at")))
+        return Outcome(
+            RATE_LIMITED,
+            "WARNING",
+            f"{prefix}: {exc.message}",
+            retry_at=to_datetime(exc.details.get("retry_at")),
+        )
     message = exc.message if isinstance(exc, OpenConnectorError) else f"{type(exc).__name__}: {exc}"
-    return Outcome(FAILED, "ERROR", f"{prefix}: {message}",
-                   stack_trace=[line.rstrip("\n") for line in traceback.format_exception(exc)])
+    return Outcome(
+        FAILED,
+        "ERROR",
+        f"{prefix}: {message}",
+        stack_trace=[line.rstrip("\n") for line in traceback.format_exception(exc)],
+    )
 
 
-def synchronization_action(context: Context, arguments: dict[str, Any],
-                           stop: threading.Event | None = None) -> Outcome:
+def synchronization_action(
+    context: Context, arguments: dict[str, Any], stop: threading.Event | None = None
+) -> Outcome:
     """Run the synchronisation in ``arguments.synchronizationId`` (its own lock prevents overlap)."""
     from ..connector.sync import SynchronizationService
 
@@ -92,8 +107,9 @@ def synchronization_action(context: Context, arguments: dict[str, Any],
     if sync_id in (None, ""):
         return Outcome(FAILED, "ERROR", "Failed to synchronize: the job has no arguments.synchronizationId")
     try:
-        log = SynchronizationService(context).synchronize(str(sync_id), force=_truthy(arguments.get("force")),
-                                                          stop=stop)
+        log = SynchronizationService(context).synchronize(
+            str(sync_id), force=_truthy(arguments.get("force")), stop=stop
+        )
     except Exception as exc:
         return _failure(exc, "Failed to synchronize")
     status = log.get("status")
@@ -103,8 +119,9 @@ def synchronization_action(context: Context, arguments: dict[str, Any],
         return Outcome(INTERRUPTED, "WARNING", f"Interrupted: {log.get('message') or 'stopped'}", result=log)
     if status == "error":
         if retry_at is not None:
-            return Outcome(RATE_LIMITED, "WARNING", f"Rate limited: {log.get('message')}", retry_at=retry_at,
-                           result=log)
+            return Outcome(
+                RATE_LIMITED, "WARNING", f"Rate limited: {log.get('message')}", retry_at=retry_at, result=log
+            )
         return Outcome(FAILED, "ERROR", f"Failed to synchronize: {log.get('message')}", result=log)
     return Outcome(SUCCESS, "INFO", f"Synchronized {objects.get('found', 0)} successfully", result=log)
 
@@ -141,8 +158,12 @@ def execute(context: Context, job: dict[str, Any], stop: threading.Event | None 
     name = short_name(job.get("jobClass"))
     action = ACTIONS.get(name)
     if action is None:
-        return Outcome(FAILED, "ERROR", f"Unknown jobClass {job.get('jobClass')!r}; "
-                       f"one of {', '.join(ACTION_NAMESPACE + n for n in ACTIONS)}")
+        return Outcome(
+            FAILED,
+            "ERROR",
+            f"Unknown jobClass {job.get('jobClass')!r}; "
+            f"one of {', '.join(ACTION_NAMESPACE + n for n in ACTIONS)}",
+        )
     arguments = job.get("arguments") if isinstance(job.get("arguments"), dict) else {}
     try:
         return action(context, arguments, stop)

@@ -30,8 +30,15 @@ log = logging.getLogger("openconnector.scheduler")
 class Scheduler:
     """Start with :meth:`start`, end with :meth:`stop`; ``running`` lists job uuids in progress."""
 
-    def __init__(self, context: Context, *, workers: int = 4, poll: float = 0.5, grace: float = 30.0,
-                 repair_every: float = 30.0) -> None:
+    def __init__(
+        self,
+        context: Context,
+        *,
+        workers: int = 4,
+        poll: float = 0.5,
+        grace: float = 30.0,
+        repair_every: float = 30.0,
+    ) -> None:
         self.context = context
         self.workers = max(1, workers)
         self.poll = poll

@@ -101,8 +101,11 @@ class Schedule:
                 seconds = float(text)
             except ValueError:
                 if not croniter.is_valid(text):
-                    raise BadRequest(f"interval {text!r} is neither seconds nor a valid cron expression "
-                                     "(e.g. '*/5 * * * *')", field="interval") from None
+                    raise BadRequest(
+                        f"interval {text!r} is neither seconds nor a valid cron expression "
+                        "(e.g. '*/5 * * * *')",
+                        field="interval",
+                    ) from None
                 return cls(cron=text, timezone=timezone)
         if not math.isfinite(seconds) or seconds <= 0:
             raise BadRequest("interval must be a positive number of seconds", field="interval")
@@ -194,7 +197,8 @@ class JobService:
             if key in out and out[key] not in (None, "") and _moment(out[key]) is None:
                 raise BadRequest(f"{key} must be an ISO 8601 date-time", field=key)
         changed = current is not None and any(
-            k in out and out[k] != current.get(k) for k in ("interval", "scheduleAfter"))
+            k in out and out[k] != current.get(k) for k in ("interval", "scheduleAfter")
+        )
         explicit = out.get("nextRun") not in (None, "")
         if not explicit and (merged.get("nextRun") in (None, "") or changed):
             out["nextRun"] = iso(self._first_slot(merged, schedule))
@@ -213,13 +217,22 @@ class JobService:
         refs = {str(synchronization.get("id")), str(synchronization.get("uuid"))}
         for job in self.list():
             args = job.get("arguments") if isinstance(job.get("arguments"), dict) else {}
-            if runner.short_name(job.get("jobClass")) == "SynchronizationAction" and \
-                    str(args.get("synchronizationId")) in refs:
+            if (
+                runner.short_name(job.get("jobClass")) == "SynchronizationAction"
+                and str(args.get("synchronizationId")) in refs
+            ):
                 return job
         return None
 
-    def schedule(self, synchronization: Any, interval: Any = None, cron: str | None = None,
-                 force: bool = False, *, enabled: bool = True) -> dict[str, Any]:
+    def schedule(
+        self,
+        synchronization: Any,
+        interval: Any = None,
+        cron: str | None = None,
+        force: bool = False,
+        *,
+        enabled: bool = True,
+    ) -> dict[str, Any]:
         """Run ``synchronization`` every ``interval`` seconds or on ``cron``: one call, one job.
 
         Creates the synchronisation's job or updates the one it has; the next run is
@@ -239,8 +252,11 @@ class JobService:
         existing = self.job_of(sync)
         if existing is not None:
             return self.entities.update(existing["uuid"], self.prepare(body, existing))
-        body.update(name=f"Synchronize {sync.get('name') or sync['uuid']}",
-                    jobClass=runner.SYNCHRONIZATION_ACTION, singleRun=False)
+        body.update(
+            name=f"Synchronize {sync.get('name') or sync['uuid']}",
+            jobClass=runner.SYNCHRONIZATION_ACTION,
+            singleRun=False,
+        )
         return self.entities.create(self.prepare(body))
 
     # -- due jobs --------------------------------------------------------------------
@@ -249,8 +265,13 @@ class JobService:
         """Enabled jobs whose ``nextRun`` has come, earliest first."""
         moment = now or utcnow()
         jobs = self.entities.list([("nextRun[lte]", iso(moment))])
-        due = [j for j in jobs if _truthy(j.get("isEnabled"), True)
-               and (nr := _moment(j.get("nextRun"))) is not None and nr <= moment]
+        due = [
+            j
+            for j in jobs
+            if _truthy(j.get("isEnabled"), True)
+            and (nr := _moment(j.get("nextRun"))) is not None
+            and nr <= moment
+        ]
         return sorted(due, key=lambda j: _moment(j["nextRun"]) or moment)
 
     def repair(self) -> int:
@@ -264,8 +285,15 @@ class JobService:
 
     # -- running ---------------------------------------------------------------------
 
-    def run(self, job: Any, force: bool = False, *, stop: threading.Event | None = None,
-            on_conflict: str = "skip", user: str | None = None) -> dict[str, Any] | None:
+    def run(
+        self,
+        job: Any,
+        force: bool = False,
+        *,
+        stop: threading.Event | None = None,
+        on_conflict: str = "skip",
+        user: str | None = None,
+    ) -> dict[str, Any] | None:
         """Run ``job`` now if it is due (or ``force``); returns its JobLog, or None when not due.
 
         Not forced: a disabled job logs a WARNING, a job whose ``nextRun`` is in the
@@ -280,9 +308,13 @@ class JobService:
                 return early or None
         stack = ExitStack()
         try:
-            stack.enter_context(self.locks.held(
-                f"job:{current['uuid']}", ttl=lock_ttl(),
-                message=f"Job {current.get('name') or current['uuid']!r} is already running"))
+            stack.enter_context(
+                self.locks.held(
+                    f"job:{current['uuid']}",
+                    ttl=lock_ttl(),
+                    message=f"Job {current.get('name') or current['uuid']!r} is already running",
+                )
+            )
         except Conflict:
             if force or on_conflict == "raise":
                 raise
@@ -298,15 +330,27 @@ class JobService:
     def _not_runnable(self, job: dict[str, Any]) -> dict[str, Any] | None:
         """A WARNING log for a disabled job, ``{}`` for one not due, None when it may run."""
         if not _truthy(job.get("isEnabled"), True):
-            return self._write_log(job, runner.Outcome(runner.FAILED, "WARNING", "This job is disabled"),
-                                   started=utcnow(), duration_ms=0.0, next_run=job.get("nextRun"), user=None)
+            return self._write_log(
+                job,
+                runner.Outcome(runner.FAILED, "WARNING", "This job is disabled"),
+                started=utcnow(),
+                duration_ms=0.0,
+                next_run=job.get("nextRun"),
+                user=None,
+            )
         next_run = _moment(job.get("nextRun"))
         if next_run is not None and next_run > utcnow():
             return {}
         return None
 
-    def _run_locked(self, job: dict[str, Any], force: bool, stop: threading.Event | None,
-                    on_conflict: str, user: str | None) -> dict[str, Any]:
+    def _run_locked(
+        self,
+        job: dict[str, Any],
+        force: bool,
+        stop: threading.Event | None,
+        on_conflict: str,
+        user: str | None,
+    ) -> dict[str, Any]:
         import time
 
         started = utcnow()
@@ -316,15 +360,24 @@ class JobService:
         ended = utcnow()
         if outcome.kind == runner.CONFLICT and (force or on_conflict == "raise"):
             raise Conflict(outcome.message.removeprefix("Skipped: "), lock=outcome.lock)
-        updates: dict[str, Any] = {"lastRun": iso(_ms(started)), "status": outcome.kind,
-                                   "version": job.get("version")}
+        updates: dict[str, Any] = {
+            "lastRun": iso(_ms(started)),
+            "status": outcome.kind,
+            "version": job.get("version"),
+        }
         if _truthy(job.get("singleRun"), False) and outcome.kind in (runner.SUCCESS, runner.FAILED):
             updates["isEnabled"] = False
         if not force:
             updates["nextRun"] = iso(_ms(self._next_run(job, outcome, ended)))
         self.entities.update(job["uuid"], updates)
-        return self._write_log(job, outcome, started=started, duration_ms=duration,
-                               next_run=updates.get("nextRun", job.get("nextRun")), user=user)
+        return self._write_log(
+            job,
+            outcome,
+            started=started,
+            duration_ms=duration,
+            next_run=updates.get("nextRun", job.get("nextRun")),
+            user=user,
+        )
 
     def _next_run(self, job: dict[str, Any], outcome: runner.Outcome, now: datetime) -> datetime:
         schedule = self.schedule_of(job)
@@ -339,15 +392,23 @@ class JobService:
             return max(outcome.retry_at, now)
         if outcome.kind == runner.FAILED:
             failures = self.failures(job["uuid"]) + 1
-            backoff = min(schedule.period(now) * 2 ** failures, max(MAX_BACKOFF, schedule.period(now)))
+            backoff = min(schedule.period(now) * 2**failures, max(MAX_BACKOFF, schedule.period(now)))
             return max(slot, now + timedelta(seconds=backoff))
         return slot
 
     def failures(self, job_uuid: str, limit: int = 20) -> int:
         """Consecutive ERROR logs of a job, newest first (the exponent of its back-off)."""
         with self.context.db.connect() as conn:
-            levels = conn.execute(select(t.job_logs.c.level).where(t.job_logs.c.job_id == job_uuid)
-                                  .order_by(desc(t.job_logs.c.id)).limit(limit)).scalars().all()
+            levels = (
+                conn.execute(
+                    select(t.job_logs.c.level)
+                    .where(t.job_logs.c.job_id == job_uuid)
+                    .order_by(desc(t.job_logs.c.id))
+                    .limit(limit)
+                )
+                .scalars()
+                .all()
+            )
         count = 0
         for level in levels:
             if level != "ERROR":
@@ -357,20 +418,34 @@ class JobService:
 
     # -- logs ------------------------------------------------------------------------
 
-    def _write_log(self, job: dict[str, Any], outcome: runner.Outcome, *, started: datetime,
-                   duration_ms: float, next_run: Any, user: str | None) -> dict[str, Any]:
+    def _write_log(
+        self,
+        job: dict[str, Any],
+        outcome: runner.Outcome,
+        *,
+        started: datetime,
+        duration_ms: float,
+        next_run: Any,
+        user: str | None,
+    ) -> dict[str, Any]:
         created = utcnow()
         retention = LOG_RETENTION
         if outcome.level in ("WARNING", "ERROR"):
             retention = max(retention, timedelta(seconds=float(job.get("errorRetention") or 86400)))
         row = {
-            "uuid": new_uuid4(), "job_id": job["uuid"], "job_class": job.get("jobClass"),
-            "level": outcome.level, "message": outcome.message[:MAX_MESSAGE],
+            "uuid": new_uuid4(),
+            "job_id": job["uuid"],
+            "job_class": job.get("jobClass"),
+            "level": outcome.level,
+            "message": outcome.message[:MAX_MESSAGE],
             "arguments": job.get("arguments") if isinstance(job.get("arguments"), dict) else {},
-            "execution_time": duration_ms, "stack_trace": outcome.stack_trace or [],
-            "user_id": user or job.get("userId"), "last_run": iso(_ms(started)),
+            "execution_time": duration_ms,
+            "stack_trace": outcome.stack_trace or [],
+            "user_id": user or job.get("userId"),
+            "last_run": iso(_ms(started)),
             "next_run": iso(_moment(next_run)) if _moment(next_run) else None,
-            "created": iso(_ms(created)), "expires": iso(_ms(created + retention)),
+            "created": iso(_ms(created)),
+            "expires": iso(_ms(created + retention)),
         }
         with self.context.db.begin() as conn:
             row_id = conn.execute(insert(t.job_logs).values(**row)).inserted_primary_key[0]
@@ -380,11 +455,21 @@ class JobService:
     def _wire(row: Any) -> dict[str, Any]:
         data = dict(row._mapping) if hasattr(row, "_mapping") else dict(row)
         out = {
-            "id": data["id"], "uuid": data["uuid"], "level": data["level"], "message": data["message"],
-            "jobId": data["job_id"], "jobListId": None, "jobClass": data["job_class"],
-            "arguments": data["arguments"] or {}, "executionTime": data["execution_time"],
-            "userId": data["user_id"], "sessionId": None, "stackTrace": data["stack_trace"] or [],
-            "expires": data["expires"], "lastRun": data["last_run"], "nextRun": data["next_run"],
+            "id": data["id"],
+            "uuid": data["uuid"],
+            "level": data["level"],
+            "message": data["message"],
+            "jobId": data["job_id"],
+            "jobListId": None,
+            "jobClass": data["job_class"],
+            "arguments": data["arguments"] or {},
+            "executionTime": data["execution_time"],
+            "userId": data["user_id"],
+            "sessionId": None,
+            "stackTrace": data["stack_trace"] or [],
+            "expires": data["expires"],
+            "lastRun": data["last_run"],
+            "nextRun": data["next_run"],
             "created": data["created"],
         }
         out["size"] = len(orjson.dumps(out))
@@ -408,16 +493,31 @@ class JobService:
             clauses.append(t.job_logs.c.level == query["level"].upper())
         for key, op in (("date_from", "__ge__"), ("date_to", "__le__")):
             if query.get(key):
-                moment = _moment(query[key]) if "T" in query[key] else _moment(query[key] + (
-                    "T00:00:00+00:00" if key == "date_from" else "T23:59:59.999999+00:00"))
+                moment = (
+                    _moment(query[key])
+                    if "T" in query[key]
+                    else _moment(
+                        query[key] + ("T00:00:00+00:00" if key == "date_from" else "T23:59:59.999999+00:00")
+                    )
+                )
                 if moment is None:
                     raise BadRequest(f"{key} must be a date or ISO 8601 date-time", parameter=key)
                 clauses.append(getattr(t.job_logs.c.created, op)(iso(moment)))
         where = and_(true(), *clauses)
         with self.context.db.connect() as conn:
             total = conn.execute(select(func.count()).select_from(t.job_logs).where(where)).scalar_one()
-            rows = conn.execute(select(t.job_logs).where(where).order_by(desc(t.job_logs.c.id))
-                                .limit(limit).offset((page - 1) * limit)).all()
+            rows = conn.execute(
+                select(t.job_logs)
+                .where(where)
+                .order_by(desc(t.job_logs.c.id))
+                .limit(limit)
+                .offset((page - 1) * limit)
+            ).all()
         results = [self._wire(r) for r in rows]
-        return {"results": results, "page": page, "pages": max(1, math.ceil(total / limit)),
-                "results_count": len(results), "total": total}
+        return {
+            "results": results,
+            "page": page,
+            "pages": max(1, math.ceil(total / limit)),
+            "results_count": len(results),
+            "total": total,
+        }

@@ -30,9 +30,17 @@ from ..store.secrets import mask, reveal, seal
 from .registers import RegisterService
 from .search import ListQuery, SqlBuilder, combine, parse_params
 
-_COLUMNS = (t.objects.c.id, t.objects.c.uuid, t.objects.c.register_id, t.objects.c.schema_id,
-            t.objects.c.object, t.objects.c.version, t.objects.c.owner, t.objects.c.created,
-            t.objects.c.updated)
+_COLUMNS = (
+    t.objects.c.id,
+    t.objects.c.uuid,
+    t.objects.c.register_id,
+    t.objects.c.schema_id,
+    t.objects.c.object,
+    t.objects.c.version,
+    t.objects.c.owner,
+    t.objects.c.created,
+    t.objects.c.updated,
+)
 
 
 def _dumps(value: Any) -> str:
@@ -103,8 +111,9 @@ class ObjectService:
 
     # -- resolving -----------------------------------------------------------------
 
-    def resolve(self, register: Any, schema: Any, conn: Connection | None = None
-                ) -> tuple[dict[str, Any], dict[str, Any]]:
+    def resolve(
+        self, register: Any, schema: Any, conn: Connection | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         """The register and schema dicts for references by id, uuid or slug."""
         if register is None or schema is None:
             raise BadRequest("Both a register and a schema are needed", register=register, schema=schema)
@@ -116,9 +125,17 @@ class ObjectService:
 
     # -- writing -------------------------------------------------------------------
 
-    def save_object(self, object: dict[str, Any], register: Any = None, schema: Any = None,
-                    uuid: str | None = None, *, owner: str | None = None, patch: bool = False,
-                    conn: Connection | None = None) -> dict[str, Any]:
+    def save_object(
+        self,
+        object: dict[str, Any],
+        register: Any = None,
+        schema: Any = None,
+        uuid: str | None = None,
+        *,
+        owner: str | None = None,
+        patch: bool = False,
+        conn: Connection | None = None,
+    ) -> dict[str, Any]:
         """Create or update one object and return it in wire shape (with ``id`` and ``@self``).
 
         The id comes from ``uuid``, else ``@self.id``, else ``id`` in the object. With
@@ -142,9 +159,17 @@ class ObjectService:
                 raise result
             return result
 
-    def save_objects(self, objects: Sequence[dict[str, Any]], register: Any, schema: Any, *,
-                     owner: str | None = None, conn: Connection | None = None,
-                     raise_invalid: bool = True, shape: bool = True) -> list[Any]:
+    def save_objects(
+        self,
+        objects: Sequence[dict[str, Any]],
+        register: Any,
+        schema: Any,
+        *,
+        owner: str | None = None,
+        conn: Connection | None = None,
+        raise_invalid: bool = True,
+        shape: bool = True,
+    ) -> list[Any]:
         """Create or update many objects of one schema in one transaction.
 
         With ``raise_invalid=False`` an invalid object does not stop the batch: its
@@ -153,10 +178,21 @@ class ObjectService:
         """
         with self._begin(conn) as c:
             reg, sch = self.resolve(register, schema, c)
-            uuids = [(o.get("@self") or {}).get("id") or o.get("id") if isinstance(o, dict) else None
-                     for o in objects]
-            results = self._save_batch(objects, reg, sch, c, owner=owner, patch=False, uuids=uuids,
-                                       raise_invalid=raise_invalid, shape=shape)
+            uuids = [
+                (o.get("@self") or {}).get("id") or o.get("id") if isinstance(o, dict) else None
+                for o in objects
+            ]
+            results = self._save_batch(
+                objects,
+                reg,
+                sch,
+                c,
+                owner=owner,
+                patch=False,
+                uuids=uuids,
+                raise_invalid=raise_invalid,
+                shape=shape,
+            )
             return results
 
     def validate(self, object: dict[str, Any], register: Any, schema: Any) -> list[dict[str, Any]]:
@@ -167,9 +203,19 @@ class ObjectService:
         validator.normalise(data)
         return validator.errors(data)
 
-    def _save_batch(self, objects: Sequence[Any], reg: dict[str, Any], sch: dict[str, Any],
-                    conn: Connection, *, owner: str | None, patch: bool, uuids: Sequence[Any],
-                    raise_invalid: bool = True, shape: bool = True) -> list[Any]:
+    def _save_batch(
+        self,
+        objects: Sequence[Any],
+        reg: dict[str, Any],
+        sch: dict[str, Any],
+        conn: Connection,
+        *,
+        owner: str | None,
+        patch: bool,
+        uuids: Sequence[Any],
+        raise_invalid: bool = True,
+        shape: bool = True,
+    ) -> list[Any]:
         validator = self.registers.validator(sch)
         secret_paths = (sch.get("configuration") or {}).get("secretProperties") or []
         wanted = [str(u) for u in uuids if u]
@@ -180,9 +226,11 @@ class ObjectService:
         if wanted:
             mark = "?" if conn.dialect.name == "sqlite" else "%s"
             for chunk_start in range(0, len(wanted), 500):
-                chunk = [w.lower() for w in wanted[chunk_start:chunk_start + 500]]
-                sql = ("SELECT id, uuid, register_id, schema_id, object, version, owner, created, updated "
-                       f"FROM objects WHERE uuid IN ({', '.join([mark] * len(chunk))})")
+                chunk = [w.lower() for w in wanted[chunk_start : chunk_start + 500]]
+                sql = (
+                    "SELECT id, uuid, register_id, schema_id, object, version, owner, created, updated "
+                    f"FROM objects WHERE uuid IN ({', '.join([mark] * len(chunk))})"
+                )
                 for row in conn.exec_driver_sql(sql, tuple(chunk)):
                     existing[row[1]] = _Row(*row)
         now = now_iso()
@@ -218,8 +266,16 @@ class ObjectService:
                 seal(data, secret_paths, self.context.secrets, row.object if row is not None else None)
             if row is None:
                 new_uuid = key or new_uuid4()
-                record = {"uuid": new_uuid, "register_id": reg["id"], "schema_id": sch["id"],
-                          "object": data, "version": "1.0.0", "owner": owner, "created": now, "updated": now}
+                record = {
+                    "uuid": new_uuid,
+                    "register_id": reg["id"],
+                    "schema_id": sch["id"],
+                    "object": data,
+                    "version": "1.0.0",
+                    "owner": owner,
+                    "created": now,
+                    "updated": now,
+                }
                 inserts.append(record)
                 results.append(self._wire_from(record, sch) if shape else new_uuid)
             else:
@@ -228,10 +284,21 @@ class ObjectService:
                 if not shape:
                     results.append(row.uuid)
                     continue
-                results.append(self._wire_from({"uuid": row.uuid, "register_id": reg["id"],
-                                                "schema_id": sch["id"], "object": data,
-                                                "version": record["version"], "owner": row.owner,
-                                                "created": row.created, "updated": now}, sch))
+                results.append(
+                    self._wire_from(
+                        {
+                            "uuid": row.uuid,
+                            "register_id": reg["id"],
+                            "schema_id": sch["id"],
+                            "object": data,
+                            "version": record["version"],
+                            "owner": row.owner,
+                            "created": row.created,
+                            "updated": now,
+                        },
+                        sch,
+                    )
+                )
         self._write(conn, inserts, updates)
         return results
 
@@ -242,18 +309,38 @@ class ObjectService:
         mark = "?" if conn.dialect.name == "sqlite" else "%s"
         cast = "" if conn.dialect.name == "sqlite" else "::jsonb"
         if inserts:
-            sql = ("INSERT INTO objects (uuid, register_id, schema_id, object, version, owner, created, updated) "
-                   f"VALUES ({mark}, {mark}, {mark}, {mark}{cast}, {mark}, {mark}, {mark}, {mark})")
-            conn.exec_driver_sql(sql, [(r["uuid"], r["register_id"], r["schema_id"], _dumps(r["object"]),
-                                        r["version"], r["owner"], r["created"], r["updated"]) for r in inserts])
+            sql = (
+                "INSERT INTO objects (uuid, register_id, schema_id, object, version, owner, created, updated) "
+                f"VALUES ({mark}, {mark}, {mark}, {mark}{cast}, {mark}, {mark}, {mark}, {mark})"
+            )
+            conn.exec_driver_sql(
+                sql,
+                [
+                    (
+                        r["uuid"],
+                        r["register_id"],
+                        r["schema_id"],
+                        _dumps(r["object"]),
+                        r["version"],
+                        r["owner"],
+                        r["created"],
+                        r["updated"],
+                    )
+                    for r in inserts
+                ],
+            )
         if updates:
-            sql = (f"UPDATE objects SET object = {mark}{cast}, version = {mark}, updated = {mark} "
-                   f"WHERE uuid = {mark}")
-            conn.exec_driver_sql(sql, [(_dumps(r["object"]), r["version"], r["updated"], r["b_uuid"])
-                                       for r in updates])
+            sql = (
+                f"UPDATE objects SET object = {mark}{cast}, version = {mark}, updated = {mark} "
+                f"WHERE uuid = {mark}"
+            )
+            conn.exec_driver_sql(
+                sql, [(_dumps(r["object"]), r["version"], r["updated"], r["b_uuid"]) for r in updates]
+            )
 
-    def delete_object(self, id: str, register: Any = None, schema: Any = None,
-                      conn: Connection | None = None) -> None:
+    def delete_object(
+        self, id: str, register: Any = None, schema: Any = None, conn: Connection | None = None
+    ) -> None:
         """Delete one object (hard delete); 404 when it does not exist."""
         with self._begin(conn) as c:
             row = self._find_row(id, register, schema, c)
@@ -267,13 +354,16 @@ class ObjectService:
         count = 0
         with self._begin(conn) as c:
             for start in range(0, len(ids), 500):
-                count += c.execute(delete(t.objects).where(t.objects.c.uuid.in_(ids[start:start + 500]))).rowcount
+                count += c.execute(
+                    delete(t.objects).where(t.objects.c.uuid.in_(ids[start : start + 500]))
+                ).rowcount
         return count
 
     # -- reading -------------------------------------------------------------------
 
-    def find(self, id: str, register: Any = None, schema: Any = None,
-             conn: Connection | None = None) -> dict[str, Any]:
+    def find(
+        self, id: str, register: Any = None, schema: Any = None, conn: Connection | None = None
+    ) -> dict[str, Any]:
         """One object in wire shape; 404 when it is not in the given register/schema."""
         with self._conn(conn) as c:
             row = self._find_row(id, register, schema, c)
@@ -285,18 +375,29 @@ class ObjectService:
         found: dict[str, dict[str, Any]] = {}
         with self._conn(conn) as c:
             for start in range(0, len(uuids), 500):
-                chunk = list(uuids[start:start + 500])
-                for row in c.execute(select(t.objects.c.uuid, t.objects.c.object)
-                                     .where(t.objects.c.uuid.in_(chunk))):
+                chunk = list(uuids[start : start + 500])
+                for row in c.execute(
+                    select(t.objects.c.uuid, t.objects.c.object).where(t.objects.c.uuid.in_(chunk))
+                ):
                     found[row.uuid] = row.object
         return found
 
-    def find_all(self, register: Any, schema: Any, *, params: list[tuple[str, str]] | None = None,
-                 query: ListQuery | None = None, filters: dict[str, Any] | None = None,
-                 limit: int | None = None, page: int | None = None, offset: int | None = None,
-                 search: str | None = None, order: dict[str, str] | None = None,
-                 facets: Iterable[str] | None = None,
-                 extra_where: list[ColumnElement[bool]] | None = None) -> dict[str, Any]:
+    def find_all(
+        self,
+        register: Any,
+        schema: Any,
+        *,
+        params: list[tuple[str, str]] | None = None,
+        query: ListQuery | None = None,
+        filters: dict[str, Any] | None = None,
+        limit: int | None = None,
+        page: int | None = None,
+        offset: int | None = None,
+        search: str | None = None,
+        order: dict[str, str] | None = None,
+        facets: Iterable[str] | None = None,
+        extra_where: list[ColumnElement[bool]] | None = None,
+    ) -> dict[str, Any]:
         """A page of objects with ``{results, total, page, pages, limit, offset}``.
 
         Takes the REST list's raw ``params`` or, from Python, keyword arguments with
@@ -304,20 +405,25 @@ class ObjectService:
         "publicatiedatum": {"lte": "2026-11-29"}}``, ``order={"title": "desc"}``.
         """
         if query is None:
-            query = parse_params(list(params or []) + _kwargs_to_params(
-                filters, limit, page, offset, search, order, facets))
+            query = parse_params(
+                list(params or []) + _kwargs_to_params(filters, limit, page, offset, search, order, facets)
+            )
         with self._conn(None) as c:
             reg, sch = self.resolve(register, schema, c)
             builder = SqlBuilder(sch, c.dialect.name, self.context.settings.timezone)
-            base = [t.objects.c.register_id == reg["id"],
-                    t.objects.c.schema_id == _literal_int(sch["id"])]
+            base = [t.objects.c.register_id == reg["id"], t.objects.c.schema_id == _literal_int(sch["id"])]
             clauses = base + builder.where(query) + list(extra_where or [])
             where = combine(clauses)
             total = c.execute(select(func.count()).select_from(t.objects).where(where)).scalar_one()
             rows = []
             if query.limit:
-                stmt = (select(*_COLUMNS).where(where).order_by(*builder.order_by(query))
-                        .limit(query.limit).offset(query.offset))
+                stmt = (
+                    select(*_COLUMNS)
+                    .where(where)
+                    .order_by(*builder.order_by(query))
+                    .limit(query.limit)
+                    .offset(query.offset)
+                )
                 rows = c.execute(stmt).all()
             facets_out = self._facets(c, builder, where, query) if query.facets else None
         limit_ = query.limit
@@ -341,7 +447,9 @@ class ObjectService:
         for name, spec in query.facets.items():
             kind = spec.get("type", "terms")
             if kind != "terms":
-                raise BadRequest(f"Facet type {kind!r} is not supported; use terms", parameter=f"_facets[{name}]")
+                raise BadRequest(
+                    f"Facet type {kind!r} is not supported; use terms", parameter=f"_facets[{name}]"
+                )
             prop = builder.props.get(name)
             if builder.props and prop is None:
                 raise BadRequest(f"Unknown facet property {name!r}", parameter=f"_facets[{name}]")
@@ -349,28 +457,41 @@ class ObjectService:
                 buckets = self._array_buckets(conn, builder, name, where)
             else:
                 expr = builder.expr(name)
-                rows = conn.execute(select(expr.label("k"), func.count().label("n")).select_from(t.objects)
-                                    .where(where).where(expr.isnot(None)).group_by(expr)
-                                    .order_by(func.count().desc(), expr).limit(200)).all()
+                rows = conn.execute(
+                    select(expr.label("k"), func.count().label("n"))
+                    .select_from(t.objects)
+                    .where(where)
+                    .where(expr.isnot(None))
+                    .group_by(expr)
+                    .order_by(func.count().desc(), expr)
+                    .limit(200)
+                ).all()
                 buckets = [(r.k, r.n) for r in rows]
-            out[name] = {"type": "terms", "buckets": [{"key": k, "results": n, "label": str(k)}
-                                                      for k, n in buckets]}
+            out[name] = {
+                "type": "terms",
+                "buckets": [{"key": k, "results": n, "label": str(k)} for k, n in buckets],
+            }
         return out
 
-    def _array_buckets(self, conn: Connection, builder: SqlBuilder, name: str, where: Any
-                       ) -> list[tuple[Any, int]]:
+    def _array_buckets(
+        self, conn: Connection, builder: SqlBuilder, name: str, where: Any
+    ) -> list[tuple[Any, int]]:
         from sqlalchemy import text
 
         inner = select(t.objects.c.id, t.objects.c.object).where(where).subquery("f")
         compiled = inner.compile(conn, compile_kwargs={"literal_binds": True})
         if builder.sqlite:
-            sql = (f"SELECT je.value AS k, count(*) AS n FROM ({compiled}) AS f, "
-                   f"json_each(f.object, '$.\"{name}\"') AS je GROUP BY je.value ORDER BY n DESC, k LIMIT 200")
+            sql = (
+                f"SELECT je.value AS k, count(*) AS n FROM ({compiled}) AS f, "
+                f"json_each(f.object, '$.\"{name}\"') AS je GROUP BY je.value ORDER BY n DESC, k LIMIT 200"
+            )
         else:
-            sql = (f"SELECT je AS k, count(*) AS n FROM ({compiled}) AS f, "
-                   f"jsonb_array_elements_text(CASE WHEN jsonb_typeof(f.object -> '{name}') = 'array' "
-                   f"THEN f.object -> '{name}' ELSE '[]'::jsonb END) AS je "
-                   f"GROUP BY je ORDER BY n DESC, k LIMIT 200")
+            sql = (
+                f"SELECT je AS k, count(*) AS n FROM ({compiled}) AS f, "
+                f"jsonb_array_elements_text(CASE WHEN jsonb_typeof(f.object -> '{name}') = 'array' "
+                f"THEN f.object -> '{name}' ELSE '[]'::jsonb END) AS je "
+                f"GROUP BY je ORDER BY n DESC, k LIMIT 200"
+            )
         return [(r.k, r.n) for r in conn.execute(text(sql))]
 
     # -- shapes --------------------------------------------------------------------
@@ -426,8 +547,11 @@ class ObjectService:
         paths = (sch.get("configuration") or {}).get("secretProperties") or []
         with self._conn(None) as c:
             row = self._find_row(obj["id"], None, None, c)
-        return {"id": row.uuid, **reveal(row.object, paths, self.context.secrets)} if paths else \
-            {"id": row.uuid, **row.object}
+        return (
+            {"id": row.uuid, **reveal(row.object, paths, self.context.secrets)}
+            if paths
+            else {"id": row.uuid, **row.object}
+        )
 
     def _conn(self, conn: Connection | None) -> Any:
         return nullcontext(conn) if conn is not None else self.db.connect()
@@ -442,9 +566,15 @@ def _literal_int(value: int) -> Any:
     return literal_column(str(int(value)))
 
 
-def _kwargs_to_params(filters: dict[str, Any] | None, limit: int | None, page: int | None,
-                      offset: int | None, search: str | None, order: dict[str, str] | None,
-                      facets: Iterable[str] | None) -> list[tuple[str, str]]:
+def _kwargs_to_params(
+    filters: dict[str, Any] | None,
+    limit: int | None,
+    page: int | None,
+    offset: int | None,
+    search: str | None,
+    order: dict[str, str] | None,
+    facets: Iterable[str] | None,
+) -> list[tuple[str, str]]:
     params: list[tuple[str, str]] = []
     for name, value in (filters or {}).items():
         if isinstance(value, dict):

@@ -106,8 +106,11 @@ class RegisterService:
         found = [_row_to_wire(r) for r in rows]
         if search:
             needle = search.lower()
-            found = [r for r in found if needle in (r.get("title") or "").lower()
-                     or needle in (r.get("description") or "").lower()]
+            found = [
+                r
+                for r in found
+                if needle in (r.get("title") or "").lower() or needle in (r.get("description") or "").lower()
+            ]
         return found
 
     def get_register(self, ref: Any, conn: Connection | None = None) -> dict[str, Any]:
@@ -132,8 +135,11 @@ class RegisterService:
         with self._begin(conn) as c:
             if c.execute(select(t.registers.c.id).where(t.registers.c.slug == slug)).first():
                 raise Conflict(f"A register with slug {slug!r} already exists", slug=slug)
-            new_id = c.execute(insert(t.registers).values(
-                uuid=str(uuidlib.uuid4()), slug=slug, data=data, created=now, updated=now)).inserted_primary_key[0]
+            new_id = c.execute(
+                insert(t.registers).values(
+                    uuid=str(uuidlib.uuid4()), slug=slug, data=data, created=now, updated=now
+                )
+            ).inserted_primary_key[0]
             return self.get_register(new_id, c)
 
     @_forgets
@@ -147,8 +153,11 @@ class RegisterService:
                 stored["schemas"] = [self.get_schema(s, conn)["id"] for s in data.get("schemas") or []]
             if not stored.get("title"):
                 raise BadRequest("A register needs a title", property="title")
-            conn.execute(update(t.registers).where(t.registers.c.id == current["id"])
-                         .values(data=stored, updated=now_iso()))
+            conn.execute(
+                update(t.registers)
+                .where(t.registers.c.id == current["id"])
+                .values(data=stored, updated=now_iso())
+            )
             return self.get_register(current["id"], conn)
 
     @_forgets
@@ -171,14 +180,17 @@ class RegisterService:
                 found = [s for s in found if s["id"] in ids]
         return found
 
-    def get_schema(self, ref: Any, conn: Connection | None = None, *, register: dict | None = None) -> dict[str, Any]:
+    def get_schema(
+        self, ref: Any, conn: Connection | None = None, *, register: dict | None = None
+    ) -> dict[str, Any]:
         """A schema by id, uuid or slug; a slug is looked up among ``register``'s schemas first."""
         if register is not None and not str(ref).isdigit():
             ids = register.get("schemas") or []
             if ids:
                 with self._conn(conn) as c:
-                    row = c.execute(select(t.schemas).where(t.schemas.c.id.in_(ids),
-                                                            _lookup_clause(t.schemas, ref))).first()
+                    row = c.execute(
+                        select(t.schemas).where(t.schemas.c.id.in_(ids), _lookup_clause(t.schemas, ref))
+                    ).first()
                 if row is not None:
                     return _row_to_wire(row)
         row = self._get(t.schemas, ref, conn)
@@ -187,15 +199,19 @@ class RegisterService:
         return _row_to_wire(row)
 
     @_forgets
-    def create_schema(self, data: dict[str, Any], conn: Connection | None = None,
-                      register: Any | None = None) -> dict[str, Any]:
+    def create_schema(
+        self, data: dict[str, Any], conn: Connection | None = None, register: Any | None = None
+    ) -> dict[str, Any]:
         given_slug = data.get("slug") if isinstance(data, dict) else None
         data = self._check_schema(_clean_input(data))
         slug = slugify(str(given_slug or data["title"]))
         now = now_iso()
         with self._begin(conn) as c:
-            new_id = c.execute(insert(t.schemas).values(
-                uuid=str(uuidlib.uuid4()), slug=slug, data=data, created=now, updated=now)).inserted_primary_key[0]
+            new_id = c.execute(
+                insert(t.schemas).values(
+                    uuid=str(uuidlib.uuid4()), slug=slug, data=data, created=now, updated=now
+                )
+            ).inserted_primary_key[0]
             schema = self.get_schema(new_id, c)
             self.ensure_indexes(schema, c)
             if register is not None:
@@ -213,8 +229,11 @@ class RegisterService:
             stored = {k: v for k, v in current.items() if k not in _RESERVED} if merge else {}
             stored.update(_clean_input(data))
             stored = self._check_schema(stored)
-            conn.execute(update(t.schemas).where(t.schemas.c.id == current["id"])
-                         .values(data=stored, updated=now_iso()))
+            conn.execute(
+                update(t.schemas)
+                .where(t.schemas.c.id == current["id"])
+                .values(data=stored, updated=now_iso())
+            )
             schema = self.get_schema(current["id"], conn)
             self.ensure_indexes(schema, conn)
             return schema
@@ -223,11 +242,13 @@ class RegisterService:
     def delete_schema(self, ref: Any) -> None:
         with self.db.begin() as conn:
             current = self.get_schema(ref, conn)
-            used = conn.execute(select(func.count()).select_from(t.objects)
-                                .where(t.objects.c.schema_id == current["id"])).scalar_one()
+            used = conn.execute(
+                select(func.count()).select_from(t.objects).where(t.objects.c.schema_id == current["id"])
+            ).scalar_one()
             if used:
-                raise Conflict(f"Schema {current['slug']!r} still has {used} objects; delete them first",
-                               objects=used)
+                raise Conflict(
+                    f"Schema {current['slug']!r} still has {used} objects; delete them first", objects=used
+                )
             conn.execute(delete(t.schemas).where(t.schemas.c.id == current["id"]))
 
     def validator(self, schema: dict[str, Any]) -> Validator:
@@ -262,8 +283,12 @@ class RegisterService:
             count += 1
             index = f"ix_obj_{schema['id']}_{name.lower().replace('-', '_')}"[:60]
             expr = f"json_extract(object, '$.\"{name}\"')" if sqlite else f"(object ->> '{name}')"
-            conn.execute(text(f'CREATE INDEX IF NOT EXISTS "{index}" ON objects '
-                              f"(register_id, {expr}) WHERE schema_id = {int(schema['id'])}"))
+            conn.execute(
+                text(
+                    f'CREATE INDEX IF NOT EXISTS "{index}" ON objects '
+                    f"(register_id, {expr}) WHERE schema_id = {int(schema['id'])}"
+                )
+            )
 
     # -- helpers -------------------------------------------------------------------
 
@@ -276,8 +301,9 @@ class RegisterService:
         data.setdefault("version", "0.0.1")
         props = data.setdefault("properties", {})
         if not isinstance(props, dict):
-            raise BadRequest("properties must be an object of property name to JSON Schema",
-                             property="properties")
+            raise BadRequest(
+                "properties must be an object of property name to JSON Schema", property="properties"
+            )
         if "required" in data and not isinstance(data["required"], list):
             raise BadRequest("required must be a list of property names", property="required")
         Validator({**data, "id": 0, "updated": ""}, self.context.settings.timezone)  # raises on bad schema

@@ -31,13 +31,35 @@ MAX_LIMIT = 1000
 _SEGMENT = re.compile(r"^[A-Za-z_@$][A-Za-z0-9_\-$]{0,100}$")
 _BRACKET = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
 _OPS = {"gte", "lte", "gt", "lt", "ne", "in", "eq", "like"}
-_META = {"_created": t.objects.c.created, "_updated": t.objects.c.updated, "_uuid": t.objects.c.uuid,
-         "_owner": t.objects.c.owner, "_id": t.objects.c.id}
-_META_FILTERS = {"uuid": t.objects.c.uuid, "owner": t.objects.c.owner,
-                 "created": t.objects.c.created, "updated": t.objects.c.updated}
+_META = {
+    "_created": t.objects.c.created,
+    "_updated": t.objects.c.updated,
+    "_uuid": t.objects.c.uuid,
+    "_owner": t.objects.c.owner,
+    "_id": t.objects.c.id,
+}
+_META_FILTERS = {
+    "uuid": t.objects.c.uuid,
+    "owner": t.objects.c.owner,
+    "created": t.objects.c.created,
+    "updated": t.objects.c.updated,
+}
 _CONTROL_HINTS = {"limit", "page", "offset", "order", "search", "facets", "fields"}
-_IGNORED_CONTROLS = {"_extend", "_fields", "_filter", "_unset", "_fuzzy", "_source", "_count",
-                     "_includeDeleted", "_facetable", "_empty", "_published", "_queries", "format"}
+_IGNORED_CONTROLS = {
+    "_extend",
+    "_fields",
+    "_filter",
+    "_unset",
+    "_fuzzy",
+    "_source",
+    "_count",
+    "_includeDeleted",
+    "_facetable",
+    "_empty",
+    "_published",
+    "_queries",
+    "format",
+}
 
 
 @dataclass
@@ -94,8 +116,9 @@ def parse_params(items: list[tuple[str, str]], *, default_limit: int = 20) -> Li
                 try:
                     spec = orjson.loads(value)
                 except orjson.JSONDecodeError:
-                    raise BadRequest("_order must be _order[field]=asc|desc or a JSON object",
-                                     parameter="_order") from None
+                    raise BadRequest(
+                        "_order must be _order[field]=asc|desc or a JSON object", parameter="_order"
+                    ) from None
                 query.order.extend((str(k), _direction(str(v))) for k, v in spec.items())
             elif value.strip():
                 for part in value.split(","):
@@ -116,8 +139,10 @@ def parse_params(items: list[tuple[str, str]], *, default_limit: int = 20) -> Li
             continue
         else:
             if brackets and brackets[0] not in ("",) and brackets[0] not in _OPS:
-                raise BadRequest(f"Unknown operator {brackets[0]!r} in {raw_name!r}; "
-                                 f"use one of {sorted(_OPS)}", parameter=raw_name)
+                raise BadRequest(
+                    f"Unknown operator {brackets[0]!r} in {raw_name!r}; use one of {sorted(_OPS)}",
+                    parameter=raw_name,
+                )
             op = "in" if brackets and brackets[0] == "" else (brackets[0] if brackets else "eq")
             if op == "in" and brackets and brackets[0] == "in":
                 query.filters.append(Filter(name, "in", [v for v in value.split(",") if v != ""]))
@@ -177,8 +202,11 @@ class SqlBuilder:
         prop = self.props.get(head)
         if prop is None and self.props and not self.schema.get("allowUnknownFilters"):
             valid = sorted(self.props)
-            raise BadRequest(f"Unknown property {head!r} in filter or sort; valid properties: {valid}",
-                             parameter=path, validProperties=valid)
+            raise BadRequest(
+                f"Unknown property {head!r} in filter or sort; valid properties: {valid}",
+                parameter=path,
+                validProperties=valid,
+            )
         return prop if isinstance(prop, dict) and "." not in path else None
 
     def _typed(self, prop: dict[str, Any] | None, value: Any, path: str) -> Any:
@@ -261,10 +289,14 @@ class SqlBuilder:
 
     def _search(self, term: str) -> ColumnElement[bool]:
         pattern = f"%{_escape_like(term)}%"
-        names = [n for n, p in self.props.items()
-                 if isinstance(p, dict) and p.get("type", "string") == "string"
-                 and p.get("format") not in ("date", "date-time", "time", "uri", "email")
-                 and _SEGMENT.match(n)]
+        names = [
+            n
+            for n, p in self.props.items()
+            if isinstance(p, dict)
+            and p.get("type", "string") == "string"
+            and p.get("format") not in ("date", "date-time", "time", "uri", "email")
+            and _SEGMENT.match(n)
+        ]
         if not names:
             return literal(False) if self.props else _whole_document(self.sqlite, pattern)
         exact = or_(*[self.expr(n).ilike(pattern, escape="\\") for n in names])
@@ -282,8 +314,9 @@ class SqlBuilder:
             elif name.startswith("@self.") and f"_{name[6:]}" in _META:
                 column = _META[f"_{name[6:]}"]
             elif name in ("_name", "_title"):
-                column = self.expr("title" if "title" in self.props or not self.props else
-                                   next(iter(self.props)))
+                column = self.expr(
+                    "title" if "title" in self.props or not self.props else next(iter(self.props))
+                )
             else:
                 self._prop(name)
                 column = self.sort_expr(name)

@@ -22,11 +22,29 @@ from .dates import CANONICAL, normalise_date, normalise_datetime, parse_datetime
 
 #: Extension keys OpenRegister allows on properties; they are not JSON Schema.
 EXTENSION_KEYS = {
-    "facetable", "authorization", "computed", "translatable", "inversedBy", "visible",
-    "hideOnCollection", "hideOnForm", "cascadeDelete", "objectConfiguration", "x-dcat", "order",
+    "facetable",
+    "authorization",
+    "computed",
+    "translatable",
+    "inversedBy",
+    "visible",
+    "hideOnCollection",
+    "hideOnForm",
+    "cascadeDelete",
+    "objectConfiguration",
+    "x-dcat",
+    "order",
 }
-_NEW_KEYWORDS = {"prefixItems", "$defs", "unevaluatedProperties", "unevaluatedItems", "dependentRequired",
-                 "dependentSchemas", "$dynamicRef", "$anchor"}
+_NEW_KEYWORDS = {
+    "prefixItems",
+    "$defs",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+    "dependentRequired",
+    "dependentSchemas",
+    "$dynamicRef",
+    "$anchor",
+}
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -75,8 +93,9 @@ def json_schema_of(schema: dict[str, Any]) -> dict[str, Any]:
     clean: dict[str, Any] = {}
     for name, prop in properties.items():
         if not isinstance(prop, dict):
-            raise BadRequest(f"Property {name!r} of schema {schema.get('slug')!r} must be an object",
-                             property=name)
+            raise BadRequest(
+                f"Property {name!r} of schema {schema.get('slug')!r} must be an object", property=name
+            )
         if prop.get("required") is True and name not in required:
             required.append(name)
         clean[name] = _strip(prop)
@@ -126,8 +145,9 @@ class Validator:
             self._slow = jsonschema.Draft202012Validator(self.schema, format_checker=_checker)
             jsonschema.Draft202012Validator.check_schema(self.schema)
         except jsonschema.SchemaError as exc:
-            raise BadRequest(f"The schema is not valid JSON Schema: {exc.message}",
-                             path="/".join(str(p) for p in exc.path)) from None
+            raise BadRequest(
+                f"The schema is not valid JSON Schema: {exc.message}", path="/".join(str(p) for p in exc.path)
+            ) from None
         self._fast: Callable[[Any], Any] | None = None
         if not _uses_new_keywords(self.schema):
             try:
@@ -184,8 +204,10 @@ def _describe(error: jsonschema.ValidationError) -> dict[str, Any]:
     path = [str(p) for p in error.absolute_path]
     if error.validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
-        return {"property": ".".join([*path, missing]),
-                "message": f"The required property ({missing}) is missing"}
+        return {
+            "property": ".".join([*path, missing]),
+            "message": f"The required property ({missing}) is missing",
+        }
     prop = ".".join(path) or None
     if error.validator == "format":
         message = f"{error.instance!r} is not a valid {error.validator_value}"

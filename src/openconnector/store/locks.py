@@ -41,13 +41,18 @@ class LockService:
         expires = iso(now + timedelta(seconds=ttl))
         try:
             with self.db.begin() as conn:
-                taken = conn.execute(update(t.locks).where(t.locks.c.name == name, t.locks.c.expires < iso(now))
-                                     .values(holder=holder, acquired=iso(now), expires=expires)).rowcount
+                taken = conn.execute(
+                    update(t.locks)
+                    .where(t.locks.c.name == name, t.locks.c.expires < iso(now))
+                    .values(holder=holder, acquired=iso(now), expires=expires)
+                ).rowcount
                 if taken:
                     return True
                 if conn.execute(select(t.locks.c.name).where(t.locks.c.name == name)).first():
                     return False
-                conn.execute(insert(t.locks).values(name=name, holder=holder, acquired=iso(now), expires=expires))
+                conn.execute(
+                    insert(t.locks).values(name=name, holder=holder, acquired=iso(now), expires=expires)
+                )
                 return True
         except IntegrityError:
             return False
@@ -55,8 +60,13 @@ class LockService:
     def refresh(self, name: str, holder: str, ttl: float = DEFAULT_TTL) -> bool:
         expires = iso(utcnow() + timedelta(seconds=ttl))
         with self.db.begin() as conn:
-            return bool(conn.execute(update(t.locks).where(t.locks.c.name == name, t.locks.c.holder == holder)
-                                     .values(expires=expires)).rowcount)
+            return bool(
+                conn.execute(
+                    update(t.locks)
+                    .where(t.locks.c.name == name, t.locks.c.holder == holder)
+                    .values(expires=expires)
+                ).rowcount
+            )
 
     def release(self, name: str, holder: str) -> None:
         with self.db.begin() as conn:
@@ -64,14 +74,17 @@ class LockService:
 
     def holder_of(self, name: str) -> str | None:
         with self.db.connect() as conn:
-            row = conn.execute(select(t.locks.c.holder, t.locks.c.expires).where(t.locks.c.name == name)).first()
+            row = conn.execute(
+                select(t.locks.c.holder, t.locks.c.expires).where(t.locks.c.name == name)
+            ).first()
         if row is None or row.expires < iso(utcnow()):
             return None
         return row.holder
 
     @contextmanager
-    def held(self, name: str, *, ttl: float = DEFAULT_TTL, wait: float = 0.0,
-             message: str | None = None) -> Iterator[Heartbeat]:
+    def held(
+        self, name: str, *, ttl: float = DEFAULT_TTL, wait: float = 0.0, message: str | None = None
+    ) -> Iterator[Heartbeat]:
         """Hold ``name`` for the block; waits up to ``wait`` seconds, else raises Conflict (409)."""
         import time
 
@@ -79,8 +92,9 @@ class LockService:
         deadline = time.monotonic() + wait
         while not self.acquire(name, holder, ttl):
             if time.monotonic() >= deadline:
-                raise Conflict(message or f"{name} is locked by another run; try again when it has finished",
-                               lock=name)
+                raise Conflict(
+                    message or f"{name} is locked by another run; try again when it has finished", lock=name
+                )
             time.sleep(0.2)
         beat = Heartbeat(self, name, holder, ttl)
         try:

@@ -46,7 +46,7 @@ class Secrets:
         if not is_encrypted(value):
             return value
         try:
-            return self._fernet.decrypt(value[len(PREFIX):].encode()).decode()
+            return self._fernet.decrypt(value[len(PREFIX) :].encode()).decode()
         except InvalidToken:
             raise ValueError("a stored secret cannot be decrypted with this instance's key") from None
 
@@ -58,8 +58,18 @@ def is_encrypted(value: object) -> bool:
 #: What an API answer shows in place of a stored secret.
 MASK = "********"
 
-_SENSITIVE = ("authorization", "token", "secret", "password", "passwd", "key", "cookie", "signature",
-              "credential", "assertion")
+_SENSITIVE = (
+    "authorization",
+    "token",
+    "secret",
+    "password",
+    "passwd",
+    "key",
+    "cookie",
+    "signature",
+    "credential",
+    "assertion",
+)
 
 
 def is_sensitive(name: str) -> bool:

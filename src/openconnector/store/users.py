@@ -41,15 +41,24 @@ class UserService:
         with self.db.begin() as conn:
             if conn.execute(select(t.users.c.id).where(t.users.c.username == username)).first():
                 raise Conflict(f"User {username!r} already exists")
-            conn.execute(insert(t.users).values(username=username, password_hash=_hasher.hash(password),
-                                                is_admin=is_admin, created=now_iso()))
+            conn.execute(
+                insert(t.users).values(
+                    username=username,
+                    password_hash=_hasher.hash(password),
+                    is_admin=is_admin,
+                    created=now_iso(),
+                )
+            )
 
     def set_password(self, username: str, password: str) -> None:
         if not password:
             raise BadRequest("The password cannot be empty")
         with self.db.begin() as conn:
-            done = conn.execute(update(t.users).where(t.users.c.username == username)
-                                .values(password_hash=_hasher.hash(password))).rowcount
+            done = conn.execute(
+                update(t.users)
+                .where(t.users.c.username == username)
+                .values(password_hash=_hasher.hash(password))
+            ).rowcount
         if not done:
             raise NotFound(f"User {username!r} does not exist")
         with self._lock:

@@ -56,13 +56,18 @@ class TwigCallable:
     def required(self) -> int:
         return sum(1 for _, _, r in self.params if r)
 
-    def bind(self, positional: list[str], named: list[tuple[str, str]], has_spread: bool,
-             lineno: int, template: str | None) -> tuple[list[str], list[tuple[str, str]]]:
+    def bind(
+        self,
+        positional: list[str],
+        named: list[tuple[str, str]],
+        has_spread: bool,
+        lineno: int,
+        template: str | None,
+    ) -> tuple[list[str], list[tuple[str, str]]]:
         """Check a call's arguments; returns (positional code, [(python kw, code)])."""
         if not named and (has_spread or len(positional) >= self.required):
             if not self.varargs and not has_spread and len(positional) > len(self.params):
-                raise TwigSyntaxError(
-                    f'Too many arguments for {self.kind} "{self.name}".', lineno, template)
+                raise TwigSyntaxError(f'Too many arguments for {self.kind} "{self.name}".', lineno, template)
             return positional, []
         by_twig = {t: (py, req) for t, py, req in self.params}
         filled = {self.params[i][0] for i in range(min(len(positional), len(self.params)))}
@@ -75,15 +80,20 @@ class TwigCallable:
                     continue
                 sig = ", ".join(t for t, _, _ in self.params)
                 raise TwigSyntaxError(
-                    f'Unknown argument "{name}" for {self.kind} "{self.name}({sig})".', lineno, template)
+                    f'Unknown argument "{name}" for {self.kind} "{self.name}({sig})".', lineno, template
+                )
             if key in filled:
                 raise TwigSyntaxError(
-                    f'Argument "{key}" is defined twice for {self.kind} "{self.name}".', lineno, template)
+                    f'Argument "{key}" is defined twice for {self.kind} "{self.name}".', lineno, template
+                )
             filled.add(key)
             kws.append((by_twig[key][0], code))
         if not has_spread:
             for t, _py, req in self.params:
                 if req and t not in filled:
                     raise TwigSyntaxError(
-                        f'Value for argument "{t}" is required for {self.kind} "{self.name}".', lineno, template)
+                        f'Value for argument "{t}" is required for {self.kind} "{self.name}".',
+                        lineno,
+                        template,
+                    )
         return positional, kws

@@ -27,9 +27,23 @@ from .errors import SyntaxError as TwigSyntaxError
 from .regex import compile_php_regex, search
 
 _BIN_FUNCS = {
-    "+": "_add", "-": "_sub", "*": "_mul", "/": "_div", "//": "_fdiv", "%": "_mod", "**": "_pow",
-    "b-and": "_band", "b-or": "_bor", "b-xor": "_bxor", "<=>": "_cmp", "in": "_in",
-    "starts with": "_sw", "ends with": "_ew", "matches": "_match", "has some": "_hsome", "has every": "_hevery",
+    "+": "_add",
+    "-": "_sub",
+    "*": "_mul",
+    "/": "_div",
+    "//": "_fdiv",
+    "%": "_mod",
+    "**": "_pow",
+    "b-and": "_band",
+    "b-or": "_bor",
+    "b-xor": "_bxor",
+    "<=>": "_cmp",
+    "in": "_in",
+    "starts with": "_sw",
+    "ends with": "_ew",
+    "matches": "_match",
+    "has some": "_hsome",
+    "has every": "_hevery",
 }
 _CMP = {"<": "< 0", ">": "> 0", "<=": "<= 0", ">=": ">= 0"}
 # filters whose output needs no escaping (Twig's is_safe => ['html'])
@@ -351,8 +365,9 @@ class Compiler:
                 compile_php_regex(rt.to_str(e.right.value))
             except Exception as exc:
                 msg = str(getattr(exc, "raw_message", exc))
-                raise self.error(f'Regexp "{rt.to_str(e.right.value)}" passed to "matches" is not valid: {msg}.',
-                                 e.lineno) from None
+                raise self.error(
+                    f'Regexp "{rt.to_str(e.right.value)}" passed to "matches" is not valid: {msg}.', e.lineno
+                ) from None
         return f"{_BIN_FUNCS[op]}({left}, {right})"
 
     def ex_ArrowFn(self, e: n.ArrowFn, soft: bool) -> str:
@@ -381,8 +396,9 @@ class Compiler:
         pos, kws = c.bind(positional, named, spread, line, self.name)
         return "".join(f", {p}" for p in pos) + "".join(f", {k}={v}" for k, v in kws)
 
-    def call_filter(self, name: str, value: str, args: list[n.Arg], line: int,
-                    node_value: n.Expr | None) -> str:
+    def call_filter(
+        self, name: str, value: str, args: list[n.Arg], line: int, node_value: n.Expr | None
+    ) -> str:
         f = self.env.filters.get(name)
         if f is None:
             raise self.error(f'Unknown "{name}" filter.', line)
@@ -440,14 +456,41 @@ def _uses_loop(body: list[n.Node]) -> bool:
 
 
 RUNTIME_NAMESPACE: dict[str, Any] = {
-    "_U": rt.UNDEFINED, "_M": rt.Markup, "_b": rt.to_bool, "_s": rt.print_value, "_e": rt.escape_value,
-    "_undef": rt.undefined_variable, "_ga": rt.get_attr_strict, "_gal": rt.get_attr_lenient,
-    "_gas": rt.get_attr_soft, "_items": rt.items, "_vals": rt.values, "_restore": rt.restore_scope,
-    "_with": rt.with_scope, "_chk": None, "_cat": rt.concat, "_range": rt.make_range, "_eq": rt.loose_eq,
-    "_cmp": rt.compare, "_in": rt.contains, "_add": rt.add, "_sub": rt.sub, "_mul": rt.mul, "_div": rt.div,
-    "_fdiv": rt.floordiv, "_mod": rt.mod, "_pow": rt.power, "_band": rt.b_and, "_bor": rt.b_or,
-    "_bxor": rt.b_xor, "_neg": rt.neg, "_pos": rt.pos, "_sw": rt.starts_with, "_ew": rt.ends_with,
-    "_compact": rt.compact, "_arrow": rt.Arrow,
+    "_U": rt.UNDEFINED,
+    "_M": rt.Markup,
+    "_b": rt.to_bool,
+    "_s": rt.print_value,
+    "_e": rt.escape_value,
+    "_undef": rt.undefined_variable,
+    "_ga": rt.get_attr_strict,
+    "_gal": rt.get_attr_lenient,
+    "_gas": rt.get_attr_soft,
+    "_items": rt.items,
+    "_vals": rt.values,
+    "_restore": rt.restore_scope,
+    "_with": rt.with_scope,
+    "_chk": None,
+    "_cat": rt.concat,
+    "_range": rt.make_range,
+    "_eq": rt.loose_eq,
+    "_cmp": rt.compare,
+    "_in": rt.contains,
+    "_add": rt.add,
+    "_sub": rt.sub,
+    "_mul": rt.mul,
+    "_div": rt.div,
+    "_fdiv": rt.floordiv,
+    "_mod": rt.mod,
+    "_pow": rt.power,
+    "_band": rt.b_and,
+    "_bor": rt.b_or,
+    "_bxor": rt.b_xor,
+    "_neg": rt.neg,
+    "_pos": rt.pos,
+    "_sw": rt.starts_with,
+    "_ew": rt.ends_with,
+    "_compact": rt.compact,
+    "_arrow": rt.Arrow,
 }
 
 
@@ -483,7 +526,9 @@ def _match(value: Any, pattern: Any) -> int:
         rx = compile_php_regex(rt.to_str(pattern))
     except Exception as exc:
         msg = str(getattr(exc, "raw_message", exc))
-        raise TwigRuntimeError(f'Regexp "{rt.to_str(pattern)}" passed to "matches" is not valid: {msg}') from None
+        raise TwigRuntimeError(
+            f'Regexp "{rt.to_str(pattern)}" passed to "matches" is not valid: {msg}'
+        ) from None
     return 1 if search(rx, rt.to_str(value)) else 0
 
 
@@ -495,13 +540,21 @@ def _has(value: Any, arrow: Any, every: bool) -> bool:
     return any(rt.to_bool(fn(v)) for v in vals)
 
 
-RUNTIME_NAMESPACE.update({
-    "_hash": _hash, "_pre": _pre, "_chk": _check, "_match": _match,
-    "_hsome": lambda v, a: _has(v, a, False), "_hevery": lambda v, a: _has(v, a, True),
-})
+RUNTIME_NAMESPACE.update(
+    {
+        "_hash": _hash,
+        "_pre": _pre,
+        "_chk": _check,
+        "_match": _match,
+        "_hsome": lambda v, a: _has(v, a, False),
+        "_hevery": lambda v, a: _has(v, a, True),
+    }
+)
 
 
-def compile_template(env: Any, body: list[n.Node], name: str | None) -> tuple[Callable[..., str], list[int], str]:
+def compile_template(
+    env: Any, body: list[n.Node], name: str | None
+) -> tuple[Callable[..., str], list[int], str]:
     """Generate and compile the render function for a parsed template."""
     c = Compiler(env, name)
     source, linemap = c.compile(body)
@@ -511,7 +564,9 @@ def compile_template(env: Any, body: list[n.Node], name: str | None) -> tuple[Ca
     try:
         code = compile(source, filename, "exec")
     except (SyntaxError, RecursionError, MemoryError, ValueError) as exc:  # Python's own limits
-        raise TwigSyntaxError(f"The template is too complex to compile ({type(exc).__name__}).", 0, name) from None
+        raise TwigSyntaxError(
+            f"The template is too complex to compile ({type(exc).__name__}).", 0, name
+        ) from None
     exec(code, namespace)  # noqa: S102 - our own generated code, not template text
     return namespace["render"], linemap, filename
 
@@ -569,6 +624,7 @@ def fast_renderer(env: Any, body: list[n.Node], name: str | None) -> Callable[..
 
     if not rest:
         if esc is None:
+
             def render_name(context: Any = None) -> str:
                 try:
                     v = context[first]
@@ -578,6 +634,7 @@ def fast_renderer(env: Any, body: list[n.Node], name: str | None) -> Callable[..
                     return v
                 return slow(v)
         else:
+
             def render_name(context: Any = None) -> str:
                 try:
                     v = context[first]
@@ -591,6 +648,7 @@ def fast_renderer(env: Any, body: list[n.Node], name: str | None) -> Callable[..
                 if c is int:
                     return str(v)
                 return slow(v)
+
         return render_name
 
     if len(rest) == 1:

@@ -18,12 +18,28 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .errors import RuntimeError as TwigRuntimeError
 
 _DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-_DAY_ABBR = {d[:3]: i for i, d in enumerate(_DAYS)} | {d: i for i, d in enumerate(_DAYS)} | {
-    "tues": 1, "wednes": 2, "thur": 3, "thurs": 3}
-_MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september",
-           "october", "november", "december"]
-_MONTH_IDX = {m: i + 1 for i, m in enumerate(_MONTHS)} | {m[:3]: i + 1 for i, m in enumerate(_MONTHS)} | {
-    "sept": 9}
+_DAY_ABBR = (
+    {d[:3]: i for i, d in enumerate(_DAYS)}
+    | {d: i for i, d in enumerate(_DAYS)}
+    | {"tues": 1, "wednes": 2, "thur": 3, "thurs": 3}
+)
+_MONTHS = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+]
+_MONTH_IDX = (
+    {m: i + 1 for i, m in enumerate(_MONTHS)} | {m[:3]: i + 1 for i, m in enumerate(_MONTHS)} | {"sept": 9}
+)
 
 
 def get_timezone(name: Any) -> tzinfo:
@@ -196,38 +212,86 @@ _FMT = {
 # --------------------------------------------------------------- parsing
 
 _UNITS = {
-    "sec": "seconds", "secs": "seconds", "second": "seconds", "seconds": "seconds",
-    "min": "minutes", "mins": "minutes", "minute": "minutes", "minutes": "minutes",
-    "hour": "hours", "hours": "hours", "day": "days", "days": "days", "week": "weeks", "weeks": "weeks",
-    "fortnight": "fortnights", "fortnights": "fortnights", "forthnight": "fortnights",
-    "month": "months", "months": "months", "year": "years", "years": "years",
-    "weekday": "weekdays", "weekdays": "weekdays",
-    "usec": "microseconds", "usecs": "microseconds", "microsecond": "microseconds",
-    "microseconds": "microseconds", "msec": "milliseconds", "msecs": "milliseconds",
-    "millisecond": "milliseconds", "milliseconds": "milliseconds",
+    "sec": "seconds",
+    "secs": "seconds",
+    "second": "seconds",
+    "seconds": "seconds",
+    "min": "minutes",
+    "mins": "minutes",
+    "minute": "minutes",
+    "minutes": "minutes",
+    "hour": "hours",
+    "hours": "hours",
+    "day": "days",
+    "days": "days",
+    "week": "weeks",
+    "weeks": "weeks",
+    "fortnight": "fortnights",
+    "fortnights": "fortnights",
+    "forthnight": "fortnights",
+    "month": "months",
+    "months": "months",
+    "year": "years",
+    "years": "years",
+    "weekday": "weekdays",
+    "weekdays": "weekdays",
+    "usec": "microseconds",
+    "usecs": "microseconds",
+    "microsecond": "microseconds",
+    "microseconds": "microseconds",
+    "msec": "milliseconds",
+    "msecs": "milliseconds",
+    "millisecond": "milliseconds",
+    "milliseconds": "milliseconds",
 }
 _UNIT_RE = "|".join(sorted(map(re.escape, _UNITS), key=len, reverse=True))
 _DAY_RE = "|".join(sorted(_DAY_ABBR, key=len, reverse=True))
 _MONTH_RE = "|".join(sorted(_MONTH_IDX, key=len, reverse=True))
-_ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
-             "eighth": 8, "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "next": 1, "last": -1,
-             "previous": -1, "this": 0}
+_ORDINALS = {
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "sixth": 6,
+    "seventh": 7,
+    "eighth": 8,
+    "ninth": 9,
+    "tenth": 10,
+    "eleventh": 11,
+    "twelfth": 12,
+    "next": 1,
+    "last": -1,
+    "previous": -1,
+    "this": 0,
+}
 _ORD_RE = "|".join(_ORDINALS)
 
 _TZ_RE = r"(?P<tz>z\b|utc\b|gmt\b|[+-]\d{2}:?\d{2}\b|[+-]\d{2}\b|[a-z]+/[a-z_]+(?:/[a-z_]+)?)"
-_TIME_RE = (r"t?(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,:](?P<F>\d+))?)?\s*(?P<ampm>[ap]\.?m\.?\b)?")
+_TIME_RE = r"t?(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,:](?P<F>\d+))?)?\s*(?P<ampm>[ap]\.?m\.?\b)?"
 
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("timestamp", re.compile(r"@(?P<ts>-?\d+(?:\.\d+)?)")),
     ("iso", re.compile(r"(?P<y>[+-]?\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})(?![\d])")),
-    ("isocompact", re.compile(r"(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})(?:t(?P<H>\d{2}):?(?P<M>\d{2}):?(?P<S>\d{2}))?\b")),
+    (
+        "isocompact",
+        re.compile(r"(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})(?:t(?P<H>\d{2}):?(?P<M>\d{2}):?(?P<S>\d{2}))?\b"),
+    ),
     ("ymd_slash", re.compile(r"(?P<y>\d{4})/(?P<m>\d{1,2})/(?P<d>\d{1,2})\b")),
     ("us", re.compile(r"(?P<m>\d{1,2})/(?P<d>\d{1,2})(?:/(?P<y>\d{2,4}))?\b")),
     ("dmy", re.compile(r"(?P<d>\d{1,2})[-.](?P<m>\d{1,2})[-.](?P<y>\d{4})\b")),
     ("time", re.compile(_TIME_RE)),
     ("time12", re.compile(r"(?P<H>\d{1,2})\s*(?P<ampm>[ap]\.?m\.?)(?![a-z])")),
-    ("textdate", re.compile(rf"(?P<mon>{_MONTH_RE})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?,?(?:\s+(?P<y>\d{{4}}))?\b")),
-    ("textdate2", re.compile(rf"(?P<d>\d{{1,2}})(?:st|nd|rd|th)?[\s-]+(?P<mon>{_MONTH_RE})\.?(?:[\s-]+(?P<y>\d{{4}}))?\b")),
+    (
+        "textdate",
+        re.compile(rf"(?P<mon>{_MONTH_RE})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?,?(?:\s+(?P<y>\d{{4}}))?\b"),
+    ),
+    (
+        "textdate2",
+        re.compile(
+            rf"(?P<d>\d{{1,2}})(?:st|nd|rd|th)?[\s-]+(?P<mon>{_MONTH_RE})\.?(?:[\s-]+(?P<y>\d{{4}}))?\b"
+        ),
+    ),
     ("firstlast", re.compile(r"(?P<fl>first|last)\s+day\s+of\b")),
     ("ordinal_wd", re.compile(rf"(?P<o>{_ORD_RE})\s+(?P<wd>{_DAY_RE})\s+of\b")),
     ("rel_text", re.compile(rf"(?P<o>{_ORD_RE})\s+(?P<unit>{_UNIT_RE}|{_DAY_RE})\b")),
@@ -254,8 +318,16 @@ def parse_datetime(text: str, tz: tzinfo, base: datetime | None = None) -> datet
     now = base if base is not None else datetime.now(tz)
     y, mo, d = now.year, now.month, now.day
     hh, mi, ss, us = now.hour, now.minute, now.second, now.microsecond
-    rel = {"years": 0, "months": 0, "days": 0, "hours": 0, "minutes": 0, "seconds": 0, "microseconds": 0,
-           "weekdays": 0}
+    rel = {
+        "years": 0,
+        "months": 0,
+        "days": 0,
+        "hours": 0,
+        "minutes": 0,
+        "seconds": 0,
+        "microseconds": 0,
+        "weekdays": 0,
+    }
     first_last: str | None = None
     weekday: tuple[int, int] | None = None  # (weekday, behaviour: 0 this/next-or-today, 1 next, -1 last)
     time_set = date_set = False
@@ -380,19 +452,35 @@ def parse_datetime(text: str, tz: tzinfo, base: datetime | None = None) -> datet
 
     if ts is not None:
         whole = int(ts // 1)
-        dt = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=whole, microseconds=round((ts - whole) * 1e6))
+        dt = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(
+            seconds=whole, microseconds=round((ts - whole) * 1e6)
+        )
         if any(rel.values()) or weekday or first_last:
             return _apply(dt.replace(tzinfo=None), rel, first_last, weekday, reset_time, UTC)
         return dt
     target = zone or tz
     if zone is not None and base is not None and not date_set and not time_set:
         local = base.astimezone(zone)
-        y, mo, d, hh, mi, ss, us = (local.year, local.month, local.day, local.hour, local.minute,
-                                    local.second, local.microsecond)
+        y, mo, d, hh, mi, ss, us = (
+            local.year,
+            local.month,
+            local.day,
+            local.hour,
+            local.minute,
+            local.second,
+            local.microsecond,
+        )
     elif zone is not None and base is None and not date_set and not time_set:
         local = datetime.now(zone)
-        y, mo, d, hh, mi, ss, us = (local.year, local.month, local.day, local.hour, local.minute,
-                                    local.second, local.microsecond)
+        y, mo, d, hh, mi, ss, us = (
+            local.year,
+            local.month,
+            local.day,
+            local.hour,
+            local.minute,
+            local.second,
+            local.microsecond,
+        )
     if reset_time and not time_set:
         hh = mi = ss = us = 0
     try:
@@ -404,7 +492,9 @@ def parse_datetime(text: str, tz: tzinfo, base: datetime | None = None) -> datet
         raise _fail(text, 0) from None
     if d > calendar.monthrange(y, mo)[1] and not date_set:
         pass
-    return _apply(naive, rel, first_last, weekday, reset_time, target, day_field=(y, mo, d) if first_last else None)
+    return _apply(
+        naive, rel, first_last, weekday, reset_time, target, day_field=(y, mo, d) if first_last else None
+    )
 
 
 def _find_zone(text: str, lowered: str) -> str:
@@ -412,8 +502,15 @@ def _find_zone(text: str, lowered: str) -> str:
     return m.group(0) if m else lowered
 
 
-def _apply(naive: datetime, rel: dict[str, int], first_last: str | None, weekday: tuple[int, int] | None,
-           reset_time: bool, tz: tzinfo, day_field: tuple[int, int, int] | None = None) -> datetime:
+def _apply(
+    naive: datetime,
+    rel: dict[str, int],
+    first_last: str | None,
+    weekday: tuple[int, int] | None,
+    reset_time: bool,
+    tz: tzinfo,
+    day_field: tuple[int, int, int] | None = None,
+) -> datetime:
     try:
         y, mo, d = naive.year, naive.month, naive.day
         total = y * 12 + (mo - 1) + rel["months"] + 12 * rel["years"]
@@ -426,11 +523,16 @@ def _apply(naive: datetime, rel: dict[str, int], first_last: str | None, weekday
         if reset_time:
             t = timedelta(0)
         else:
-            t = timedelta(hours=naive.hour, minutes=naive.minute, seconds=naive.second,
-                          microseconds=naive.microsecond)
+            t = timedelta(
+                hours=naive.hour, minutes=naive.minute, seconds=naive.second, microseconds=naive.microsecond
+            )
         out = datetime(y, mo, 1) + timedelta(days=d - 1 + rel["days"]) + t
-        out += timedelta(hours=rel["hours"], minutes=rel["minutes"], seconds=rel["seconds"],
-                         microseconds=rel["microseconds"])
+        out += timedelta(
+            hours=rel["hours"],
+            minutes=rel["minutes"],
+            seconds=rel["seconds"],
+            microseconds=rel["microseconds"],
+        )
         if rel["weekdays"]:
             step = 1 if rel["weekdays"] > 0 else -1
             left = abs(rel["weekdays"])

@@ -68,8 +68,14 @@ class Environment:
         self.tests: dict[str, TwigCallable] = {}
         self._cache: OrderedDict[tuple[str, str], Template] = OrderedDict()
         for name, fn in FILTERS.items():
-            self.filters[name] = TwigCallable(name, fn, "filter", needs_state=True, is_safe=name in _SAFE_FILTERS,
-                                              pre_escape=name == "nl2br")
+            self.filters[name] = TwigCallable(
+                name,
+                fn,
+                "filter",
+                needs_state=True,
+                is_safe=name in _SAFE_FILTERS,
+                pre_escape=name == "nl2br",
+            )
         self.filters["default"] = TwigCallable("default", f_default, "filter")
         for name, fn in FUNCTIONS.items():
             self.functions[name] = TwigCallable(name, fn, "function", needs_state=True)
@@ -193,5 +199,3 @@ def render(source: str, context: Mapping[str, Any] | None = None, **options: Any
     if env is None:
         env = _default_envs[key] = Environment(**options)
     return env.from_string(source).render(context)
-
-

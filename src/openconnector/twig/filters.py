@@ -42,8 +42,9 @@ def f_capitalize(st: State, value: Any) -> str:
 
 def f_title(st: State, value: Any) -> str:
     # like mb_convert_case(MB_CASE_TITLE): letter runs start words ("1st" -> "1St", "they're" stays one word)
-    return re.sub(r"[^\W\d_]+(?:'[^\W\d_]+)?", lambda m: m.group(0)[:1].upper() + m.group(0)[1:].lower(),
-                  to_str(value))
+    return re.sub(
+        r"[^\W\d_]+(?:'[^\W\d_]+)?", lambda m: m.group(0)[:1].upper() + m.group(0)[1:].lower(), to_str(value)
+    )
 
 
 def f_trim(st: State, value: Any, character_mask: Any = None, side: str = "both") -> str:
@@ -103,7 +104,7 @@ def f_striptags(st: State, value: Any, allowable_tags: Any = None) -> str:
                 if depth == 0:
                     break
             j += 1
-        tag = s[i:j + 1]
+        tag = s[i : j + 1]
         if allowed:
             m = re.match(r"</?([a-zA-Z0-9]+)", tag)
             if m and m.group(1).lower() in allowed:
@@ -115,7 +116,8 @@ def f_striptags(st: State, value: Any, allowable_tags: Any = None) -> str:
 def f_replace(st: State, value: Any, from_: Any) -> str:
     if not rt.is_array(from_):
         raise TwigRuntimeError(
-            f'The "replace" filter expects a sequence or a mapping, got "{rt.type_name(from_)}".')
+            f'The "replace" filter expects a sequence or a mapping, got "{rt.type_name(from_)}".'
+        )
     pairs = {to_str(k): to_str(v) for k, v in rt.items(from_) if to_str(k) != ""}
     s = to_str(value)
     if not pairs:
@@ -133,15 +135,17 @@ def _sprintf(st: State, fmt: str, args: list[Any]) -> str:
     rx = re.compile(r"%(?:(\d+)\$)?([-+ 0]|'.)*(\d+)?(?:\.(\d+))?([bcdeEfFgGosuxX%])")
     pos = 0
     for m in rx.finditer(fmt):
-        out.append(fmt[pos:m.start()])
+        out.append(fmt[pos : m.start()])
         pos = m.end()
         conv = m.group(5)
         if conv == "%":
             out.append("%")
             continue
-        flags_src = fmt[m.start() + 1:m.start(3) if m.group(3) else (m.start(4) - 1 if m.group(4) else m.start(5))]
+        flags_src = fmt[
+            m.start() + 1 : m.start(3) if m.group(3) else (m.start(4) - 1 if m.group(4) else m.start(5))
+        ]
         if m.group(1):
-            flags_src = flags_src[len(m.group(1)) + 1:]
+            flags_src = flags_src[len(m.group(1)) + 1 :]
             idx = int(m.group(1)) - 1
         else:
             idx = argi
@@ -256,7 +260,9 @@ def _build_query(data: Any, prefix: str | None) -> str:
     return "&".join(parts)
 
 
-def escape(st: State, value: Any, strategy: str = "html", charset: Any = None, autoescape: bool = False) -> Markup:
+def escape(
+    st: State, value: Any, strategy: str = "html", charset: Any = None, autoescape: bool = False
+) -> Markup:
     """Twig's ``escape``/``e``: html (default), html_attr, js, css, url."""
     if isinstance(value, Markup) and strategy == "html":
         return value
@@ -271,7 +277,9 @@ def escape(st: State, value: Any, strategy: str = "html", charset: Any = None, a
         return Markup(re.sub(r"[^a-zA-Z0-9]", lambda m: f"\\{ord(m.group(0)):X} ", s))
     if strategy == "html_attr":
         return Markup(re.sub(r"[^a-zA-Z0-9,.\-_]", _attr_escape, s))
-    raise TwigRuntimeError(f'Invalid escaping strategy "{strategy}" (valid ones: html, js, url, css, and html_attr).')
+    raise TwigRuntimeError(
+        f'Invalid escaping strategy "{strategy}" (valid ones: html, js, url, css, and html_attr).'
+    )
 
 
 _JS_SHORT = {"\\": "\\\\", "/": "\\/", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -340,8 +348,9 @@ def f_round(st: State, value: Any, precision: int = 0, method: str = "common") -
     return float(r)
 
 
-def f_number_format(st: State, number: Any, decimal: Any = None, decimal_point: Any = None,
-                    thousand_sep: Any = None) -> str:
+def f_number_format(
+    st: State, number: Any, decimal: Any = None, decimal_point: Any = None, thousand_sep: Any = None
+) -> str:
     defaults = st.env.number_format
     dec = rt.to_int(defaults[0] if decimal is None else decimal)
     point = to_str(defaults[1] if decimal_point is None else decimal_point)
@@ -413,7 +422,7 @@ def f_split(st: State, value: Any, delimiter: Any, limit: Any = None) -> list[st
         size = max(lim or 1, 1)
         if not s:
             return [""] if lim is None else []
-        return [s[i:i + size] for i in range(0, len(s), size)]
+        return [s[i : i + size] for i in range(0, len(s), size)]
     if lim is None:
         return s.split(d)
     if lim > 0:
@@ -430,10 +439,13 @@ def f_keys(st: State, array: Any) -> list[Any]:
 
 def f_merge(st: State, arr1: Any, arr2: Any) -> Any:
     if not rt.is_array(arr1):
-        raise TwigRuntimeError(f'The "merge" filter expects a sequence or a mapping, got "{rt.type_name(arr1)}".')
+        raise TwigRuntimeError(
+            f'The "merge" filter expects a sequence or a mapping, got "{rt.type_name(arr1)}".'
+        )
     if not rt.is_array(arr2):
         raise TwigRuntimeError(
-            f'The "merge" filter expects a sequence or a mapping as argument, got "{rt.type_name(arr2)}".')
+            f'The "merge" filter expects a sequence or a mapping as argument, got "{rt.type_name(arr2)}".'
+        )
     total = len(arr1) + len(arr2)
     st.check_count(total, "merged sequence")
     if isinstance(arr1, list) and isinstance(arr2, list):
@@ -508,7 +520,7 @@ def f_batch(st: State, items: Any, size: Any, fill: Any = None, preserve_keys: b
         raise TwigRuntimeError("The batch size must be greater than zero.")
     st.check_count(sz, "batch")
     pairs = rt.items(items)
-    chunks = [pairs[i:i + sz] for i in range(0, len(pairs), sz)]
+    chunks = [pairs[i : i + sz] for i in range(0, len(pairs), sz)]
     result: list[Any] = []
     for ch in chunks:
         if preserve_keys:
@@ -644,8 +656,12 @@ def json_encode(value: Any, options: int = 0, depth: int = 0, indent: int = 0) -
             s = s.replace('\\"', "\\u0022")
         return s
     if isinstance(value, TwigDate):
-        return json_encode({"date": value.format("Y-m-d H:i:s.u"), "timezone_type": 3,
-                            "timezone": value.format("e")}, options, depth + 1, indent)
+        return json_encode(
+            {"date": value.format("Y-m-d H:i:s.u"), "timezone_type": 3, "timezone": value.format("e")},
+            options,
+            depth + 1,
+            indent,
+        )
     if rt.is_array(value):
         pad = "    " * (indent + 1) if pretty else ""
         end_pad = "    " * indent if pretty else ""
@@ -660,7 +676,10 @@ def json_encode(value: Any, options: int = 0, depth: int = 0, indent: int = 0) -
             return "{}"
         sep = ": " if pretty else ":"
         inner = ("," + nl).join(
-            pad + json_encode(to_str(k), options, depth + 1) + sep + json_encode(v, options, depth + 1, indent + 1)
+            pad
+            + json_encode(to_str(k), options, depth + 1)
+            + sep
+            + json_encode(v, options, depth + 1, indent + 1)
             for k, v in pairs
         )
         return "{" + nl + inner + nl + end_pad + "}"
@@ -722,13 +741,44 @@ def f_date_modify(st: State, date: Any, modifier: Any) -> TwigDate:
 
 
 FILTERS: dict[str, Any] = {
-    "abs": f_abs, "batch": f_batch, "capitalize": f_capitalize, "column": f_column,
-    "convert_encoding": f_convert_encoding, "date": f_date, "date_modify": f_date_modify,
-    "escape": escape, "e": escape, "filter": f_filter, "find": f_find, "first": f_first, "format": f_format,
-    "join": f_join, "json_encode": f_json_encode, "keys": f_keys, "last": f_last, "length": f_length,
-    "lower": f_lower, "map": f_map, "merge": f_merge, "nl2br": f_nl2br, "number_format": f_number_format,
-    "raw": f_raw, "reduce": f_reduce, "replace": f_replace, "reverse": f_reverse, "round": f_round,
-    "slice": f_slice, "sort": f_sort, "split": f_split, "striptags": f_striptags, "title": f_title,
-    "trim": f_trim, "upper": f_upper, "url_encode": f_url_encode,
-    "b64enc": f_b64enc, "b64dec": f_b64dec, "json_decode": f_json_decode, "slugify": f_slugify,
+    "abs": f_abs,
+    "batch": f_batch,
+    "capitalize": f_capitalize,
+    "column": f_column,
+    "convert_encoding": f_convert_encoding,
+    "date": f_date,
+    "date_modify": f_date_modify,
+    "escape": escape,
+    "e": escape,
+    "filter": f_filter,
+    "find": f_find,
+    "first": f_first,
+    "format": f_format,
+    "join": f_join,
+    "json_encode": f_json_encode,
+    "keys": f_keys,
+    "last": f_last,
+    "length": f_length,
+    "lower": f_lower,
+    "map": f_map,
+    "merge": f_merge,
+    "nl2br": f_nl2br,
+    "number_format": f_number_format,
+    "raw": f_raw,
+    "reduce": f_reduce,
+    "replace": f_replace,
+    "reverse": f_reverse,
+    "round": f_round,
+    "slice": f_slice,
+    "sort": f_sort,
+    "split": f_split,
+    "striptags": f_striptags,
+    "title": f_title,
+    "trim": f_trim,
+    "upper": f_upper,
+    "url_encode": f_url_encode,
+    "b64enc": f_b64enc,
+    "b64dec": f_b64dec,
+    "json_decode": f_json_decode,
+    "slugify": f_slugify,
 }

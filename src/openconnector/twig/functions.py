@@ -92,8 +92,14 @@ def fn_generate_uuid(st: State) -> str:
     return str(uuid.uuid4())
 
 
-def fn_include(st: State, template: Any, variables: Any = None, with_context: bool = True,
-               ignore_missing: bool = False, sandboxed: bool = False) -> str:
+def fn_include(
+    st: State,
+    template: Any,
+    variables: Any = None,
+    with_context: bool = True,
+    ignore_missing: bool = False,
+    sandboxed: bool = False,
+) -> str:
     """Template loading is not available to mappings; Twig reports a missing template."""
     if ignore_missing:
         return ""
@@ -101,7 +107,14 @@ def fn_include(st: State, template: Any, variables: Any = None, with_context: bo
 
 
 FUNCTIONS: dict[str, Any] = {
-    "attribute": fn_attribute, "cycle": fn_cycle, "date": fn_date, "max": fn_max, "min": fn_min,
-    "random": fn_random, "range": fn_range, "generateUuid": fn_generate_uuid,
-    "include": fn_include, "source": functools.partial(fn_include),
+    "attribute": fn_attribute,
+    "cycle": fn_cycle,
+    "date": fn_date,
+    "max": fn_max,
+    "min": fn_min,
+    "random": fn_random,
+    "range": fn_range,
+    "generateUuid": fn_generate_uuid,
+    "include": fn_include,
+    "source": functools.partial(fn_include),
 }

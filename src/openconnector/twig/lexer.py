@@ -21,28 +21,67 @@ __all__ = ["Token", "tokenize", "stripcslashes", "UNARY_OPERATORS", "BINARY_OPER
 
 TEXT, VAR_START, VAR_END, BLOCK_START, BLOCK_END = "text", "var_start", "var_end", "block_start", "block_end"
 NAME, NUMBER, STRING, OPERATOR, PUNCT = "name", "number", "string", "operator", "punctuation"
-INTERP_START, INTERP_END, ARROW, SPREAD, EOF = "interpolation_start", "interpolation_end", "arrow", "spread", "end"
+INTERP_START, INTERP_END, ARROW, SPREAD, EOF = (
+    "interpolation_start",
+    "interpolation_end",
+    "arrow",
+    "spread",
+    "end",
+)
 
 TYPE_ENGLISH = {
-    TEXT: "text", VAR_START: "begin of print statement", VAR_END: "end of print statement",
-    BLOCK_START: "begin of statement block", BLOCK_END: "end of statement block", NAME: "name",
-    NUMBER: "number", STRING: "string", OPERATOR: "operator", PUNCT: "punctuation",
-    INTERP_START: "begin of string interpolation", INTERP_END: "end of string interpolation",
-    ARROW: "arrow function", SPREAD: "spread operator", EOF: "end of template",
+    TEXT: "text",
+    VAR_START: "begin of print statement",
+    VAR_END: "end of print statement",
+    BLOCK_START: "begin of statement block",
+    BLOCK_END: "end of statement block",
+    NAME: "name",
+    NUMBER: "number",
+    STRING: "string",
+    OPERATOR: "operator",
+    PUNCT: "punctuation",
+    INTERP_START: "begin of string interpolation",
+    INTERP_END: "end of string interpolation",
+    ARROW: "arrow function",
+    SPREAD: "spread operator",
+    EOF: "end of template",
 }
 
 # name -> (precedence, associativity); from Twig's CoreExtension (3.x).
 UNARY_OPERATORS: dict[str, int] = {"not": 50, "-": 500, "+": 500}
 BINARY_OPERATORS: dict[str, tuple[int, str]] = {
-    "or": (10, "left"), "xor": (12, "left"), "and": (15, "left"),
-    "b-or": (16, "left"), "b-xor": (17, "left"), "b-and": (18, "left"),
-    "==": (20, "left"), "!=": (20, "left"), "<=>": (20, "left"), "<": (20, "left"), ">": (20, "left"),
-    ">=": (20, "left"), "<=": (20, "left"), "not in": (20, "left"), "in": (20, "left"),
-    "matches": (20, "left"), "starts with": (20, "left"), "ends with": (20, "left"),
-    "has some": (20, "left"), "has every": (20, "left"),
-    "..": (25, "left"), "+": (30, "left"), "-": (30, "left"), "~": (40, "left"),
-    "*": (60, "left"), "/": (60, "left"), "//": (60, "left"), "%": (60, "left"),
-    "is": (100, "left"), "is not": (100, "left"), "**": (200, "right"), "??": (300, "right"),
+    "or": (10, "left"),
+    "xor": (12, "left"),
+    "and": (15, "left"),
+    "b-or": (16, "left"),
+    "b-xor": (17, "left"),
+    "b-and": (18, "left"),
+    "==": (20, "left"),
+    "!=": (20, "left"),
+    "<=>": (20, "left"),
+    "<": (20, "left"),
+    ">": (20, "left"),
+    ">=": (20, "left"),
+    "<=": (20, "left"),
+    "not in": (20, "left"),
+    "in": (20, "left"),
+    "matches": (20, "left"),
+    "starts with": (20, "left"),
+    "ends with": (20, "left"),
+    "has some": (20, "left"),
+    "has every": (20, "left"),
+    "..": (25, "left"),
+    "+": (30, "left"),
+    "-": (30, "left"),
+    "~": (40, "left"),
+    "*": (60, "left"),
+    "/": (60, "left"),
+    "//": (60, "left"),
+    "%": (60, "left"),
+    "is": (100, "left"),
+    "is not": (100, "left"),
+    "**": (200, "right"),
+    "??": (300, "right"),
 }
 
 
@@ -137,10 +176,10 @@ class _Lexer:
         while self.pos < n:
             m = _START.search(src, self.pos)
             if m is None:
-                self.push(TEXT, src[self.pos:])
+                self.push(TEXT, src[self.pos :])
                 self.pos = n
                 break
-            text = src[self.pos:m.start()]
+            text = src[self.pos : m.start()]
             mod = m.group(2)
             if mod == "-":
                 text = text.rstrip(_ALL_WS)
@@ -173,7 +212,7 @@ class _Lexer:
         end = _VERBATIM_END.search(self.src, self.pos)
         if end is None:
             raise self.error('Unexpected end of file: Unclosed "verbatim" block.', start)
-        text = self.src[self.pos:end.start()]
+        text = self.src[self.pos : end.start()]
         if end.group(1) == "-":
             text = text.rstrip(_ALL_WS)
         elif end.group(1) == "~":
@@ -272,7 +311,7 @@ class _Lexer:
         self.pos += 1
         while True:
             if self.pos >= n:
-                raise self.error("Unclosed \"\"\".", start)
+                raise self.error('Unclosed """.', start)
             if src.startswith("#{", self.pos):
                 self.push(INTERP_START, "")
                 self.brackets.append(("#{", self.line()))

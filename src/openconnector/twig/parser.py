@@ -39,8 +39,16 @@ from .lexer import (
 )
 
 RESERVED = {"true", "false", "none", "null"}
-LITERALS = {"true": True, "TRUE": True, "false": False, "FALSE": False,
-            "none": None, "NONE": None, "null": None, "NULL": None}
+LITERALS = {
+    "true": True,
+    "TRUE": True,
+    "false": False,
+    "FALSE": False,
+    "none": None,
+    "NONE": None,
+    "null": None,
+    "NULL": None,
+}
 UNARY_OPERAND_PRECEDENCE = {"not": 50, "-": 200, "+": 200}
 MAX_BLOCK_NESTING = 15
 
@@ -52,8 +60,9 @@ def _is_name_like(value: object) -> bool:
 class Parser:
     """Recursive-descent parser; one instance per template."""
 
-    def __init__(self, tokens: list[Token], name: str | None, tests: Callable[[str], int | None],
-                 max_depth: int = 50) -> None:
+    def __init__(
+        self, tokens: list[Token], name: str | None, tests: Callable[[str], int | None], max_depth: int = 50
+    ) -> None:
         self.tokens = tokens
         self.i = 0
         self.name = name
@@ -118,7 +127,9 @@ class Parser:
             if t.type == EOF:
                 if end is not None:
                     tag, line = self.tag_stack[-1] if self.tag_stack else ("", t.line)
-                    raise self.error(f'Unexpected end of template (unclosed "{tag}" tag opened at line {line}).')
+                    raise self.error(
+                        f'Unexpected end of template (unclosed "{tag}" tag opened at line {line}).'
+                    )
                 return out
             if t.type == TEXT:
                 self.next()
@@ -289,7 +300,11 @@ class Parser:
                     return arrow
             expr = self.get_primary()
             t = self.cur
-            while t.type == OPERATOR and t.value in BINARY_OPERATORS and BINARY_OPERATORS[t.value][0] >= precedence:
+            while (
+                t.type == OPERATOR
+                and t.value in BINARY_OPERATORS
+                and BINARY_OPERATORS[t.value][0] >= precedence
+            ):
                 op = str(t.value)
                 prec, assoc = BINARY_OPERATORS[op]
                 self.next()
@@ -518,7 +533,9 @@ class Parser:
             )
         if self.cur.test(PUNCT, "(") and t.type != PUNCT:
             args = self.parse_arguments()
-            return self.mk(n.GetAttr(dot.line, node, attr, args, "method"), node, attr, *[a.value for a in args])
+            return self.mk(
+                n.GetAttr(dot.line, node, attr, args, "method"), node, attr, *[a.value for a in args]
+            )
         return self.mk(n.GetAttr(dot.line, node, attr, None, "any"), node, attr)
 
     def parse_subscript(self, node: n.Expr) -> n.Expr:
@@ -600,11 +617,14 @@ class Parser:
             if a.name is not None:
                 named = True
             elif named and not a.spread:
-                raise self.error(f'Positional arguments cannot be used after named arguments for {kind} "{name}".')
+                raise self.error(
+                    f'Positional arguments cannot be used after named arguments for {kind} "{name}".'
+                )
 
 
-def parse(tokens: list[Token], name: str | None, tests: Callable[[str], int | None],
-          max_depth: int = 50) -> list[n.Node]:
+def parse(
+    tokens: list[Token], name: str | None, tests: Callable[[str], int | None], max_depth: int = 50
+) -> list[n.Node]:
     return Parser(tokens, name, tests, max_depth).parse()
 
 

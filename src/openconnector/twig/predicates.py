@@ -48,7 +48,15 @@ def t_defined(value: Any) -> bool:  # pragma: no cover - compiled inline
 
 
 TESTS: dict[str, Any] = {
-    "defined": t_defined, "divisible by": t_divisible_by, "empty": t_empty, "even": t_even,
-    "iterable": t_iterable, "mapping": t_mapping, "null": t_null, "none": t_null, "odd": t_odd,
-    "same as": t_same_as, "sequence": t_sequence,
+    "defined": t_defined,
+    "divisible by": t_divisible_by,
+    "empty": t_empty,
+    "even": t_even,
+    "iterable": t_iterable,
+    "mapping": t_mapping,
+    "null": t_null,
+    "none": t_null,
+    "odd": t_odd,
+    "same as": t_same_as,
+    "sequence": t_sequence,
 }

@@ -45,8 +45,8 @@ def _nested_quantifiers(body: str) -> bool:
         elif c == ")" and stack:
             inner = unbounded_here
             unbounded_here = stack.pop()
-            nxt = body[i + 1:i + 2]
-            if nxt in ("*", "+") or (nxt == "{" and re.match(r"\{\d*,\}", body[i + 1:])):
+            nxt = body[i + 1 : i + 2]
+            if nxt in ("*", "+") or (nxt == "{" and re.match(r"\{\d*,\}", body[i + 1 :])):
                 if inner:
                     return True
                 unbounded_here = True
@@ -90,7 +90,7 @@ def compile_php_regex(pattern: str) -> Any:
         if d != end_d:
             raise TwigRuntimeError(f"No ending matching delimiter '{end_d}' found")
         raise TwigRuntimeError(f"No ending delimiter '{d}' found")
-    body, mods = p[1:end], p[end + 1:]
+    body, mods = p[1:end], p[end + 1 :]
     flags = 0
     anchored = False
     for m in mods:

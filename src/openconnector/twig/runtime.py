@@ -466,7 +466,8 @@ def same(a: Any, b: Any) -> bool:
     if is_array(a) and is_array(b):
         ia, ib = items(a), items(b)
         return len(ia) == len(ib) and all(
-            ka == kb and type(ka) is type(kb) and same(va, vb) for (ka, va), (kb, vb) in zip(ia, ib, strict=True)
+            ka == kb and type(ka) is type(kb) and same(va, vb)
+            for (ka, va), (kb, vb) in zip(ia, ib, strict=True)
         )
     return a is b
 
@@ -604,8 +605,12 @@ def ends_with(a: Any, b: Any) -> bool:
 
 def make_range(st: State, low: Any, high: Any, step: Any = 1) -> list[Any]:
     """PHP ``range()`` for numbers and single characters, bounded by ``max_range``."""
-    if isinstance(low, str) and isinstance(high, str) and len(low) >= 1 and len(high) >= 1 and (
-        parse_numeric(low) is None or parse_numeric(high) is None
+    if (
+        isinstance(low, str)
+        and isinstance(high, str)
+        and len(low) >= 1
+        and len(high) >= 1
+        and (parse_numeric(low) is None or parse_numeric(high) is None)
     ):
         a, b = ord(low[0]), ord(high[0])
         s = abs(to_int(step)) or 1
@@ -706,8 +711,9 @@ def _repr_value(v: Any) -> str:
     return to_str(v)
 
 
-def get_attr_strict(obj: Any, key: Any, args: tuple[Any, ...] | None = None, method: bool = False,
-                    array_call: bool = False) -> Any:
+def get_attr_strict(
+    obj: Any, key: Any, args: tuple[Any, ...] | None = None, method: bool = False, array_call: bool = False
+) -> Any:
     """Lookup for ``strict_variables=True``: a missing key raises Twig's message."""
     if not method and obj.__class__ is dict:
         try:
@@ -734,8 +740,10 @@ def get_attr_strict(obj: Any, key: Any, args: tuple[Any, ...] | None = None, met
     verb = "invoke" if method else "access"
     if tn in ("string", "int", "float", "bool"):
         return _raise(f'Impossible to {verb} {what} ("{k}") on a {tn} variable ("{to_str(obj)}").')
-    return _raise(f'Neither the property "{k}" nor one of the methods "{k}()", "get{k}()"/"is{k}()"/"has{k}()" '
-                  f'exist and have public access in class "{obj.__class__.__name__}".')
+    return _raise(
+        f'Neither the property "{k}" nor one of the methods "{k}()", "get{k}()"/"is{k}()"/"has{k}()" '
+        f'exist and have public access in class "{obj.__class__.__name__}".'
+    )
 
 
 def _raise(msg: str) -> Any:
@@ -767,7 +775,11 @@ def escape_html(s: str) -> str:
     if _clean(s) is s:
         return s
     return (
-        s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;").replace("'", "&#039;")
+        s.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("'", "&#039;")
     )
 
 
@@ -840,5 +852,7 @@ def default(v: Any, d: Any = "") -> Any:
 
 def check_arrow(fn: Any, filter_name: str) -> Arrow:
     if not isinstance(fn, Arrow):
-        raise TwigRuntimeError(f'The callable passed to the "{filter_name}" filter must be a Closure in sandbox mode.')
+        raise TwigRuntimeError(
+            f'The callable passed to the "{filter_name}" filter must be a Closure in sandbox mode.'
+        )
     return fn

@@ -31,8 +31,14 @@ async def login(request: Request) -> Response:
         request.session.clear()  # a fresh session (and CSRF token) for the new user
         request.session["user"] = username
         return RedirectResponse(target, status_code=303)
-    return render(request, "login.html", status_code=400, next=target, username=username,
-                  error="Wrong username or password.")
+    return render(
+        request,
+        "login.html",
+        status_code=400,
+        next=target,
+        username=username,
+        error="Wrong username or password.",
+    )
 
 
 @router.post("/logout", dependencies=[Depends(guard)])

@@ -16,8 +16,14 @@ from typing import Any
 from ..store.secrets import MASK, is_sensitive
 
 AUTH_TYPES = ("none", "basic", "bearer", "apikey", "oauth2", "jwt")
-AUTH_LABELS = {"none": "None", "basic": "Basic (username and password)", "bearer": "Bearer token",
-               "apikey": "API key", "oauth2": "OAuth 2 client credentials", "jwt": "Signed JWT"}
+AUTH_LABELS = {
+    "none": "None",
+    "basic": "Basic (username and password)",
+    "bearer": "Bearer token",
+    "apikey": "API key",
+    "oauth2": "OAuth 2 client credentials",
+    "jwt": "Signed JWT",
+}
 JWT_ALGORITHMS = ("HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256")
 
 
@@ -37,20 +43,30 @@ class AuthField:
 AUTH_FIELDS: dict[str, tuple[AuthField, ...]] = {
     "none": (),
     "basic": (AuthField("username", "Username"), AuthField("password", "Password")),
-    "bearer": (AuthField("token", "Token"),
-               AuthField("header", "Header", help="Default: Authorization"),
-               AuthField("prefix", "Prefix", help="Default: Bearer")),
-    "apikey": (AuthField("key", "API key"),
-               AuthField("name", "Header or parameter name", help="Default: X-Api-Key"),
-               AuthField("in", "Send it in", "select", ("header", "query"))),
-    "oauth2": (AuthField("tokenUrl", "Token URL"), AuthField("clientId", "Client id"),
-               AuthField("clientSecret", "Client secret"), AuthField("scope", "Scope"),
-               AuthField("authentication", "Send the client as", "select", ("body", "basic"))),
-    "jwt": (AuthField("algorithm", "Algorithm", "select", JWT_ALGORITHMS),
-            AuthField("secret", "Shared secret (HS algorithms)"),
-            AuthField("privateKey", "Private key, PEM (RS/PS/ES algorithms)", "textarea"),
-            AuthField("payload", "Payload claims (JSON object)", "json"),
-            AuthField("expiresIn", "Lifetime in seconds", "number", help="Default: 300")),
+    "bearer": (
+        AuthField("token", "Token"),
+        AuthField("header", "Header", help="Default: Authorization"),
+        AuthField("prefix", "Prefix", help="Default: Bearer"),
+    ),
+    "apikey": (
+        AuthField("key", "API key"),
+        AuthField("name", "Header or parameter name", help="Default: X-Api-Key"),
+        AuthField("in", "Send it in", "select", ("header", "query")),
+    ),
+    "oauth2": (
+        AuthField("tokenUrl", "Token URL"),
+        AuthField("clientId", "Client id"),
+        AuthField("clientSecret", "Client secret"),
+        AuthField("scope", "Scope"),
+        AuthField("authentication", "Send the client as", "select", ("body", "basic")),
+    ),
+    "jwt": (
+        AuthField("algorithm", "Algorithm", "select", JWT_ALGORITHMS),
+        AuthField("secret", "Shared secret (HS algorithms)"),
+        AuthField("privateKey", "Private key, PEM (RS/PS/ES algorithms)", "textarea"),
+        AuthField("payload", "Payload claims (JSON object)", "json"),
+        AuthField("expiresIn", "Lifetime in seconds", "number", help="Default: 300"),
+    ),
 }
 
 
@@ -76,8 +92,9 @@ def field_views(auth: str, stored: dict[str, Any] | None) -> list[dict[str, Any]
     return views
 
 
-def read_auth(auth: str, form: dict[str, str], stored: dict[str, Any] | None
-              ) -> tuple[dict[str, Any], dict[str, str]]:
+def read_auth(
+    auth: str, form: dict[str, str], stored: dict[str, Any] | None
+) -> tuple[dict[str, Any], dict[str, str]]:
     """The ``authenticationConfig`` a submitted form asks for, and errors by input name."""
     from .forms import check_int, parse_json
 

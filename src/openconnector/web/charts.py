@@ -63,9 +63,17 @@ def bar_chart(daily: dict[str, Any], series: list[str]) -> Chart:
         for j, name in enumerate(series):
             value = row[name]
             h = plot_h * value / scale_top
-            chart.bars.append(Bar(x=round(left + j * bar_w, 1), y=round(PAD_TOP + plot_h - h, 1),
-                                  width=round(bar_w - 1, 1), height=round(h, 1),
-                                  series=name, value=value, day=day))
+            chart.bars.append(
+                Bar(
+                    x=round(left + j * bar_w, 1),
+                    y=round(PAD_TOP + plot_h - h, 1),
+                    width=round(bar_w - 1, 1),
+                    height=round(h, 1),
+                    series=name,
+                    value=value,
+                    day=day,
+                )
+            )
         chart.labels.append((round(PAD_LEFT + i * group + group / 2, 1), day[5:]))
     for k in range(0, 5):
         chart.ticks.append((round(PAD_TOP + plot_h - plot_h * k / 4, 1), step * k))

@@ -17,10 +17,14 @@ from .templating import render
 log = logging.getLogger("openconnector.web")
 router = page_router()
 
-COUNTS = (("sources", "Sources", "/sources"), ("mappings", "Mappings", "/mappings"),
-          ("synchronizations", "Synchronisations", "/synchronizations"),
-          ("synchronizationContracts", "Contracts", None), ("jobs", "Jobs", "/logs?kind=jobs"),
-          ("endpoints", "Endpoints", None))
+COUNTS = (
+    ("sources", "Sources", "/sources"),
+    ("mappings", "Mappings", "/mappings"),
+    ("synchronizations", "Synchronisations", "/synchronizations"),
+    ("synchronizationContracts", "Contracts", None),
+    ("jobs", "Jobs", "/logs?kind=jobs"),
+    ("endpoints", "Endpoints", None),
+)
 
 
 def _stats(context: Context) -> dict[str, Any]:
@@ -29,8 +33,11 @@ def _stats(context: Context) -> dict[str, Any]:
     except ImportError:
         return {"counts": _fallback_counts(context), "calls": {}, "runs": {}}
     service = DashboardService(context)
-    return {"counts": service.counts(), "calls": service.callstats(days=7).get("daily", {}),
-            "runs": service.syncstats(days=7).get("daily", {})}
+    return {
+        "counts": service.counts(),
+        "calls": service.callstats(days=7).get("daily", {}),
+        "runs": service.syncstats(days=7).get("daily", {}),
+    }
 
 
 def _fallback_counts(context: Context) -> dict[str, int | None]:
@@ -38,8 +45,13 @@ def _fallback_counts(context: Context) -> dict[str, int | None]:
     from ..connector.entities import EntityService
 
     counts: dict[str, int | None] = {"synchronizationContracts": None}
-    for kind, key in (("source", "sources"), ("mapping", "mappings"), ("synchronization", "synchronizations"),
-                      ("job", "jobs"), ("endpoint", "endpoints")):
+    for kind, key in (
+        ("source", "sources"),
+        ("mapping", "mappings"),
+        ("synchronization", "synchronizations"),
+        ("job", "jobs"),
+        ("endpoint", "endpoints"),
+    ):
         counts[key] = EntityService(kind, context).count()
     return counts
 
@@ -47,7 +59,12 @@ def _fallback_counts(context: Context) -> dict[str, int | None]:
 @router.get("/")
 async def dashboard(request: Request) -> Response:
     stats = await run_in_threadpool(_stats, context_of(request))
-    return render(request, "dashboard.html", section="dashboard", title="Dashboard",
-                  counts=[(label, stats["counts"].get(key), href) for key, label, href in COUNTS],
-                  calls=bar_chart(stats["calls"], ["success", "error"]),
-                  runs=bar_chart(stats["runs"], ["created", "updated", "skipped"]))
+    return render(
+        request,
+        "dashboard.html",
+        section="dashboard",
+        title="Dashboard",
+        counts=[(label, stats["counts"].get(key), href) for key, label, href in COUNTS],
+        calls=bar_chart(stats["calls"], ["success", "error"]),
+        runs=bar_chart(stats["runs"], ["created", "updated", "skipped"]),
+    )

@@ -51,13 +51,31 @@ async def logs(request: Request, kind: str = "calls", _page: int = 1) -> Respons
     try:
         found = await run_in_threadpool(_load, request, kind, filters, max(1, _page))
     except ImportError:
-        found, error = {"results": [], "page": 1, "pages": 1, "total": 0}, "Logs are not available in this version."
+        found, error = (
+            {"results": [], "page": 1, "pages": 1, "total": 0},
+            "Logs are not available in this version.",
+        )
     except OpenConnectorError as exc:
         found, error = {"results": [], "page": 1, "pages": 1, "total": 0}, exc.message
     sources = await run_in_threadpool(_names, context, "source", "id")
     syncs = await run_in_threadpool(_names, context, "synchronization", "uuid")
     jobs = await run_in_threadpool(_names, context, "job", "uuid")
     base = "/logs?" + urlencode({"kind": kind, **{k: v for k, v in filters.items() if v}})
-    return render(request, "logs.html", section="logs", title="Logs", kind=kind, kinds=KINDS, filters=filters,
-                  found=found, error=error, base=base, sources=sources, syncs=syncs, jobs=jobs,
-                  source_names=dict(sources), sync_names=dict(syncs), job_names=dict(jobs))
+    return render(
+        request,
+        "logs.html",
+        section="logs",
+        title="Logs",
+        kind=kind,
+        kinds=KINDS,
+        filters=filters,
+        found=found,
+        error=error,
+        base=base,
+        sources=sources,
+        syncs=syncs,
+        jobs=jobs,
+        source_names=dict(sources),
+        sync_names=dict(syncs),
+        job_names=dict(jobs),
+    )

@@ -52,13 +52,22 @@ async def create_mapping(request: Request) -> Response:
     if not errors:
         data = {**values, "mapping": {}, "unset": [], "cast": {}, "passThrough": False}
         try:
-            created = await run_in_threadpool(_service(request).create, data, owner=request.session.get("user"))
+            created = await run_in_threadpool(
+                _service(request).create, data, owner=request.session.get("user")
+            )
         except OpenConnectorError as exc:
             errors = service_errors(exc, "name")
         else:
             return RedirectResponse(f"/mappings/{created['id']}?created=1", status_code=303)
-    return render(request, "mappings/new.html", status_code=400, section="mappings", title="Add mapping",
-                  values=values, errors=errors)
+    return render(
+        request,
+        "mappings/new.html",
+        status_code=400,
+        section="mappings",
+        title="Add mapping",
+        values=values,
+        errors=errors,
+    )
 
 
 def _rule_text(value: Any) -> str:
@@ -139,8 +148,14 @@ def _to_mapping(state: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
         else:
             casts[target] = value.strip()
     unset = [line.strip() for line in state["unset"].replace(",", "\n").splitlines() if line.strip()]
-    mapping = {"name": state["name"], "description": state["description"], "mapping": rules,
-               "unset": unset, "cast": casts, "passThrough": state["passThrough"]}
+    mapping = {
+        "name": state["name"],
+        "description": state["description"],
+        "mapping": rules,
+        "unset": unset,
+        "cast": casts,
+        "passThrough": state["passThrough"],
+    }
     return mapping, errors
 
 
@@ -157,12 +172,30 @@ def _choices(request: Request) -> dict[str, Any]:
     return {"schemas": schemas, "sources": sources}
 
 
-def _detail(request: Request, mapping: dict[str, Any], state: dict[str, Any], *, errors: dict[str, str],
-            test: dict[str, Any] | None = None, flash: str | None = None, status_code: int = 200,
-            choices: dict[str, Any]) -> Response:
-    return render(request, "mappings/detail.html", status_code=status_code, section="mappings",
-                  title=str(mapping.get("name") or "Mapping"), mapping=mapping, state=state,
-                  errors=errors, test=test, flash=flash, **choices)
+def _detail(
+    request: Request,
+    mapping: dict[str, Any],
+    state: dict[str, Any],
+    *,
+    errors: dict[str, str],
+    test: dict[str, Any] | None = None,
+    flash: str | None = None,
+    status_code: int = 200,
+    choices: dict[str, Any],
+) -> Response:
+    return render(
+        request,
+        "mappings/detail.html",
+        status_code=status_code,
+        section="mappings",
+        title=str(mapping.get("name") or "Mapping"),
+        mapping=mapping,
+        state=state,
+        errors=errors,
+        test=test,
+        flash=flash,
+        **choices,
+    )
 
 
 @router.get("/mappings/{ref}")
@@ -179,12 +212,15 @@ async def show_mapping(request: Request, ref: str, created: int = 0, saved: int 
     return _detail(request, mapping, state, errors={}, flash=flash, choices=choices)
 
 
-def _run_test(request: Request, mapping: dict[str, Any], state: dict[str, Any]
-              ) -> tuple[dict[str, Any], dict[str, str]]:
+def _run_test(
+    request: Request, mapping: dict[str, Any], state: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, str]]:
     """Run the (unsaved) mapping on the sample; errors go beside the rows they concern."""
     sample, error = parse_json(state["sample"], "sample input")
     if error or sample is None:
-        return {"error": error or "Enter a sample record as JSON."}, {"sample": error or "Enter a sample record."}
+        return {"error": error or "Enter a sample record as JSON."}, {
+            "sample": error or "Enter a sample record."
+        }
     from ..connector.mappings import MappingTester
 
     try:
@@ -254,8 +290,14 @@ async def save_mapping(request: Request, ref: str) -> Response:
         sample, message = await run_in_threadpool(_fetch_sample, request, state)
         if sample is not None:
             state["sample"] = sample
-        return _detail(request, current, state, errors={"sample_source": message} if message else {},
-                       choices=choices, status_code=400 if message else 200)
+        return _detail(
+            request,
+            current,
+            state,
+            errors={"sample_source": message} if message else {},
+            choices=choices,
+            status_code=400 if message else 200,
+        )
     if action == "test":
         test, test_errors = await run_in_threadpool(_run_test, request, mapping, state)
         return _detail(request, current, state, errors={**errors, **test_errors}, test=test, choices=choices)
@@ -266,8 +308,9 @@ async def save_mapping(request: Request, ref: str) -> Response:
     try:
         await run_in_threadpool(service.update, current["uuid"], mapping)
     except OpenConnectorError as exc:
-        return _detail(request, current, state, errors=service_errors(exc, "name"), choices=choices,
-                       status_code=400)
+        return _detail(
+            request, current, state, errors=service_errors(exc, "name"), choices=choices, status_code=400
+        )
     return RedirectResponse(f"/mappings/{current['id']}?saved=1", status_code=303)
 
 

@@ -59,8 +59,13 @@ async def show_register(request: Request, ref: str) -> Response:
         data = await run_in_threadpool(_register_page, request, ref)
     except NotFound as exc:
         return not_found(request, exc)
-    return render(request, "registers/detail.html", section="registers",
-                  title=str(data["register"].get("title")), **data)
+    return render(
+        request,
+        "registers/detail.html",
+        section="registers",
+        title=str(data["register"].get("title")),
+        **data,
+    )
 
 
 def _objects_page(request: Request, register_ref: str, schema_ref: str) -> dict[str, Any]:
@@ -89,9 +94,17 @@ def _objects_page(request: Request, register_ref: str, schema_ref: str) -> dict[
     if search:
         base_query["_search"] = search
     base = f"/registers/{register['id']}/schemas/{schema['id']}?" + urlencode(base_query)
-    return {"register": register, "schema": schema, "found": found, "filters": filters, "search": search,
-            "filterable": filterable, "columns": columns, "base": base,
-            "error": error}
+    return {
+        "register": register,
+        "schema": schema,
+        "found": found,
+        "filters": filters,
+        "search": search,
+        "filterable": filterable,
+        "columns": columns,
+        "base": base,
+        "error": error,
+    }
 
 
 @router.get("/registers/{register_ref}/schemas/{schema_ref}")
@@ -100,8 +113,13 @@ async def list_objects(request: Request, register_ref: str, schema_ref: str) -> 
         data = await run_in_threadpool(_objects_page, request, register_ref, schema_ref)
     except NotFound as exc:
         return not_found(request, exc)
-    return render(request, "registers/objects.html", section="registers",
-                  title=f"{data['schema'].get('title')} · {data['register'].get('title')}", **data)
+    return render(
+        request,
+        "registers/objects.html",
+        section="registers",
+        title=f"{data['schema'].get('title')} · {data['register'].get('title')}",
+        **data,
+    )
 
 
 def _object_page(request: Request, register_ref: str, schema_ref: str, object_id: str) -> dict[str, Any]:
@@ -117,5 +135,10 @@ async def show_object(request: Request, register_ref: str, schema_ref: str, obje
         data = await run_in_threadpool(_object_page, request, register_ref, schema_ref, object_id)
     except NotFound as exc:
         return not_found(request, exc)
-    return render(request, "registers/object.html", section="registers",
-                  title=str(data["object"]["@self"].get("name")), **data)
+    return render(
+        request,
+        "registers/object.html",
+        section="registers",
+        title=str(data["object"]["@self"].get("name")),
+        **data,
+    )

@@ -56,8 +56,9 @@ class RunRegistry:
             self._runs[run.id] = run
             while len(self._runs) > KEEP:
                 self._runs.popitem(last=False)
-        thread = threading.Thread(target=self._work, args=(context, run, user), daemon=True,
-                                  name=f"ui-run-{run.id[:8]}")
+        thread = threading.Thread(
+            target=self._work, args=(context, run, user), daemon=True, name=f"ui-run-{run.id[:8]}"
+        )
         thread.start()
         return run
 
@@ -68,8 +69,9 @@ class RunRegistry:
     def active(self, sync_id: str) -> UiRun | None:
         """The run of ``sync_id`` still going, if this process started one."""
         with self._lock:
-            return next((r for r in reversed(self._runs.values()) if r.sync_id == str(sync_id) and r.running),
-                        None)
+            return next(
+                (r for r in reversed(self._runs.values()) if r.sync_id == str(sync_id) and r.running), None
+            )
 
     @staticmethod
     def _work(context: Context, run: UiRun, user: str | None) -> None:
@@ -80,7 +82,8 @@ class RunRegistry:
 
         try:
             run.log = SynchronizationService(context).synchronize(
-                run.sync_id, test=run.test, progress=progress, stop=run.stop, user=user)
+                run.sync_id, test=run.test, progress=progress, stop=run.stop, user=user
+            )
             run.status = "done"
         except OpenConnectorError as exc:
             run.error, run.status = exc.message, "failed"

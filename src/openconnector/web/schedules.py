@@ -12,9 +12,15 @@ from typing import Any
 from ..context import Context
 
 #: The interval choices offered, in seconds ("" = custom seconds or cron).
-INTERVALS = (("300", "Every 5 minutes"), ("900", "Every 15 minutes"), ("3600", "Every hour"),
-             ("21600", "Every 6 hours"), ("86400", "Every day"), ("604800", "Every week"),
-             ("custom", "Custom: seconds or cron below"))
+INTERVALS = (
+    ("300", "Every 5 minutes"),
+    ("900", "Every 15 minutes"),
+    ("3600", "Every hour"),
+    ("21600", "Every 6 hours"),
+    ("86400", "Every day"),
+    ("604800", "Every week"),
+    ("custom", "Custom: seconds or cron below"),
+)
 MIN_SECONDS = 60
 
 

@@ -87,7 +87,9 @@ def login_redirect(request: Request, exc: LoginRequired) -> Response:
 
 
 def csrf_refused(request: Request, exc: CsrfRejected) -> Response:
-    body = ("<!doctype html><html lang=en><title>Forbidden</title><h1>Forbidden</h1>"
-            "<p>The form was missing its security token or it has expired. "
-            "Go back, reload the page and try again.</p><p><a href=\"/\">Dashboard</a></p></html>")
+    body = (
+        "<!doctype html><html lang=en><title>Forbidden</title><h1>Forbidden</h1>"
+        "<p>The form was missing its security token or it has expired. "
+        'Go back, reload the page and try again.</p><p><a href="/">Dashboard</a></p></html>'
+    )
     return HTMLResponse(body, status_code=403)

@@ -36,27 +36,53 @@ async def list_sources(request: Request, q: str = "") -> Response:
 
 @router.get("/sources/new")
 async def new_source(request: Request) -> Response:
-    return render(request, "sources/new.html", section="sources", title="Add source",
-                  values={"type": "api"}, errors={}, types=SOURCE_TYPES)
+    return render(
+        request,
+        "sources/new.html",
+        section="sources",
+        title="Add source",
+        values={"type": "api"},
+        errors={},
+        types=SOURCE_TYPES,
+    )
 
 
 @router.post("/sources")
 async def create_source(request: Request) -> Response:
     form = await form_of(request)
-    values = {"name": form.get("name", ""), "type": form.get("type", ""),
-              "description": form.get("description", "")}
-    errors = {k: v for k, v in {"name": check_name(values["name"]),
-                                "type": check_choice(values["type"], SOURCE_TYPES, "type")}.items() if v}
+    values = {
+        "name": form.get("name", ""),
+        "type": form.get("type", ""),
+        "description": form.get("description", ""),
+    }
+    errors = {
+        k: v
+        for k, v in {
+            "name": check_name(values["name"]),
+            "type": check_choice(values["type"], SOURCE_TYPES, "type"),
+        }.items()
+        if v
+    }
     if not errors:
         data = {**values, "isEnabled": True, "auth": "none", "location": ""}
         try:
-            created = await run_in_threadpool(_service(request).create, data, owner=request.session.get("user"))
+            created = await run_in_threadpool(
+                _service(request).create, data, owner=request.session.get("user")
+            )
         except OpenConnectorError as exc:
             errors = service_errors(exc, "name")
         else:
             return RedirectResponse(f"/sources/{created['id']}?created=1", status_code=303)
-    return render(request, "sources/new.html", status_code=400, section="sources", title="Add source",
-                  values=values, errors=errors, types=SOURCE_TYPES)
+    return render(
+        request,
+        "sources/new.html",
+        status_code=400,
+        section="sources",
+        title="Add source",
+        values=values,
+        errors=errors,
+        types=SOURCE_TYPES,
+    )
 
 
 def _header_rows(source: dict[str, Any]) -> list[dict[str, Any]]:
@@ -64,21 +90,46 @@ def _header_rows(source: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for name, value in headers.items():
         secret = is_sensitive(name)
-        rows.append({"name": name, "value": "" if secret else value, "secret": secret,
-                     "is_set": secret and value not in (None, "")})
+        rows.append(
+            {
+                "name": name,
+                "value": "" if secret else value,
+                "secret": secret,
+                "is_set": secret and value not in (None, ""),
+            }
+        )
     return rows
 
 
-def _detail(request: Request, source: dict[str, Any], *, errors: dict[str, str] | None = None,
-            values: dict[str, Any] | None = None, status_code: int = 200, flash: str | None = None,
-            test: dict[str, Any] | None = None, headers: list[dict[str, Any]] | None = None) -> Response:
+def _detail(
+    request: Request,
+    source: dict[str, Any],
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+    status_code: int = 200,
+    flash: str | None = None,
+    test: dict[str, Any] | None = None,
+    headers: list[dict[str, Any]] | None = None,
+) -> Response:
     auth = canonical((values or {}).get("auth", source.get("auth")))
-    return render(request, "sources/detail.html", status_code=status_code, section="sources",
-                  title=str(source.get("name") or "Source"), source=source, values=values or source,
-                  errors=errors or {}, flash=flash, types=SOURCE_TYPES, auth=auth,
-                  auth_types=[(a, AUTH_LABELS[a]) for a in AUTH_TYPES],
-                  auth_fields=field_views(auth, source.get("authenticationConfig")),
-                  header_rows=headers if headers is not None else _header_rows(source), test=test)
+    return render(
+        request,
+        "sources/detail.html",
+        status_code=status_code,
+        section="sources",
+        title=str(source.get("name") or "Source"),
+        source=source,
+        values=values or source,
+        errors=errors or {},
+        flash=flash,
+        types=SOURCE_TYPES,
+        auth=auth,
+        auth_types=[(a, AUTH_LABELS[a]) for a in AUTH_TYPES],
+        auth_fields=field_views(auth, source.get("authenticationConfig")),
+        header_rows=headers if headers is not None else _header_rows(source),
+        test=test,
+    )
 
 
 @router.get("/sources/{ref}")
@@ -100,12 +151,14 @@ async def auth_fields(request: Request, ref: str, auth: str = "none") -> Respons
         return not_found(request, exc)
     method = canonical(auth)
     stored = source.get("authenticationConfig") if canonical(source.get("auth")) == method else {}
-    return render(request, "sources/_auth_fields.html", auth=method,
-                  auth_fields=field_views(method, stored), errors={})
+    return render(
+        request, "sources/_auth_fields.html", auth=method, auth_fields=field_views(method, stored), errors={}
+    )
 
 
-def _read_headers(lists: dict[str, list[str]], stored: dict[str, Any]
-                  ) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, str]]:
+def _read_headers(
+    lists: dict[str, list[str]], stored: dict[str, Any]
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, str]]:
     names = lists.get("header.name", [])
     values = lists.get("header.value", [])
     clears = set(lists.get("header.clear", []))
@@ -146,9 +199,15 @@ async def save_source(request: Request, ref: str) -> Response:
     lists = await form_lists(request)
     action = form.get("action", "save")
     auth = canonical(form.get("auth", "none"))
-    values = {**source, "name": form.get("name", ""), "type": form.get("type", ""),
-              "description": form.get("description", ""), "location": form.get("location", ""),
-              "isEnabled": bool(form.get("isEnabled")), "auth": auth}
+    values = {
+        **source,
+        "name": form.get("name", ""),
+        "type": form.get("type", ""),
+        "description": form.get("description", ""),
+        "location": form.get("location", ""),
+        "isEnabled": bool(form.get("isEnabled")),
+        "auth": auth,
+    }
     stored_auth = source.get("authenticationConfig") if canonical(source.get("auth")) == auth else {}
     auth_config, errors = read_auth(auth, form, stored_auth) if auth in AUTH_TYPES else ({}, {})
     configuration = dict(source.get("configuration") or {})
@@ -156,15 +215,23 @@ async def save_source(request: Request, ref: str) -> Response:
     errors.update(header_errors)
     if action == "add-header":
         header_rows.append({"name": "", "value": "", "secret": False, "is_set": False})
-    for key, message in {"name": check_name(values["name"]),
-                         "type": check_choice(values["type"], SOURCE_TYPES, "type"),
-                         "location": check_url(values["location"]),
-                         "auth": check_choice(auth, AUTH_TYPES, "authentication method")}.items():
+    for key, message in {
+        "name": check_name(values["name"]),
+        "type": check_choice(values["type"], SOURCE_TYPES, "type"),
+        "location": check_url(values["location"]),
+        "auth": check_choice(auth, AUTH_TYPES, "authentication method"),
+    }.items():
         if message:
             errors[key] = message
     if errors or action == "add-header":
-        return _detail(request, source, errors=errors, values=values, headers=header_rows,
-                       status_code=400 if errors else 200)
+        return _detail(
+            request,
+            source,
+            errors=errors,
+            values=values,
+            headers=header_rows,
+            status_code=400 if errors else 200,
+        )
     configuration["headers"] = headers
     data = {k: values[k] for k in ("name", "type", "description", "location", "isEnabled", "auth")}
     data["authenticationConfig"] = auth_config
@@ -172,8 +239,14 @@ async def save_source(request: Request, ref: str) -> Response:
     try:
         await run_in_threadpool(service.update, source["uuid"], data)
     except OpenConnectorError as exc:
-        return _detail(request, source, errors=service_errors(exc, "name"), values=values,
-                       headers=header_rows, status_code=400)
+        return _detail(
+            request,
+            source,
+            errors=service_errors(exc, "name"),
+            values=values,
+            headers=header_rows,
+            status_code=400,
+        )
     return RedirectResponse(f"/sources/{source['id']}?saved=1", status_code=303)
 
 
@@ -186,8 +259,11 @@ def _test(request: Request, source: dict[str, Any], endpoint: str) -> dict[str, 
     try:
         result = SourceService(context_of(request)).test(source["uuid"], endpoint)
     except OpenConnectorError as exc:
-        return {"ok": False, "message": exc.message,
-                "response": {"responseTime": round((time.monotonic() - started) * 1000)}}
+        return {
+            "ok": False,
+            "message": exc.message,
+            "response": {"responseTime": round((time.monotonic() - started) * 1000)},
+        }
     return result
 
 

@@ -52,37 +52,64 @@ async def list_synchronizations(request: Request, q: str = "") -> Response:
     syncs = await run_in_threadpool(_service(request).list, params)
     syncs.sort(key=lambda s: str(s.get("name") or "").lower())
     last = await run_in_threadpool(_last_runs, request, syncs)
-    return render(request, "synchronizations/list.html", section="synchronizations", title="Synchronisations",
-                  syncs=syncs, last=last, q=q)
+    return render(
+        request,
+        "synchronizations/list.html",
+        section="synchronizations",
+        title="Synchronisations",
+        syncs=syncs,
+        last=last,
+        q=q,
+    )
 
 
 @router.get("/synchronizations/new")
 async def new_synchronization(request: Request) -> Response:
-    return render(request, "synchronizations/new.html", section="synchronizations", title="Add synchronisation",
-                  values={"sourceType": "api", "targetType": "register/schema"}, errors={},
-                  source_types=SOURCE_TYPES, target_types=TARGET_TYPES)
+    return render(
+        request,
+        "synchronizations/new.html",
+        section="synchronizations",
+        title="Add synchronisation",
+        values={"sourceType": "api", "targetType": "register/schema"},
+        errors={},
+        source_types=SOURCE_TYPES,
+        target_types=TARGET_TYPES,
+    )
 
 
 @router.post("/synchronizations")
 async def create_synchronization(request: Request) -> Response:
     form = await form_of(request)
     values = {k: form.get(k, "") for k in ("name", "description", "sourceType", "targetType")}
-    errors = {k: v for k, v in {
-        "name": check_name(values["name"]),
-        "sourceType": check_choice(values["sourceType"], SOURCE_TYPES, "source type"),
-        "targetType": check_choice(values["targetType"], TARGET_TYPES, "target type"),
-    }.items() if v}
+    errors = {
+        k: v
+        for k, v in {
+            "name": check_name(values["name"]),
+            "sourceType": check_choice(values["sourceType"], SOURCE_TYPES, "source type"),
+            "targetType": check_choice(values["targetType"], TARGET_TYPES, "target type"),
+        }.items()
+        if v
+    }
     if not errors:
         try:
-            created = await run_in_threadpool(_service(request).create, {**values, "sourceConfig": {}},
-                                              owner=request.session.get("user"))
+            created = await run_in_threadpool(
+                _service(request).create, {**values, "sourceConfig": {}}, owner=request.session.get("user")
+            )
         except OpenConnectorError as exc:
             errors = service_errors(exc, "name")
         else:
             return RedirectResponse(f"/synchronizations/{created['id']}?created=1", status_code=303)
-    return render(request, "synchronizations/new.html", status_code=400, section="synchronizations",
-                  title="Add synchronisation", values=values, errors=errors,
-                  source_types=SOURCE_TYPES, target_types=TARGET_TYPES)
+    return render(
+        request,
+        "synchronizations/new.html",
+        status_code=400,
+        section="synchronizations",
+        title="Add synchronisation",
+        values=values,
+        errors=errors,
+        source_types=SOURCE_TYPES,
+        target_types=TARGET_TYPES,
+    )
 
 
 def _resolve(kind: str, context: Any, ref: Any) -> dict[str, Any] | None:
@@ -102,12 +129,16 @@ def _values(request: Request, sync: dict[str, Any]) -> dict[str, Any]:
     source = _resolve("source", context, sync.get("sourceId"))
     mapping = _resolve("mapping", context, sync.get("sourceTargetMapping"))
     return {
-        "name": sync.get("name") or "", "description": sync.get("description") or "",
-        "sourceType": sync.get("sourceType") or "api", "targetType": sync.get("targetType") or "register/schema",
+        "name": sync.get("name") or "",
+        "description": sync.get("description") or "",
+        "sourceType": sync.get("sourceType") or "api",
+        "targetType": sync.get("targetType") or "register/schema",
         "sourceId": source["uuid"] if source else str(sync.get("sourceId") or ""),
         "sourceTargetMapping": mapping["uuid"] if mapping else str(sync.get("sourceTargetMapping") or ""),
-        "register": register_id, "schema": schema_id,
-        "endpoint": config.get("endpoint") or "", "resultsPosition": config.get("resultsPosition") or "",
+        "register": register_id,
+        "schema": schema_id,
+        "endpoint": config.get("endpoint") or "",
+        "resultsPosition": config.get("resultsPosition") or "",
         "idPosition": config.get("idPosition") or "",
         "usesPagination": str(config.get("usesPagination", True)).lower() not in ("false", "0", ""),
         "maxPages": config.get("maxPages") or "",
@@ -119,8 +150,12 @@ def _choices(request: Request, register: str) -> dict[str, Any]:
     registers = RegisterService(context)
     regs = [r for r in registers.list_registers() if r.get("slug") != "openconnector"]
     return {
-        "sources": [(s["uuid"], str(s.get("name") or s["id"])) for s in EntityService("source", context).list()],
-        "mappings": [(m["uuid"], str(m.get("name") or m["id"])) for m in EntityService("mapping", context).list()],
+        "sources": [
+            (s["uuid"], str(s.get("name") or s["id"])) for s in EntityService("source", context).list()
+        ],
+        "mappings": [
+            (m["uuid"], str(m.get("name") or m["id"])) for m in EntityService("mapping", context).list()
+        ],
         "registers": [(str(r["id"]), str(r.get("title") or r["slug"])) for r in regs],
         "schemas": _schema_options(registers, register),
     }
@@ -139,29 +174,59 @@ def _job_view(request: Request, sync: dict[str, Any]) -> dict[str, Any] | None:
     return find_job(context_of(request), sync)
 
 
-async def _detail(request: Request, sync: dict[str, Any], *, values: dict[str, Any] | None = None,
-                  errors: dict[str, str] | None = None, flash: str | None = None, status_code: int = 200,
-                  run: Any = None, schedule_errors: dict[str, str] | None = None) -> Response:
+async def _detail(
+    request: Request,
+    sync: dict[str, Any],
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    flash: str | None = None,
+    status_code: int = 200,
+    run: Any = None,
+    schedule_errors: dict[str, str] | None = None,
+) -> Response:
     values = values or await run_in_threadpool(_values, request, sync)
     choices = await run_in_threadpool(_choices, request, values["register"])
     job = await run_in_threadpool(_job_view, request, sync)
     last = (await run_in_threadpool(_last_runs, request, [sync])).get(sync["uuid"])
-    return render(request, "synchronizations/detail.html", status_code=status_code, section="synchronizations",
-                  title=str(sync.get("name") or "Synchronisation"), sync=sync, values=values,
-                  errors=errors or {}, flash=flash, run=run or _runs(request).active(sync["uuid"]),
-                  last=last, job=job, intervals=INTERVALS, schedule_errors=schedule_errors or {},
-                  source_types=SOURCE_TYPES, target_types=TARGET_TYPES, **choices)
+    return render(
+        request,
+        "synchronizations/detail.html",
+        status_code=status_code,
+        section="synchronizations",
+        title=str(sync.get("name") or "Synchronisation"),
+        sync=sync,
+        values=values,
+        errors=errors or {},
+        flash=flash,
+        run=run or _runs(request).active(sync["uuid"]),
+        last=last,
+        job=job,
+        intervals=INTERVALS,
+        schedule_errors=schedule_errors or {},
+        source_types=SOURCE_TYPES,
+        target_types=TARGET_TYPES,
+        **choices,
+    )
 
 
 @router.get("/synchronizations/{ref}")
-async def show_synchronization(request: Request, ref: str, created: int = 0, saved: int = 0,
-                               scheduled: int = 0, run: str = "") -> Response:
+async def show_synchronization(
+    request: Request, ref: str, created: int = 0, saved: int = 0, scheduled: int = 0, run: str = ""
+) -> Response:
     try:
         sync = await run_in_threadpool(_service(request).get, ref)
     except NotFound as exc:
         return not_found(request, exc)
-    flash = ("Synchronisation created. Now choose its source, mapping and target." if created
-             else "Saved." if saved else "Scheduled." if scheduled else None)
+    flash = (
+        "Synchronisation created. Now choose its source, mapping and target."
+        if created
+        else "Saved."
+        if saved
+        else "Scheduled."
+        if scheduled
+        else None
+    )
     return await _detail(request, sync, flash=flash, run=_runs(request).get(run) if run else None)
 
 
@@ -169,25 +234,47 @@ async def show_synchronization(request: Request, ref: str, created: int = 0, sav
 async def schema_options(request: Request, ref: str, register: str = "") -> Response:
     """The schema dropdown for another register, swapped in by htmx."""
     options = await run_in_threadpool(_schema_options, RegisterService(context_of(request)), register)
-    return render(request, "synchronizations/_schema_select.html", schemas=options, values={"schema": ""},
-                  errors={})
+    return render(
+        request, "synchronizations/_schema_select.html", schemas=options, values={"schema": ""}, errors={}
+    )
 
 
-def _read_form(form: dict[str, str], sync: dict[str, Any], choices: dict[str, Any]
-               ) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+def _read_form(
+    form: dict[str, str], sync: dict[str, Any], choices: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
     """``(values for the form, data to store, errors)``."""
-    values = {k: form.get(k, "") for k in ("name", "description", "sourceType", "targetType", "sourceId",
-                                              "sourceTargetMapping", "register", "schema", "endpoint",
-                                              "resultsPosition", "idPosition", "maxPages")}
+    values = {
+        k: form.get(k, "")
+        for k in (
+            "name",
+            "description",
+            "sourceType",
+            "targetType",
+            "sourceId",
+            "sourceTargetMapping",
+            "register",
+            "schema",
+            "endpoint",
+            "resultsPosition",
+            "idPosition",
+            "maxPages",
+        )
+    }
     values["usesPagination"] = bool(form.get("usesPagination"))
-    errors = {k: v for k, v in {
-        "name": check_name(values["name"]),
-        "sourceType": check_choice(values["sourceType"], SOURCE_TYPES, "source type"),
-        "targetType": check_choice(values["targetType"], TARGET_TYPES, "target type"),
-    }.items() if v}
+    errors = {
+        k: v
+        for k, v in {
+            "name": check_name(values["name"]),
+            "sourceType": check_choice(values["sourceType"], SOURCE_TYPES, "source type"),
+            "targetType": check_choice(values["targetType"], TARGET_TYPES, "target type"),
+        }.items()
+        if v
+    }
     if values["sourceId"] and values["sourceId"] not in {v for v, _ in choices["sources"]}:
         errors["sourceId"] = "Choose one of the sources in the list."
-    if values["sourceTargetMapping"] and values["sourceTargetMapping"] not in {v for v, _ in choices["mappings"]}:
+    if values["sourceTargetMapping"] and values["sourceTargetMapping"] not in {
+        v for v, _ in choices["mappings"]
+    }:
         errors["sourceTargetMapping"] = "Choose one of the mappings in the list."
     if values["register"] and values["register"] not in {v for v, _ in choices["registers"]}:
         errors["register"] = "Choose one of the registers in the list."
@@ -209,10 +296,14 @@ def _read_form(form: dict[str, str], sync: dict[str, Any], choices: dict[str, An
         config["maxPages"] = max_pages
     else:
         config.pop("maxPages", None)
-    data = {k: values[k] for k in ("name", "description", "sourceType", "targetType", "sourceId",
-                                   "sourceTargetMapping")}
+    data = {
+        k: values[k]
+        for k in ("name", "description", "sourceType", "targetType", "sourceId", "sourceTargetMapping")
+    }
     data["sourceConfig"] = config
-    data["targetId"] = f"{values['register']}/{values['schema']}" if values["register"] and values["schema"] else ""
+    data["targetId"] = (
+        f"{values['register']}/{values['schema']}" if values["register"] and values["schema"] else ""
+    )
     return values, data, errors
 
 
@@ -231,7 +322,9 @@ async def save_synchronization(request: Request, ref: str) -> Response:
     try:
         await run_in_threadpool(service.update, sync["uuid"], data)
     except OpenConnectorError as exc:
-        return await _detail(request, sync, values=values, errors=service_errors(exc, "name"), status_code=400)
+        return await _detail(
+            request, sync, values=values, errors=service_errors(exc, "name"), status_code=400
+        )
     return RedirectResponse(f"/synchronizations/{sync['id']}?saved=1", status_code=303)
 
 
@@ -245,7 +338,8 @@ async def run_synchronization(request: Request, ref: str) -> Response:
     form = await form_of(request)
     registry = _runs(request)
     run = registry.active(sync["uuid"]) or registry.start(
-        context_of(request), sync["uuid"], test=form.get("test") == "1", user=request.session.get("user"))
+        context_of(request), sync["uuid"], test=form.get("test") == "1", user=request.session.get("user")
+    )
     if is_htmx(request):
         return render(request, "synchronizations/_run.html", sync=sync, run=run)
     return RedirectResponse(f"/synchronizations/{sync['id']}?run={run.id}", status_code=303)
