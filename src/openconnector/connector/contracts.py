@@ -24,6 +24,16 @@ from ..store import tables as t
 _CHUNK = 500
 
 
+def _in(mark: str, count: int) -> str:
+    """``IN (?, ?, ...)`` for SQLite; ``= ANY(%s)`` with one array for PostgreSQL, whose
+    driver otherwise re-parses a 500-placeholder statement on every page."""
+    return f"IN ({', '.join([mark] * count)})" if mark == "?" else "= ANY(%s)"
+
+
+def _in_params(mark: str, values: list[str]) -> tuple[Any, ...]:
+    return tuple(values) if mark == "?" else (list(values),)
+
+
 class Contract(NamedTuple):
     id: int
     origin_id: str
@@ -47,19 +57,22 @@ class ContractStore:
         mark = "?" if conn.dialect.name == "sqlite" else "%s"
         for start in range(0, len(origin_ids), _CHUNK):
             chunk = list(origin_ids[start : start + _CHUNK])
+            # EXISTS, not a join: an index probe per contract whatever the planner's statistics
+            # say (PostgreSQL chose sequential scans of objects on tables filled during the run).
             sql = (
-                "SELECT c.id, c.origin_id, c.origin_hash, c.mapping_hash, c.target_id, o.id "
-                "FROM synchronization_contracts c LEFT JOIN objects o ON o.uuid = c.target_id "
-                f"WHERE c.synchronization_id = {mark} AND c.origin_id IN ({', '.join([mark] * len(chunk))})"
+                "SELECT c.id, c.origin_id, c.origin_hash, c.mapping_hash, c.target_id, "
+                "EXISTS (SELECT 1 FROM objects o WHERE o.uuid = c.target_id) "
+                "FROM synchronization_contracts c "
+                f"WHERE c.synchronization_id = {mark} AND c.origin_id {_in(mark, len(chunk))}"
             )
             cursor = conn.connection.cursor()  # the driver's cursor: fetchall without per-row wrapping
             try:
-                cursor.execute(sql, (self.sync_id, *chunk))
+                cursor.execute(sql, (self.sync_id, *_in_params(mark, chunk)))
                 rows = cursor.fetchall()
             finally:
                 cursor.close()
             for row in rows:
-                found[row[1]] = Contract(row[0], row[1], row[2], row[3], row[4], row[5] is not None)
+                found[row[1]] = Contract(row[0], row[1], row[2], row[3], row[4], bool(row[5]))
         return found
 
     def write(
@@ -147,8 +160,8 @@ class ContractStore:
             chunk = ids[start : start + _CHUNK]
             conn.exec_driver_sql(
                 f"UPDATE synchronization_contracts SET source_last_checked = {mark} "
-                f"WHERE synchronization_id = {mark} AND origin_id IN ({', '.join([mark] * len(chunk))})",
-                (checked_at, self.sync_id, *chunk),
+                f"WHERE synchronization_id = {mark} AND origin_id {_in(mark, len(chunk))}",
+                (checked_at, self.sync_id, *_in_params(mark, chunk)),
             )
 
     def unseen_targets(self, conn: Connection, run_started: str, limit: int = 1000) -> list[Any]:
