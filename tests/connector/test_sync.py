@@ -323,3 +323,29 @@ def test_conditions_filter_records(objects, source, record_mapping):
     )
     log = SynchronizationService().synchronize(sync)["result"]["objects"]
     assert (log["found"], log["created"], log["skipped"]) == (45, 10, 35)
+
+
+def test_create_skip_update_delete_on_sqlite_and_postgresql(any_context, fake_api):
+    registers = RegisterService(any_context)
+    registers.create_register({"title": "DCAT register", "slug": "dcat"})
+    registers.create_schema(
+        {
+            "title": "Dataset",
+            "slug": "dataset",
+            "required": ["title"],
+            "properties": {"title": {"type": "string"}},
+        },
+        register="dcat",
+    )
+    objects = ObjectService(any_context)
+    source = _save(objects, "source", {"name": "Fake", "type": "api", "location": fake_api.url})
+    mapping = _save(objects, "mapping", {"name": "m", "mapping": {"title": "{{ name }}"}})
+    sync = _sync(objects, source, "/paged/next?style=next&size=10", mapping)
+    service = SynchronizationService(any_context)
+    assert service.synchronize(sync)["result"]["objects"]["created"] == 45
+    assert service.synchronize(sync)["result"]["objects"]["skipped"] == 45
+    fake_api.records[0]["name"] = "Renamed"
+    fake_api.records.pop()
+    log = service.synchronize(sync)["result"]["objects"]
+    assert (log["updated"], log["deleted"], log["skipped"]) == (1, 1, 43)
+    assert _count(objects) == 44
