@@ -119,8 +119,10 @@ class ObjectService:
             raise BadRequest("Both a register and a schema are needed", register=register, schema=schema)
         if isinstance(register, dict) and isinstance(schema, dict):
             return register, schema  # already resolved by the caller (saves two queries per request)
-        reg = self.registers.get_register(register, conn)
-        sch = self.registers.get_schema(schema, conn, register=reg)
+        # Registers and schemas are looked up outside ``conn`` on purpose: they are remembered
+        # for a moment (RegisterService._get), and object writes never create them.
+        reg = self.registers.get_register(register)
+        sch = self.registers.get_schema(schema, register=reg)
         return reg, sch
 
     # -- writing -------------------------------------------------------------------
@@ -367,8 +369,7 @@ class ObjectService:
         """One object in wire shape; 404 when it is not in the given register/schema."""
         with self._conn(conn) as c:
             row = self._find_row(id, register, schema, c)
-            sch = self.registers.get_schema(row.schema_id, c)
-        return self._wire(row, sch)
+        return self._wire(row, self.registers.get_schema(row.schema_id))
 
     def find_many(self, uuids: Sequence[str], conn: Connection | None = None) -> dict[str, dict[str, Any]]:
         """Stored documents (without ``@self``) by uuid, for bulk comparisons."""

@@ -187,10 +187,11 @@ class RegisterService:
         if register is not None and not str(ref).isdigit():
             ids = register.get("schemas") or []
             if ids:
-                with self._conn(conn) as c:
-                    row = c.execute(
-                        select(t.schemas).where(t.schemas.c.id.in_(ids), _lookup_clause(t.schemas, ref))
-                    ).first()
+                row = self._remembered(
+                    ("schemas", f"{register.get('id')}:{ids}:{str(ref).strip().lower()}"),
+                    select(t.schemas).where(t.schemas.c.id.in_(ids), _lookup_clause(t.schemas, ref)),
+                    conn,
+                )
                 if row is not None:
                     return _row_to_wire(row)
         row = self._get(t.schemas, ref, conn)
@@ -316,16 +317,20 @@ class RegisterService:
         it changes one; another process's change shows within the TTL)."""
         if ref is None or str(ref).strip() == "":
             return None
-        if conn is not None:
-            return conn.execute(select(table).where(_lookup_clause(table, ref))).first()
+        return self._remembered(
+            (table.name, str(ref).strip().lower()), select(table).where(_lookup_clause(table, ref)), conn
+        )
+
+    def _remembered(self, key: tuple[str, str], query: Any, conn: Connection | None) -> Any:
+        if conn is not None:  # inside a transaction: read what it sees, remember nothing
+            return conn.execute(query).first()
         cache = _lookups(self.db)
-        key = (table.name, str(ref).strip().lower())
         hit = cache.get(key)
         now = time.monotonic()
         if hit is not None and hit[0] > now:
             return hit[1]
         with self.db.connect() as c:
-            row = c.execute(select(table).where(_lookup_clause(table, ref))).first()
+            row = c.execute(query).first()
         if row is not None:
             if len(cache) > 2048:
                 cache.clear()

@@ -50,7 +50,7 @@ def make_engine(settings: Settings) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, **JSON_OPTIONS)
+    return create_engine(url, pool_size=10, max_overflow=20, pool_recycle=300, **JSON_OPTIONS)
 
 
 class Database:
