@@ -15,19 +15,12 @@ from typing import Any
 
 from ..context import Context, get_context
 from ..errors import BadRequest, NotFound
-from ..register.objects import ObjectService
+from ..register.objects import ObjectService, bump_version
 from ..register.slugs import slugify
 
 REGISTER = "openconnector"
 KINDS = ("source", "mapping", "synchronization", "job", "endpoint", "rule")
 _DROP = {"id", "uuid", "created", "updated", "dateCreated", "dateModified", "@self"}
-
-
-def _bump(version: str) -> str:
-    parts = version.split(".")
-    if len(parts) == 3 and parts[2].isdigit():
-        return f"{parts[0]}.{parts[1]}.{int(parts[2]) + 1}"
-    return version
 
 
 def to_entity(obj: dict[str, Any]) -> dict[str, Any]:
@@ -102,7 +95,7 @@ class EntityService:
         current = self.get(ref)
         clean = self._clean(data)
         if "version" not in clean:
-            clean["version"] = _bump(str(current.get("version") or "0.0.0"))
+            clean["version"] = bump_version(str(current.get("version") or "0.0.0"))
         saved = self.objects.save_object(clean, REGISTER, self.kind, uuid=current["uuid"], patch=True)
         return to_entity(saved)
 

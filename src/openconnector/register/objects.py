@@ -84,7 +84,8 @@ class _Row(NamedTuple):
         return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
-def _bump(version: str | None) -> str:
+def bump_version(version: str | None) -> str:
+    """The next patch version (``1.2.3`` -> ``1.2.4``), as both originals bump on update."""
     parts = (version or "1.0.0").split(".")
     try:
         parts[-1] = str(int(parts[-1]) + 1)
@@ -281,7 +282,7 @@ class ObjectService:
                 inserts.append(record)
                 results.append(self._wire_from(record, sch) if shape else new_uuid)
             else:
-                record = {"b_uuid": row.uuid, "object": data, "version": _bump(row.version), "updated": now}
+                record = {"b_uuid": row.uuid, "object": data, "version": bump_version(row.version), "updated": now}
                 updates.append(record)
                 if not shape:
                     results.append(row.uuid)
