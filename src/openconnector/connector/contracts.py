@@ -4,19 +4,17 @@ One contract per (synchronisation, origin id) holds the target object's uuid,
 a hash of the source record and a hash of the mapping it went through. A re-run
 skips a record whose hashes are unchanged (and whose target still exists),
 updates it otherwise, and creates a contract for a new origin id: never a
-duplicate. A run remembers which origin ids it met (8 bytes each), so after a
-complete run the contracts whose origin id it did not meet are the records that vanished.
+duplicate. ``source_last_checked`` marks every record a run saw, so after a
+complete run the contracts left unmarked are the records that vanished.
 Everything works per page (one query to read, one to write), never per record.
 """
 
 from __future__ import annotations
 
-from array import array
-from bisect import bisect_left
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, and_, delete, select, update
+from sqlalchemy import Connection, and_, delete, or_, select, update
 from sqlalchemy import bindparam as bp
 
 from ..clock import now_iso
@@ -43,37 +41,6 @@ class Contract(NamedTuple):
     mapping_hash: str | None
     target_id: str | None
     target_exists: bool
-
-
-class SeenOrigins:
-    """The origin ids a run met, 8 bytes each, so memory stays flat for millions of records.
-
-    Each id is kept as its 64-bit ``hash()`` (stable within the process that runs the
-    synchronisation, which is all this needs). A collision could only make a vanished
-    record look seen, so it would be kept, never wrongly deleted.
-    """
-
-    def __init__(self) -> None:
-        self._hashes = array("q")
-        self._frozen: array[int] | None = None
-
-    def add_all(self, origins: Iterable[str]) -> None:
-        self._hashes.extend(hash(o) for o in origins)
-
-    def freeze(self) -> None:
-        """Sort for lookups; call once, after the last page."""
-        self._frozen = array("q", sorted(self._hashes))
-        self._hashes = array("q")
-
-    def __contains__(self, origin: object) -> bool:
-        if self._frozen is None:
-            raise RuntimeError("SeenOrigins.freeze() first")
-        key = hash(origin)
-        at = bisect_left(self._frozen, key)
-        return at < len(self._frozen) and self._frozen[at] == key
-
-    def __len__(self) -> int:
-        return len(self._frozen if self._frozen is not None else self._hashes)
 
 
 class ContractStore:
@@ -185,30 +152,67 @@ class ContractStore:
                 ],
             )
 
-    def vanished(self, db: Any, seen: SeenOrigins, chunk: int = 5000) -> Iterator[list[Any]]:
-        """Batches of contracts whose origin id is not in ``seen``: records that vanished."""
+    def mark_seen(self, conn: Connection, origin_ids: Iterable[str], checked_at: str) -> None:
+        """Mark contracts of records a run saw but did not write (skipped, invalid)."""
+        ids = list(origin_ids)
+        mark = "?" if conn.dialect.name == "sqlite" else "%s"
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            conn.exec_driver_sql(
+                f"UPDATE synchronization_contracts SET source_last_checked = {mark} "
+                f"WHERE synchronization_id = {mark} AND origin_id {_in(mark, len(chunk))}",
+                (checked_at, self.sync_id, *_in_params(mark, chunk)),
+            )
+
+    def unseen_targets(self, conn: Connection, run_started: str, limit: int = 1000) -> list[Any]:
+        """Contracts whose record a complete run did not see: their records vanished at the source."""
         c = t.contracts.c
-        last_id = 0
-        while True:
-            with db.connect() as conn:
-                rows = conn.execute(
-                    select(c.id, c.origin_id, c.target_id)
-                    .where(c.synchronization_id == self.sync_id, c.id > last_id)
-                    .order_by(c.id)
-                    .limit(chunk)
-                ).all()
-            if not rows:
-                return
-            last_id = rows[-1].id
-            gone = [r for r in rows if r.origin_id not in seen]
-            if gone:
-                yield gone
+        return conn.execute(
+            select(c.id, c.origin_id, c.target_id)
+            .where(
+                c.synchronization_id == self.sync_id,
+                or_(c.source_last_checked.is_(None), c.source_last_checked < run_started),
+            )
+            .limit(limit)
+        ).all()
 
     def remove(self, conn: Connection, contract_ids: list[int]) -> None:
         for start in range(0, len(contract_ids), _CHUNK):
             conn.execute(
                 delete(t.contracts).where(t.contracts.c.id.in_(contract_ids[start : start + _CHUNK]))
             )
+
+    def count_missing(self, conn: Connection, seen: set[str]) -> int:
+        """How many contracts have an origin id outside ``seen`` (a test run's would-be deletes)."""
+        c = t.contracts.c
+        missing = 0
+        last_id = 0
+        while True:
+            rows = conn.execute(
+                select(c.id, c.origin_id)
+                .where(c.synchronization_id == self.sync_id, c.id > last_id)
+                .order_by(c.id)
+                .limit(5000)
+            ).all()
+            if not rows:
+                return missing
+            missing += sum(1 for r in rows if r.origin_id not in seen)
+            last_id = rows[-1].id
+
+    def count_unseen(self, conn: Connection, run_started: str) -> int:
+        from sqlalchemy import func
+
+        c = t.contracts.c
+        return conn.execute(
+            select(func.count())
+            .select_from(t.contracts)
+            .where(
+                and_(
+                    c.synchronization_id == self.sync_id,
+                    or_(c.source_last_checked.is_(None), c.source_last_checked < run_started),
+                )
+            )
+        ).scalar_one()
 
 
 def list_contracts(

@@ -40,7 +40,7 @@ from ..errors import BadRequest, NotFound, OpenConnectorError, ValidationFailed
 from ..register.objects import ObjectService, new_uuid4
 from ..store import tables as t
 from ..store.locks import LockService
-from .contracts import ContractStore, SeenOrigins
+from .contracts import ContractStore
 from .entities import EntityService
 from .mapping import MappingError
 from .mappings import MappingService
@@ -319,7 +319,9 @@ class SynchronizationService:
         )
         contracts = ContractStore(run.sync["uuid"])
         validator = self.objects.registers.validator(plan["schema"])
-        seen = SeenOrigins()
+        # Only a test run remembers every origin id (to count what a real run would delete);
+        # a real run marks contracts in the database instead, so memory stays flat.
+        seen: set[str] | None = set() if run.test else None
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch") as prefetch:
             upcoming: Future[Any] = prefetch.submit(next, pages, _STOP)
             while True:
@@ -335,12 +337,8 @@ class SynchronizationService:
                     run.where = page.where
                 self._page(run, plan, page.records, contracts, validator, seen)
                 heartbeat.beat()
-                if (
-                    run.pages in (1, 4, 16, 64, 256)
-                    and not self.db.is_sqlite
-                    and not run.test
-                    and run.objects["created"]
-                ):
+                if (run.pages in (1, 4, 16, 64, 256) and not self.db.is_sqlite and not run.test
+                        and run.objects["created"]):
                     self._analyze()
                 if progress is not None:
                     progress(
@@ -358,15 +356,14 @@ class SynchronizationService:
         if run.stop_reason == "stopped":
             run.status, run.message = "interrupted", "Stopped after a complete page; nothing was deleted"
             return
-        if run.complete:
-            seen.freeze()
-            if run.test:
-                run.objects["deleted"] = sum(len(batch) for batch in contracts.vanished(self.db, seen))
-            else:
-                run.objects["deleted"] = self._delete_vanished(contracts, seen)
-        if self.db.is_sqlite and run.objects["created"] + run.objects["deleted"] > 1000 and not run.test:
+        if run.complete and not run.test:
+            run.objects["deleted"] = self._delete_vanished(run, contracts)
+        if self.db.is_sqlite and run.objects["created"] + run.objects["deleted"] > 1000:
             with self.db.begin() as conn:  # fresh statistics after bulk changes keep the planner right
                 conn.exec_driver_sql("PRAGMA optimize")
+        elif run.complete and run.test and seen is not None:
+            with self.db.connect() as conn:
+                run.objects["deleted"] = contracts.count_missing(conn, seen)
         run.status = "success"
         if run.message == "Running":
             run.message = (
@@ -382,12 +379,13 @@ class SynchronizationService:
         records: list[Any],
         contracts: ContractStore,
         validator: Any,
-        seen: SeenOrigins,
+        seen: set[str] | None,
     ) -> None:
         """One page: classify every record, then write objects and contracts in one transaction."""
         id_position = plan["id_position"]
         conditions = plan["conditions"]
         keyed: list[tuple[str, Any]] = []
+        seen_only: list[str] = []
         on_page: set[str] = set()
         for record in records:
             run.objects["found"] += 1
@@ -407,10 +405,11 @@ class SynchronizationService:
                 run.objects["skipped"] += 1
                 continue
             on_page.add(origin)
+            if seen is not None:
+                seen.add(origin)
             keyed.append((origin, record))
         if not keyed:
             return
-        seen.add_all(o for o, _ in keyed)
         with self.db.connect() as conn:
             existing = contracts.for_origins(conn, [o for o, _ in keyed])
         mapping = plan["mapping"]
@@ -423,6 +422,7 @@ class SynchronizationService:
                 origin_hash = _hash(hash_mapping.apply(record) if hash_mapping else record)
             except MappingError as exc:
                 run.invalid(origin, f"sourceHashMapping failed: {exc.message}")
+                seen_only.append(origin)
                 continue
             contract = existing.get(origin)
             if (
@@ -433,17 +433,21 @@ class SynchronizationService:
                 and contract.target_exists
             ):
                 run.objects["skipped"] += 1
+                seen_only.append(origin)
                 continue
             try:
                 target = mapping.apply(record) if mapping else dict(record)
             except MappingError as exc:
                 run.invalid(origin, exc.message)
+                seen_only.append(origin)
                 continue
             except Exception as exc:  # a template that fails in an unforeseen way is still one bad record
                 run.invalid(origin, f"Mapping failed: {type(exc).__name__}: {exc}")
+                seen_only.append(origin)
                 continue
             if not isinstance(target, dict):
                 run.invalid(origin, f"The mapping produced {type(target).__name__}, not an object")
+                seen_only.append(origin)
                 continue
             target = {k: v for k, v in target.items() if k not in ("id", "@self")}
             target_id = contract.target_id if contract is not None and contract.target_exists else new_uuid4()
@@ -480,6 +484,7 @@ class SynchronizationService:
             for result, (origin, origin_hash, contract) in zip(results, meta, strict=True):
                 if isinstance(result, ValidationFailed):
                     run.invalid(origin, _reason(result.errors), result.errors)
+                    seen_only.append(origin)
                     continue
                 entry = {
                     "origin_id": origin,
@@ -497,6 +502,8 @@ class SynchronizationService:
                     else:
                         run.objects["created"] += 1  # the target had been removed: made anew
             contracts.write(conn, new, changed, run.started_at)
+            if seen_only:
+                contracts.mark_seen(conn, seen_only, run.started_at)
 
     def _analyze(self) -> None:
         """Fresh PostgreSQL statistics while a run fills the tables: planned on empty
@@ -506,14 +513,15 @@ class SynchronizationService:
             conn.exec_driver_sql("ANALYZE objects")
             conn.commit()
 
-    def _delete_vanished(self, contracts: ContractStore, seen: SeenOrigins) -> int:
-        """Delete the targets of contracts whose origin id this complete run did not meet."""
+    def _delete_vanished(self, run: Run, contracts: ContractStore) -> int:
         deleted = 0
-        for batch in contracts.vanished(self.db, seen):
+        while True:
             with self.db.begin() as conn:
+                batch = contracts.unseen_targets(conn, run.started_at)
+                if not batch:
+                    return deleted
                 deleted += self.objects.delete_objects([r.target_id for r in batch if r.target_id], conn=conn)
                 contracts.remove(conn, [r.id for r in batch])
-        return deleted
 
     # -- logs ----------------------------------------------------------------------
 
