@@ -358,12 +358,12 @@ class SynchronizationService:
             return
         if run.complete and not run.test:
             run.objects["deleted"] = self._delete_vanished(run, contracts)
-        if self.db.is_sqlite and run.objects["created"] + run.objects["deleted"] > 1000:
-            with self.db.begin() as conn:  # fresh statistics after bulk changes keep the planner right
-                conn.exec_driver_sql("PRAGMA optimize")
         elif run.complete and run.test and seen is not None:
             with self.db.connect() as conn:
                 run.objects["deleted"] = contracts.count_missing(conn, seen)
+        if self.db.is_sqlite and not run.test and run.objects["created"] + run.objects["deleted"] > 1000:
+            with self.db.begin() as conn:  # fresh statistics after bulk changes keep the planner right
+                conn.exec_driver_sql("PRAGMA optimize")
         run.status = "success"
         if run.message == "Running":
             run.message = (
