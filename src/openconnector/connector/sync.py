@@ -552,7 +552,7 @@ class SynchronizationService:
                     result=run.result(),
                     execution_time=0.0,
                     user_id=user,
-                    created=now,
+                    created=run.started_at,  # to the microsecond: runs of one sync can start within a second
                     updated=now,
                 )
             )
