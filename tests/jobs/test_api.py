@@ -139,7 +139,7 @@ def test_the_served_application_runs_scheduled_synchronisations_and_stays_respon
         time.sleep(0.1)
     assert logs["total"] == 1 and logs["results"][0]["message"] == "Synchronized 20 successfully"
     assert (parse_iso(logs["results"][0]["lastRun"]) - parse_iso(job["nextRun"])).total_seconds() < 1.5
-    assert slowest < 0.5
+    assert slowest < 1.0  # a run takes ~2 s: a blocked event loop would show here
 
 
 def test_serve_without_scheduler_runs_nothing(api):
