@@ -199,21 +199,6 @@ class ContractStore:
             missing += sum(1 for r in rows if r.origin_id not in seen)
             last_id = rows[-1].id
 
-    def count_unseen(self, conn: Connection, run_started: str) -> int:
-        from sqlalchemy import func
-
-        c = t.contracts.c
-        return conn.execute(
-            select(func.count())
-            .select_from(t.contracts)
-            .where(
-                and_(
-                    c.synchronization_id == self.sync_id,
-                    or_(c.source_last_checked.is_(None), c.source_last_checked < run_started),
-                )
-            )
-        ).scalar_one()
-
 
 def list_contracts(
     conn: Connection,

@@ -337,8 +337,12 @@ class SynchronizationService:
                     run.where = page.where
                 self._page(run, plan, page.records, contracts, validator, seen)
                 heartbeat.beat()
-                if (run.pages in (1, 4, 16, 64, 256) and not self.db.is_sqlite and not run.test
-                        and run.objects["created"]):
+                if (
+                    run.pages in (1, 4, 16, 64, 256)
+                    and not self.db.is_sqlite
+                    and not run.test
+                    and run.objects["created"]
+                ):
                     self._analyze()
                 if progress is not None:
                     progress(

@@ -282,7 +282,12 @@ class ObjectService:
                 inserts.append(record)
                 results.append(self._wire_from(record, sch) if shape else new_uuid)
             else:
-                record = {"b_uuid": row.uuid, "object": data, "version": bump_version(row.version), "updated": now}
+                record = {
+                    "b_uuid": row.uuid,
+                    "object": data,
+                    "version": bump_version(row.version),
+                    "updated": now,
+                }
                 updates.append(record)
                 if not shape:
                     results.append(row.uuid)
@@ -371,18 +376,6 @@ class ObjectService:
         with self._conn(conn) as c:
             row = self._find_row(id, register, schema, c)
         return self._wire(row, self.registers.get_schema(row.schema_id))
-
-    def find_many(self, uuids: Sequence[str], conn: Connection | None = None) -> dict[str, dict[str, Any]]:
-        """Stored documents (without ``@self``) by uuid, for bulk comparisons."""
-        found: dict[str, dict[str, Any]] = {}
-        with self._conn(conn) as c:
-            for start in range(0, len(uuids), 500):
-                chunk = list(uuids[start : start + 500])
-                for row in c.execute(
-                    select(t.objects.c.uuid, t.objects.c.object).where(t.objects.c.uuid.in_(chunk))
-                ):
-                    found[row.uuid] = row.object
-        return found
 
     def find_all(
         self,

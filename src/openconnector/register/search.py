@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, and_, literal, literal_column, not_, or_
+from sqlalchemy import ColumnElement, and_, literal, literal_column, or_
 
 from ..errors import BadRequest
 from ..store import tables as t
@@ -332,10 +332,6 @@ def _escape_like(term: str) -> str:
 def _whole_document(sqlite: bool, pattern: str) -> ColumnElement[bool]:
     column = literal_column("objects.object") if sqlite else literal_column("(objects.object::text)")
     return column.ilike(pattern, escape="\\")
-
-
-def negate(clause: ColumnElement[bool]) -> ColumnElement[bool]:
-    return not_(clause)
 
 
 def combine(clauses: list[ColumnElement[bool]]) -> ColumnElement[bool]:

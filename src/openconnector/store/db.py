@@ -15,7 +15,6 @@ from pathlib import Path
 
 import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.pool import NullPool
 
 from .settings import Settings
 
@@ -94,8 +93,3 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
-
-
-def null_pool_engine(url: str) -> Engine:
-    """An engine without pooling, for short-lived tools (migrations from the CLI)."""
-    return create_engine(url, poolclass=NullPool)

@@ -72,15 +72,6 @@ class LockService:
         with self.db.begin() as conn:
             conn.execute(delete(t.locks).where(t.locks.c.name == name, t.locks.c.holder == holder))
 
-    def holder_of(self, name: str) -> str | None:
-        with self.db.connect() as conn:
-            row = conn.execute(
-                select(t.locks.c.holder, t.locks.c.expires).where(t.locks.c.name == name)
-            ).first()
-        if row is None or row.expires < iso(utcnow()):
-            return None
-        return row.holder
-
     @contextmanager
     def held(
         self, name: str, *, ttl: float = DEFAULT_TTL, wait: float = 0.0, message: str | None = None
