@@ -14,8 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, and_, delete, or_, select, update
-from sqlalchemy import bindparam as bp
+from sqlalchemy import Connection, and_, delete, or_, select
 
 from ..clock import now_iso
 from ..register.objects import new_uuid4
@@ -80,8 +79,8 @@ class ContractStore:
     ) -> None:
         """Insert new contracts and update changed ones; both marked as seen at ``checked_at``."""
         now = now_iso()
+        mark = "?" if conn.dialect.name == "sqlite" else "%s"
         if new:
-            mark = "?" if conn.dialect.name == "sqlite" else "%s"
             columns = (
                 "uuid",
                 "synchronization_id",
@@ -125,29 +124,25 @@ class ContractStore:
                 ],
             )
         if changed:
-            conn.execute(
-                update(t.contracts)
-                .where(t.contracts.c.id == bp("b_id"))
-                .values(
-                    origin_hash=bp("origin_hash"),
-                    mapping_hash=bp("mapping_hash"),
-                    target_id=bp("target_id"),
-                    target_hash=bp("target_hash"),
-                    target_last_action="update",
-                    source_last_changed=now,
-                    source_last_checked=checked_at,
-                    source_last_synced=now,
-                    target_last_synced=now,
-                    updated=now,
-                ),
+            sql = (
+                f"UPDATE synchronization_contracts SET origin_hash = {mark}, mapping_hash = {mark}, target_id = {mark}, "
+                f"target_last_action = 'update', source_last_changed = {mark}, source_last_checked = {mark}, "
+                f"source_last_synced = {mark}, target_last_synced = {mark}, updated = {mark} WHERE id = {mark}"
+            )
+            conn.exec_driver_sql(
+                sql,
                 [
-                    {
-                        "b_id": c["id"],
-                        "origin_hash": c["origin_hash"],
-                        "mapping_hash": c["mapping_hash"],
-                        "target_id": c["target_id"],
-                        "target_hash": c.get("target_hash"),
-                    }
+                    (
+                        c["origin_hash"],
+                        c["mapping_hash"],
+                        c["target_id"],
+                        now,
+                        checked_at,
+                        now,
+                        now,
+                        now,
+                        c["id"],
+                    )
                     for c in changed
                 ],
             )

@@ -453,9 +453,13 @@ class SynchronizationService:
                 run.invalid(origin, f"The mapping produced {type(target).__name__}, not an object")
                 seen_only.append(origin)
                 continue
-            target = {k: v for k, v in target.items() if k not in ("id", "@self")}
-            target_id = contract.target_id if contract is not None and contract.target_exists else new_uuid4()
-            target["id"] = target_id
+            # The mapping's output is a fresh dict: adjust it in place. A known target keeps its
+            # uuid; a new one gets its uuid from ObjectService, which then skips the lookup.
+            target.pop("@self", None)
+            if contract is not None and contract.target_exists:
+                target["id"] = contract.target_id
+            else:
+                target.pop("id", None)
             to_save.append(target)
             meta.append((origin, origin_hash, contract))
         if run.test:
