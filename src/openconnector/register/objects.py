@@ -15,7 +15,6 @@ import os
 import threading
 import uuid as uuidlib
 from collections.abc import Iterable, Sequence
-from contextlib import nullcontext
 from math import ceil
 from typing import Any, NamedTuple
 
@@ -154,7 +153,7 @@ class ObjectService:
             current = self.find(object_id)
             register = register or current["@self"]["register"]
             schema = schema or current["@self"]["schema"]
-        with self._begin(conn) as c:
+        with self.db.begin(conn) as c:
             reg, sch = self.resolve(register, schema, c)
             saved = self._save_batch([object], reg, sch, c, owner=owner, patch=patch, uuids=[object_id])
             result = saved[0]
@@ -179,7 +178,7 @@ class ObjectService:
         place in the returned list holds the :class:`ValidationFailed`, the rest are saved.
         With ``shape=False`` the list holds just the saved uuids (what a synchronisation needs).
         """
-        with self._begin(conn) as c:
+        with self.db.begin(conn) as c:
             reg, sch = self.resolve(register, schema, c)
             uuids = [
                 (o.get("@self") or {}).get("id") or o.get("id") if isinstance(o, dict) else None
@@ -350,7 +349,7 @@ class ObjectService:
         self, id: str, register: Any = None, schema: Any = None, conn: Connection | None = None
     ) -> None:
         """Delete one object (hard delete); 404 when it does not exist."""
-        with self._begin(conn) as c:
+        with self.db.begin(conn) as c:
             row = self._find_row(id, register, schema, c)
             c.execute(delete(t.objects).where(t.objects.c.id == row.id))
 
@@ -360,7 +359,7 @@ class ObjectService:
         if not ids:
             return 0
         count = 0
-        with self._begin(conn) as c:
+        with self.db.begin(conn) as c:
             for start in range(0, len(ids), 500):
                 count += c.execute(
                     delete(t.objects).where(t.objects.c.uuid.in_(ids[start : start + 500]))
@@ -373,7 +372,7 @@ class ObjectService:
         self, id: str, register: Any = None, schema: Any = None, conn: Connection | None = None
     ) -> dict[str, Any]:
         """One object in wire shape; 404 when it is not in the given register/schema."""
-        with self._conn(conn) as c:
+        with self.db.connect(conn) as c:
             row = self._find_row(id, register, schema, c)
         return self._wire(row, self.registers.get_schema(row.schema_id))
 
@@ -403,7 +402,7 @@ class ObjectService:
             query = parse_params(
                 list(params or []) + _kwargs_to_params(filters, limit, page, offset, search, order, facets)
             )
-        with self._conn(None) as c:
+        with self.db.connect(None) as c:
             reg, sch = self.resolve(register, schema, c)
             builder = SqlBuilder(sch, c.dialect.name, self.context.settings.timezone)
             base = [t.objects.c.register_id == reg["id"], t.objects.c.schema_id == _literal_int(sch["id"])]
@@ -540,19 +539,13 @@ class ObjectService:
         (CallService). Never send the result to a client or a log."""
         sch = schema if isinstance(schema, dict) else self.registers.get_schema(schema)
         paths = (sch.get("configuration") or {}).get("secretProperties") or []
-        with self._conn(None) as c:
+        with self.db.connect(None) as c:
             row = self._find_row(obj["id"], None, None, c)
         return (
             {"id": row.uuid, **reveal(row.object, paths, self.context.secrets)}
             if paths
             else {"id": row.uuid, **row.object}
         )
-
-    def _conn(self, conn: Connection | None) -> Any:
-        return nullcontext(conn) if conn is not None else self.db.connect()
-
-    def _begin(self, conn: Connection | None) -> Any:
-        return nullcontext(conn) if conn is not None else self.db.begin()
 
 
 def _literal_int(value: int) -> Any:

@@ -132,7 +132,7 @@ class RegisterService:
         data.setdefault("version", "0.0.1")
         data["schemas"] = [self.get_schema(s, conn)["id"] for s in data.get("schemas") or []]
         now = now_iso()
-        with self._begin(conn) as c:
+        with self.db.begin(conn) as c:
             if c.execute(select(t.registers.c.id).where(t.registers.c.slug == slug)).first():
                 raise Conflict(f"A register with slug {slug!r} already exists", slug=slug)
             new_id = c.execute(
@@ -207,7 +207,7 @@ class RegisterService:
         data = self._check_schema(_clean_input(data))
         slug = slugify(str(given_slug or data["title"]))
         now = now_iso()
-        with self._begin(conn) as c:
+        with self.db.begin(conn) as c:
             new_id = c.execute(
                 insert(t.schemas).values(
                     uuid=str(uuidlib.uuid4()), slug=slug, data=data, created=now, updated=now
@@ -340,13 +340,3 @@ class RegisterService:
     def forget(self) -> None:
         """Drop remembered registers and schemas (after a change)."""
         _lookups(self.db).clear()
-
-    def _conn(self, conn: Connection | None) -> Any:
-        from contextlib import nullcontext
-
-        return nullcontext(conn) if conn is not None else self.db.connect()
-
-    def _begin(self, conn: Connection | None) -> Any:
-        from contextlib import nullcontext
-
-        return nullcontext(conn) if conn is not None else self.db.begin()

@@ -62,8 +62,14 @@ class Database:
         self._write_lock = threading.RLock() if self.is_sqlite else None
 
     @contextmanager
-    def begin(self) -> Iterator[Connection]:
-        """A transaction that commits on success; serialised for SQLite writers."""
+    def begin(self, outer: Connection | None = None) -> Iterator[Connection]:
+        """A transaction that commits on success; serialised for SQLite writers.
+
+        With ``outer`` (a caller's open transaction) the work joins it instead.
+        """
+        if outer is not None:
+            yield outer
+            return
         if self._write_lock is not None:
             with self._write_lock, self.engine.begin() as conn:
                 yield conn
@@ -72,8 +78,11 @@ class Database:
                 yield conn
 
     @contextmanager
-    def connect(self) -> Iterator[Connection]:
-        """A read connection (no transaction bookkeeping beyond the driver's)."""
+    def connect(self, outer: Connection | None = None) -> Iterator[Connection]:
+        """A read connection (no transaction bookkeeping beyond the driver's), or ``outer``."""
+        if outer is not None:
+            yield outer
+            return
         with self.engine.connect() as conn:
             yield conn
 
