@@ -11,12 +11,13 @@ from datetime import timedelta
 from math import ceil
 from typing import Any
 
+import orjson
 from sqlalchemy import Table, and_, delete, func, insert, select
 
 from ..clock import iso, now_iso, utcnow
 from ..context import Context, get_context
 from ..errors import BadRequest, NotFound
-from ..register.dates import normalise_datetime
+from ..register.dates import parse_datetime
 from ..register.objects import new_uuid4
 from ..store import tables as t
 
@@ -90,22 +91,28 @@ def sync_log_to_wire(row: Any) -> dict[str, Any]:
 
 
 def job_log_to_wire(row: Any) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "uuid": row.uuid,
-        "level": row.level,
-        "message": row.message,
-        "jobId": row.job_id,
-        "jobClass": row.job_class,
-        "arguments": row.arguments,
-        "executionTime": row.execution_time,
-        "stackTrace": row.stack_trace,
-        "userId": row.user_id,
-        "lastRun": row.last_run,
-        "nextRun": row.next_run,
-        "created": row.created,
-        "expires": row.expires,
+    """A JobLog in the original's shape (``jobListId``/``sessionId`` have no meaning here)."""
+    data = dict(row._mapping) if hasattr(row, "_mapping") else dict(row)
+    out = {
+        "id": data["id"],
+        "uuid": data["uuid"],
+        "level": data["level"],
+        "message": data["message"],
+        "jobId": data["job_id"],
+        "jobListId": None,
+        "jobClass": data["job_class"],
+        "arguments": data["arguments"] or {},
+        "executionTime": data["execution_time"],
+        "userId": data["user_id"],
+        "sessionId": None,
+        "stackTrace": data["stack_trace"] or [],
+        "expires": data["expires"],
+        "lastRun": data["last_run"],
+        "nextRun": data["next_run"],
+        "created": data["created"],
     }
+    out["size"] = len(orjson.dumps(out))
+    return out
 
 
 _FILTERS: dict[str, dict[str, str]] = {
@@ -177,12 +184,15 @@ class LogService:
             elif name == "_limit":
                 limit = min(_positive("_limit", value), 500)
             elif name in ("date_from", "date_to"):
-                moment = normalise_datetime(value, self.context.settings.timezone)
-                if not isinstance(moment, str) or moment == value and "T" not in value:
+                moment = parse_datetime(value, self.context.settings.timezone)
+                if moment is None:
                     raise BadRequest(f"{name} must be a date or date-time, got {value!r}", parameter=name)
-                clauses.append(
-                    table.c.created >= moment if name == "date_from" else table.c.created <= moment
-                )
+                if name == "date_from":
+                    clauses.append(table.c.created >= iso(moment))
+                elif len(value.strip()) == 10:  # a bare date_to includes that whole day
+                    clauses.append(table.c.created < iso(moment + timedelta(days=1)))
+                else:
+                    clauses.append(table.c.created <= iso(moment))
             elif name == "status_code" and "status_code" in table.c:
                 low, _, high = value.partition(",")
                 try:
@@ -200,6 +210,8 @@ class LogService:
                 column = table.c[allowed[name]]
                 if name == "test":
                     clauses.append(column == (value.lower() in ("1", "true", "yes")))
+                elif name == "level":
+                    clauses.append(column == value.upper())
                 else:
                     clauses.append(column == value)
             elif name.startswith("_"):

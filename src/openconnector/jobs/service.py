@@ -26,12 +26,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import orjson
 from croniter import croniter
-from sqlalchemy import and_, desc, func, insert, select, true
+from sqlalchemy import desc, insert, select
 
 from ..clock import iso, parse_iso, utcnow
 from ..connector.entities import EntityService
+from ..connector.logs import LogService, job_log_to_wire
 from ..context import Context, get_context
 from ..errors import BadRequest, Conflict, NotFound
 from ..register.objects import new_uuid4
@@ -449,75 +449,14 @@ class JobService:
         }
         with self.context.db.begin() as conn:
             row_id = conn.execute(insert(t.job_logs).values(**row)).inserted_primary_key[0]
-        return self._wire({**row, "id": row_id})
-
-    @staticmethod
-    def _wire(row: Any) -> dict[str, Any]:
-        data = dict(row._mapping) if hasattr(row, "_mapping") else dict(row)
-        out = {
-            "id": data["id"],
-            "uuid": data["uuid"],
-            "level": data["level"],
-            "message": data["message"],
-            "jobId": data["job_id"],
-            "jobListId": None,
-            "jobClass": data["job_class"],
-            "arguments": data["arguments"] or {},
-            "executionTime": data["execution_time"],
-            "userId": data["user_id"],
-            "sessionId": None,
-            "stackTrace": data["stack_trace"] or [],
-            "expires": data["expires"],
-            "lastRun": data["last_run"],
-            "nextRun": data["next_run"],
-            "created": data["created"],
-        }
-        out["size"] = len(orjson.dumps(out))
-        return out
+        return job_log_to_wire({**row, "id": row_id})
 
     def logs(self, params: list[tuple[str, str]] | None = None) -> dict[str, Any]:
-        """Job logs, newest first: ``_page``, ``_limit`` (20), ``job_id``, ``level``, ``date_from``, ``date_to``."""
-        query = dict(params or [])
-        try:
-            limit = max(1, min(int(query.get("_limit") or 20), 1000))
-            page = max(1, int(query.get("_page") or 1))
-        except ValueError:
-            raise BadRequest("_page and _limit must be integers") from None
-        clauses = []
-        if query.get("job_id"):
-            ref = query["job_id"]
-            with suppress(NotFound):
-                ref = self.entities.get(ref)["uuid"]
-            clauses.append(t.job_logs.c.job_id == ref)
-        if query.get("level"):
-            clauses.append(t.job_logs.c.level == query["level"].upper())
-        for key, op in (("date_from", "__ge__"), ("date_to", "__le__")):
-            if query.get(key):
-                moment = (
-                    _moment(query[key])
-                    if "T" in query[key]
-                    else _moment(
-                        query[key] + ("T00:00:00+00:00" if key == "date_from" else "T23:59:59.999999+00:00")
-                    )
-                )
-                if moment is None:
-                    raise BadRequest(f"{key} must be a date or ISO 8601 date-time", parameter=key)
-                clauses.append(getattr(t.job_logs.c.created, op)(iso(moment)))
-        where = and_(true(), *clauses)
-        with self.context.db.connect() as conn:
-            total = conn.execute(select(func.count()).select_from(t.job_logs).where(where)).scalar_one()
-            rows = conn.execute(
-                select(t.job_logs)
-                .where(where)
-                .order_by(desc(t.job_logs.c.id))
-                .limit(limit)
-                .offset((page - 1) * limit)
-            ).all()
-        results = [self._wire(r) for r in rows]
-        return {
-            "results": results,
-            "page": page,
-            "pages": max(1, math.ceil(total / limit)),
-            "results_count": len(results),
-            "total": total,
-        }
+        """Job logs, newest first (``LogService.job_logs``); ``job_id`` may be a job's id, uuid or name."""
+        pairs = []
+        for name, value in params or []:
+            if name == "job_id":
+                with suppress(NotFound):
+                    value = self.entities.get(value)["uuid"]
+            pairs.append((name, value))
+        return LogService(self.context).job_logs(pairs)
