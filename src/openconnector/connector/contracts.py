@@ -17,8 +17,8 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, and_, delete, or_, select
 
 from ..clock import now_iso
-from ..register.objects import new_uuid4
 from ..store import tables as t
+from ..store.ids import new_uuid
 
 _CHUNK = 500
 
@@ -105,7 +105,7 @@ class ContractStore:
                 sql,
                 [
                     (
-                        new_uuid4(),
+                        new_uuid(),
                         self.sync_id,
                         n["origin_id"],
                         n["origin_hash"],

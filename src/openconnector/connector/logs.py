@@ -18,8 +18,8 @@ from ..clock import iso, now_iso, utcnow
 from ..context import Context, get_context
 from ..errors import BadRequest, NotFound
 from ..register.dates import parse_datetime
-from ..register.objects import new_uuid4
 from ..store import tables as t
+from ..store.ids import new_uuid
 
 #: How long logs are kept (the original's defaults): successes 1 h for calls, errors 30 days.
 CALL_LOG_RETENTION = timedelta(days=30)
@@ -39,7 +39,7 @@ class CallLogWriter:
         response = log.get("response") or {}
         keep = CALL_LOG_RETENTION if (status or 0) >= 400 or not status else SUCCESS_CALL_LOG_RETENTION
         row = {
-            "uuid": log.get("uuid") or new_uuid4(),
+            "uuid": log.get("uuid") or new_uuid(),
             "source_id": str(log.get("sourceId")) if log.get("sourceId") is not None else None,
             "synchronization_id": log.get("synchronizationId"),
             "status_code": status,

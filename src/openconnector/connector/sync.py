@@ -37,8 +37,9 @@ from sqlalchemy import insert, update
 from ..clock import now_iso, utcnow
 from ..context import Context, get_context
 from ..errors import BadRequest, NotFound, OpenConnectorError, ValidationFailed
-from ..register.objects import ObjectService, new_uuid4
+from ..register.objects import ObjectService
 from ..store import tables as t
+from ..store.ids import new_uuid
 from ..store.locks import LockService
 from .contracts import ContractStore
 from .entities import EntityService
@@ -95,7 +96,7 @@ class Run:
         self.sync = sync
         self.test = test
         self.force = force
-        self.uuid = new_uuid4()
+        self.uuid = new_uuid()
         self.started = time.perf_counter()
         self.started_at = utcnow().isoformat(timespec="microseconds")
         self.objects = {"found": 0, "skipped": 0, "created": 0, "updated": 0, "deleted": 0, "invalid": 0}

@@ -34,8 +34,8 @@ from ..connector.entities import EntityService
 from ..connector.logs import LogService, job_log_to_wire
 from ..context import Context, get_context
 from ..errors import BadRequest, Conflict, NotFound
-from ..register.objects import new_uuid4
 from ..store import tables as t
+from ..store.ids import new_uuid
 from ..store.locks import LockService
 from . import runner
 
@@ -433,7 +433,7 @@ class JobService:
         if outcome.level in ("WARNING", "ERROR"):
             retention = max(retention, timedelta(seconds=float(job.get("errorRetention") or 86400)))
         row = {
-            "uuid": new_uuid4(),
+            "uuid": new_uuid(),
             "job_id": job["uuid"],
             "job_class": job.get("jobClass"),
             "level": outcome.level,
