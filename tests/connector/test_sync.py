@@ -349,3 +349,57 @@ def test_create_skip_update_delete_on_sqlite_and_postgresql(any_context, fake_ap
     log = service.synchronize(sync)["result"]["objects"]
     assert (log["updated"], log["deleted"], log["skipped"]) == (1, 1, 43)
     assert _count(objects) == 44
+
+
+# -- unchanged pages are skipped whole, and only when that is safe ---------------------------------
+
+
+def test_an_unchanged_rerun_skips_whole_pages(objects, source, record_mapping):
+    sync = _sync(objects, source, "/paged/next?style=next&size=10", record_mapping)
+    service = SynchronizationService()
+    assert service.synchronize(sync)["result"]["unchangedPages"] == 0
+    again = service.synchronize(sync)["result"]
+    assert again["unchangedPages"] == 5
+    assert (again["objects"]["found"], again["objects"]["skipped"]) == (45, 45)
+
+
+def test_a_target_deleted_by_hand_is_made_again_though_its_page_is_unchanged(objects, source, record_mapping):
+    sync = _sync(objects, source, "/paged/next?style=next&size=10", record_mapping)
+    service = SynchronizationService()
+    service.synchronize(sync)
+    victim = objects.find_all("dcat", "dataset", limit=1)["results"][0]
+    objects.delete_object(victim["id"])
+    again = service.synchronize(sync)["result"]
+    assert (again["objects"]["created"], again["objects"]["skipped"]) == (1, 44)
+    assert again["unchangedPages"] == 4
+    assert _count(objects) == 45
+
+
+def test_a_record_that_stays_invalid_is_reported_on_every_run(objects, source, fake_api):
+    fake_api.rename_pet(3, "")
+    mapping = _save(objects, "mapping", {"name": "m", "mapping": {"title": "{{ name }}"}})
+    sync = _sync(objects, source, "/api/v3" + PETS, mapping, resultsPosition="_root")
+    service = SynchronizationService()
+    for _ in range(2):
+        result = service.synchronize(sync)["result"]
+        assert result["objects"]["invalid"] == 1 and result["invalid"][0]["originId"] == "3"
+        assert result["unchangedPages"] == 0
+    assert _count(objects) == 7
+
+
+def test_records_gone_from_the_end_are_deleted_while_unchanged_pages_are_skipped(
+    objects, source, record_mapping, fake_api
+):
+    sync = _sync(objects, source, "/paged/next?style=next&size=10", record_mapping)
+    service = SynchronizationService()
+    service.synchronize(sync)
+    fake_api.set_records(40)  # the fifth page (41..45) is gone; pages 1..4 are as they were
+    result = service.synchronize(sync)["result"]
+    assert result["unchangedPages"] == 4
+    assert (result["objects"]["skipped"], result["objects"]["deleted"]) == (40, 5)
+    fake_api.set_records(38)  # page 4 now holds 31..38: compared record by record
+    result = service.synchronize(sync)["result"]
+    assert result["unchangedPages"] == 3
+    assert (result["objects"]["skipped"], result["objects"]["deleted"]) == (38, 2)
+    assert _count(objects) == 38
+    assert len(set(_titles(objects))) == 38  # no duplicates crept in

@@ -14,23 +14,31 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
+import orjson
 from sqlalchemy import Connection, and_, delete, or_, select
 
 from ..clock import now_iso
 from ..store import tables as t
-from ..store.ids import new_uuid
+from ..store.ids import new_uuids
+from ..store.statements import Statement, run_statements, values_statements
 
 _CHUNK = 500
+_NEW_COLUMNS = (
+    "uuid, synchronization_id, origin_id, origin_hash, mapping_hash, target_id, target_hash, "
+    "target_last_action, source_last_changed, source_last_checked, source_last_synced, "
+    "target_last_synced, created, updated, page_hash"
+)
 
 
 def _in(mark: str, count: int) -> str:
-    """``IN (?, ?, ...)`` for SQLite; ``= ANY(%s)`` with one array for PostgreSQL, whose
-    driver otherwise re-parses a 500-placeholder statement on every page."""
-    return f"IN ({', '.join([mark] * count)})" if mark == "?" else "= ANY(%s)"
+    """One parameter for a whole list: a JSON array unpacked by ``json_each`` on SQLite,
+    an array for ``= ANY`` on PostgreSQL (whose driver otherwise re-parses a
+    500-placeholder statement on every page)."""
+    return "IN (SELECT value FROM json_each(?))" if mark == "?" else "= ANY(%s)"
 
 
 def _in_params(mark: str, values: list[str]) -> tuple[Any, ...]:
-    return tuple(values) if mark == "?" else (list(values),)
+    return (orjson.dumps(values),) if mark == "?" else (list(values),)
 
 
 class Contract(NamedTuple):
@@ -53,9 +61,11 @@ class ContractStore:
         generic IN list of 500 parameters was a third of an unchanged re-run.
         """
         found: dict[str, Contract] = {}
-        mark = "?" if conn.dialect.name == "sqlite" else "%s"
-        for start in range(0, len(origin_ids), _CHUNK):
-            chunk = list(origin_ids[start : start + _CHUNK])
+        sqlite = conn.dialect.name == "sqlite"
+        mark = "?" if sqlite else "%s"
+        step = len(origin_ids) or 1 if sqlite else _CHUNK  # SQLite: one JSON array, any length
+        for start in range(0, len(origin_ids), step):
+            chunk = list(origin_ids[start : start + step])
             # EXISTS, not a join: an index probe per contract whatever the planner's statistics
             # say (PostgreSQL chose sequential scans of objects on tables filled during the run).
             sql = (
@@ -78,98 +88,130 @@ class ContractStore:
         self, conn: Connection, new: list[dict[str, Any]], changed: list[dict[str, Any]], checked_at: str
     ) -> None:
         """Insert new contracts and update changed ones; both marked as seen at ``checked_at``."""
-        now = now_iso()
-        mark = "?" if conn.dialect.name == "sqlite" else "%s"
-        if new:
-            columns = (
-                "uuid",
-                "synchronization_id",
-                "origin_id",
-                "origin_hash",
-                "mapping_hash",
-                "target_id",
-                "target_hash",
-                "target_last_action",
-                "source_last_changed",
-                "source_last_checked",
-                "source_last_synced",
-                "target_last_synced",
-                "created",
-                "updated",
-            )
-            sql = (
-                f"INSERT INTO synchronization_contracts ({', '.join(columns)}) "
-                f"VALUES ({', '.join([mark] * len(columns))})"
-            )
-            conn.exec_driver_sql(
-                sql,
-                [
-                    (
-                        new_uuid(),
-                        self.sync_id,
-                        n["origin_id"],
-                        n["origin_hash"],
-                        n["mapping_hash"],
-                        n["target_id"],
-                        n.get("target_hash"),
-                        "create",
-                        now,
-                        checked_at,
-                        now,
-                        now,
-                        now,
-                        now,
-                    )
-                    for n in new
-                ],
-            )
-        if changed:
-            sql = (
-                f"UPDATE synchronization_contracts SET origin_hash = {mark}, mapping_hash = {mark}, target_id = {mark}, "
-                f"target_last_action = 'update', source_last_changed = {mark}, source_last_checked = {mark}, "
-                f"source_last_synced = {mark}, target_last_synced = {mark}, updated = {mark} WHERE id = {mark}"
-            )
-            conn.exec_driver_sql(
-                sql,
-                [
-                    (
-                        c["origin_hash"],
-                        c["mapping_hash"],
-                        c["target_id"],
-                        now,
-                        checked_at,
-                        now,
-                        now,
-                        now,
-                        c["id"],
-                    )
-                    for c in changed
-                ],
-            )
+        run_statements(conn, self.write_statements(conn.dialect.name, new, changed, checked_at))
 
     def mark_seen(self, conn: Connection, origin_ids: Iterable[str], checked_at: str) -> None:
         """Mark contracts of records a run saw but did not write (skipped, invalid)."""
-        ids = list(origin_ids)
-        mark = "?" if conn.dialect.name == "sqlite" else "%s"
-        for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start : start + _CHUNK]
-            conn.exec_driver_sql(
-                f"UPDATE synchronization_contracts SET source_last_checked = {mark} "
-                f"WHERE synchronization_id = {mark} AND origin_id {_in(mark, len(chunk))}",
-                (checked_at, self.sync_id, *_in_params(mark, chunk)),
-            )
+        run_statements(conn, self.seen_statements(conn.dialect.name, list(origin_ids), checked_at))
 
-    def unseen_targets(self, conn: Connection, run_started: str, limit: int = 1000) -> list[Any]:
-        """Contracts whose record a complete run did not see: their records vanished at the source."""
-        c = t.contracts.c
-        return conn.execute(
-            select(c.id, c.origin_id, c.target_id)
-            .where(
-                c.synchronization_id == self.sync_id,
-                or_(c.source_last_checked.is_(None), c.source_last_checked < run_started),
+    def write_statements(
+        self,
+        dialect: str,
+        new: list[dict[str, Any]],
+        changed: list[dict[str, Any]],
+        checked_at: str,
+        page_hash: str | None = None,
+    ) -> list[Statement]:
+        """The statements of :meth:`write`, to run later (see ``store/statements.py``)."""
+        now = now_iso()
+        out = []
+        if dialect == "sqlite":
+            if new:
+                uuids = new_uuids(len(new))
+                out += values_statements(
+                    f"INSERT INTO synchronization_contracts ({_NEW_COLUMNS})",
+                    [
+                        (u, self.sync_id, n["origin_id"], n["origin_hash"], n["mapping_hash"], n["target_id"])
+                        + (n.get("target_hash"), "create", now, checked_at, now, now, now, now, page_hash)
+                        for u, n in zip(uuids, new, strict=True)
+                    ],
+                    15,
+                )
+            if changed:
+                payload = orjson.dumps(
+                    [[c["id"], c["origin_hash"], c["mapping_hash"], c["target_id"]] for c in changed]
+                )
+                out.append(
+                    Statement(
+                        "UPDATE synchronization_contracts SET origin_hash = json_extract(j.value, '$[1]'), "
+                        "mapping_hash = json_extract(j.value, '$[2]'), "
+                        "target_id = json_extract(j.value, '$[3]'), target_last_action = 'update', "
+                        "source_last_changed = ?, source_last_checked = ?, source_last_synced = ?, "
+                        "target_last_synced = ?, updated = ?, page_hash = ? FROM json_each(?) AS j "
+                        "WHERE synchronization_contracts.id = json_extract(j.value, '$[0]')",
+                        (now, checked_at, now, now, now, page_hash, payload),
+                    )
+                )
+            return out
+        if new:
+            uuids = new_uuids(len(new))
+            out.append(
+                Statement(
+                    f"INSERT INTO synchronization_contracts ({_NEW_COLUMNS}) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, 'create', %s, %s, %s, %s, %s, %s, %s)",
+                    [
+                        (u, self.sync_id, n["origin_id"], n["origin_hash"], n["mapping_hash"])
+                        + (n["target_id"], n.get("target_hash"), now, checked_at, now, now, now, now)
+                        + (page_hash,)
+                        for u, n in zip(uuids, new, strict=True)
+                    ],
+                    many=True,
+                )
             )
-            .limit(limit)
-        ).all()
+        if changed:
+            out.append(
+                Statement(
+                    "UPDATE synchronization_contracts SET origin_hash = %s, mapping_hash = %s, "
+                    "target_id = %s, target_last_action = 'update', source_last_changed = %s, "
+                    "source_last_checked = %s, source_last_synced = %s, target_last_synced = %s, "
+                    "updated = %s, page_hash = %s WHERE id = %s",
+                    [
+                        (c["origin_hash"], c["mapping_hash"], c["target_id"], now, checked_at)
+                        + (now, now, now, page_hash, c["id"])
+                        for c in changed
+                    ],
+                    many=True,
+                )
+            )
+        return out
+
+    def seen_statements(
+        self, dialect: str, origin_ids: list[str], checked_at: str, page_hash: str | None = None
+    ) -> list[Statement]:
+        """The statements of :meth:`mark_seen`; ``page_hash`` is the page they were seen on."""
+        mark = "?" if dialect == "sqlite" else "%s"
+        step = (len(origin_ids) or 1) if mark == "?" else _CHUNK
+        return [
+            Statement(
+                f"UPDATE synchronization_contracts SET source_last_checked = {mark}, page_hash = {mark} "
+                f"WHERE synchronization_id = {mark} AND origin_id {_in(mark, len(chunk))}",
+                (checked_at, page_hash, self.sync_id, *_in_params(mark, chunk)),
+            )
+            for chunk in (origin_ids[start : start + step] for start in range(0, len(origin_ids), step))
+        ]
+
+    def page_census(self, conn: Connection, page_hash: str) -> tuple[int, int]:
+        """How many contracts were last seen on the page ``page_hash``, and how many of
+        their target objects still exist."""
+        mark = "?" if conn.dialect.name == "sqlite" else "%s"
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(
+                "SELECT count(*), count(o.id) FROM synchronization_contracts c "
+                "LEFT JOIN objects o ON o.uuid = c.target_id "
+                f"WHERE c.synchronization_id = {mark} AND c.page_hash = {mark}",
+                (self.sync_id, page_hash),
+            )
+            total, present = cursor.fetchone()
+        finally:
+            cursor.close()
+        return int(total), int(present)
+
+    def unseen_targets(
+        self, conn: Connection, run_started: str, seen_pages: Sequence[str] = (), limit: int = 1000
+    ) -> list[Any]:
+        """Contracts whose record a complete run did not see: their records vanished at the source.
+
+        A contract of a page the run skipped whole (``seen_pages``) was seen.
+        """
+        c = t.contracts.c
+        query = select(c.id, c.origin_id, c.target_id).where(
+            c.synchronization_id == self.sync_id,
+            or_(c.source_last_checked.is_(None), c.source_last_checked < run_started),
+        )
+        if seen_pages:
+            query = query.where(or_(c.page_hash.is_(None), c.page_hash.not_in(list(seen_pages))))
+        return conn.execute(query.limit(limit)).all()
 
     def remove(self, conn: Connection, contract_ids: list[int]) -> None:
         for start in range(0, len(contract_ids), _CHUNK):

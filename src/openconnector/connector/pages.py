@@ -53,6 +53,8 @@ class Page:
     where: str = ""
     response: CallResult | None = None
     stop_reason: str | None = None
+    #: A hash of the records (keys sorted): equal pages have equal fingerprints.
+    fingerprint: str = ""
 
     def __repr__(self) -> str:
         return f"<Page {self.number}: {len(self.records)} records from {self.url}>"
@@ -140,7 +142,15 @@ class Pages(Iterator[Page]):
             self._finish(STOP_REPEATED, result.url)
             raise StopIteration
         self._seen_fingerprints.add(fingerprint)
-        page = Page(number=number, records=records, raw=raw, url=result.url, where=where, response=result)
+        page = Page(
+            number=number,
+            records=records,
+            raw=raw,
+            url=result.url,
+            where=where,
+            response=result,
+            fingerprint=fingerprint,
+        )
         if self.results_position == "_object":
             self._next = None
             self._finish("single object", result.url)

@@ -37,14 +37,17 @@ from sqlalchemy import insert, update
 from ..clock import now_iso, utcnow
 from ..context import Context, get_context
 from ..errors import BadRequest, NotFound, OpenConnectorError, ValidationFailed
-from ..register.objects import ObjectService
+from ..register.objects import ObjectBatch, ObjectService
 from ..store import tables as t
 from ..store.ids import new_uuid
 from ..store.locks import LockService
+from ..store.statements import Statement, run_statements
+from .collector import relaxed_gc
 from .contracts import ContractStore
 from .entities import EntityService
 from .mapping import MappingError
 from .mappings import MappingService
+from .pages import Page
 from .pagination import from_source_config
 from .records import MISSING, get_path
 from .sources import CallService
@@ -102,6 +105,8 @@ class Run:
         self.objects = {"found": 0, "skipped": 0, "created": 0, "updated": 0, "deleted": 0, "invalid": 0}
         self.reasons: list[dict[str, Any]] = []
         self.pages = 0
+        #: Page hashes of pages skipped whole (their contracts count as seen).
+        self.fast_pages: list[str] = []
         self.stop_reason: str | None = None
         self.where: str | None = None
         self.status = "running"
@@ -123,6 +128,7 @@ class Run:
             "objects": dict(self.objects),
             "invalid": list(self.reasons),
             "pages": self.pages,
+            "unchangedPages": len(self.fast_pages),
             "stopReason": self.stop_reason,
             "resultsFoundAt": self.where,
             "complete": self.complete,
@@ -144,6 +150,103 @@ class Run:
         if self.retry_at is not None:
             entry["retryAt"] = self.retry_at
         return entry
+
+
+class PageWrite:
+    """What one page changes: objects to insert or update, contracts to add, change or mark seen."""
+
+    __slots__ = (
+        "batch",
+        "new",
+        "changed",
+        "seen_only",
+        "seen_invalid",
+        "origins",
+        "created",
+        "updated",
+        "statements",
+    )
+
+    def __init__(
+        self, batch: ObjectBatch, seen_only: list[str], seen_invalid: list[str], origins: set[str]
+    ) -> None:
+        self.batch = batch
+        self.new: list[dict[str, Any]] = []
+        self.changed: list[dict[str, Any]] = []
+        self.seen_only = seen_only
+        self.seen_invalid = seen_invalid
+        self.origins = origins
+        self.created = 0
+        self.updated = 0
+        self.statements: list[Statement] = []
+
+    def prepare(
+        self, dialect: str, contracts: ContractStore, checked_at: str, page_hash: str | None
+    ) -> PageWrite:
+        """Build the SQL (in the mapping thread), so the writer thread only runs it."""
+        self.statements = [
+            *self.batch.statements(dialect),
+            *contracts.write_statements(dialect, self.new, self.changed, checked_at, page_hash),
+            *contracts.seen_statements(dialect, self.seen_only, checked_at, page_hash),
+            *contracts.seen_statements(dialect, self.seen_invalid, checked_at, None),
+        ]
+        return self
+
+
+class _PageWriter:
+    """Writes a run's pages on one background thread, one at a time and in order.
+
+    The database's work on a page (SQLite's and psycopg's calls release the GIL) then
+    overlaps with fetching and mapping the next page. A page's ``created`` and
+    ``updated`` count once its transaction has committed; a failed write ends the run
+    like a failed page. A page that shares a record with the page being written waits
+    for that write, so its contract lookup sees the contract (never a duplicate).
+    """
+
+    def __init__(self, service: SynchronizationService, run: Run, contracts: ContractStore) -> None:
+        self.db = service.db
+        self.run = run
+        self.contracts = contracts
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="writer")
+        self.future: Future[None] | None = None
+        self.current: PageWrite | None = None
+
+    def overlaps(self, origins: set[str]) -> bool:
+        return self.current is not None and not self.current.origins.isdisjoint(origins)
+
+    def submit(self, write: PageWrite | None) -> None:
+        self.drain()
+        if write is not None and os.environ.get("OC_INLINE"):
+            self._write(write)
+            self.run.objects["created"] += write.created
+            self.run.objects["updated"] += write.updated
+            return
+        if write is not None:
+            self.current = write
+            self.future = self.pool.submit(self._write, write)
+
+    def drain(self, quietly: bool = False) -> None:
+        """Wait for the page being written and count it; ``quietly`` when the run already failed."""
+        future, write = self.future, self.current
+        self.future = self.current = None
+        if future is None or write is None:
+            return
+        try:
+            future.result()
+        except Exception:
+            if not quietly:
+                raise
+            log.exception("writing the last page of a failed run failed too")
+            return
+        self.run.objects["created"] += write.created
+        self.run.objects["updated"] += write.updated
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+
+    def _write(self, write: PageWrite) -> None:
+        with self.db.begin() as conn:
+            run_statements(conn, write.statements)
 
 
 class SynchronizationService:
@@ -210,7 +313,8 @@ class SynchronizationService:
             run = Run(sync, test, force)
             self._open_log(run, user)
             try:
-                self._run(run, plan, stop, progress, heartbeat)
+                with relaxed_gc():
+                    self._run(run, plan, stop, progress, heartbeat)
             except OpenConnectorError as exc:
                 run.status, run.message = "error", exc.message
                 run.retry_at = exc.details.get("retry_at")
@@ -270,13 +374,8 @@ class SynchronizationService:
         if conditions is not None and not isinstance(conditions, dict | list | bool):
             raise BadRequest("conditions must be a JSON Logic object", field="conditions")
         pagination, max_pages = from_source_config(config)
-        return {
-            "register": register,
-            "schema": schema,
-            "source": source,
-            "config": config,
-            "mapping": self.mappings.compile(mapping) if mapping else None,
-            "mapping_hash": _hash(
+        mapping_hash = (
+            _hash(
                 [
                     mapping.get("mapping"),
                     mapping.get("unset"),
@@ -288,12 +387,24 @@ class SynchronizationService:
                 ]
             )
             if mapping
-            else _hash([register["id"], schema["id"]]),
+            else _hash([register["id"], schema["id"]])
+        )
+        id_position = str(config.get("idPosition") or "id")
+        return {
+            "register": register,
+            "schema": schema,
+            "source": source,
+            "config": config,
+            "mapping": self.mappings.compile(mapping) if mapping else None,
+            "mapping_hash": mapping_hash,
+            # Everything besides the records that decides what a page writes: a page whose
+            # records and salt are unchanged would write exactly what its contracts hold.
+            "page_salt": _hash([mapping_hash, hash_mapping, conditions, id_position]),
             "hash_mapping": self.mappings.compile(hash_mapping) if hash_mapping else None,
             "conditions": conditions if conditions not in ({}, []) else None,
             "pagination": pagination,
             "max_pages": max_pages,
-            "id_position": str(config.get("idPosition") or "id"),
+            "id_position": id_position,
             "results_position": config.get("resultsPosition") or None,
             "endpoint": str(config.get("endpoint") or ""),
         }
@@ -323,32 +434,49 @@ class SynchronizationService:
         # Only a test run remembers every origin id (to count what a real run would delete);
         # a real run marks contracts in the database instead, so memory stays flat.
         seen: set[str] | None = set() if run.test else None
+        writer = None if run.test else _PageWriter(self, run, contracts)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch") as prefetch:
             upcoming: Future[Any] = prefetch.submit(next, pages, _STOP)
-            while True:
-                page = upcoming.result()  # raises the page's error: the run ends, deleting nothing
-                if page is _STOP:
-                    break
-                if stop is not None and stop.is_set():
-                    run.stop_reason = "stopped"
-                    break
-                upcoming = prefetch.submit(next, pages, _STOP)
-                run.pages += 1
-                if run.where is None:
-                    run.where = page.where
-                self._page(run, plan, page.records, contracts, validator, seen)
-                heartbeat.beat()
-                if (
-                    run.pages in (1, 4, 16, 64, 256)
-                    and not self.db.is_sqlite
-                    and not run.test
-                    and run.objects["created"]
-                ):
-                    self._analyze()
-                if progress is not None:
-                    progress(
-                        {"pages": run.pages, "records": run.objects["found"], "objects": dict(run.objects)}
-                    )
+            try:
+                while True:
+                    page = upcoming.result()  # raises the page's error: the run ends, deleting nothing
+                    if page is _STOP:
+                        break
+                    if stop is not None and stop.is_set():
+                        run.stop_reason = "stopped"
+                        break
+                    upcoming = prefetch.submit(next, pages, _STOP)
+                    run.pages += 1
+                    if run.where is None:
+                        run.where = page.where
+                    write = self._page(run, plan, page, contracts, validator, seen, writer)
+                    if writer is not None:
+                        writer.submit(write)  # waits for the previous page's write first
+                    heartbeat.beat()
+                    if (
+                        run.pages in (1, 4, 16, 64, 256)
+                        and not self.db.is_sqlite
+                        and not run.test
+                        and run.objects["created"]
+                    ):
+                        self._analyze()
+                    if progress is not None:
+                        progress(
+                            {
+                                "pages": run.pages,
+                                "records": run.objects["found"],
+                                "objects": dict(run.objects),
+                            }
+                        )
+                if writer is not None:
+                    writer.drain()
+            except BaseException:
+                if writer is not None:
+                    writer.drain(quietly=True)  # what was read before the failure is still written
+                raise
+            finally:
+                if writer is not None:
+                    writer.close()
             if run.stop_reason != "stopped":
                 run.stop_reason = pages.stop_reason
         if run.objects["found"] == 0 and run.pages:
@@ -381,16 +509,37 @@ class SynchronizationService:
         self,
         run: Run,
         plan: dict[str, Any],
-        records: list[Any],
+        page: Page,
         contracts: ContractStore,
         validator: Any,
         seen: set[str] | None,
-    ) -> None:
-        """One page: classify every record, then write objects and contracts in one transaction."""
+        writer: _PageWriter | None,
+    ) -> PageWrite | None:
+        """One page: classify every record and prepare its writes (objects and contracts,
+        written in one transaction by the writer thread).
+
+        A page whose records are exactly those of a page a run saw before, under the same
+        mapping, is skipped whole when every one of its records has a contract from that
+        page and a target object: re-reading, hashing and comparing each record could
+        only conclude "unchanged" for each.
+        """
+        records = page.records
+        page_hash = None
+        if writer is not None and page.fingerprint:
+            page_hash = hashlib.blake2b(
+                (plan["page_salt"] + page.fingerprint).encode(), digest_size=16
+            ).hexdigest()
+            if not run.force:
+                with self.db.connect() as conn:
+                    total, present = contracts.page_census(conn, page_hash)
+                if total == present == len(records):
+                    run.objects["found"] += len(records)
+                    run.objects["skipped"] += len(records)
+                    run.fast_pages.append(page_hash)
+                    return None
         id_position = plan["id_position"]
         conditions = plan["conditions"]
         keyed: list[tuple[str, Any]] = []
-        seen_only: list[str] = []
         on_page: set[str] = set()
         for record in records:
             run.objects["found"] += 1
@@ -414,9 +563,28 @@ class SynchronizationService:
                 seen.add(origin)
             keyed.append((origin, record))
         if not keyed:
-            return
+            return None
+        if writer is not None and writer.overlaps(on_page):
+            writer.drain()  # a record also on the page being written: read its contract once written
         with self.db.connect() as conn:
             existing = contracts.for_origins(conn, [o for o, _ in keyed])
+            write = self._prepare(run, plan, keyed, existing, validator, on_page, conn)
+        if write is None:
+            return None
+        return write.prepare(self.db.engine.dialect.name, contracts, run.started_at, page_hash)
+
+    def _prepare(
+        self,
+        run: Run,
+        plan: dict[str, Any],
+        keyed: list[tuple[str, Any]],
+        existing: dict[str, Any],
+        validator: Any,
+        on_page: set[str],
+        conn: Any,
+    ) -> PageWrite | None:
+        seen_only: list[str] = []  # skipped as unchanged: their contracts are marked seen
+        seen_invalid: list[str] = []  # invalid: marked seen too, but never part of a skippable page
         mapping = plan["mapping"]
         hash_mapping = plan["hash_mapping"]
         mapping_hash = plan["mapping_hash"]
@@ -427,7 +595,7 @@ class SynchronizationService:
                 origin_hash = _hash(hash_mapping.apply(record) if hash_mapping else record)
             except MappingError as exc:
                 run.invalid(origin, f"sourceHashMapping failed: {exc.message}")
-                seen_only.append(origin)
+                seen_invalid.append(origin)
                 continue
             contract = existing.get(origin)
             if (
@@ -444,15 +612,15 @@ class SynchronizationService:
                 target = mapping.apply(record) if mapping else dict(record)
             except MappingError as exc:
                 run.invalid(origin, exc.message)
-                seen_only.append(origin)
+                seen_invalid.append(origin)
                 continue
             except Exception as exc:  # a template that fails in an unforeseen way is still one bad record
                 run.invalid(origin, f"Mapping failed: {type(exc).__name__}: {exc}")
-                seen_only.append(origin)
+                seen_invalid.append(origin)
                 continue
             if not isinstance(target, dict):
                 run.invalid(origin, f"The mapping produced {type(target).__name__}, not an object")
-                seen_only.append(origin)
+                seen_invalid.append(origin)
                 continue
             # The mapping's output is a fresh dict: adjust it in place. A known target keeps its
             # uuid; a new one gets its uuid from ObjectService, which then skips the lookup.
@@ -474,45 +642,38 @@ class SynchronizationService:
                     run.objects["updated"] += 1
                 else:
                     run.objects["created"] += 1
-            return
-        with self.db.begin() as conn:
-            results = (
-                self.objects.save_objects(
-                    to_save,
-                    plan["register"]["id"],
-                    plan["schema"]["id"],
-                    conn=conn,
-                    raise_invalid=False,
-                    shape=False,
-                )
-                if to_save
-                else []
-            )
-            new: list[dict[str, Any]] = []
-            changed: list[dict[str, Any]] = []
-            for result, (origin, origin_hash, contract) in zip(results, meta, strict=True):
-                if isinstance(result, ValidationFailed):
-                    run.invalid(origin, _reason(result.errors), result.errors)
-                    seen_only.append(origin)
-                    continue
-                entry = {
-                    "origin_id": origin,
-                    "origin_hash": origin_hash,
-                    "mapping_hash": mapping_hash,
-                    "target_id": result,
-                }
-                if contract is None:
-                    new.append(entry)
-                    run.objects["created"] += 1
+            return None
+        batch = self.objects.prepare_objects(
+            to_save,
+            plan["register"],
+            plan["schema"],
+            conn,
+            uuids=[target.get("id") for target in to_save],
+            raise_invalid=False,
+            shape=False,
+        )
+        write = PageWrite(batch, seen_only, seen_invalid, on_page)
+        for result, (origin, origin_hash, contract) in zip(batch.results, meta, strict=True):
+            if isinstance(result, ValidationFailed):
+                run.invalid(origin, _reason(result.errors), result.errors)
+                seen_invalid.append(origin)
+                continue
+            entry = {
+                "origin_id": origin,
+                "origin_hash": origin_hash,
+                "mapping_hash": mapping_hash,
+                "target_id": result,
+            }
+            if contract is None:
+                write.new.append(entry)
+                write.created += 1
+            else:
+                write.changed.append({**entry, "id": contract.id})
+                if contract.target_exists:
+                    write.updated += 1
                 else:
-                    changed.append({**entry, "id": contract.id})
-                    if contract.target_exists:
-                        run.objects["updated"] += 1
-                    else:
-                        run.objects["created"] += 1  # the target had been removed: made anew
-            contracts.write(conn, new, changed, run.started_at)
-            if seen_only:
-                contracts.mark_seen(conn, seen_only, run.started_at)
+                    write.created += 1  # the target had been removed: made anew
+        return write
 
     def _analyze(self) -> None:
         """Fresh PostgreSQL statistics while a run fills the tables: planned on empty
@@ -526,7 +687,7 @@ class SynchronizationService:
         deleted = 0
         while True:
             with self.db.begin() as conn:
-                batch = contracts.unseen_targets(conn, run.started_at)
+                batch = contracts.unseen_targets(conn, run.started_at, run.fast_pages)
                 if not batch:
                     return deleted
                 deleted += self.objects.delete_objects([r.target_id for r in batch if r.target_id], conn=conn)

@@ -23,8 +23,9 @@ from ..clock import now_iso
 from ..context import Context, get_context
 from ..errors import BadRequest, NotFound, ValidationFailed
 from ..store import tables as t
-from ..store.ids import new_uuid
+from ..store.ids import new_uuids
 from ..store.secrets import mask, reveal, seal
+from ..store.statements import Statement, run_statements, values_statements
 from .registers import RegisterService
 from .search import ListQuery, SqlBuilder, combine, parse_params
 
@@ -80,6 +81,81 @@ def _is_uuid(value: str) -> bool:
     except (ValueError, AttributeError, TypeError):
         return False
     return True
+
+
+class ObjectBatch:
+    """Validated objects of one schema, ready to be written (see ``ObjectService.prepare_objects``)."""
+
+    __slots__ = ("results", "inserts", "updates")
+
+    def __init__(
+        self, results: list[Any], inserts: list[dict[str, Any]], updates: list[dict[str, Any]]
+    ) -> None:
+        self.results = results
+        self.inserts = inserts
+        self.updates = updates
+
+    def write(self, conn: Connection) -> None:
+        run_statements(conn, self.statements(conn.dialect.name))
+
+    def statements(self, dialect: str) -> list[Statement]:
+        """The writes, for ``dialect``: on SQLite one statement per kind, elsewhere executemany."""
+        if dialect == "sqlite":
+            return self._sqlite_statements()
+        out = []
+        if self.inserts:
+            out.append(
+                Statement(
+                    "INSERT INTO objects (uuid, register_id, schema_id, object, version, owner, created, "
+                    "updated) VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, %s)",
+                    [
+                        (
+                            r["uuid"],
+                            r["register_id"],
+                            r["schema_id"],
+                            _dumps(r["object"]),
+                            r["version"],
+                            r["owner"],
+                            r["created"],
+                            r["updated"],
+                        )
+                        for r in self.inserts
+                    ],
+                    many=True,
+                )
+            )
+        if self.updates:
+            out.append(
+                Statement(
+                    "UPDATE objects SET object = %s::jsonb, version = %s, updated = %s WHERE uuid = %s",
+                    [(_dumps(r["object"]), r["version"], r["updated"], r["b_uuid"]) for r in self.updates],
+                    many=True,
+                )
+            )
+        return out
+
+    def _sqlite_statements(self) -> list[Statement]:
+        """Inserts as multi-row ``VALUES`` (see ``values_statements``); updates by executemany."""
+        out = []
+        if self.inserts:
+            out += values_statements(
+                "INSERT INTO objects (uuid, register_id, schema_id, object, version, owner, created, updated)",
+                [
+                    (r["uuid"], r["register_id"], r["schema_id"], _dumps(r["object"]), r["version"])
+                    + (r["owner"], r["created"], r["updated"])
+                    for r in self.inserts
+                ],
+                8,
+            )
+        if self.updates:
+            out.append(
+                Statement(
+                    "UPDATE objects SET object = ?, version = ?, updated = ? WHERE uuid = ?",
+                    [(_dumps(r["object"]), r["version"], r["updated"], r["b_uuid"]) for r in self.updates],
+                    many=True,
+                )
+            )
+        return out
 
 
 class ObjectService:
@@ -199,6 +275,41 @@ class ObjectService:
         raise_invalid: bool = True,
         shape: bool = True,
     ) -> list[Any]:
+        batch = self.prepare_objects(
+            objects,
+            reg,
+            sch,
+            conn,
+            owner=owner,
+            patch=patch,
+            uuids=uuids,
+            raise_invalid=raise_invalid,
+            shape=shape,
+        )
+        batch.write(conn)
+        return batch.results
+
+    def prepare_objects(
+        self,
+        objects: Sequence[Any],
+        reg: dict[str, Any],
+        sch: dict[str, Any],
+        conn: Connection,
+        *,
+        owner: str | None = None,
+        patch: bool = False,
+        uuids: Sequence[Any],
+        raise_invalid: bool = True,
+        shape: bool = True,
+    ) -> ObjectBatch:
+        """Validate ``objects`` and build their rows without writing them.
+
+        ``conn`` is only read (the stored versions of objects being updated). The
+        returned batch's ``results`` are what :meth:`save_objects` returns; its
+        :meth:`ObjectBatch.write` stores the rows, in whatever transaction, and
+        thread, the caller chooses: a synchronisation writes one page while it
+        maps the next.
+        """
         validator = self.registers.validator(sch)
         secret_paths = (sch.get("configuration") or {}).get("secretProperties") or []
         wanted = [str(u) for u in uuids if u]
@@ -217,6 +328,7 @@ class ObjectService:
                 for row in conn.exec_driver_sql(sql, tuple(chunk)):
                     existing[row[1]] = _Row(*row)
         now = now_iso()
+        fresh = iter(new_uuids(sum(1 for u in uuids if not u)))
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         results: list[dict[str, Any] | ValidationFailed] = []
@@ -248,7 +360,7 @@ class ObjectService:
                 data = copy.deepcopy(data)
                 seal(data, secret_paths, self.context.secrets, row.object if row is not None else None)
             if row is None:
-                made = key or new_uuid()
+                made = key or next(fresh)
                 record = {
                     "uuid": made,
                     "register_id": reg["id"],
@@ -287,44 +399,7 @@ class ObjectService:
                         sch,
                     )
                 )
-        self._write(conn, inserts, updates)
-        return results
-
-    @staticmethod
-    def _write(conn: Connection, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
-        """Bulk insert/update through the driver's executemany: the per-row cost of
-        SQLAlchemy's parameter processing is most of a bulk save otherwise."""
-        mark = "?" if conn.dialect.name == "sqlite" else "%s"
-        cast = "" if conn.dialect.name == "sqlite" else "::jsonb"
-        if inserts:
-            sql = (
-                "INSERT INTO objects (uuid, register_id, schema_id, object, version, owner, created, updated) "
-                f"VALUES ({mark}, {mark}, {mark}, {mark}{cast}, {mark}, {mark}, {mark}, {mark})"
-            )
-            conn.exec_driver_sql(
-                sql,
-                [
-                    (
-                        r["uuid"],
-                        r["register_id"],
-                        r["schema_id"],
-                        _dumps(r["object"]),
-                        r["version"],
-                        r["owner"],
-                        r["created"],
-                        r["updated"],
-                    )
-                    for r in inserts
-                ],
-            )
-        if updates:
-            sql = (
-                f"UPDATE objects SET object = {mark}{cast}, version = {mark}, updated = {mark} "
-                f"WHERE uuid = {mark}"
-            )
-            conn.exec_driver_sql(
-                sql, [(_dumps(r["object"]), r["version"], r["updated"], r["b_uuid"]) for r in updates]
-            )
+        return ObjectBatch(results, inserts, updates)
 
     def delete_object(
         self, id: str, register: Any = None, schema: Any = None, conn: Connection | None = None

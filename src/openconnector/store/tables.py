@@ -100,7 +100,10 @@ contracts = Table(
     Column("target_last_synced", Timestamp),
     Column("created", Timestamp, nullable=False),
     Column("updated", Timestamp, nullable=False),
+    #: The page (its records' fingerprint, salted with the run's mapping) a run last saw the record on.
+    Column("page_hash", String(32)),
     UniqueConstraint("synchronization_id", "origin_id", name="uq_contract_sync_origin"),
+    Index("ix_contract_sync_page", "synchronization_id", "page_hash"),
 )
 
 call_logs = Table(
