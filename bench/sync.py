@@ -159,6 +159,70 @@ def reference_loop(url: str, path: Path) -> int:
     return count
 
 
+def storage_floor(records: int, page_size: int) -> float:
+    """Records/s of only the SQLite writes a first run must make: per record an object row and
+    a contract row with their indexes, as prepared SQL, one transaction per page. No fetching,
+    parsing, hashing, mapping or validation: no synchronisation on SQLite can be faster."""
+    from openconnector.store.ids import new_uuids
+
+    with tempfile.TemporaryDirectory() as tmp:
+        context, sync = setup(tmp, "http://127.0.0.1:9", None)
+        with context.db.engine.connect() as db:
+            register = db.exec_driver_sql("SELECT id FROM registers WHERE slug = 'dcat'").scalar_one()
+            schema = db.exec_driver_sql("SELECT id FROM schemas WHERE slug = 'dataset'").scalar_one()
+        now = "2026-11-29T12:00:00.000000+00:00"
+        pages = []
+        for start in range(0, records, page_size):
+            ids = range(start + 1, min(start + page_size, records) + 1)
+            uuids, contract_uuids = new_uuids(len(ids)), new_uuids(len(ids))
+            objects = [
+                (u, register, schema, orjson.dumps(_floor_object(i)).decode(), "1.0.0", None, now, now)
+                for u, i in zip(uuids, ids, strict=True)
+            ]
+            contracts = [
+                (c, sync["id"], str(i), "0" * 32, "1" * 32, u, None, "create", now, now, now, now, now, now)
+                for c, u, i in zip(contract_uuids, uuids, ids, strict=True)
+            ]
+            pages.append((objects, contracts))
+        context.close()
+        conn = sqlite3.connect(Path(tmp) / "openconnector.db", isolation_level=None)
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=NORMAL",
+            "cache_size=-65536",
+            "wal_autocheckpoint=8192",
+        ):
+            conn.execute(f"PRAGMA {pragma}")
+        started = time.perf_counter()
+        for objects, contracts in pages:
+            conn.execute("BEGIN")
+            conn.executemany(
+                "INSERT INTO objects (uuid, register_id, schema_id, object, version, owner, created, updated) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                objects,
+            )
+            conn.executemany(
+                "INSERT INTO synchronization_contracts (uuid, synchronization_id, origin_id, origin_hash, "
+                "mapping_hash, target_id, target_hash, target_last_action, source_last_changed, "
+                "source_last_checked, source_last_synced, target_last_synced, created, updated) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                contracts,
+            )
+            conn.execute("COMMIT")
+        elapsed = time.perf_counter() - started
+        conn.close()
+        return records / elapsed
+
+
+def _floor_object(i: int) -> dict[str, str]:
+    return {
+        "title": f"Pet {i}",
+        "category": ("Dogs", "Cats", "Birds")[i % 3],
+        "status": "Published",
+        "publicatiedatum": "2026-11-29T12:00:00+00:00",
+    }
+
+
 # -- openconnector -----------------------------------------------------------------------------
 
 
@@ -268,6 +332,12 @@ def main() -> None:
             f"reference loop (httpx+orjson+hash+executemany): {ref_rate:,.0f} records/s  runs={[round(r) for r in ref]}"
         )
         summary["reference_records_per_s"] = round(ref_rate)
+        floor = statistics.median(storage_floor(args.records, args.page_size) for _ in range(args.runs))
+        print(
+            f"storage floor (object + contract rows with their indexes, SQLite only): {floor:,.0f} records/s "
+            f"({floor / ref_rate:.2f}x reference)"
+        )
+        summary["storage_floor_records_per_s"] = round(floor)
         backends = [("sqlite", None)] + ([("postgresql", args.postgres)] if args.postgres else [])
         for label, pg in backends:
             first, rerun, changed = [], [], []

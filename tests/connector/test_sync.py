@@ -10,6 +10,7 @@ import threading
 import time
 
 import pytest
+from fake_api import make_record  # tests/connector is on sys.path (tests/conftest.py)
 
 from openconnector import CallService, MappingService, ObjectService, SynchronizationService
 from openconnector.errors import Conflict
@@ -403,3 +404,25 @@ def test_records_gone_from_the_end_are_deleted_while_unchanged_pages_are_skipped
     assert (result["objects"]["skipped"], result["objects"]["deleted"]) == (38, 2)
     assert _count(objects) == 38
     assert len(set(_titles(objects))) == 38  # no duplicates crept in
+
+
+def test_a_record_on_two_consecutive_pages_becomes_one_object(
+    objects, source, record_mapping, fake_api, monkeypatch
+):
+    # Page 1 is still being written (a slow disk) while page 2, which repeats record 10, is mapped.
+    from openconnector.connector import sync as sync_module
+
+    write = sync_module._PageWriter._write
+
+    def slow_write(self, page_write):
+        time.sleep(0.3)
+        write(self, page_write)
+
+    monkeypatch.setattr(sync_module._PageWriter, "_write", slow_write)
+    records = [make_record(i) for i in range(1, 30)]
+    fake_api.records = records[:10] + [records[9]] + records[10:]
+    sync = _sync(objects, source, "/paged/next?style=next&size=10", record_mapping)
+    result = SynchronizationService().synchronize(sync)["result"]["objects"]
+    assert (result["found"], result["created"], result["skipped"]) == (30, 29, 1)
+    assert _count(objects) == 29
+    assert len(set(_titles(objects))) == 29

@@ -216,11 +216,6 @@ class _PageWriter:
 
     def submit(self, write: PageWrite | None) -> None:
         self.drain()
-        if write is not None and os.environ.get("OC_INLINE"):
-            self._write(write)
-            self.run.objects["created"] += write.created
-            self.run.objects["updated"] += write.updated
-            return
         if write is not None:
             self.current = write
             self.future = self.pool.submit(self._write, write)
