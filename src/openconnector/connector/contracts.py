@@ -11,7 +11,7 @@ Everything works per page (one query to read, one to write), never per record.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import orjson
@@ -20,13 +20,25 @@ from sqlalchemy import Connection, and_, delete, or_, select
 from ..clock import now_iso
 from ..store import tables as t
 from ..store.ids import new_uuids
-from ..store.statements import Statement, run_statements, values_statements
+from ..store.statements import Statement, insert_statements, update_statements
 
 _CHUNK = 500
 _NEW_COLUMNS = (
     "uuid, synchronization_id, origin_id, origin_hash, mapping_hash, target_id, target_hash, "
     "target_last_action, source_last_changed, source_last_checked, source_last_synced, "
     "target_last_synced, created, updated, page_hash"
+)
+_CHANGED_COLUMNS = (
+    "origin_hash",
+    "mapping_hash",
+    "target_id",
+    "target_last_action",
+    "source_last_changed",
+    "source_last_checked",
+    "source_last_synced",
+    "target_last_synced",
+    "updated",
+    "page_hash",
 )
 
 
@@ -84,16 +96,6 @@ class ContractStore:
                 found[row[1]] = Contract(row[0], row[1], row[2], row[3], row[4], bool(row[5]))
         return found
 
-    def write(
-        self, conn: Connection, new: list[dict[str, Any]], changed: list[dict[str, Any]], checked_at: str
-    ) -> None:
-        """Insert new contracts and update changed ones; both marked as seen at ``checked_at``."""
-        run_statements(conn, self.write_statements(conn.dialect.name, new, changed, checked_at))
-
-    def mark_seen(self, conn: Connection, origin_ids: Iterable[str], checked_at: str) -> None:
-        """Mark contracts of records a run saw but did not write (skipped, invalid)."""
-        run_statements(conn, self.seen_statements(conn.dialect.name, list(origin_ids), checked_at))
-
     def write_statements(
         self,
         dialect: str,
@@ -102,73 +104,37 @@ class ContractStore:
         checked_at: str,
         page_hash: str | None = None,
     ) -> list[Statement]:
-        """The statements of :meth:`write`, to run later (see ``store/statements.py``)."""
+        """Insert new contracts and update changed ones, all seen at ``checked_at`` on the page
+        ``page_hash``; as statements to run later (see ``store/statements.py``)."""
         now = now_iso()
-        out = []
-        if dialect == "sqlite":
-            if new:
-                uuids = new_uuids(len(new))
-                out += values_statements(
-                    f"INSERT INTO synchronization_contracts ({_NEW_COLUMNS})",
-                    [
-                        (u, self.sync_id, n["origin_id"], n["origin_hash"], n["mapping_hash"], n["target_id"])
-                        + (n.get("target_hash"), "create", now, checked_at, now, now, now, now, page_hash)
-                        for u, n in zip(uuids, new, strict=True)
-                    ],
-                    15,
-                )
-            if changed:
-                payload = orjson.dumps(
-                    [[c["id"], c["origin_hash"], c["mapping_hash"], c["target_id"]] for c in changed]
-                )
-                out.append(
-                    Statement(
-                        "UPDATE synchronization_contracts SET origin_hash = json_extract(j.value, '$[1]'), "
-                        "mapping_hash = json_extract(j.value, '$[2]'), "
-                        "target_id = json_extract(j.value, '$[3]'), target_last_action = 'update', "
-                        "source_last_changed = ?, source_last_checked = ?, source_last_synced = ?, "
-                        "target_last_synced = ?, updated = ?, page_hash = ? FROM json_each(?) AS j "
-                        "WHERE synchronization_contracts.id = json_extract(j.value, '$[0]')",
-                        (now, checked_at, now, now, now, page_hash, payload),
-                    )
-                )
-            return out
-        if new:
-            uuids = new_uuids(len(new))
-            out.append(
-                Statement(
-                    f"INSERT INTO synchronization_contracts ({_NEW_COLUMNS}) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s, 'create', %s, %s, %s, %s, %s, %s, %s)",
-                    [
-                        (u, self.sync_id, n["origin_id"], n["origin_hash"], n["mapping_hash"])
-                        + (n["target_id"], n.get("target_hash"), now, checked_at, now, now, now, now)
-                        + (page_hash,)
-                        for u, n in zip(uuids, new, strict=True)
-                    ],
-                    many=True,
-                )
-            )
-        if changed:
-            out.append(
-                Statement(
-                    "UPDATE synchronization_contracts SET origin_hash = %s, mapping_hash = %s, "
-                    "target_id = %s, target_last_action = 'update', source_last_changed = %s, "
-                    "source_last_checked = %s, source_last_synced = %s, target_last_synced = %s, "
-                    "updated = %s, page_hash = %s WHERE id = %s",
-                    [
-                        (c["origin_hash"], c["mapping_hash"], c["target_id"], now, checked_at)
-                        + (now, now, now, page_hash, c["id"])
-                        for c in changed
-                    ],
-                    many=True,
-                )
-            )
-        return out
+        return [
+            *insert_statements(
+                dialect,
+                f"INSERT INTO synchronization_contracts ({_NEW_COLUMNS})",
+                [
+                    (u, self.sync_id, n["origin_id"], n["origin_hash"], n["mapping_hash"], n["target_id"])
+                    + (n.get("target_hash"), "create", now, checked_at, now, now, now, now, page_hash)
+                    for u, n in zip(new_uuids(len(new)), new, strict=True)
+                ],
+            ),
+            *update_statements(
+                dialect,
+                "synchronization_contracts",
+                "id",
+                _CHANGED_COLUMNS,
+                [
+                    (c["id"], c["origin_hash"], c["mapping_hash"], c["target_id"], "update", now)
+                    + (checked_at, now, now, now, page_hash)
+                    for c in changed
+                ],
+            ),
+        ]
 
     def seen_statements(
         self, dialect: str, origin_ids: list[str], checked_at: str, page_hash: str | None = None
     ) -> list[Statement]:
-        """The statements of :meth:`mark_seen`; ``page_hash`` is the page they were seen on."""
+        """Mark contracts of records a run saw but did not write (skipped, invalid), seen on
+        the page ``page_hash``."""
         mark = "?" if dialect == "sqlite" else "%s"
         step = (len(origin_ids) or 1) if mark == "?" else _CHUNK
         return [

@@ -9,13 +9,10 @@ memory (and may prefetch the next in a thread).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-
-import orjson
 
 from openconnector.connector.pagination import (
     STOP_EMPTY,
@@ -25,7 +22,7 @@ from openconnector.connector.pagination import (
     PageRequest,
     Paginator,
 )
-from openconnector.connector.records import RecordsNotFound, find_records
+from openconnector.connector.records import RecordsNotFound, content_hash, find_records
 from openconnector.connector.redaction import redact_url
 from openconnector.errors import SourceError
 
@@ -135,9 +132,7 @@ class Pages(Iterator[Page]):
         if not records:
             self._finish(STOP_EMPTY, result.url)
             raise StopIteration
-        fingerprint = hashlib.blake2b(
-            orjson.dumps(records, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS), digest_size=16
-        ).hexdigest()
+        fingerprint = content_hash(records)
         if fingerprint in self._seen_fingerprints:
             self._finish(STOP_REPEATED, result.url)
             raise StopIteration

@@ -17,12 +17,15 @@ were found, so a synchronisation log can say "42 records at data.items".
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from openconnector.errors import SourceRejected
 
-__all__ = ["AUTO_KEYS", "MISSING", "RecordsNotFound", "find_records", "get_path"]
+__all__ = ["AUTO_KEYS", "MISSING", "RecordsNotFound", "content_hash", "find_records", "get_path"]
 
 #: Keys tried in order when no results position is configured. The original
 #: tries ``items``, ``result``, ``results``; we add the common envelopes.
@@ -171,3 +174,10 @@ def _nested_auto(value: Mapping[str, Any]) -> tuple[list[Any], str] | None:
         if isinstance(inner, list):
             return inner, key
     return None
+
+
+def content_hash(value: Any) -> str:
+    """A hash of JSON data that ignores key order: a record's, a page's records', a mapping's."""
+    return hashlib.blake2b(
+        orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS), digest_size=16
+    ).hexdigest()

@@ -21,7 +21,6 @@ never overlap: a database lock guards each run, across processes and machines.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import threading
@@ -29,16 +28,16 @@ import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, NamedTuple
 
-import orjson
 from sqlalchemy import insert, update
 
 from ..clock import now_iso, utcnow
 from ..context import Context, get_context
 from ..errors import BadRequest, NotFound, OpenConnectorError, ValidationFailed
-from ..register.objects import ObjectBatch, ObjectService
+from ..register.objects import ObjectService
 from ..store import tables as t
+from ..store.db import Database
 from ..store.ids import new_uuid
 from ..store.locks import LockService
 from ..store.statements import Statement, run_statements
@@ -49,7 +48,7 @@ from .mapping import MappingError
 from .mappings import MappingService
 from .pages import Page
 from .pagination import from_source_config
-from .records import MISSING, get_path
+from .records import MISSING, content_hash, get_path
 from .sources import CallService
 
 log = logging.getLogger("openconnector.sync")
@@ -64,12 +63,6 @@ def lock_ttl() -> float:
         return float(os.environ.get("OPENCONNECTOR_LOCK_TTL", "120"))
     except ValueError:
         return 120.0
-
-
-def _hash(value: Any) -> str:
-    return hashlib.blake2b(
-        orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS), digest_size=16
-    ).hexdigest()
 
 
 def _origin_text(value: Any) -> str | None:
@@ -152,45 +145,15 @@ class Run:
         return entry
 
 
-class PageWrite:
-    """What one page changes: objects to insert or update, contracts to add, change or mark seen."""
+class PageWrite(NamedTuple):
+    """One page's writes, built in the mapping thread so the writer thread only runs them."""
 
-    __slots__ = (
-        "batch",
-        "new",
-        "changed",
-        "seen_only",
-        "seen_invalid",
-        "origins",
-        "created",
-        "updated",
-        "statements",
-    )
-
-    def __init__(
-        self, batch: ObjectBatch, seen_only: list[str], seen_invalid: list[str], origins: set[str]
-    ) -> None:
-        self.batch = batch
-        self.new: list[dict[str, Any]] = []
-        self.changed: list[dict[str, Any]] = []
-        self.seen_only = seen_only
-        self.seen_invalid = seen_invalid
-        self.origins = origins
-        self.created = 0
-        self.updated = 0
-        self.statements: list[Statement] = []
-
-    def prepare(
-        self, dialect: str, contracts: ContractStore, checked_at: str, page_hash: str | None
-    ) -> PageWrite:
-        """Build the SQL (in the mapping thread), so the writer thread only runs it."""
-        self.statements = [
-            *self.batch.statements(dialect),
-            *contracts.write_statements(dialect, self.new, self.changed, checked_at, page_hash),
-            *contracts.seen_statements(dialect, self.seen_only, checked_at, page_hash),
-            *contracts.seen_statements(dialect, self.seen_invalid, checked_at, None),
-        ]
-        return self
+    statements: list[Statement]
+    #: The page's origin ids: a next page sharing one waits for this write.
+    origins: set[str]
+    #: Counted once the write has committed.
+    created: int
+    updated: int
 
 
 class _PageWriter:
@@ -203,10 +166,9 @@ class _PageWriter:
     for that write, so its contract lookup sees the contract (never a duplicate).
     """
 
-    def __init__(self, service: SynchronizationService, run: Run, contracts: ContractStore) -> None:
-        self.db = service.db
+    def __init__(self, db: Database, run: Run) -> None:
+        self.db = db
         self.run = run
-        self.contracts = contracts
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="writer")
         self.future: Future[None] | None = None
         self.current: PageWrite | None = None
@@ -370,7 +332,7 @@ class SynchronizationService:
             raise BadRequest("conditions must be a JSON Logic object", field="conditions")
         pagination, max_pages = from_source_config(config)
         mapping_hash = (
-            _hash(
+            content_hash(
                 [
                     mapping.get("mapping"),
                     mapping.get("unset"),
@@ -382,7 +344,7 @@ class SynchronizationService:
                 ]
             )
             if mapping
-            else _hash([register["id"], schema["id"]])
+            else content_hash([register["id"], schema["id"]])
         )
         id_position = str(config.get("idPosition") or "id")
         return {
@@ -394,7 +356,7 @@ class SynchronizationService:
             "mapping_hash": mapping_hash,
             # Everything besides the records that decides what a page writes: a page whose
             # records and salt are unchanged would write exactly what its contracts hold.
-            "page_salt": _hash([mapping_hash, hash_mapping, conditions, id_position]),
+            "page_salt": content_hash([mapping_hash, hash_mapping, conditions, id_position]),
             "hash_mapping": self.mappings.compile(hash_mapping) if hash_mapping else None,
             "conditions": conditions if conditions not in ({}, []) else None,
             "pagination": pagination,
@@ -425,11 +387,10 @@ class SynchronizationService:
             max_pages=plan["max_pages"],
         )
         contracts = ContractStore(run.sync["uuid"])
-        validator = self.objects.registers.validator(plan["schema"])
         # Only a test run remembers every origin id (to count what a real run would delete);
         # a real run marks contracts in the database instead, so memory stays flat.
         seen: set[str] | None = set() if run.test else None
-        writer = None if run.test else _PageWriter(self, run, contracts)
+        writer = None if run.test else _PageWriter(self.db, run)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch") as prefetch:
             upcoming: Future[Any] = prefetch.submit(next, pages, _STOP)
             try:
@@ -444,7 +405,7 @@ class SynchronizationService:
                     run.pages += 1
                     if run.where is None:
                         run.where = page.where
-                    write = self._page(run, plan, page, contracts, validator, seen, writer)
+                    write = self._page(run, plan, page, contracts, seen, writer)
                     if writer is not None:
                         writer.submit(write)  # waits for the previous page's write first
                     heartbeat.beat()
@@ -506,7 +467,6 @@ class SynchronizationService:
         plan: dict[str, Any],
         page: Page,
         contracts: ContractStore,
-        validator: Any,
         seen: set[str] | None,
         writer: _PageWriter | None,
     ) -> PageWrite | None:
@@ -521,9 +481,7 @@ class SynchronizationService:
         records = page.records
         page_hash = None
         if writer is not None and page.fingerprint:
-            page_hash = hashlib.blake2b(
-                (plan["page_salt"] + page.fingerprint).encode(), digest_size=16
-            ).hexdigest()
+            page_hash = content_hash([plan["page_salt"], page.fingerprint])
             if not run.force:
                 with self.db.connect() as conn:
                     total, present = contracts.page_census(conn, page_hash)
@@ -563,10 +521,7 @@ class SynchronizationService:
             writer.drain()  # a record also on the page being written: read its contract once written
         with self.db.connect() as conn:
             existing = contracts.for_origins(conn, [o for o, _ in keyed])
-            write = self._prepare(run, plan, keyed, existing, validator, on_page, conn)
-        if write is None:
-            return None
-        return write.prepare(self.db.engine.dialect.name, contracts, run.started_at, page_hash)
+            return self._prepare(run, plan, keyed, existing, contracts, page_hash, on_page, conn)
 
     def _prepare(
         self,
@@ -574,10 +529,12 @@ class SynchronizationService:
         plan: dict[str, Any],
         keyed: list[tuple[str, Any]],
         existing: dict[str, Any],
-        validator: Any,
+        contracts: ContractStore,
+        page_hash: str | None,
         on_page: set[str],
         conn: Any,
     ) -> PageWrite | None:
+        """Hash, compare, map and validate the page's records; a test run counts and stops there."""
         seen_only: list[str] = []  # skipped as unchanged: their contracts are marked seen
         seen_invalid: list[str] = []  # invalid: marked seen too, but never part of a skippable page
         mapping = plan["mapping"]
@@ -587,7 +544,7 @@ class SynchronizationService:
         meta: list[tuple[str, str, Any]] = []
         for origin, record in keyed:
             try:
-                origin_hash = _hash(hash_mapping.apply(record) if hash_mapping else record)
+                origin_hash = content_hash(hash_mapping.apply(record) if hash_mapping else record)
             except MappingError as exc:
                 run.invalid(origin, f"sourceHashMapping failed: {exc.message}")
                 seen_invalid.append(origin)
@@ -626,18 +583,6 @@ class SynchronizationService:
                 target.pop("id", None)
             to_save.append(target)
             meta.append((origin, origin_hash, contract))
-        if run.test:
-            for target, (origin, _, contract) in zip(to_save, meta, strict=True):
-                data = {k: v for k, v in target.items() if k != "id"}
-                validator.normalise(data)
-                errors = validator.errors(data)
-                if errors:
-                    run.invalid(origin, _reason(errors), errors)
-                elif contract is not None and contract.target_exists:
-                    run.objects["updated"] += 1
-                else:
-                    run.objects["created"] += 1
-            return None
         batch = self.objects.prepare_objects(
             to_save,
             plan["register"],
@@ -647,7 +592,8 @@ class SynchronizationService:
             raise_invalid=False,
             shape=False,
         )
-        write = PageWrite(batch, seen_only, seen_invalid, on_page)
+        new: list[dict[str, Any]] = []
+        changed: list[dict[str, Any]] = []
         for result, (origin, origin_hash, contract) in zip(batch.results, meta, strict=True):
             if isinstance(result, ValidationFailed):
                 run.invalid(origin, _reason(result.errors), result.errors)
@@ -660,15 +606,25 @@ class SynchronizationService:
                 "target_id": result,
             }
             if contract is None:
-                write.new.append(entry)
-                write.created += 1
+                new.append(entry)
             else:
-                write.changed.append({**entry, "id": contract.id})
-                if contract.target_exists:
-                    write.updated += 1
-                else:
-                    write.created += 1  # the target had been removed: made anew
-        return write
+                changed.append({**entry, "id": contract.id})
+        # A contract whose target had been removed is "created" again, not "updated".
+        updated = sum(1 for c in changed if existing[c["origin_id"]].target_exists)
+        created = len(new) + len(changed) - updated
+        if run.test:
+            run.objects["created"] += created
+            run.objects["updated"] += updated
+            return None
+        dialect = conn.dialect.name
+        checked = run.started_at
+        statements = [
+            *batch.statements(dialect),
+            *contracts.write_statements(dialect, new, changed, checked, page_hash),
+            *contracts.seen_statements(dialect, seen_only, checked, page_hash),
+            *contracts.seen_statements(dialect, seen_invalid, checked, None),
+        ]
+        return PageWrite(statements, on_page, created, updated)
 
     def _analyze(self) -> None:
         """Fresh PostgreSQL statistics while a run fills the tables: planned on empty

@@ -25,7 +25,7 @@ from ..errors import BadRequest, NotFound, ValidationFailed
 from ..store import tables as t
 from ..store.ids import new_uuids
 from ..store.secrets import mask, reveal, seal
-from ..store.statements import Statement, run_statements, values_statements
+from ..store.statements import Statement, insert_statements, run_statements, update_statements
 from .registers import RegisterService
 from .search import ListQuery, SqlBuilder, combine, parse_params
 
@@ -99,63 +99,27 @@ class ObjectBatch:
         run_statements(conn, self.statements(conn.dialect.name))
 
     def statements(self, dialect: str) -> list[Statement]:
-        """The writes, for ``dialect``: on SQLite one statement per kind, elsewhere executemany."""
-        if dialect == "sqlite":
-            return self._sqlite_statements()
-        out = []
-        if self.inserts:
-            out.append(
-                Statement(
-                    "INSERT INTO objects (uuid, register_id, schema_id, object, version, owner, created, "
-                    "updated) VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, %s)",
-                    [
-                        (
-                            r["uuid"],
-                            r["register_id"],
-                            r["schema_id"],
-                            _dumps(r["object"]),
-                            r["version"],
-                            r["owner"],
-                            r["created"],
-                            r["updated"],
-                        )
-                        for r in self.inserts
-                    ],
-                    many=True,
-                )
-            )
-        if self.updates:
-            out.append(
-                Statement(
-                    "UPDATE objects SET object = %s::jsonb, version = %s, updated = %s WHERE uuid = %s",
-                    [(_dumps(r["object"]), r["version"], r["updated"], r["b_uuid"]) for r in self.updates],
-                    many=True,
-                )
-            )
-        return out
-
-    def _sqlite_statements(self) -> list[Statement]:
-        """Inserts as multi-row ``VALUES`` (see ``values_statements``); updates by executemany."""
-        out = []
-        if self.inserts:
-            out += values_statements(
+        """The writes as statements for ``dialect`` (see ``store/statements.py``)."""
+        return [
+            *insert_statements(
+                dialect,
                 "INSERT INTO objects (uuid, register_id, schema_id, object, version, owner, created, updated)",
                 [
                     (r["uuid"], r["register_id"], r["schema_id"], _dumps(r["object"]), r["version"])
                     + (r["owner"], r["created"], r["updated"])
                     for r in self.inserts
                 ],
-                8,
-            )
-        if self.updates:
-            out.append(
-                Statement(
-                    "UPDATE objects SET object = ?, version = ?, updated = ? WHERE uuid = ?",
-                    [(_dumps(r["object"]), r["version"], r["updated"], r["b_uuid"]) for r in self.updates],
-                    many=True,
-                )
-            )
-        return out
+                casts={3: "::jsonb"},
+            ),
+            *update_statements(
+                dialect,
+                "objects",
+                "uuid",
+                ("object", "version", "updated"),
+                [(r["b_uuid"], _dumps(r["object"]), r["version"], r["updated"]) for r in self.updates],
+                casts={"object": "::jsonb"},
+            ),
+        ]
 
 
 class ObjectService:
