@@ -58,6 +58,22 @@ def test_the_source_list_searches_by_name(browser):
     assert "Case system" in page and "Pet Store" not in page
 
 
+@pytest.mark.parametrize(
+    ("path", "noun", "plural"),
+    [
+        ("/sources", "source", "sources"),
+        ("/mappings", "mapping", "mappings"),
+        ("/synchronizations", "synchronisation", "synchronisations"),
+    ],
+)
+def test_each_list_page_offers_add_and_search_and_says_when_it_is_empty(browser, path, noun, plural):
+    empty = browser.get(path).text
+    assert f'href="{path}/new">Add {noun}</a>' in empty
+    assert f'<label for="q">Search {plural}</label>' in empty
+    assert f"No {plural} yet" in empty and "<table" not in empty
+    assert f"No {noun} matches “zebra”." in browser.get(f"{path}?q=zebra").text
+
+
 def test_source_secrets_are_write_only_and_kept_when_left_empty(browser):
     ref = _source(browser)
     save = {

@@ -72,3 +72,8 @@ def service_errors(exc: OpenConnectorError, default_field: str = "") -> dict[str
         return out
     prop = exc.details.get("property") if isinstance(exc.details, dict) else None
     return {str(prop or default_field): exc.message}
+
+
+def only_errors(checks: dict[str, str | None]) -> dict[str, str]:
+    """``{field: message}`` of the checks that failed (``check_*`` return None when fine)."""
+    return {field: message for field, message in checks.items() if message}

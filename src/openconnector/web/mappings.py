@@ -19,7 +19,17 @@ from ..connector.entities import EntityService
 from ..errors import NotFound, OpenConnectorError
 from ..register.registers import RegisterService
 from .forms import check_name, parse_json, service_errors
-from .pages import context_of, form_lists, form_of, not_found, page_router
+from .pages import (
+    context_of,
+    create_entity,
+    delete_entity,
+    entities,
+    form_lists,
+    form_of,
+    list_entities,
+    not_found,
+    page_router,
+)
 from .templating import render
 
 router = page_router()
@@ -28,14 +38,12 @@ SAMPLE = {"id": 7, "name": "Bella", "status": "available", "category": {"name": 
 
 
 def _service(request: Request) -> EntityService:
-    return EntityService("mapping", context_of(request))
+    return entities(request, "mapping")
 
 
 @router.get("/mappings")
 async def list_mappings(request: Request, q: str = "") -> Response:
-    params = [("_search", q)] if q else []
-    mappings = await run_in_threadpool(_service(request).list, params)
-    mappings.sort(key=lambda m: str(m.get("name") or "").lower())
+    mappings = await list_entities(request, "mapping", q)
     return render(request, "mappings/list.html", section="mappings", title="Mappings", mappings=mappings, q=q)
 
 
@@ -51,14 +59,9 @@ async def create_mapping(request: Request) -> Response:
     errors = {"name": message} if (message := check_name(values["name"])) else {}
     if not errors:
         data = {**values, "mapping": {}, "unset": [], "cast": {}, "passThrough": False}
-        try:
-            created = await run_in_threadpool(
-                _service(request).create, data, owner=request.session.get("user")
-            )
-        except OpenConnectorError as exc:
-            errors = service_errors(exc, "name")
-        else:
-            return RedirectResponse(f"/mappings/{created['id']}?created=1", status_code=303)
+        done, errors = await create_entity(request, "mapping", "/mappings", data)
+        if done is not None:
+            return done
     return render(
         request,
         "mappings/new.html",
@@ -316,8 +319,4 @@ async def save_mapping(request: Request, ref: str) -> Response:
 
 @router.post("/mappings/{ref}/delete")
 async def delete_mapping(request: Request, ref: str) -> Response:
-    try:
-        await run_in_threadpool(_service(request).delete, ref)
-    except NotFound as exc:
-        return not_found(request, exc)
-    return RedirectResponse("/mappings", status_code=303)
+    return await delete_entity(request, "mapping", ref, "/mappings")

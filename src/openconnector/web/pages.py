@@ -5,9 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import RedirectResponse, Response
 
+from ..connector.entities import EntityService
 from ..context import Context
-from ..errors import NotFound
+from ..errors import NotFound, OpenConnectorError
+from .forms import service_errors
 from .security import current_user, verify_csrf
 from .templating import render
 
@@ -51,3 +55,38 @@ def not_found(request: Request, exc: NotFound) -> Any:
 
 def is_htmx(request: Request) -> bool:
     return bool(request.headers.get("hx-request"))
+
+
+# -- the list, add and delete of an entity kind (source, mapping, synchronization) ------------
+
+
+def entities(request: Request, kind: str) -> EntityService:
+    return EntityService(kind, context_of(request))
+
+
+async def list_entities(request: Request, kind: str, q: str = "") -> list[dict[str, Any]]:
+    """The entities of ``kind`` that match the search box, by name."""
+    found = await run_in_threadpool(entities(request, kind).list, [("_search", q)] if q else [])
+    return sorted(found, key=lambda e: str(e.get("name") or "").lower())
+
+
+async def create_entity(
+    request: Request, kind: str, path: str, data: dict[str, Any]
+) -> tuple[Response | None, dict[str, str]]:
+    """Create one and answer the redirect to its page; or no answer and the errors to show."""
+    try:
+        created = await run_in_threadpool(
+            entities(request, kind).create, data, owner=request.session.get("user")
+        )
+    except OpenConnectorError as exc:
+        return None, service_errors(exc, "name")
+    return RedirectResponse(f"{path}/{created['id']}?created=1", status_code=303), {}
+
+
+async def delete_entity(request: Request, kind: str, ref: str, path: str) -> Response:
+    """Delete one and go back to the list (or the not-found page)."""
+    try:
+        await run_in_threadpool(entities(request, kind).delete, ref)
+    except NotFound as exc:
+        return not_found(request, exc)
+    return RedirectResponse(path, status_code=303)

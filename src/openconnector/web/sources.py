@@ -13,8 +13,19 @@ from ..connector.entities import EntityService
 from ..errors import NotFound, OpenConnectorError
 from ..store.secrets import MASK, is_sensitive
 from .authfields import AUTH_LABELS, AUTH_TYPES, canonical, field_views, read_auth
-from .forms import check_choice, check_name, check_url, service_errors
-from .pages import context_of, form_lists, form_of, is_htmx, not_found, page_router
+from .forms import check_choice, check_name, check_url, only_errors, service_errors
+from .pages import (
+    context_of,
+    create_entity,
+    delete_entity,
+    entities,
+    form_lists,
+    form_of,
+    is_htmx,
+    list_entities,
+    not_found,
+    page_router,
+)
 from .templating import render
 
 router = page_router()
@@ -23,14 +34,12 @@ SOURCE_TYPES = ("api", "json", "xml", "soap", "database", "file")
 
 
 def _service(request: Request) -> EntityService:
-    return EntityService("source", context_of(request))
+    return entities(request, "source")
 
 
 @router.get("/sources")
 async def list_sources(request: Request, q: str = "") -> Response:
-    params = [("_search", q)] if q else []
-    sources = await run_in_threadpool(_service(request).list, params)
-    sources.sort(key=lambda s: str(s.get("name") or "").lower())
+    sources = await list_entities(request, "source", q)
     return render(request, "sources/list.html", section="sources", title="Sources", sources=sources, q=q)
 
 
@@ -55,24 +64,17 @@ async def create_source(request: Request) -> Response:
         "type": form.get("type", ""),
         "description": form.get("description", ""),
     }
-    errors = {
-        k: v
-        for k, v in {
+    errors = only_errors(
+        {
             "name": check_name(values["name"]),
             "type": check_choice(values["type"], SOURCE_TYPES, "type"),
-        }.items()
-        if v
-    }
+        }
+    )
     if not errors:
         data = {**values, "isEnabled": True, "auth": "none", "location": ""}
-        try:
-            created = await run_in_threadpool(
-                _service(request).create, data, owner=request.session.get("user")
-            )
-        except OpenConnectorError as exc:
-            errors = service_errors(exc, "name")
-        else:
-            return RedirectResponse(f"/sources/{created['id']}?created=1", status_code=303)
+        done, errors = await create_entity(request, "source", "/sources", data)
+        if done is not None:
+            return done
     return render(
         request,
         "sources/new.html",
@@ -282,8 +284,4 @@ async def test_source(request: Request, ref: str) -> Response:
 
 @router.post("/sources/{ref}/delete")
 async def delete_source(request: Request, ref: str) -> Response:
-    try:
-        await run_in_threadpool(_service(request).delete, ref)
-    except NotFound as exc:
-        return not_found(request, exc)
-    return RedirectResponse("/sources", status_code=303)
+    return await delete_entity(request, "source", ref, "/sources")

@@ -11,8 +11,18 @@ from starlette.responses import RedirectResponse, Response
 from ..connector.entities import EntityService
 from ..errors import NotFound, OpenConnectorError
 from ..register.registers import RegisterService
-from .forms import check_choice, check_int, check_name, service_errors
-from .pages import context_of, form_of, is_htmx, not_found, page_router
+from .forms import check_choice, check_int, check_name, only_errors, service_errors
+from .pages import (
+    context_of,
+    create_entity,
+    delete_entity,
+    entities,
+    form_of,
+    is_htmx,
+    list_entities,
+    not_found,
+    page_router,
+)
 from .runs import RunRegistry
 from .schedules import INTERVALS, find_job, schedule
 from .templating import render
@@ -24,7 +34,7 @@ TARGET_TYPES = ("register/schema",)
 
 
 def _service(request: Request) -> EntityService:
-    return EntityService("synchronization", context_of(request))
+    return entities(request, "synchronization")
 
 
 def _runs(request: Request) -> RunRegistry:
@@ -48,9 +58,7 @@ def _last_runs(request: Request, syncs: list[dict[str, Any]]) -> dict[str, dict[
 
 @router.get("/synchronizations")
 async def list_synchronizations(request: Request, q: str = "") -> Response:
-    params = [("_search", q)] if q else []
-    syncs = await run_in_threadpool(_service(request).list, params)
-    syncs.sort(key=lambda s: str(s.get("name") or "").lower())
+    syncs = await list_entities(request, "synchronization", q)
     last = await run_in_threadpool(_last_runs, request, syncs)
     return render(
         request,
@@ -81,24 +89,18 @@ async def new_synchronization(request: Request) -> Response:
 async def create_synchronization(request: Request) -> Response:
     form = await form_of(request)
     values = {k: form.get(k, "") for k in ("name", "description", "sourceType", "targetType")}
-    errors = {
-        k: v
-        for k, v in {
+    errors = only_errors(
+        {
             "name": check_name(values["name"]),
             "sourceType": check_choice(values["sourceType"], SOURCE_TYPES, "source type"),
             "targetType": check_choice(values["targetType"], TARGET_TYPES, "target type"),
-        }.items()
-        if v
-    }
+        }
+    )
     if not errors:
-        try:
-            created = await run_in_threadpool(
-                _service(request).create, {**values, "sourceConfig": {}}, owner=request.session.get("user")
-            )
-        except OpenConnectorError as exc:
-            errors = service_errors(exc, "name")
-        else:
-            return RedirectResponse(f"/synchronizations/{created['id']}?created=1", status_code=303)
+        data = {**values, "sourceConfig": {}}
+        done, errors = await create_entity(request, "synchronization", "/synchronizations", data)
+        if done is not None:
+            return done
     return render(
         request,
         "synchronizations/new.html",
@@ -261,15 +263,13 @@ def _read_form(
         )
     }
     values["usesPagination"] = bool(form.get("usesPagination"))
-    errors = {
-        k: v
-        for k, v in {
+    errors = only_errors(
+        {
             "name": check_name(values["name"]),
             "sourceType": check_choice(values["sourceType"], SOURCE_TYPES, "source type"),
             "targetType": check_choice(values["targetType"], TARGET_TYPES, "target type"),
-        }.items()
-        if v
-    }
+        }
+    )
     if values["sourceId"] and values["sourceId"] not in {v for v, _ in choices["sources"]}:
         errors["sourceId"] = "Choose one of the sources in the list."
     if values["sourceTargetMapping"] and values["sourceTargetMapping"] not in {
@@ -383,8 +383,4 @@ async def schedule_synchronization(request: Request, ref: str) -> Response:
 
 @router.post("/synchronizations/{ref}/delete")
 async def delete_synchronization(request: Request, ref: str) -> Response:
-    try:
-        await run_in_threadpool(_service(request).delete, ref)
-    except NotFound as exc:
-        return not_found(request, exc)
-    return RedirectResponse("/synchronizations", status_code=303)
+    return await delete_entity(request, "synchronization", ref, "/synchronizations")
