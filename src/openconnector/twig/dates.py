@@ -459,19 +459,8 @@ def parse_datetime(text: str, tz: tzinfo, base: datetime | None = None) -> datet
             return _apply(dt.replace(tzinfo=None), rel, first_last, weekday, reset_time, UTC)
         return dt
     target = zone or tz
-    if zone is not None and base is not None and not date_set and not time_set:
-        local = base.astimezone(zone)
-        y, mo, d, hh, mi, ss, us = (
-            local.year,
-            local.month,
-            local.day,
-            local.hour,
-            local.minute,
-            local.second,
-            local.microsecond,
-        )
-    elif zone is not None and base is None and not date_set and not time_set:
-        local = datetime.now(zone)
+    if zone is not None and not date_set and not time_set:
+        local = base.astimezone(zone) if base is not None else datetime.now(zone)
         y, mo, d, hh, mi, ss, us = (
             local.year,
             local.month,

@@ -450,16 +450,7 @@ def f_merge(st: State, arr1: Any, arr2: Any) -> Any:
     st.check_count(total, "merged sequence")
     if isinstance(arr1, list) and isinstance(arr2, list):
         return arr1 + arr2
-    out: dict[Any, Any] = {}
-    n = 0
-    for src in (arr1, arr2):
-        for k, v in rt.items(src):
-            if isinstance(k, int):
-                out[n] = v
-                n += 1
-            else:
-                out[k] = v
-    return rt.compact(out)
+    return rt.renumber([*rt.items(arr1), *rt.items(arr2)])
 
 
 def f_reverse(st: State, item: Any, preserve_keys: bool = False) -> Any:
@@ -468,35 +459,14 @@ def f_reverse(st: State, item: Any, preserve_keys: bool = False) -> Any:
     if not rt.is_array(item):
         return "" if item is None else to_str(item)[::-1]
     pairs = list(reversed(rt.items(item)))
-    if preserve_keys:
-        return rt.make_array(pairs)
-    out: dict[Any, Any] = {}
-    n = 0
-    for k, v in pairs:
-        if isinstance(k, int):
-            out[n] = v
-            n += 1
-        else:
-            out[k] = v
-    return rt.compact(out)
+    return rt.make_array(pairs) if preserve_keys else rt.renumber(pairs)
 
 
 def f_slice(st: State, item: Any, start: Any, length: Any = None, preserve_keys: bool = False) -> Any:
     if rt.is_array(item):
         pairs = rt.items(item)
         a, b = _slice_bounds(len(pairs), rt.to_int(start), None if length is None else rt.to_int(length))
-        sel = pairs[a:b]
-        if preserve_keys:
-            return rt.make_array(sel)
-        out: dict[Any, Any] = {}
-        n = 0
-        for k, v in sel:
-            if isinstance(k, int):
-                out[n] = v
-                n += 1
-            else:
-                out[k] = v
-        return rt.compact(out)
+        return rt.make_array(pairs[a:b]) if preserve_keys else rt.renumber(pairs[a:b])
     s = to_str(item)
     a, b = _slice_bounds(len(s), rt.to_int(start), None if length is None else rt.to_int(length))
     return s[a:b]

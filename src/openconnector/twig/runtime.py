@@ -318,6 +318,20 @@ def make_array(pairs: Iterable[tuple[Any, Any]]) -> list[Any] | dict[Any, Any]:
     return compact(d)
 
 
+def renumber(pairs: Iterable[tuple[Any, Any]]) -> list[Any] | dict[Any, Any]:
+    """An array from (key, value) pairs whose integer keys are renumbered 0, 1, ... and whose
+    string keys are kept: what PHP's array functions do without ``preserve_keys``."""
+    out: dict[Any, Any] = {}
+    n = 0
+    for k, v in pairs:
+        if isinstance(k, int):
+            out[n] = v
+            n += 1
+        else:
+            out[k] = v
+    return compact(out)
+
+
 def compact(d: dict[Any, Any]) -> list[Any] | dict[Any, Any]:
     for i, k in enumerate(d):
         if k != i or k.__class__ is not int:
