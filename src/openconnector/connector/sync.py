@@ -22,7 +22,6 @@ never overlap: a database lock guards each run, across processes and machines.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 import traceback
@@ -39,7 +38,7 @@ from ..register.objects import ObjectService
 from ..store import tables as t
 from ..store.db import Database
 from ..store.ids import new_uuid
-from ..store.locks import LockService
+from ..store.locks import LockService, lock_ttl
 from ..store.statements import Statement, run_statements
 from .collector import relaxed_gc
 from .contracts import ContractStore
@@ -55,14 +54,6 @@ log = logging.getLogger("openconnector.sync")
 
 MAX_REASONS = 100
 _STOP = object()
-
-
-def lock_ttl() -> float:
-    """Seconds a run's lock outlives a dead holder (``OPENCONNECTOR_LOCK_TTL``, default 120)."""
-    try:
-        return float(os.environ.get("OPENCONNECTOR_LOCK_TTL", "120"))
-    except ValueError:
-        return 120.0
 
 
 def _origin_text(value: Any) -> str | None:

@@ -19,7 +19,6 @@ and fixes its pitfalls:
 from __future__ import annotations
 
 import math
-import os
 import threading
 from contextlib import ExitStack, suppress
 from datetime import UTC, datetime, timedelta
@@ -36,7 +35,7 @@ from ..context import Context, get_context
 from ..errors import BadRequest, Conflict, NotFound
 from ..store import tables as t
 from ..store.ids import new_uuid
-from ..store.locks import LockService
+from ..store.locks import LockService, lock_ttl
 from . import runner
 
 DEFAULT_INTERVAL = 3600
@@ -46,14 +45,6 @@ MAX_BACKOFF = 3600.0
 LOG_RETENTION = timedelta(days=30)
 MAX_MESSAGE = 10000
 LEVELS = ("DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR")
-
-
-def lock_ttl() -> float:
-    """Seconds a lock outlives a dead holder (``OPENCONNECTOR_LOCK_TTL``, default 120), as the sync uses."""
-    try:
-        return float(os.environ.get("OPENCONNECTOR_LOCK_TTL", "120"))
-    except ValueError:
-        return 120.0
 
 
 def _ms(moment: datetime) -> datetime:

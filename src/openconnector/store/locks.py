@@ -33,6 +33,14 @@ def new_holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def lock_ttl() -> float:
+    """Seconds a run's lock outlives a dead holder (``OPENCONNECTOR_LOCK_TTL``, default 120)."""
+    try:
+        return float(os.environ.get("OPENCONNECTOR_LOCK_TTL", "120"))
+    except ValueError:
+        return 120.0
+
+
 class LockService:
     def __init__(self, db: Database) -> None:
         self.db = db
