@@ -429,3 +429,22 @@ def test_objects_can_be_searched_filtered_and_paged(browser, dcat):
 def test_an_unknown_object_is_a_404_page(browser, dcat):
     response = browser.get("/registers/dcat/schemas/dataset/objects/00000000-0000-4000-8000-000000000000")
     assert response.status_code == 404 and "Not found" in response.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/sources/404"),
+        ("get", "/mappings/404"),
+        ("get", "/synchronizations/404"),
+        ("post", "/sources/404/delete"),
+        ("post", "/synchronizations/404/run"),
+        ("get", "/registers/nope"),
+    ],
+)
+def test_an_unknown_entity_is_the_not_found_page_while_the_api_answers_json(browser, method, path):
+    response = getattr(browser, method)(path)
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html") and "Not found" in response.text
+    api = browser.client.get("/index.php/apps/openconnector/api/sources/404", auth=("admin", "admin"))
+    assert api.status_code == 404 and api.json()["message"]

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
+from ..errors import NotFound, OpenConnectorError
+from .pages import is_page, not_found
 from .security import CsrfRejected, LoginRequired, csrf_refused, login_redirect
 from .session import install_sessions
 
@@ -31,5 +34,12 @@ def install(app: FastAPI) -> None:
     app.mount("/assets", StaticFiles(directory=str(STATIC)), name="web-assets")
     app.add_exception_handler(LoginRequired, login_redirect)  # type: ignore[arg-type]
     app.add_exception_handler(CsrfRejected, csrf_refused)  # type: ignore[arg-type]
+    api_error = app.exception_handlers[OpenConnectorError]
+
+    async def not_found_page(request: Request, exc: NotFound) -> Response:
+        """A page asked for something that is not there: the not-found page, not JSON."""
+        return not_found(request, exc) if is_page(request) else await api_error(request, exc)
+
+    app.add_exception_handler(NotFound, not_found_page)  # type: ignore[arg-type]
     for module in (auth, dashboard, sources, mappings, synchronizations, logs, registers):
         app.include_router(module.router)

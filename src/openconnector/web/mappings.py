@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from ..connector.entities import EntityService
-from ..errors import NotFound, OpenConnectorError
+from ..errors import OpenConnectorError
 from ..register.registers import RegisterService
 from .forms import check_name, parse_json, service_errors
 from .pages import (
@@ -27,7 +27,6 @@ from .pages import (
     form_lists,
     form_of,
     list_entities,
-    not_found,
     page_router,
 )
 from .templating import render
@@ -203,10 +202,7 @@ def _detail(
 
 @router.get("/mappings/{ref}")
 async def show_mapping(request: Request, ref: str, created: int = 0, saved: int = 0) -> Response:
-    try:
-        mapping = await run_in_threadpool(_service(request).get, ref)
-    except NotFound as exc:
-        return not_found(request, exc)
+    mapping = await run_in_threadpool(_service(request).get, ref)
     choices = await run_in_threadpool(_choices, request)
     state = _state_from_entity(mapping)
     if created and not state["rules"]:
@@ -271,10 +267,7 @@ def _fetch_sample(request: Request, state: dict[str, Any]) -> tuple[str | None, 
 @router.post("/mappings/{ref}")
 async def save_mapping(request: Request, ref: str) -> Response:
     service = _service(request)
-    try:
-        current = await run_in_threadpool(service.get, ref)
-    except NotFound as exc:
-        return not_found(request, exc)
+    current = await run_in_threadpool(service.get, ref)
     form = await form_of(request)
     state = _state_from_form(form, await form_lists(request))
     action = form.get("action", "save")

@@ -17,7 +17,12 @@ from .templating import render
 
 
 async def guard(request: Request) -> str:
-    """Login for every request; the CSRF token too for anything but GET/HEAD."""
+    """Login for every request; the CSRF token too for anything but GET/HEAD.
+
+    Also marks the request as a page, so a ``NotFound`` raised while answering it
+    renders the not-found page instead of the API's JSON (see ``web.install``).
+    """
+    request.state.page = True
     user = current_user(request)
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         await verify_csrf(request)
@@ -53,6 +58,10 @@ def not_found(request: Request, exc: NotFound) -> Any:
     return render(request, "not_found.html", status_code=404, message=exc.message)
 
 
+def is_page(request: Request) -> bool:
+    return getattr(request.state, "page", False)
+
+
 def is_htmx(request: Request) -> bool:
     return bool(request.headers.get("hx-request"))
 
@@ -85,8 +94,5 @@ async def create_entity(
 
 async def delete_entity(request: Request, kind: str, ref: str, path: str) -> Response:
     """Delete one and go back to the list (or the not-found page)."""
-    try:
-        await run_in_threadpool(entities(request, kind).delete, ref)
-    except NotFound as exc:
-        return not_found(request, exc)
+    await run_in_threadpool(entities(request, kind).delete, ref)
     return RedirectResponse(path, status_code=303)

@@ -9,10 +9,10 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from ..errors import NotFound, OpenConnectorError
+from ..errors import OpenConnectorError
 from ..register.objects import ObjectService
 from ..register.registers import RegisterService
-from .pages import context_of, not_found, page_router
+from .pages import context_of, page_router
 from .templating import render
 
 router = page_router()
@@ -55,10 +55,7 @@ def _register_page(request: Request, ref: str) -> dict[str, Any]:
 
 @router.get("/registers/{ref}")
 async def show_register(request: Request, ref: str) -> Response:
-    try:
-        data = await run_in_threadpool(_register_page, request, ref)
-    except NotFound as exc:
-        return not_found(request, exc)
+    data = await run_in_threadpool(_register_page, request, ref)
     return render(
         request,
         "registers/detail.html",
@@ -109,10 +106,7 @@ def _objects_page(request: Request, register_ref: str, schema_ref: str) -> dict[
 
 @router.get("/registers/{register_ref}/schemas/{schema_ref}")
 async def list_objects(request: Request, register_ref: str, schema_ref: str) -> Response:
-    try:
-        data = await run_in_threadpool(_objects_page, request, register_ref, schema_ref)
-    except NotFound as exc:
-        return not_found(request, exc)
+    data = await run_in_threadpool(_objects_page, request, register_ref, schema_ref)
     return render(
         request,
         "registers/objects.html",
@@ -131,10 +125,7 @@ def _object_page(request: Request, register_ref: str, schema_ref: str, object_id
 
 @router.get("/registers/{register_ref}/schemas/{schema_ref}/objects/{object_id}")
 async def show_object(request: Request, register_ref: str, schema_ref: str, object_id: str) -> Response:
-    try:
-        data = await run_in_threadpool(_object_page, request, register_ref, schema_ref, object_id)
-    except NotFound as exc:
-        return not_found(request, exc)
+    data = await run_in_threadpool(_object_page, request, register_ref, schema_ref, object_id)
     return render(
         request,
         "registers/object.html",

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from ..connector.entities import EntityService
-from ..errors import NotFound, OpenConnectorError
+from ..errors import OpenConnectorError
 from ..store.secrets import MASK, is_sensitive
 from .authfields import AUTH_LABELS, AUTH_TYPES, canonical, field_views, read_auth
 from .forms import check_choice, check_name, check_url, only_errors, service_errors
@@ -23,7 +23,6 @@ from .pages import (
     form_of,
     is_htmx,
     list_entities,
-    not_found,
     page_router,
 )
 from .templating import render
@@ -136,10 +135,7 @@ def _detail(
 
 @router.get("/sources/{ref}")
 async def show_source(request: Request, ref: str, created: int = 0, saved: int = 0) -> Response:
-    try:
-        source = await run_in_threadpool(_service(request).get, ref)
-    except NotFound as exc:
-        return not_found(request, exc)
+    source = await run_in_threadpool(_service(request).get, ref)
     flash = "Source created. Now set its location." if created else "Saved." if saved else None
     return _detail(request, source, flash=flash)
 
@@ -147,10 +143,7 @@ async def show_source(request: Request, ref: str, created: int = 0, saved: int =
 @router.get("/sources/{ref}/auth-fields")
 async def auth_fields(request: Request, ref: str, auth: str = "none") -> Response:
     """The authentication fields for another method, swapped in by htmx when the select changes."""
-    try:
-        source = await run_in_threadpool(_service(request).get, ref)
-    except NotFound as exc:
-        return not_found(request, exc)
+    source = await run_in_threadpool(_service(request).get, ref)
     method = canonical(auth)
     stored = source.get("authenticationConfig") if canonical(source.get("auth")) == method else {}
     return render(
@@ -193,10 +186,7 @@ def _read_headers(
 @router.post("/sources/{ref}")
 async def save_source(request: Request, ref: str) -> Response:
     service = _service(request)
-    try:
-        source = await run_in_threadpool(service.get, ref)
-    except NotFound as exc:
-        return not_found(request, exc)
+    source = await run_in_threadpool(service.get, ref)
     form = await form_of(request)
     lists = await form_lists(request)
     action = form.get("action", "save")
@@ -271,10 +261,7 @@ def _test(request: Request, source: dict[str, Any], endpoint: str) -> dict[str, 
 
 @router.post("/sources/{ref}/test")
 async def test_source(request: Request, ref: str) -> Response:
-    try:
-        source = await run_in_threadpool(_service(request).get, ref)
-    except NotFound as exc:
-        return not_found(request, exc)
+    source = await run_in_threadpool(_service(request).get, ref)
     form = await form_of(request)
     result = await run_in_threadpool(_test, request, source, form.get("endpoint", ""))
     if is_htmx(request):

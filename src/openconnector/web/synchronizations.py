@@ -20,7 +20,6 @@ from .pages import (
     form_of,
     is_htmx,
     list_entities,
-    not_found,
     page_router,
 )
 from .runs import RunRegistry
@@ -216,10 +215,7 @@ async def _detail(
 async def show_synchronization(
     request: Request, ref: str, created: int = 0, saved: int = 0, scheduled: int = 0, run: str = ""
 ) -> Response:
-    try:
-        sync = await run_in_threadpool(_service(request).get, ref)
-    except NotFound as exc:
-        return not_found(request, exc)
+    sync = await run_in_threadpool(_service(request).get, ref)
     flash = (
         "Synchronisation created. Now choose its source, mapping and target."
         if created
@@ -310,10 +306,7 @@ def _read_form(
 @router.post("/synchronizations/{ref}")
 async def save_synchronization(request: Request, ref: str) -> Response:
     service = _service(request)
-    try:
-        sync = await run_in_threadpool(service.get, ref)
-    except NotFound as exc:
-        return not_found(request, exc)
+    sync = await run_in_threadpool(service.get, ref)
     form = await form_of(request)
     choices = await run_in_threadpool(_choices, request, form.get("register", ""))
     values, data, errors = _read_form(form, sync, choices)
@@ -331,10 +324,7 @@ async def save_synchronization(request: Request, ref: str) -> Response:
 @router.post("/synchronizations/{ref}/run")
 async def run_synchronization(request: Request, ref: str) -> Response:
     """Start a run (``test=1`` for a dry run) in the background and show its progress."""
-    try:
-        sync = await run_in_threadpool(_service(request).get, ref)
-    except NotFound as exc:
-        return not_found(request, exc)
+    sync = await run_in_threadpool(_service(request).get, ref)
     form = await form_of(request)
     registry = _runs(request)
     run = registry.active(sync["uuid"]) or registry.start(
@@ -366,10 +356,7 @@ async def stop_run(request: Request, ref: str, run_id: str) -> Response:
 
 @router.post("/synchronizations/{ref}/schedule")
 async def schedule_synchronization(request: Request, ref: str) -> Response:
-    try:
-        sync = await run_in_threadpool(_service(request).get, ref)
-    except NotFound as exc:
-        return not_found(request, exc)
+    sync = await run_in_threadpool(_service(request).get, ref)
     form = await form_of(request)
     try:
         await run_in_threadpool(schedule, context_of(request), sync, form)
