@@ -409,6 +409,10 @@ class CompiledMapping:
         return output
 
 
+#: Types Twig prints exactly as PHP's ``(string)`` does; the rest goes to the engine.
+_PRINTED_AS_IS = frozenset({str, bool, int})
+
+
 def _print_value(record: dict[str, Any] | None, segments: tuple[str, ...]) -> str | None:
     """``{{ a.b }}`` without the Twig engine, or ``None`` to let Twig do it.
 
@@ -431,14 +435,7 @@ def _print_value(record: dict[str, Any] | None, segments: tuple[str, ...]) -> st
             return ""
         if value is None:
             return ""
-    kind = type(value)
-    if kind is str:
-        return value
-    if kind is bool:
-        return "1" if value else ""
-    if kind is int:
-        return str(value)
-    return None
+    return _casts.php_string(value) if type(value) in _PRINTED_AS_IS else None
 
 
 def _reason(error: BaseException) -> str:
