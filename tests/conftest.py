@@ -171,3 +171,34 @@ def fake_api(fake_api_server: FakeApiServer) -> FakeApi:
     """The fake external API (tests/connector/fake_api.py) with fresh state; ``.url`` is its base URL."""
     fake_api_server.api.reset()
     return fake_api_server.api
+
+
+#: The tutorial's Dataset schema (Woo Part 3); tests add properties they need.
+DATASET_PROPERTIES = {
+    "title": {"type": "string", "minLength": 1},
+    "category": {"type": "string"},
+    "status": {"type": "string", "enum": ["Concept", "Published"]},
+    "publicatiedatum": {"type": "string", "format": "date-time"},
+}
+
+
+@pytest.fixture
+def make_dcat():
+    """``make_dcat(context, **extra_properties)``: the tutorial's DCAT register and Dataset schema."""
+    from openconnector.register.registers import RegisterService
+
+    def make(context: Context, **extra: dict) -> Context:
+        registers = RegisterService(context)
+        registers.create_register({"title": "DCAT register", "slug": "dcat"})
+        registers.create_schema(
+            {
+                "title": "Dataset",
+                "slug": "dataset",
+                "required": ["title"],
+                "properties": {**DATASET_PROPERTIES, **extra},
+            },
+            register="dcat",
+        )
+        return context
+
+    return make

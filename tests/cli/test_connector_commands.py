@@ -9,25 +9,14 @@ from typer.testing import CliRunner
 
 from openconnector.cli import _load_extensions, app
 from openconnector.register.objects import ObjectService
-from openconnector.register.registers import RegisterService
 
 runner = CliRunner()
 _load_extensions()
 
 
 @pytest.fixture
-def configured(context, fake_api):
-    registers = RegisterService(context)
-    registers.create_register({"title": "DCAT", "slug": "dcat"})
-    registers.create_schema(
-        {
-            "title": "Dataset",
-            "slug": "dataset",
-            "required": ["title"],
-            "properties": {"title": {"type": "string"}},
-        },
-        register="dcat",
-    )
+def configured(context, fake_api, make_dcat):
+    make_dcat(context)
     objects = ObjectService(context)
     source = objects.save_object(
         {"name": "Pet Store", "type": "api", "location": fake_api.url + "/api/v3"}, "openconnector", "source"

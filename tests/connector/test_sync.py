@@ -14,31 +14,13 @@ from fake_api import make_record  # tests/connector is on sys.path (tests/confte
 
 from openconnector import CallService, MappingService, ObjectService, SynchronizationService
 from openconnector.errors import Conflict
-from openconnector.register.registers import RegisterService
 
 PETS = "/pet/findByStatus?status=available"
 
 
 @pytest.fixture
-def dcat(context):
-    registers = RegisterService(context)
-    registers.create_register({"title": "DCAT register", "slug": "dcat"})
-    registers.create_schema(
-        {
-            "title": "Dataset",
-            "slug": "dataset",
-            "required": ["title"],
-            "properties": {
-                "title": {"type": "string", "minLength": 1},
-                "category": {"type": "string"},
-                "status": {"type": "string"},
-                "value": {"type": "integer"},
-                "publicatiedatum": {"type": "string", "format": "date-time"},
-            },
-        },
-        register="dcat",
-    )
-    return context
+def dcat(context, make_dcat):
+    return make_dcat(context, value={"type": "integer"})
 
 
 @pytest.fixture
@@ -326,18 +308,8 @@ def test_conditions_filter_records(objects, source, record_mapping):
     assert (log["found"], log["created"], log["skipped"]) == (45, 10, 35)
 
 
-def test_create_skip_update_delete_on_sqlite_and_postgresql(any_context, fake_api):
-    registers = RegisterService(any_context)
-    registers.create_register({"title": "DCAT register", "slug": "dcat"})
-    registers.create_schema(
-        {
-            "title": "Dataset",
-            "slug": "dataset",
-            "required": ["title"],
-            "properties": {"title": {"type": "string"}},
-        },
-        register="dcat",
-    )
+def test_create_skip_update_delete_on_sqlite_and_postgresql(any_context, fake_api, make_dcat):
+    make_dcat(any_context)
     objects = ObjectService(any_context)
     source = _save(objects, "source", {"name": "Fake", "type": "api", "location": fake_api.url})
     mapping = _save(objects, "mapping", {"name": "m", "mapping": {"title": "{{ name }}"}})

@@ -6,26 +6,11 @@ import pytest
 
 from openconnector import ObjectService
 from openconnector.errors import NotFound, ValidationFailed
-from openconnector.register.registers import RegisterService
 
 
 @pytest.fixture
-def objects(any_context):
-    registers = RegisterService(any_context)
-    registers.create_register({"title": "DCAT", "slug": "dcat"})
-    registers.create_schema(
-        {
-            "title": "Dataset",
-            "slug": "dataset",
-            "required": ["title"],
-            "properties": {
-                "title": {"type": "string"},
-                "category": {"type": "string"},
-                "publicatiedatum": {"type": "string", "format": "date-time"},
-            },
-        },
-        register="dcat",
-    )
+def objects(any_context, make_dcat):
+    make_dcat(any_context)
     return ObjectService()
 
 

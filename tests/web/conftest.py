@@ -81,24 +81,6 @@ def browser(anonymous: Browser) -> Browser:
 
 
 @pytest.fixture
-def dcat(context: Context) -> Context:
+def dcat(context: Context, make_dcat: Any) -> Context:
     """The tutorial's DCAT register with its Dataset schema (Parts 1 to 3)."""
-    from openconnector.register.registers import RegisterService
-
-    registers = RegisterService(context)
-    registers.create_register({"title": "DCAT register", "slug": "dcat"})
-    registers.create_schema(
-        {
-            "title": "Dataset",
-            "slug": "dataset",
-            "required": ["title"],
-            "properties": {
-                "title": {"type": "string", "minLength": 1},
-                "category": {"type": "string"},
-                "status": {"type": "string", "enum": ["Concept", "Published"]},
-                "publicatiedatum": {"type": "string", "format": "date-time"},
-            },
-        },
-        register="dcat",
-    )
-    return context
+    return make_dcat(context)
