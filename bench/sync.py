@@ -160,57 +160,48 @@ def reference_loop(url: str, path: Path) -> int:
 
 
 def storage_floor(records: int, page_size: int) -> float:
-    """Records/s of only the SQLite writes a first run must make: per record an object row and
-    a contract row with their indexes, as prepared SQL, one transaction per page. No fetching,
-    parsing, hashing, mapping or validation: no synchronisation on SQLite can be faster."""
+    """Records/s of only the writes a first run must make on SQLite: per record an object row
+    and a contract row with their indexes, as the very statements the run's writer thread
+    executes (built in advance), one transaction per page. No fetching, parsing, hashing,
+    mapping or validation: no synchronisation on SQLite can be faster."""
+    from openconnector.connector.contracts import ContractStore
+    from openconnector.register.objects import ObjectBatch, ObjectService
     from openconnector.store.ids import new_uuids
+    from openconnector.store.statements import run_statements
 
     with tempfile.TemporaryDirectory() as tmp:
         context, sync = setup(tmp, "http://127.0.0.1:9", None)
-        with context.db.engine.connect() as db:
-            register = db.exec_driver_sql("SELECT id FROM registers WHERE slug = 'dcat'").scalar_one()
-            schema = db.exec_driver_sql("SELECT id FROM schemas WHERE slug = 'dataset'").scalar_one()
+        register, schema = ObjectService(context).resolve("dcat", "dataset")
+        contracts = ContractStore(sync["id"])
         now = "2026-11-29T12:00:00.000000+00:00"
         pages = []
         for start in range(0, records, page_size):
             ids = range(start + 1, min(start + page_size, records) + 1)
-            uuids, contract_uuids = new_uuids(len(ids)), new_uuids(len(ids))
+            uuids = new_uuids(len(ids))
             objects = [
-                (u, register, schema, orjson.dumps(_floor_object(i)).decode(), "1.0.0", None, now, now)
+                {
+                    "uuid": u,
+                    "register_id": register["id"],
+                    "schema_id": schema["id"],
+                    "object": _floor_object(i),
+                }
+                | {"version": "1.0.0", "owner": None, "created": now, "updated": now}
                 for u, i in zip(uuids, ids, strict=True)
             ]
-            contracts = [
-                (c, sync["id"], str(i), "0" * 32, "1" * 32, u, None, "create", now, now, now, now, now, now)
-                for c, u, i in zip(contract_uuids, uuids, ids, strict=True)
+            new = [
+                {"origin_id": str(i), "origin_hash": "0" * 32, "mapping_hash": "1" * 32, "target_id": u}
+                for u, i in zip(uuids, ids, strict=True)
             ]
-            pages.append((objects, contracts))
-        context.close()
-        conn = sqlite3.connect(Path(tmp) / "openconnector.db", isolation_level=None)
-        for pragma in (
-            "journal_mode=WAL",
-            "synchronous=NORMAL",
-            "cache_size=-65536",
-            "wal_autocheckpoint=8192",
-        ):
-            conn.execute(f"PRAGMA {pragma}")
+            pages.append(
+                ObjectBatch([], objects, []).statements("sqlite")
+                + contracts.write_statements("sqlite", new, [], now, None)
+            )
         started = time.perf_counter()
-        for objects, contracts in pages:
-            conn.execute("BEGIN")
-            conn.executemany(
-                "INSERT INTO objects (uuid, register_id, schema_id, object, version, owner, created, updated) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                objects,
-            )
-            conn.executemany(
-                "INSERT INTO synchronization_contracts (uuid, synchronization_id, origin_id, origin_hash, "
-                "mapping_hash, target_id, target_hash, target_last_action, source_last_changed, "
-                "source_last_checked, source_last_synced, target_last_synced, created, updated) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                contracts,
-            )
-            conn.execute("COMMIT")
+        for statements in pages:
+            with context.db.begin() as conn:
+                run_statements(conn, statements)
         elapsed = time.perf_counter() - started
-        conn.close()
+        context.close()
         return records / elapsed
 
 
