@@ -381,7 +381,7 @@ class SynchronizationService:
         # Only a test run remembers every origin id (to count what a real run would delete);
         # a real run marks contracts in the database instead, so memory stays flat.
         seen: set[str] | None = set() if run.test else None
-        writer = None if run.test else _PageWriter(self.db, run)
+        writer = _PageWriter(self.db, run)  # a test run prepares no writes: it stays idle
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch") as prefetch:
             upcoming: Future[Any] = prefetch.submit(next, pages, _STOP)
             try:
@@ -396,9 +396,8 @@ class SynchronizationService:
                     run.pages += 1
                     if run.where is None:
                         run.where = page.where
-                    write = self._page(run, plan, page, contracts, seen, writer)
-                    if writer is not None:
-                        writer.submit(write)  # waits for the previous page's write first
+                    # the write waits for the previous page's; meanwhile the next page is fetched and mapped
+                    writer.submit(self._page(run, plan, page, contracts, seen, writer))
                     heartbeat.beat()
                     if (
                         run.pages in (1, 4, 16, 64, 256)
@@ -415,24 +414,19 @@ class SynchronizationService:
                                 "objects": dict(run.objects),
                             }
                         )
-                if writer is not None:
-                    writer.drain()
+                writer.drain()
             except BaseException:
-                if writer is not None:
-                    writer.drain(quietly=True)  # what was read before the failure is still written
+                writer.drain(quietly=True)  # what was read before the failure is still written
                 raise
             finally:
-                if writer is not None:
-                    writer.close()
+                writer.close()
             if run.stop_reason != "stopped":
                 run.stop_reason = pages.stop_reason
         if run.objects["found"] == 0 and run.pages:
             run.message = (
                 f"No records found: {run.where or 'the response held no records'}. Check resultsPosition."
             )
-        run.complete = run.stop_reason not in ("stopped", "maxPages reached") and not (
-            run.stop_reason or ""
-        ).startswith("maxPages")
+        run.complete = run.stop_reason != "stopped" and not (run.stop_reason or "").startswith("maxPages")
         if run.stop_reason == "stopped":
             run.status, run.message = "interrupted", "Stopped after a complete page; nothing was deleted"
             return
@@ -459,7 +453,7 @@ class SynchronizationService:
         page: Page,
         contracts: ContractStore,
         seen: set[str] | None,
-        writer: _PageWriter | None,
+        writer: _PageWriter,
     ) -> PageWrite | None:
         """One page: classify every record and prepare its writes (objects and contracts,
         written in one transaction by the writer thread).
@@ -471,7 +465,7 @@ class SynchronizationService:
         """
         records = page.records
         page_hash = None
-        if writer is not None and page.fingerprint:
+        if not run.test and page.fingerprint:
             page_hash = content_hash([plan["page_salt"], page.fingerprint])
             if not run.force:
                 with self.db.connect() as conn:
@@ -508,7 +502,7 @@ class SynchronizationService:
             keyed.append((origin, record))
         if not keyed:
             return None
-        if writer is not None and writer.overlaps(on_page):
+        if writer.overlaps(on_page):
             writer.drain()  # a record also on the page being written: read its contract once written
         with self.db.connect() as conn:
             existing = contracts.for_origins(conn, [o for o, _ in keyed])
