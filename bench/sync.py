@@ -178,22 +178,20 @@ def storage_floor(records: int, page_size: int) -> float:
         for start in range(0, records, page_size):
             ids = range(start + 1, min(start + page_size, records) + 1)
             uuids = new_uuids(len(ids))
-            objects = [
-                {
-                    "uuid": u,
-                    "register_id": register["id"],
-                    "schema_id": schema["id"],
-                    "object": _floor_object(i),
-                }
-                | {"version": "1.0.0", "owner": None, "created": now, "updated": now}
-                for u, i in zip(uuids, ids, strict=True)
-            ]
+            objects = [(u, _floor_object(i)) for u, i in zip(uuids, ids, strict=True)]
+            shared = {
+                "register_id": register["id"],
+                "schema_id": schema["id"],
+                "owner": None,
+                "created": now,
+                "updated": now,
+            }
             new = [
                 {"origin_id": str(i), "origin_hash": "0" * 32, "mapping_hash": "1" * 32, "target_id": u}
                 for u, i in zip(uuids, ids, strict=True)
             ]
             pages.append(
-                ObjectBatch([], objects, []).statements("sqlite")
+                ObjectBatch([], objects, [], shared).statements("sqlite")
                 + contracts.write_statements("sqlite", new, [], now, None)
             )
         started = time.perf_counter()

@@ -23,23 +23,9 @@ from ..store.ids import new_uuids
 from ..store.statements import Statement, insert_statements, update_statements
 
 _CHUNK = 500
-_NEW_COLUMNS = (
-    "uuid, synchronization_id, origin_id, origin_hash, mapping_hash, target_id, target_hash, "
-    "target_last_action, source_last_changed, source_last_checked, source_last_synced, "
-    "target_last_synced, created, updated, page_hash"
-)
-_CHANGED_COLUMNS = (
-    "origin_hash",
-    "mapping_hash",
-    "target_id",
-    "target_last_action",
-    "source_last_changed",
-    "source_last_checked",
-    "source_last_synced",
-    "target_last_synced",
-    "updated",
-    "page_hash",
-)
+#: What a new contract has of its own; the rest is the run's (see ``write_statements``).
+_NEW_COLUMNS = ("uuid", "origin_id", "origin_hash", "mapping_hash", "target_id", "target_hash")
+_CHANGED_COLUMNS = ("origin_hash", "mapping_hash", "target_id")
 
 
 def _in(mark: str, count: int) -> str:
@@ -107,26 +93,37 @@ class ContractStore:
         """Insert new contracts and update changed ones, all seen at ``checked_at`` on the page
         ``page_hash``; as statements to run later (see ``store/statements.py``)."""
         now = now_iso()
+        times = {
+            "source_last_changed": now,
+            "source_last_checked": checked_at,
+            "source_last_synced": now,
+            "target_last_synced": now,
+            "updated": now,
+            "page_hash": page_hash,
+        }
         return [
             *insert_statements(
                 dialect,
-                f"INSERT INTO synchronization_contracts ({_NEW_COLUMNS})",
+                "synchronization_contracts",
+                _NEW_COLUMNS,
                 [
-                    (u, self.sync_id, n["origin_id"], n["origin_hash"], n["mapping_hash"], n["target_id"])
-                    + (n.get("target_hash"), "create", now, checked_at, now, now, now, now, page_hash)
+                    (u, n["origin_id"], n["origin_hash"], n["mapping_hash"], n["target_id"], n.get("target_hash"))
                     for u, n in zip(new_uuids(len(new)), new, strict=True)
                 ],
+                shared={
+                    "synchronization_id": self.sync_id,
+                    "target_last_action": "create",
+                    "created": now,
+                    **times,
+                },
             ),
             *update_statements(
                 dialect,
                 "synchronization_contracts",
                 "id",
                 _CHANGED_COLUMNS,
-                [
-                    (c["id"], c["origin_hash"], c["mapping_hash"], c["target_id"], "update", now)
-                    + (checked_at, now, now, now, page_hash)
-                    for c in changed
-                ],
+                [(c["id"], c["origin_hash"], c["mapping_hash"], c["target_id"]) for c in changed],
+                shared={"target_last_action": "update", **times},
             ),
         ]
 

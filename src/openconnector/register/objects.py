@@ -84,40 +84,50 @@ def _is_uuid(value: str) -> bool:
 
 
 class ObjectBatch:
-    """Validated objects of one schema, ready to be written (see ``ObjectService.prepare_objects``)."""
+    """Validated objects of one schema, ready to be written (see ``ObjectService.prepare_objects``).
 
-    __slots__ = ("results", "inserts", "updates")
+    ``inserts`` are ``(uuid, object)`` and ``updates`` ``(uuid, object, version)``; the
+    columns every row of the batch shares (register, schema, owner, timestamps) are
+    held once in ``shared``, and sent once per statement.
+    """
+
+    __slots__ = ("results", "inserts", "updates", "shared")
 
     def __init__(
-        self, results: list[Any], inserts: list[dict[str, Any]], updates: list[dict[str, Any]]
+        self,
+        results: list[Any],
+        inserts: list[tuple[str, dict[str, Any]]],
+        updates: list[tuple[str, dict[str, Any], str]],
+        shared: dict[str, Any],
     ) -> None:
         self.results = results
         self.inserts = inserts
         self.updates = updates
+        self.shared = shared
 
     def write(self, conn: Connection) -> None:
         run_statements(conn, self.statements(conn.dialect.name))
 
     def statements(self, dialect: str) -> list[Statement]:
         """The writes as statements for ``dialect`` (see ``store/statements.py``)."""
+        casts = {"object": "::jsonb"}
         return [
             *insert_statements(
                 dialect,
-                "INSERT INTO objects (uuid, register_id, schema_id, object, version, owner, created, updated)",
-                [
-                    (r["uuid"], r["register_id"], r["schema_id"], _dumps(r["object"]), r["version"])
-                    + (r["owner"], r["created"], r["updated"])
-                    for r in self.inserts
-                ],
-                casts={3: "::jsonb"},
+                "objects",
+                ("uuid", "object"),
+                [(made, _dumps(data)) for made, data in self.inserts],
+                shared={"version": "1.0.0", **self.shared},
+                casts=casts,
             ),
             *update_statements(
                 dialect,
                 "objects",
                 "uuid",
-                ("object", "version", "updated"),
-                [(r["b_uuid"], _dumps(r["object"]), r["version"], r["updated"]) for r in self.updates],
-                casts={"object": "::jsonb"},
+                ("object", "version"),
+                [(made, _dumps(data), version) for made, data, version in self.updates],
+                shared={"updated": self.shared["updated"]},
+                casts=casts,
             ),
         ]
 
@@ -293,9 +303,16 @@ class ObjectService:
                     existing[row[1]] = _Row(*row)
         now = now_iso()
         fresh = iter(new_uuids(sum(1 for u in uuids if not u)))
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
+        inserts: list[tuple[str, dict[str, Any]]] = []
+        updates: list[tuple[str, dict[str, Any], str]] = []
         results: list[dict[str, Any] | ValidationFailed] = []
+        shared = {
+            "register_id": reg["id"],
+            "schema_id": sch["id"],
+            "owner": owner,
+            "created": now,
+            "updated": now,
+        }
         for obj, given in zip(objects, uuids, strict=True):
             if not isinstance(obj, dict):
                 failure = ValidationFailed([{"property": None, "message": "An object must be a JSON object"}])
@@ -325,26 +342,15 @@ class ObjectService:
                 seal(data, secret_paths, self.context.secrets, row.object if row is not None else None)
             if row is None:
                 made = key or next(fresh)
-                record = {
-                    "uuid": made,
-                    "register_id": reg["id"],
-                    "schema_id": sch["id"],
-                    "object": data,
-                    "version": "1.0.0",
-                    "owner": owner,
-                    "created": now,
-                    "updated": now,
-                }
-                inserts.append(record)
-                results.append(self._wire_from(record, sch) if shape else made)
+                inserts.append((made, data))
+                results.append(
+                    self._wire_from({"uuid": made, "object": data, "version": "1.0.0", **shared}, sch)
+                    if shape
+                    else made
+                )
             else:
-                record = {
-                    "b_uuid": row.uuid,
-                    "object": data,
-                    "version": bump_version(row.version),
-                    "updated": now,
-                }
-                updates.append(record)
+                version = bump_version(row.version)
+                updates.append((row.uuid, data, version))
                 if not shape:
                     results.append(row.uuid)
                     continue
@@ -355,7 +361,7 @@ class ObjectService:
                             "register_id": reg["id"],
                             "schema_id": sch["id"],
                             "object": data,
-                            "version": record["version"],
+                            "version": version,
                             "owner": row.owner,
                             "created": row.created,
                             "updated": now,
@@ -363,7 +369,7 @@ class ObjectService:
                         sch,
                     )
                 )
-        return ObjectBatch(results, inserts, updates)
+        return ObjectBatch(results, inserts, updates, shared)
 
     def delete_object(
         self, id: str, register: Any = None, schema: Any = None, conn: Connection | None = None

@@ -40,27 +40,46 @@ MAX_SQLITE_PARAMS = 30_000
 
 
 def insert_statements(
-    dialect: str, head: str, rows: list[tuple[Any, ...]], casts: Mapping[int, str] | None = None
+    dialect: str,
+    table: str,
+    columns: Sequence[str],
+    rows: list[tuple[Any, ...]],
+    shared: Mapping[str, Any] | None = None,
+    casts: Mapping[str, str] | None = None,
 ) -> list[Statement]:
-    """``head VALUES ...`` for every row.
+    """``INSERT INTO table`` one row per entry of ``rows`` (values for ``columns``), each
+    also taking the ``shared`` column values, which are sent once per statement.
 
     On SQLite: multi-row ``VALUES``, as few statements as the parameter limit allows;
-    the driver binds a statement's rows and then runs it in C without the GIL, where
-    ``executemany`` takes the GIL back after every row (5 ms a row when another thread
-    is busy). On PostgreSQL: ``executemany``, which psycopg pipelines. ``casts`` adds a
-    PostgreSQL cast to a column by position (``{3: "::jsonb"}``).
+    the driver binds a statement's values (holding the GIL) and then runs it in C
+    without the GIL, where ``executemany`` takes the GIL back after every row (5 ms a
+    row when another thread is busy). Shared values are bound once, not per row: a
+    synchronisation's contracts share nine of their fifteen columns. On PostgreSQL:
+    ``executemany``, which psycopg pipelines. ``casts`` adds a PostgreSQL cast to a
+    column (``{"object": "::jsonb"}``).
     """
     if not rows:
         return []
-    width = len(rows[0])
+    shared = shared or {}
+    names = ", ".join([*columns, *shared])
+    width = len(columns)
     if dialect == "sqlite":
+        picks = ", ".join([*(f"column{i + 1}" for i in range(width)), *(["?"] * len(shared))])
         group = "(" + ", ".join(["?"] * width) + ")"
+        fixed = list(shared.values())
         return [
-            Statement(f"{head} VALUES {', '.join([group] * len(chunk))}", [v for row in chunk for v in row])
-            for chunk in _chunks(rows, max(1, MAX_SQLITE_PARAMS // width))
+            Statement(
+                f"INSERT INTO {table} ({names}) SELECT {picks} FROM (VALUES {', '.join([group] * len(chunk))})",
+                [*fixed, *(v for row in chunk for v in row)],
+            )
+            for chunk in _chunks(rows, max(1, (MAX_SQLITE_PARAMS - len(shared)) // width))
         ]
-    group = "(" + ", ".join("%s" + (casts or {}).get(i, "") for i in range(width)) + ")"
-    return [Statement(f"{head} VALUES {group}", rows, many=True)]
+    casts = casts or {}
+    marks = ", ".join(f"%s{casts.get(name, '')}" for name in [*columns, *shared])
+    tail = tuple(shared.values())
+    return [
+        Statement(f"INSERT INTO {table} ({names}) VALUES ({marks})", [(*row, *tail) for row in rows], many=True)
+    ]
 
 
 def update_statements(
@@ -69,30 +88,41 @@ def update_statements(
     key: str,
     columns: Sequence[str],
     rows: list[tuple[Any, ...]],
+    shared: Mapping[str, Any] | None = None,
     casts: Mapping[str, str] | None = None,
 ) -> list[Statement]:
-    """``UPDATE table SET columns`` for every row ``(key value, *column values)``.
+    """``UPDATE table SET columns`` for every row ``(key value, *column values)``, and
+    ``SET`` the ``shared`` columns to the same value in each.
 
     On SQLite one ``UPDATE ... FROM (VALUES ...)`` per chunk (see :func:`insert_statements`),
     on PostgreSQL ``executemany``; ``casts`` adds a PostgreSQL cast to a column by name.
     """
     if not rows:
         return []
+    shared = shared or {}
     if dialect == "sqlite":
-        sets = ", ".join(f"{column} = v.column{i + 2}" for i, column in enumerate(columns))
+        sets = ", ".join(
+            [
+                *(f"{column} = v.column{i + 2}" for i, column in enumerate(columns)),
+                *(f"{column} = ?" for column in shared),
+            ]
+        )
         group = "(" + ", ".join(["?"] * (len(columns) + 1)) + ")"
+        fixed = list(shared.values())
         return [
             Statement(
                 f"UPDATE {table} SET {sets} FROM (VALUES {', '.join([group] * len(chunk))}) AS v "
                 f"WHERE {table}.{key} = v.column1",
-                [v for row in chunk for v in row],
+                [*fixed, *(v for row in chunk for v in row)],
             )
-            for chunk in _chunks(rows, max(1, MAX_SQLITE_PARAMS // (len(columns) + 1)))
+            for chunk in _chunks(rows, max(1, (MAX_SQLITE_PARAMS - len(shared)) // (len(columns) + 1)))
         ]
-    sets = ", ".join(f"{column} = %s{(casts or {}).get(column, '')}" for column in columns)
+    casts = casts or {}
+    sets = ", ".join(f"{column} = %s{casts.get(column, '')}" for column in [*columns, *shared])
+    tail = tuple(shared.values())
     return [
         Statement(
-            f"UPDATE {table} SET {sets} WHERE {key} = %s", [(*row[1:], row[0]) for row in rows], many=True
+            f"UPDATE {table} SET {sets} WHERE {key} = %s", [(*row[1:], *tail, row[0]) for row in rows], many=True
         )
     ]
 
