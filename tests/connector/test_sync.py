@@ -13,6 +13,7 @@ import pytest
 from fake_api import make_record  # tests/connector is on sys.path (tests/conftest.py)
 
 from openconnector import CallService, MappingService, ObjectService, SynchronizationService
+from openconnector.connector.logs import LogService
 from openconnector.errors import Conflict
 
 PETS = "/pet/findByStatus?status=available"
@@ -175,6 +176,24 @@ def test_a_500_on_page_3_keeps_earlier_pages_and_deletes_nothing(objects, source
     assert "500" in log["message"] and "page 3" in log["message"]
     assert log["result"]["objects"]["deleted"] == 0 and log["result"]["pages"] == 2
     assert _count(objects) == 45
+
+
+def test_every_page_call_of_a_run_is_logged_the_failing_one_too(objects, source, record_mapping):
+    """A run holds its call logs while pages are fetched in the background and stores
+    them as it writes: when the run ends, each is in the log, whether it ended well or not."""
+    logs = LogService(objects.context)
+    ok = _sync(objects, source, "/paged/page?pageSize=10", record_mapping)
+    SynchronizationService().synchronize(ok)
+    statuses = [r["statusCode"] for r in logs.call_logs([("_limit", "100")])["results"]]
+    assert statuses == [200] * 6  # 45 records in pages of 10, then the empty page that ends it
+    failing = _sync(objects, source, "/paged/page?pageSize=10&failOn=3", record_mapping)
+    assert SynchronizationService().synchronize(failing)["status"] == "error"
+    urls = [
+        (r["statusCode"], r["request"]["url"])
+        for r in logs.call_logs([("_limit", "100")])["results"]
+        if "failOn" in r["request"]["url"]
+    ]
+    assert sorted(code for code, _ in urls) == [200, 200, 500, 500]  # page 3 tried twice (retries: 1)
 
 
 def test_a_timeout_ends_the_run_with_a_clear_message(objects, fake_api):

@@ -107,7 +107,14 @@ class ContractStore:
                 "synchronization_contracts",
                 _NEW_COLUMNS,
                 [
-                    (u, n["origin_id"], n["origin_hash"], n["mapping_hash"], n["target_id"], n.get("target_hash"))
+                    (
+                        u,
+                        n["origin_id"],
+                        n["origin_hash"],
+                        n["mapping_hash"],
+                        n["target_id"],
+                        n.get("target_hash"),
+                    )
                     for u, n in zip(new_uuids(len(new)), new, strict=True)
                 ],
                 shared={

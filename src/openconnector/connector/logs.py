@@ -7,6 +7,9 @@ call and every run adds one. Reading them uses the original's log envelope
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from math import ceil
 from typing import Any
@@ -28,17 +31,63 @@ SYNC_LOG_RETENTION = timedelta(days=30)
 
 
 class CallLogWriter:
-    """The ``log_sink`` of the CallService: one row per call (bodies only for errors)."""
+    """The ``log_sink`` of the CallService: one row per call (bodies only for errors).
+
+    A synchronisation holds its call logs (:meth:`hold`): a page fetched in the
+    background then never waits for the database (on SQLite, for the page being
+    written), and the run's writer thread stores them between pages (:meth:`take`).
+    """
 
     def __init__(self, context: Context) -> None:
         self.db = context.db
+        self._held: list[dict[str, Any]] | None = None
+        self._holders = 0
+        self._lock = threading.Lock()
 
     def __call__(self, log: dict[str, Any]) -> None:
+        row = self._row(log)
+        with self._lock:
+            if self._held is not None:
+                self._held.append(row)
+                return
+        self.write([row])
+
+    def write(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            with self.db.begin() as conn:
+                conn.execute(insert(t.call_logs), rows)
+
+    @contextmanager
+    def hold(self) -> Iterator[CallLogWriter]:
+        """Keep call logs in memory until :meth:`take`; what is left is written on exit."""
+        with self._lock:
+            self._holders += 1
+            if self._held is None:
+                self._held = []
+        try:
+            yield self
+        finally:
+            rows: list[dict[str, Any]] = []
+            with self._lock:
+                self._holders -= 1
+                if not self._holders:
+                    rows, self._held = self._held or [], None
+            self.write(rows)
+
+    def take(self) -> list[dict[str, Any]]:
+        """The call logs held so far (they are no longer held)."""
+        with self._lock:
+            if not self._held:
+                return []
+            rows, self._held = self._held, []
+        return rows
+
+    def _row(self, log: dict[str, Any]) -> dict[str, Any]:
         status = log.get("statusCode")
         request = log.get("request") or {}
         response = log.get("response") or {}
         keep = CALL_LOG_RETENTION if (status or 0) >= 400 or not status else SUCCESS_CALL_LOG_RETENTION
-        row = {
+        return {
             "uuid": log.get("uuid") or new_uuid(),
             "source_id": str(log.get("sourceId")) if log.get("sourceId") is not None else None,
             "synchronization_id": log.get("synchronizationId"),
@@ -53,8 +102,6 @@ class CallLogWriter:
             "created": log.get("created") or now_iso(),
             "expires": iso(utcnow() + keep),
         }
-        with self.db.begin() as conn:
-            conn.execute(insert(t.call_logs).values(**row))
 
 
 def call_log_to_wire(row: Any) -> dict[str, Any]:

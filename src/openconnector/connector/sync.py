@@ -27,6 +27,7 @@ import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from typing import Any, NamedTuple
 
 from sqlalchemy import insert, update
@@ -43,6 +44,7 @@ from ..store.statements import Statement, run_statements
 from .collector import relaxed_gc
 from .contracts import ContractStore
 from .entities import EntityService
+from .logs import CallLogWriter
 from .mapping import MappingError
 from .mappings import MappingService
 from .pages import Page
@@ -157,9 +159,10 @@ class _PageWriter:
     for that write, so its contract lookup sees the contract (never a duplicate).
     """
 
-    def __init__(self, db: Database, run: Run) -> None:
+    def __init__(self, db: Database, run: Run, call_logs: CallLogWriter | None = None) -> None:
         self.db = db
         self.run = run
+        self.call_logs = call_logs
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="writer")
         self.future: Future[None] | None = None
         self.current: PageWrite | None = None
@@ -195,6 +198,8 @@ class _PageWriter:
     def _write(self, write: PageWrite) -> None:
         with self.db.begin() as conn:
             run_statements(conn, write.statements)
+        if self.call_logs is not None:  # the pages' call logs, held while they were fetched
+            self.call_logs.write(self.call_logs.take())
 
 
 class SynchronizationService:
@@ -381,8 +386,13 @@ class SynchronizationService:
         # Only a test run remembers every origin id (to count what a real run would delete);
         # a real run marks contracts in the database instead, so memory stays flat.
         seen: set[str] | None = set() if run.test else None
-        writer = _PageWriter(self.db, run)  # a test run prepares no writes: it stays idle
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch") as prefetch:
+        sink = self.calls.log_sink
+        call_logs = sink if isinstance(sink, CallLogWriter) else None
+        writer = _PageWriter(self.db, run, call_logs)  # a test run prepares no writes: it stays idle
+        with (
+            call_logs.hold() if call_logs is not None else nullcontext(),
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch") as prefetch,
+        ):
             upcoming: Future[Any] = prefetch.submit(next, pages, _STOP)
             try:
                 while True:

@@ -78,7 +78,9 @@ def insert_statements(
     marks = ", ".join(f"%s{casts.get(name, '')}" for name in [*columns, *shared])
     tail = tuple(shared.values())
     return [
-        Statement(f"INSERT INTO {table} ({names}) VALUES ({marks})", [(*row, *tail) for row in rows], many=True)
+        Statement(
+            f"INSERT INTO {table} ({names}) VALUES ({marks})", [(*row, *tail) for row in rows], many=True
+        )
     ]
 
 
@@ -122,7 +124,9 @@ def update_statements(
     tail = tuple(shared.values())
     return [
         Statement(
-            f"UPDATE {table} SET {sets} WHERE {key} = %s", [(*row[1:], *tail, row[0]) for row in rows], many=True
+            f"UPDATE {table} SET {sets} WHERE {key} = %s",
+            [(*row[1:], *tail, row[0]) for row in rows],
+            many=True,
         )
     ]
 
