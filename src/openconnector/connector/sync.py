@@ -41,7 +41,6 @@ from ..store.db import Database
 from ..store.ids import new_uuid
 from ..store.locks import LockService, lock_ttl
 from ..store.statements import Statement, run_statements
-from .collector import relaxed_gc
 from .contracts import ContractStore
 from .entities import EntityService
 from .logs import CallLogWriter
@@ -51,6 +50,7 @@ from .pages import Page
 from .pagination import from_source_config
 from .records import MISSING, content_hash, get_path
 from .sources import CallService
+from .tuning import tuned_for_runs
 
 log = logging.getLogger("openconnector.sync")
 
@@ -266,7 +266,7 @@ class SynchronizationService:
             run = Run(sync, test, force)
             self._open_log(run, user)
             try:
-                with relaxed_gc():
+                with tuned_for_runs():
                     self._run(run, plan, stop, progress, heartbeat)
             except OpenConnectorError as exc:
                 run.status, run.message = "error", exc.message
