@@ -56,6 +56,8 @@ def get_path(obj: Any, dotted: str | None, default: Any = MISSING) -> Any:
     ``"a.b"``), because flattened keys are common in API output. Returns
     ``default`` (``MISSING`` unless given) when the path does not exist.
     """
+    if dotted and type(obj) is dict and dotted in obj:  # the common case, without the ABC check below
+        return obj[dotted]
     if dotted is None or dotted == "":
         return obj
     if isinstance(obj, Mapping) and dotted in obj:
