@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import Connection, and_, delete, or_, select
+from sqlalchemy import Connection, and_, delete, select
 
 from ..clock import now_iso
 from ..store import tables as t
@@ -172,16 +172,24 @@ class ContractStore:
     ) -> list[Any]:
         """Contracts whose record a complete run did not see: their records vanished at the source.
 
-        A contract of a page the run skipped whole (``seen_pages``) was seen.
+        A contract of a page the run skipped whole (``seen_pages``) was seen. The
+        skipped pages go in as one parameter (a JSON array on SQLite, an array on
+        PostgreSQL): a run of many small pages skips tens of thousands, more than
+        either database takes as separate parameters.
         """
-        c = t.contracts.c
-        query = select(c.id, c.origin_id, c.target_id).where(
-            c.synchronization_id == self.sync_id,
-            or_(c.source_last_checked.is_(None), c.source_last_checked < run_started),
+        sqlite = conn.dialect.name == "sqlite"
+        mark = "?" if sqlite else "%s"
+        sql = (
+            "SELECT id, origin_id, target_id FROM synchronization_contracts "
+            f"WHERE synchronization_id = {mark} "
+            f"AND (source_last_checked IS NULL OR source_last_checked < {mark})"
         )
+        params: tuple[Any, ...] = (self.sync_id, run_started)
         if seen_pages:
-            query = query.where(or_(c.page_hash.is_(None), c.page_hash.not_in(list(seen_pages))))
-        return conn.execute(query.limit(limit)).all()
+            unseen = "NOT IN (SELECT value FROM json_each(?))" if sqlite else "<> ALL(%s)"
+            sql += f" AND (page_hash IS NULL OR page_hash {unseen})"
+            params += _in_params(mark, list(seen_pages))
+        return list(conn.exec_driver_sql(f"{sql} LIMIT {int(limit)}", params))
 
     def remove(self, conn: Connection, contract_ids: list[int]) -> None:
         for start in range(0, len(contract_ids), _CHUNK):
