@@ -179,13 +179,7 @@ def storage_floor(records: int, page_size: int) -> float:
             ids = range(start + 1, min(start + page_size, records) + 1)
             uuids = new_uuids(len(ids))
             objects = [(u, _floor_object(i)) for u, i in zip(uuids, ids, strict=True)]
-            shared = {
-                "register_id": register["id"],
-                "schema_id": schema["id"],
-                "owner": None,
-                "created": now,
-                "updated": now,
-            }
+            shared = ObjectBatch.shared_of(register, schema, None, now)
             new = [
                 {"origin_id": str(i), "origin_hash": "0" * 32, "mapping_hash": "1" * 32, "target_id": u}
                 for u, i in zip(uuids, ids, strict=True)

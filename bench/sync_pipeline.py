@@ -123,13 +123,7 @@ def pipeline_run(url: str, records: int, server_pid: int) -> dict[str, float]:
                 with context.db.connect() as conn:
                     contracts.for_origins(conn, [origin for origin, _, _ in rows])
                 uuids = new_uuids(len(rows))
-                shared = {
-                    "register_id": register["id"],
-                    "schema_id": schema["id"],
-                    "owner": None,
-                    "created": now,
-                    "updated": now,
-                }
+                shared = ObjectBatch.shared_of(register, schema, None, now)
                 new = [
                     {"origin_id": o, "origin_hash": h, "mapping_hash": plan["mapping_hash"], "target_id": u}
                     for u, (o, h, _) in zip(uuids, rows, strict=True)

@@ -105,6 +105,19 @@ class ObjectBatch:
         self.updates = updates
         self.shared = shared
 
+    @staticmethod
+    def shared_of(
+        register: dict[str, Any], schema: dict[str, Any], owner: str | None, now: str
+    ) -> dict[str, Any]:
+        """The column values every object a batch writes at ``now`` has in common."""
+        return {
+            "register_id": register["id"],
+            "schema_id": schema["id"],
+            "owner": owner,
+            "created": now,
+            "updated": now,
+        }
+
     def write(self, conn: Connection) -> None:
         run_statements(conn, self.statements(conn.dialect.name))
 
@@ -306,13 +319,7 @@ class ObjectService:
         inserts: list[tuple[str, dict[str, Any]]] = []
         updates: list[tuple[str, dict[str, Any], str]] = []
         results: list[dict[str, Any] | ValidationFailed] = []
-        shared = {
-            "register_id": reg["id"],
-            "schema_id": sch["id"],
-            "owner": owner,
-            "created": now,
-            "updated": now,
-        }
+        shared = ObjectBatch.shared_of(reg, sch, owner, now)
         for obj, given in zip(objects, uuids, strict=True):
             if not isinstance(obj, dict):
                 failure = ValidationFailed([{"property": None, "message": "An object must be a JSON object"}])
