@@ -71,3 +71,22 @@ def test_delete_object_removes_it(objects):
     objects.delete_object(created["id"], "dcat", "dataset")
     with pytest.raises(NotFound):
         objects.find(created["id"])
+
+
+def test_text_that_bulk_writes_must_escape_comes_back_unchanged(objects):
+    """Bulk inserts go through PostgreSQL's COPY and SQLite's multi-row VALUES: tabs,
+    newlines, backslashes, COPY's own null marker and non-ASCII text all survive."""
+    awkward = [
+        "tab\there",
+        "line\nbreak\r\n",
+        "back\\slash \\N \\\\",
+        "\\N",
+        "quote \" and ' both",
+        "émoji 🐕 ünïcode",
+        '{"not": "json"}',
+    ]
+    saved = objects.save_objects([{"title": text, "category": text} for text in awkward], "dcat", "dataset")
+    for text, made in zip(awkward, saved, strict=True):
+        found = objects.find(made["id"])
+        assert found["title"] == text and found["category"] == text
+    assert objects.find_all("dcat", "dataset", filters={"category": "\\N"})["total"] == 1

@@ -123,7 +123,6 @@ class ObjectBatch:
 
     def statements(self, dialect: str) -> list[Statement]:
         """The writes as statements for ``dialect`` (see ``store/statements.py``)."""
-        casts = {"object": "::jsonb"}
         return [
             *insert_statements(
                 dialect,
@@ -131,7 +130,6 @@ class ObjectBatch:
                 ("uuid", "object"),
                 [(made, _dumps(data)) for made, data in self.inserts],
                 shared={"version": "1.0.0", **self.shared},
-                casts=casts,
             ),
             *update_statements(
                 dialect,
@@ -140,7 +138,7 @@ class ObjectBatch:
                 ("object", "version"),
                 [(made, _dumps(data), version) for made, data, version in self.updates],
                 shared={"updated": self.shared["updated"]},
-                casts=casts,
+                casts={"object": "::jsonb"},
             ),
         ]
 

@@ -18,6 +18,8 @@ class Statement(NamedTuple):
     params: Any
     #: ``params`` is a list of parameter rows for ``executemany``.
     many: bool = False
+    #: ``sql`` is a PostgreSQL ``COPY ... FROM STDIN`` and ``params`` its rows.
+    copy: bool = False
 
 
 def run_statements(conn: Connection, statements: Iterable[Statement]) -> None:
@@ -26,7 +28,11 @@ def run_statements(conn: Connection, statements: Iterable[Statement]) -> None:
     cursor = conn.connection.cursor()
     try:
         for statement in statements:
-            if statement.many:
+            if statement.copy:
+                with cursor.copy(statement.sql) as copy:
+                    for row in statement.params:
+                        copy.write_row(row)
+            elif statement.many:
                 if statement.params:
                     cursor.executemany(statement.sql, statement.params)
             else:
@@ -45,7 +51,6 @@ def insert_statements(
     columns: Sequence[str],
     rows: list[tuple[Any, ...]],
     shared: Mapping[str, Any] | None = None,
-    casts: Mapping[str, str] | None = None,
 ) -> list[Statement]:
     """``INSERT INTO table`` one row per entry of ``rows`` (values for ``columns``), each
     also taking the ``shared`` column values, which are sent once per statement.
@@ -55,8 +60,9 @@ def insert_statements(
     without the GIL, where ``executemany`` takes the GIL back after every row (5 ms a
     row when another thread is busy). Shared values are bound once, not per row: a
     synchronisation's contracts share nine of their fifteen columns. On PostgreSQL:
-    ``executemany``, which psycopg pipelines. ``casts`` adds a PostgreSQL cast to a
-    column (``{"object": "::jsonb"}``).
+    ``COPY ... FROM STDIN``, which the server parses per column type (text into
+    ``jsonb`` too); psycopg's pipelined ``executemany`` spent six times the client CPU
+    (2.3 s against 0.35 s for a first run of 100,000 records).
     """
     if not rows:
         return []
@@ -74,14 +80,8 @@ def insert_statements(
             )
             for chunk in _chunks(rows, max(1, (MAX_SQLITE_PARAMS - len(shared)) // width))
         ]
-    casts = casts or {}
-    marks = ", ".join(f"%s{casts.get(name, '')}" for name in [*columns, *shared])
     tail = tuple(shared.values())
-    return [
-        Statement(
-            f"INSERT INTO {table} ({names}) VALUES ({marks})", [(*row, *tail) for row in rows], many=True
-        )
-    ]
+    return [Statement(f"COPY {table} ({names}) FROM STDIN", [(*row, *tail) for row in rows], copy=True)]
 
 
 def update_statements(
