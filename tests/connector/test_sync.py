@@ -355,9 +355,15 @@ def test_an_unchanged_rerun_skips_whole_pages(objects, source, record_mapping):
     assert (again["objects"]["found"], again["objects"]["skipped"]) == (45, 45)
 
 
-def test_a_target_deleted_by_hand_is_made_again_though_its_page_is_unchanged(objects, source, record_mapping):
-    sync = _sync(objects, source, "/paged/next?style=next&size=10", record_mapping)
-    service = SynchronizationService()
+def test_a_target_deleted_by_hand_is_made_again_though_its_page_is_unchanged(
+    any_context, fake_api, make_dcat
+):
+    make_dcat(any_context, value={"type": "integer"})
+    objects = ObjectService(any_context)
+    source = _save(objects, "source", {"name": "Fake", "type": "api", "location": fake_api.url})
+    mapping = _save(objects, "mapping", {"name": "m", "mapping": {"title": "{{ name }}", "value": "value"}})
+    sync = _sync(objects, source, "/paged/next?style=next&size=10", mapping)
+    service = SynchronizationService(any_context)
     service.synchronize(sync)
     victim = objects.find_all("dcat", "dataset", limit=1)["results"][0]
     objects.delete_object(victim["id"])
