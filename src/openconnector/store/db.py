@@ -30,6 +30,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.execute("PRAGMA cache_size=-16384")  # 16 MB per connection; a run holds three
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.execute("PRAGMA wal_autocheckpoint=8192")  # checkpoint every ~32 MB, not every 4 MB
+    # PRAGMA optimize samples this many rows per index instead of reading whole tables: after
+    # a first run of a million records it took a second and 15 MB more page cache.
+    cursor.execute("PRAGMA analysis_limit=1000")
     cursor.close()
 
 
@@ -44,7 +47,14 @@ def make_engine(settings: Settings) -> Engine:
     url = settings.url
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **JSON_OPTIONS)
+        # LIFO: the connection just returned (its page cache warm) is the next one handed out,
+        # so idle connections stay idle instead of each filling a cache of its own.
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_use_lifo=True,
+            **JSON_OPTIONS,
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if url.startswith("postgresql://"):
