@@ -423,3 +423,25 @@ def test_a_record_on_two_consecutive_pages_becomes_one_object(
     assert (result["found"], result["created"], result["skipped"]) == (30, 29, 1)
     assert _count(objects) == 29
     assert len(set(_titles(objects))) == 29
+
+
+def test_held_call_logs_are_written_before_they_pile_up(objects, source, record_mapping, monkeypatch):
+    """An unchanged re-run skips every page and writes nothing else, so the call logs it
+    holds are written as they pass ``MAX_HELD``, not kept until the run ends."""
+    from openconnector.connector.logs import CallLogWriter
+
+    monkeypatch.setattr(CallLogWriter, "MAX_HELD", 2)
+    logs = LogService(objects.context)
+    sync = _sync(objects, source, "/paged/next?style=next&size=10", record_mapping)
+    SynchronizationService().synchronize(sync)
+    before = logs.call_logs([("_limit", "1")])["total"]
+    stored_during_run = []
+    service = SynchronizationService()
+
+    def progress(_counts):
+        stored_during_run.append(logs.call_logs([("_limit", "1")])["total"] - before)
+
+    result = service.synchronize(sync, progress=progress)["result"]
+    assert result["unchangedPages"] == 5  # nothing written but the logs
+    assert max(stored_during_run) >= 3  # written while the run went on
+    assert logs.call_logs([("_limit", "1")])["total"] - before == 5  # and none lost at the end

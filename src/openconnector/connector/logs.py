@@ -36,7 +36,11 @@ class CallLogWriter:
     A synchronisation holds its call logs (:meth:`hold`): a page fetched in the
     background then never waits for the database (on SQLite, for the page being
     written), and the run's writer thread stores them between pages (:meth:`take`).
+    A run whose pages are all skipped writes nothing, so more than ``MAX_HELD`` held
+    logs are written by the thread that logs the next call: memory stays flat.
     """
+
+    MAX_HELD = 100
 
     def __init__(self, context: Context) -> None:
         self.db = context.db
@@ -49,8 +53,12 @@ class CallLogWriter:
         with self._lock:
             if self._held is not None:
                 self._held.append(row)
-                return
-        self.write([row])
+                if len(self._held) <= self.MAX_HELD:
+                    return
+                rows, self._held = self._held, []
+            else:
+                rows = [row]
+        self.write(rows)
 
     def write(self, rows: list[dict[str, Any]]) -> None:
         if rows:
