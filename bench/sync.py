@@ -180,13 +180,10 @@ def storage_floor(records: int, page_size: int) -> float:
             uuids = new_uuids(len(ids))
             objects = [(u, _floor_object(i)) for u, i in zip(uuids, ids, strict=True)]
             shared = ObjectBatch.shared_of(register, schema, None, now)
-            new = [
-                {"origin_id": str(i), "origin_hash": "0" * 32, "mapping_hash": "1" * 32, "target_id": u}
-                for u, i in zip(uuids, ids, strict=True)
-            ]
+            new = [(str(i), "0" * 32, u) for u, i in zip(uuids, ids, strict=True)]
             pages.append(
                 ObjectBatch([], objects, [], shared).statements("sqlite")
-                + contracts.write_statements("sqlite", new, [], now, None)
+                + contracts.write_statements("sqlite", new, [], "1" * 32, now, None)
             )
         started = time.perf_counter()
         for statements in pages:

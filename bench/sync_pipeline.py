@@ -124,14 +124,13 @@ def pipeline_run(url: str, records: int, server_pid: int) -> dict[str, float]:
                     contracts.for_origins(conn, [origin for origin, _, _ in rows])
                 uuids = new_uuids(len(rows))
                 shared = ObjectBatch.shared_of(register, schema, None, now)
-                new = [
-                    {"origin_id": o, "origin_hash": h, "mapping_hash": plan["mapping_hash"], "target_id": u}
-                    for u, (o, h, _) in zip(uuids, rows, strict=True)
-                ]
+                new = [(o, h, u) for u, (o, h, _) in zip(uuids, rows, strict=True)]
                 page_hash = content_hash([plan["page_salt"], fingerprint])
                 statements = ObjectBatch(
                     [], [(u, t) for u, (_, _, t) in zip(uuids, rows, strict=True)], [], shared
-                ).statements("sqlite") + contracts.write_statements("sqlite", new, [], now, page_hash)
+                ).statements("sqlite") + contracts.write_statements(
+                    "sqlite", new, [], plan["mapping_hash"], now, page_hash
+                )
                 if pending is not None:
                     pending.result()
                 pending = writer.submit(write, statements)

@@ -19,17 +19,15 @@ def test_deletes_find_unseen_contracts_past_tens_of_thousands_of_skipped_pages(a
         ("on-another-page", "f" * 32),  # not seen: its record is gone
         ("invalid-last-time", None),  # not seen, and never on a skippable page
     ]
-    new = [
-        {"origin_id": origin, "origin_hash": "0" * 32, "mapping_hash": "1" * 32, "target_id": new_uuid()}
-        for origin, _ in rows
-    ]
+    new = [(origin, "0" * 32, new_uuid()) for origin, _ in rows]
     with any_context.db.begin() as conn:
         for entry, (_, page) in zip(new, rows, strict=True):
-            run_statements(conn, store.write_statements(conn.dialect.name, [entry], [], earlier, page))
+            statements = store.write_statements(conn.dialect.name, [entry], [], "1" * 32, earlier, page)
+            run_statements(conn, statements)
     with any_context.db.connect() as conn:
         unseen = store.unseen_targets(conn, run_started, skipped)
         assert sorted(r.origin_id for r in unseen) == ["invalid-last-time", "on-another-page"]
-        assert {r.target_id for r in unseen} == {n["target_id"] for n in new[1:]}
+        assert {r.target_id for r in unseen} == {target for _, _, target in new[1:]}
         # without skipped pages, every contract checked before the run is unseen
         assert len(store.unseen_targets(conn, run_started)) == 3
         # checked during this run: seen

@@ -24,19 +24,26 @@ from ..store.statements import Statement, insert_statements, update_statements
 
 _CHUNK = 500
 #: What a new contract has of its own; the rest is the run's (see ``write_statements``).
-_NEW_COLUMNS = ("uuid", "origin_id", "origin_hash", "mapping_hash", "target_id", "target_hash")
-_CHANGED_COLUMNS = ("origin_hash", "mapping_hash", "target_id")
+_NEW_COLUMNS = ("uuid", "origin_id", "origin_hash", "target_id")
+_CHANGED_COLUMNS = ("origin_hash", "target_id")
 
 
-def _in(mark: str, count: int) -> str:
-    """One parameter for a whole list: a JSON array unpacked by ``json_each`` on SQLite,
-    an array for ``= ANY`` on PostgreSQL (whose driver otherwise re-parses a
-    500-placeholder statement on every page)."""
-    return "IN (SELECT value FROM json_each(?))" if mark == "?" else "= ANY(%s)"
+def _mark(dialect: str) -> str:
+    """The driver's parameter marker."""
+    return "?" if dialect == "sqlite" else "%s"
 
 
-def _in_params(mark: str, values: list[str]) -> tuple[Any, ...]:
-    return (orjson.dumps(values),) if mark == "?" else (list(values),)
+def _list_test(mark: str, negate: bool = False) -> str:
+    """``IN``/``NOT IN`` a list given as one parameter (see :func:`_list_param`): a JSON
+    array unpacked by ``json_each`` on SQLite, an array on PostgreSQL. Any length fits,
+    and the statement's text does not change with it (no re-parsing per page)."""
+    if mark == "?":
+        return f"{'NOT ' if negate else ''}IN (SELECT value FROM json_each(?))"
+    return "<> ALL(%s)" if negate else "= ANY(%s)"
+
+
+def _list_param(mark: str, values: Sequence[str]) -> Any:
+    return orjson.dumps(list(values)) if mark == "?" else list(values)
 
 
 class Contract(NamedTuple):
@@ -55,45 +62,41 @@ class ContractStore:
     def for_origins(self, conn: Connection, origin_ids: Sequence[str]) -> dict[str, Contract]:
         """Existing contracts by origin id, each knowing whether its target object still exists.
 
-        One query per 500 records, through the driver: the SQL-building cost of a
+        One query for the whole page, through the driver: the SQL-building cost of a
         generic IN list of 500 parameters was a third of an unchanged re-run.
         """
-        found: dict[str, Contract] = {}
-        sqlite = conn.dialect.name == "sqlite"
-        mark = "?" if sqlite else "%s"
-        step = len(origin_ids) or 1 if sqlite else _CHUNK  # SQLite: one JSON array, any length
-        for start in range(0, len(origin_ids), step):
-            chunk = list(origin_ids[start : start + step])
-            # EXISTS, not a join: an index probe per contract whatever the planner's statistics
-            # say (PostgreSQL chose sequential scans of objects on tables filled during the run).
-            sql = (
-                "SELECT c.id, c.origin_id, c.origin_hash, c.mapping_hash, c.target_id, "
-                "EXISTS (SELECT 1 FROM objects o WHERE o.uuid = c.target_id) "
-                "FROM synchronization_contracts c "
-                f"WHERE c.synchronization_id = {mark} AND c.origin_id {_in(mark, len(chunk))}"
-            )
-            cursor = conn.connection.cursor()  # the driver's cursor: fetchall without per-row wrapping
-            try:
-                cursor.execute(sql, (self.sync_id, *_in_params(mark, chunk)))
-                rows = cursor.fetchall()
-            finally:
-                cursor.close()
-            for row in rows:
-                found[row[1]] = Contract(row[0], row[1], row[2], row[3], row[4], bool(row[5]))
-        return found
+        mark = _mark(conn.dialect.name)
+        # EXISTS, not a join: an index probe per contract whatever the planner's statistics
+        # say (PostgreSQL chose sequential scans of objects on tables filled during the run).
+        sql = (
+            "SELECT c.id, c.origin_id, c.origin_hash, c.mapping_hash, c.target_id, "
+            "EXISTS (SELECT 1 FROM objects o WHERE o.uuid = c.target_id) "
+            "FROM synchronization_contracts c "
+            f"WHERE c.synchronization_id = {mark} AND c.origin_id {_list_test(mark)}"
+        )
+        cursor = conn.connection.cursor()  # the driver's cursor: fetchall without per-row wrapping
+        try:
+            cursor.execute(sql, (self.sync_id, _list_param(mark, origin_ids)))
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        return {row[1]: Contract(row[0], row[1], row[2], row[3], row[4], bool(row[5])) for row in rows}
 
     def write_statements(
         self,
         dialect: str,
-        new: list[dict[str, Any]],
-        changed: list[dict[str, Any]],
+        new: list[tuple[str, str, str]],
+        changed: list[tuple[int, str, str]],
+        mapping_hash: str,
         checked_at: str,
         page_hash: str | None = None,
     ) -> list[Statement]:
-        """Insert new contracts and update changed ones, all seen at ``checked_at`` on the page
-        ``page_hash``; as statements to run later (see ``store/statements.py``)."""
+        """Insert new contracts ``(origin id, origin hash, target id)`` and update changed ones
+        ``(contract id, origin hash, target id)``, all mapped under ``mapping_hash`` and seen at
+        ``checked_at`` on the page ``page_hash``; as statements to run later."""
         now = now_iso()
-        times = {
+        run = {
+            "mapping_hash": mapping_hash,
             "source_last_changed": now,
             "source_last_checked": checked_at,
             "source_last_synced": now,
@@ -106,22 +109,12 @@ class ContractStore:
                 dialect,
                 "synchronization_contracts",
                 _NEW_COLUMNS,
-                [
-                    (
-                        u,
-                        n["origin_id"],
-                        n["origin_hash"],
-                        n["mapping_hash"],
-                        n["target_id"],
-                        n.get("target_hash"),
-                    )
-                    for u, n in zip(new_uuids(len(new)), new, strict=True)
-                ],
+                [(u, *entry) for u, entry in zip(new_uuids(len(new)), new, strict=True)],
                 shared={
                     "synchronization_id": self.sync_id,
                     "target_last_action": "create",
                     "created": now,
-                    **times,
+                    **run,
                 },
             ),
             *update_statements(
@@ -129,8 +122,8 @@ class ContractStore:
                 "synchronization_contracts",
                 "id",
                 _CHANGED_COLUMNS,
-                [(c["id"], c["origin_hash"], c["mapping_hash"], c["target_id"]) for c in changed],
-                shared={"target_last_action": "update", **times},
+                changed,
+                shared={"target_last_action": "update", **run},
             ),
         ]
 
@@ -139,21 +132,21 @@ class ContractStore:
     ) -> list[Statement]:
         """Mark contracts of records a run saw but did not write (skipped, invalid), seen on
         the page ``page_hash``."""
-        mark = "?" if dialect == "sqlite" else "%s"
-        step = (len(origin_ids) or 1) if mark == "?" else _CHUNK
+        if not origin_ids:
+            return []
+        mark = _mark(dialect)
         return [
             Statement(
                 f"UPDATE synchronization_contracts SET source_last_checked = {mark}, page_hash = {mark} "
-                f"WHERE synchronization_id = {mark} AND origin_id {_in(mark, len(chunk))}",
-                (checked_at, page_hash, self.sync_id, *_in_params(mark, chunk)),
+                f"WHERE synchronization_id = {mark} AND origin_id {_list_test(mark)}",
+                (checked_at, page_hash, self.sync_id, _list_param(mark, origin_ids)),
             )
-            for chunk in (origin_ids[start : start + step] for start in range(0, len(origin_ids), step))
         ]
 
     def page_census(self, conn: Connection, page_hash: str) -> tuple[int, int]:
         """How many contracts were last seen on the page ``page_hash``, and how many of
         their target objects still exist."""
-        mark = "?" if conn.dialect.name == "sqlite" else "%s"
+        mark = _mark(conn.dialect.name)
         cursor = conn.connection.cursor()
         try:
             # EXISTS per contract, not a join: PostgreSQL hash-joined a page's contracts with a
@@ -180,8 +173,7 @@ class ContractStore:
         PostgreSQL): a run of many small pages skips tens of thousands, more than
         either database takes as separate parameters.
         """
-        sqlite = conn.dialect.name == "sqlite"
-        mark = "?" if sqlite else "%s"
+        mark = _mark(conn.dialect.name)
         sql = (
             "SELECT id, origin_id, target_id FROM synchronization_contracts "
             f"WHERE synchronization_id = {mark} "
@@ -189,9 +181,8 @@ class ContractStore:
         )
         params: tuple[Any, ...] = (self.sync_id, run_started)
         if seen_pages:
-            unseen = "NOT IN (SELECT value FROM json_each(?))" if sqlite else "<> ALL(%s)"
-            sql += f" AND (page_hash IS NULL OR page_hash {unseen})"
-            params += _in_params(mark, list(seen_pages))
+            sql += f" AND (page_hash IS NULL OR page_hash {_list_test(mark, negate=True)})"
+            params += (_list_param(mark, seen_pages),)
         return list(conn.exec_driver_sql(f"{sql} LIMIT {int(limit)}", params))
 
     def remove(self, conn: Connection, contract_ids: list[int]) -> None:

@@ -536,6 +536,7 @@ class SynchronizationService:
         hash_mapping = plan["hash_mapping"]
         mapping_hash = plan["mapping_hash"]
         to_save: list[dict[str, Any]] = []
+        uuids: list[str | None] = []
         meta: list[tuple[str, str, Any]] = []
         for origin, record in keyed:
             try:
@@ -569,43 +570,27 @@ class SynchronizationService:
                 run.invalid(origin, f"The mapping produced {type(target).__name__}, not an object")
                 seen_invalid.append(origin)
                 continue
-            # The mapping's output is a fresh dict: adjust it in place. A known target keeps its
-            # uuid; a new one gets its uuid from ObjectService, which then skips the lookup.
-            target.pop("@self", None)
-            if contract is not None and contract.target_exists:
-                target["id"] = contract.target_id
-            else:
-                target.pop("id", None)
+            # A known target keeps its uuid; a new one gets its uuid from ObjectService, which
+            # then skips the lookup (it drops any "id" or "@self" the mapping produced).
             to_save.append(target)
+            uuids.append(contract.target_id if contract is not None and contract.target_exists else None)
             meta.append((origin, origin_hash, contract))
         batch = self.objects.prepare_objects(
-            to_save,
-            plan["register"],
-            plan["schema"],
-            conn,
-            uuids=[target.get("id") for target in to_save],
-            raise_invalid=False,
-            shape=False,
+            to_save, plan["register"], plan["schema"], conn, uuids=uuids, raise_invalid=False, shape=False
         )
-        new: list[dict[str, Any]] = []
-        changed: list[dict[str, Any]] = []
+        new: list[tuple[str, str, str]] = []
+        changed: list[tuple[int, str, str]] = []
+        updated = 0
         for result, (origin, origin_hash, contract) in zip(batch.results, meta, strict=True):
             if isinstance(result, ValidationFailed):
                 run.invalid(origin, _reason(result.errors), result.errors)
                 seen_invalid.append(origin)
-                continue
-            entry = {
-                "origin_id": origin,
-                "origin_hash": origin_hash,
-                "mapping_hash": mapping_hash,
-                "target_id": result,
-            }
-            if contract is None:
-                new.append(entry)
+            elif contract is None:
+                new.append((origin, origin_hash, result))
             else:
-                changed.append({**entry, "id": contract.id})
-        # A contract whose target had been removed is "created" again, not "updated".
-        updated = sum(1 for c in changed if existing[c["origin_id"]].target_exists)
+                changed.append((contract.id, origin_hash, result))
+                # a contract whose target had been removed is "created" again, not "updated"
+                updated += contract.target_exists
         created = len(new) + len(changed) - updated
         if run.test:
             run.objects["created"] += created
@@ -615,7 +600,7 @@ class SynchronizationService:
         checked = run.started_at
         statements = [
             *batch.statements(dialect),
-            *contracts.write_statements(dialect, new, changed, checked, page_hash),
+            *contracts.write_statements(dialect, new, changed, mapping_hash, checked, page_hash),
             *contracts.seen_statements(dialect, seen_only, checked, page_hash),
             *contracts.seen_statements(dialect, seen_invalid, checked, None),
         ]
