@@ -118,8 +118,10 @@ class ObjectBatch:
             "updated": now,
         }
 
-    def write(self, conn: Connection) -> None:
+    def write(self, conn: Connection) -> list[Any]:
+        """Store the rows in ``conn``'s transaction; the batch's results."""
         run_statements(conn, self.statements(conn.dialect.name))
+        return self.results
 
     def statements(self, dialect: str) -> list[Statement]:
         """The writes as statements for ``dialect`` (see ``store/statements.py``)."""
@@ -197,11 +199,8 @@ class ObjectService:
             schema = schema or current["@self"]["schema"]
         with self.db.begin(conn) as c:
             reg, sch = self.resolve(register, schema, c)
-            saved = self._save_batch([object], reg, sch, c, owner=owner, patch=patch, uuids=[object_id])
-            result = saved[0]
-            if isinstance(result, ValidationFailed):
-                raise result
-            return result
+            batch = self.prepare_objects([object], reg, sch, c, owner=owner, patch=patch, uuids=[object_id])
+            return batch.write(c)[0]  # an invalid object raised ValidationFailed
 
     def save_objects(
         self,
@@ -226,18 +225,10 @@ class ObjectService:
                 (o.get("@self") or {}).get("id") or o.get("id") if isinstance(o, dict) else None
                 for o in objects
             ]
-            results = self._save_batch(
-                objects,
-                reg,
-                sch,
-                c,
-                owner=owner,
-                patch=False,
-                uuids=uuids,
-                raise_invalid=raise_invalid,
-                shape=shape,
+            batch = self.prepare_objects(
+                objects, reg, sch, c, owner=owner, uuids=uuids, raise_invalid=raise_invalid, shape=shape
             )
-            return results
+            return batch.write(c)
 
     def validate(self, object: dict[str, Any], register: Any, schema: Any) -> list[dict[str, Any]]:
         """The validation errors ``object`` would get, without saving it."""
@@ -246,33 +237,6 @@ class ObjectService:
         data = {k: v for k, v in object.items() if k not in ("id", "@self")}
         validator.normalise(data)
         return validator.errors(data)
-
-    def _save_batch(
-        self,
-        objects: Sequence[Any],
-        reg: dict[str, Any],
-        sch: dict[str, Any],
-        conn: Connection,
-        *,
-        owner: str | None,
-        patch: bool,
-        uuids: Sequence[Any],
-        raise_invalid: bool = True,
-        shape: bool = True,
-    ) -> list[Any]:
-        batch = self.prepare_objects(
-            objects,
-            reg,
-            sch,
-            conn,
-            owner=owner,
-            patch=patch,
-            uuids=uuids,
-            raise_invalid=raise_invalid,
-            shape=shape,
-        )
-        batch.write(conn)
-        return batch.results
 
     def prepare_objects(
         self,
