@@ -35,60 +35,49 @@ class CallLogWriter:
 
     A synchronisation holds its call logs (:meth:`hold`): a page fetched in the
     background then never waits for the database (on SQLite, for the page being
-    written), and the run's writer thread stores them between pages (:meth:`take`).
-    A run whose pages are all skipped writes nothing, so more than ``MAX_HELD`` held
-    logs are written by the thread that logs the next call: memory stays flat.
+    written), and the run's writer thread stores them between pages (:meth:`flush`).
+    A run whose pages are all skipped writes nothing, so past ``MAX_HELD`` held logs
+    the thread that logs the next call stores them: memory stays flat.
     """
 
     MAX_HELD = 100
 
     def __init__(self, context: Context) -> None:
         self.db = context.db
-        self._held: list[dict[str, Any]] | None = None
+        self._held: list[dict[str, Any]] = []
         self._holders = 0
         self._lock = threading.Lock()
 
     def __call__(self, log: dict[str, Any]) -> None:
         row = self._row(log)
         with self._lock:
-            if self._held is not None:
-                self._held.append(row)
-                if len(self._held) <= self.MAX_HELD:
-                    return
-                rows, self._held = self._held, []
-            else:
-                rows = [row]
-        self.write(rows)
+            self._held.append(row)
+            if self._holders and len(self._held) <= self.MAX_HELD:
+                return
+        self.flush()
 
-    def write(self, rows: list[dict[str, Any]]) -> None:
+    def flush(self) -> None:
+        """Store the call logs held so far."""
+        with self._lock:
+            rows, self._held = self._held, []
         if rows:
             with self.db.begin() as conn:
                 conn.execute(insert(t.call_logs), rows)
 
     @contextmanager
     def hold(self) -> Iterator[CallLogWriter]:
-        """Keep call logs in memory until :meth:`take`; what is left is written on exit."""
+        """Keep call logs in memory until :meth:`flush`; what is left is stored when the
+        last holder is done."""
         with self._lock:
             self._holders += 1
-            if self._held is None:
-                self._held = []
         try:
             yield self
         finally:
-            rows: list[dict[str, Any]] = []
             with self._lock:
                 self._holders -= 1
-                if not self._holders:
-                    rows, self._held = self._held or [], None
-            self.write(rows)
-
-    def take(self) -> list[dict[str, Any]]:
-        """The call logs held so far (they are no longer held)."""
-        with self._lock:
-            if not self._held:
-                return []
-            rows, self._held = self._held, []
-        return rows
+                last = not self._holders
+            if last:
+                self.flush()
 
     def _row(self, log: dict[str, Any]) -> dict[str, Any]:
         status = log.get("statusCode")

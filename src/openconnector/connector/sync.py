@@ -199,7 +199,7 @@ class _PageWriter:
         with self.db.begin() as conn:
             run_statements(conn, write.statements)
         if self.call_logs is not None:  # the pages' call logs, held while they were fetched
-            self.call_logs.write(self.call_logs.take())
+            self.call_logs.flush()
 
 
 class SynchronizationService:
