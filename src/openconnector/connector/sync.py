@@ -474,6 +474,7 @@ class SynchronizationService:
         only conclude "unchanged" for each.
         """
         records = page.records
+        run.objects["found"] += len(records)
         page_hash = None
         if not run.test and page.fingerprint:
             page_hash = content_hash([plan["page_salt"], page.fingerprint])
@@ -481,7 +482,6 @@ class SynchronizationService:
                 with self.db.connect() as conn:
                     total, present = contracts.page_census(conn, page_hash)
                 if total == present == len(records):
-                    run.objects["found"] += len(records)
                     run.objects["skipped"] += len(records)
                     run.fast_pages.append(page_hash)
                     return None
@@ -490,7 +490,6 @@ class SynchronizationService:
         keyed: list[tuple[str, Any]] = []
         on_page: set[str] = set()
         for record in records:
-            run.objects["found"] += 1
             if not isinstance(record, dict):
                 run.invalid(None, f"The record is not an object but {type(record).__name__}")
                 continue
