@@ -228,3 +228,19 @@ def test_rest_put_changes_only_what_it_names(client: Any, make_dcat: Any, contex
     assert register["title"] == "DCAT register" and register["schemas"]
     schema = client.put(f"{reg}/schemas/dataset", json={"description": "one dataset"}).json()
     assert schema["title"] == "Dataset" and "publicatiedatum" in schema["properties"]
+
+
+def test_scheduling_from_the_page_keeps_the_jobs_other_arguments(browser: Any, context: Context) -> None:
+    from openconnector.jobs.service import JobService
+
+    sync = EntityService("synchronization", context).create({"name": "Scheduled"})
+    jobs = JobService(context)
+    job = jobs.schedule(sync["uuid"], interval=3600, force=True)
+    EntityService("job", context).update(
+        job["uuid"], {"arguments": {**job["arguments"], "note": "set by API"}, "userId": "ops"}
+    )
+    assert browser.post(f"/synchronizations/{sync['id']}/schedule", {"interval": "900"}).status_code == 303
+    stored = EntityService("job", context).get(job["uuid"])
+    assert stored["interval"] == 900
+    assert stored["arguments"] == {"synchronizationId": sync["uuid"], "force": True, "note": "set by API"}
+    assert stored["userId"] == "ops"
