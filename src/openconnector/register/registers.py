@@ -210,11 +210,14 @@ class RegisterService:
         with self.db.begin(conn) as c:
             if register is not None:
                 reg = self.get_register(register, c)
-                if reg.get("schemas") and c.execute(
-                    select(t.schemas.c.id).where(
-                        t.schemas.c.id.in_(reg["schemas"]), func.lower(t.schemas.c.slug) == slug.lower()
-                    )
-                ).first():
+                if (
+                    reg.get("schemas")
+                    and c.execute(
+                        select(t.schemas.c.id).where(
+                            t.schemas.c.id.in_(reg["schemas"]), func.lower(t.schemas.c.slug) == slug.lower()
+                        )
+                    ).first()
+                ):
                     raise Conflict(
                         f"Register {reg['slug']!r} already has a schema with slug {slug!r}",
                         slug=slug,
