@@ -96,13 +96,27 @@ def test_a_run_stopped_by_max_pages_deletes_nothing(objects, fake_api, make_sync
     assert "nothing was deleted" in log["message"]
     assert _count(objects) == 45
     # A complete run afterwards does delete what vanished: the cap was the only reason not to.
-    assert _service(objects).synchronize(sync)["result"]["objects"]["deleted"] == 20
+    uncapped = objects.save_object(
+        {"sourceConfig": {"endpoint": "/paged/page?pageSize=10"}},
+        "openconnector",
+        "synchronization",
+        uuid=sync["id"],
+        patch=True,
+    )
+    assert _service(objects).synchronize(uncapped)["result"]["objects"]["deleted"] == 20
     assert _count(objects) == 25
 
 
 def test_a_test_run_stopped_by_max_pages_reports_no_deletes(objects, fake_api, make_sync):
-    sync = _synced_then_shrunk(objects, fake_api, make_sync, maxPages=1)
-    dry = _service(objects).synchronize(sync, test=True)["result"]
+    sync = _synced_then_shrunk(objects, fake_api, make_sync)
+    capped = objects.save_object(
+        {"sourceConfig": {"endpoint": "/paged/page?pageSize=10", "maxPages": 1}},
+        "openconnector",
+        "synchronization",
+        uuid=sync["id"],
+        patch=True,
+    )
+    dry = _service(objects).synchronize(capped, test=True)["result"]
     assert (dry["complete"], dry["objects"]["deleted"]) == (False, 0)
 
 
@@ -173,12 +187,13 @@ def test_a_crash_in_the_middle_of_a_run_deletes_nothing(objects, fake_api, make_
 def test_a_record_twice_on_one_page_is_written_once(objects, fake_api, make_sync):
     records = [make_record(i) for i in range(1, 46)]
     fake_api.records = records[:5] + [dict(records[2])] + records[5:]  # record 3 twice on page 1
-    log = _service(objects).synchronize(make_sync())
+    sync = make_sync()
+    log = _service(objects).synchronize(sync)
     result = log["result"]["objects"]
     assert log["status"] == "success", log["message"]
     assert (result["found"], result["created"], result["skipped"], result["invalid"]) == (46, 45, 1, 0)
     assert _count(objects) == 45
-    again = _service(objects).synchronize(make_sync())["result"]["objects"]
+    again = _service(objects).synchronize(sync)["result"]["objects"]
     assert (again["found"], again["created"], again["skipped"]) == (46, 0, 46)
 
 
@@ -211,8 +226,8 @@ def test_test_mode_writes_no_object_and_no_contract(objects, fake_api, make_sync
     assert dry["created"] == 45
     assert _snapshot(objects) == before
     _service(objects).synchronize(sync)
-    fake_api.records[0]["name"] = "Renamed"
     fake_api.set_records(40)
+    fake_api.records[0]["name"] = "Renamed"
     written = _snapshot(objects)
     dry = _service(objects).synchronize(sync, test=True)["result"]["objects"]
     assert (dry["updated"], dry["deleted"], dry["skipped"]) == (1, 5, 39)
