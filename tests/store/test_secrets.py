@@ -159,7 +159,17 @@ def test_names_that_hold_a_secret_are_sensitive(name):
 
 @pytest.mark.parametrize(
     "name",
-    ["tokenUrl", "token_uri", "tokenLocation", "keyName", "grantType", "authMethod", "username", "Accept", ""],
+    [
+        "tokenUrl",
+        "token_uri",
+        "tokenLocation",
+        "keyName",
+        "grantType",
+        "authMethod",
+        "username",
+        "Accept",
+        "",
+    ],
 )
 def test_names_that_say_where_a_secret_goes_are_not(name):
     assert not is_sensitive(name)
