@@ -295,7 +295,7 @@ def test_two_runs_of_one_synchronisation_never_overlap(objects, fake_api, record
     sync = _sync(
         objects,
         slow,
-        "/faults/slow?seconds=1.5",
+        "/faults/slow?seconds=3",
         record_mapping,
         usesPagination=False,
         resultsPosition="results",
@@ -307,7 +307,9 @@ def test_two_runs_of_one_synchronisation_never_overlap(objects, fake_api, record
 
     thread = threading.Thread(target=first)
     thread.start()
-    time.sleep(0.5)
+    deadline = time.monotonic() + 30  # the first run holds its lock once it is asking the source
+    while not fake_api.hits("/faults/slow") and time.monotonic() < deadline:
+        time.sleep(0.02)
     with pytest.raises(Conflict, match="already running"):
         SynchronizationService().synchronize(sync)
     thread.join()

@@ -341,11 +341,11 @@ class SynchronizationService:
                     mapping.get("passThrough"),
                     register["id"],
                     schema["id"],
-                    schema.get("updated"),
+                    schema,  # its content, not its "updated": that has whole seconds
                 ]
             )
             if mapping
-            else content_hash([register["id"], schema["id"]])
+            else content_hash([register["id"], schema["id"], schema])
         )
         id_position = str(config.get("idPosition") or "id")
         return {
