@@ -20,6 +20,9 @@ from ..register.slugs import slugify
 
 REGISTER = "openconnector"
 KINDS = ("source", "mapping", "synchronization", "job", "endpoint", "rule")
+#: Kinds whose slug identifies one (a second is refused with 409). Jobs, endpoints and
+#: rules are made by the hundred from templates and referred to by id, so they may share.
+UNIQUE_SLUGS = ("source", "mapping", "synchronization")
 _DROP = {"id", "uuid", "created", "updated", "dateCreated", "dateModified", "@self"}
 
 
@@ -100,7 +103,7 @@ class EntityService:
         clean.setdefault("version", "0.0.1")
         if clean.get("name") and not clean.get("slug"):
             clean["slug"] = slugify(str(clean["name"]))
-        if clean.get("slug"):
+        if clean.get("slug") and self.kind in UNIQUE_SLUGS:
             self._unique_slug(str(clean["slug"]))
         return to_entity(self.objects.save_object(clean, REGISTER, self.kind, owner=owner))
 
@@ -108,7 +111,7 @@ class EntityService:
         """Partial update (the original's PUT merges): given fields replace stored ones."""
         current = self.get(ref)
         clean = self._check(self._clean(data), creating=False)
-        if clean.get("slug") and clean["slug"] != current.get("slug"):
+        if clean.get("slug") and clean["slug"] != current.get("slug") and self.kind in UNIQUE_SLUGS:
             self._unique_slug(str(clean["slug"]), but=current["uuid"])
         if "version" not in clean:
             clean["version"] = bump_version(str(current.get("version") or "0.0.0"))
