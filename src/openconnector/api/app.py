@@ -30,6 +30,9 @@ OPTIONAL = (
 
 
 def create_app(context: Context | None = None, *, make_default: bool = True) -> FastAPI:
+    from ..connector.redaction import install_log_redaction
+
+    install_log_redaction()  # before anything logs: no secret in any log line
     context = context or Context()
     if make_default:
         set_context(context)
