@@ -183,3 +183,42 @@ def test_a_plain_header_stays_readable(client, fake_api) -> None:
     created = client.post(f"{API}/sources", json=body).json()
     assert created["configuration"]["headers"] == {"Accept": "application/json"}
     assert created["location"] == fake_api.url
+
+
+def test_a_header_marked_secret_in_the_form_is_sealed_and_kept(context, fake_api) -> None:
+    from urllib.parse import urlencode
+
+    sources = EntityService("source", context)
+    uuid = sources.create({"name": "Form", "location": fake_api.url, "auth": "none"})["uuid"]
+    with TestClient(create_app(context), raise_server_exceptions=False) as ui:
+        token = _CSRF.search(ui.get("/login").text).group(1)
+        login = {"username": "admin", "password": "admin", "csrf_token": token}
+        assert ui.post("/login", data=login, follow_redirects=False).status_code == 303
+        token = _CSRF.search(ui.get(f"/sources/{uuid}").text).group(1)
+        form = [
+            ("name", "Form"),
+            ("type", "api"),
+            ("location", fake_api.url),
+            ("isEnabled", "on"),
+            ("auth", "none"),
+            ("header.name", "X-Custom"),
+            ("header.value", "FormMarkedS3cret"),
+            ("header.secret", "0"),
+            ("action", "save"),
+            ("csrf_token", token),
+        ]
+        headers = {"content-type": "application/x-www-form-urlencoded"}
+        saved = ui.post(f"/sources/{uuid}", content=urlencode(form), headers=headers, follow_redirects=False)
+        assert saved.status_code == 303, saved.text
+        page = ui.get(f"/sources/{uuid}")
+        assert "FormMarkedS3cret" not in page.text
+        assert 'name="header.secret" value="0" checked' in page.text
+        # Saving again without retyping the value keeps it.
+        token = _CSRF.search(page.text).group(1)
+        form = [(k, "" if k == "header.value" else (token if k == "csrf_token" else v)) for k, v in form]
+        again = ui.post(f"/sources/{uuid}", content=urlencode(form), headers=headers, follow_redirects=False)
+        assert again.status_code == 303, again.text
+    assert b"FormMarkedS3cret" not in _stored_bytes(context.settings.data_dir)
+    revealed = sources.get_with_secrets(uuid)
+    assert revealed["configuration"]["headers"] == {"X-Custom": "FormMarkedS3cret"}
+    assert sources.get(uuid)["configuration"]["headers"] == {"X-Custom": MASK}
