@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -21,9 +22,13 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import free_port  # tests/conftest.py
-
 API = "/index.php/apps/openconnector/api"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def _kinds(url: str) -> dict[str, tuple[dict[str, Any], str]]:
