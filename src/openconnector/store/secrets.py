@@ -97,6 +97,12 @@ def _walk(obj: dict, path: str):  # type: ignore[no-untyped-def]
                 yield node, key
     elif last in node and isinstance(node[last], str) and node[last] != "":
         yield node, last
+    elif last in node and isinstance(node[last], list):
+        # A list of secrets (an authentication rule's API keys): each string item is one.
+        items = node[last]
+        for index, item in enumerate(items):
+            if isinstance(item, str) and item != "":
+                yield items, index
 
 
 def seal(obj: dict, paths: list[str], secrets: Secrets, previous: dict | None = None) -> None:
@@ -106,12 +112,26 @@ def seal(obj: dict, paths: list[str], secrets: Secrets, previous: dict | None = 
             value = container[key]
             if value == MASK:
                 old = _lookup(previous, path, key)
-                if old is None:
-                    del container[key]
-                else:
+                if old is not None:
                     container[key] = old
+                elif isinstance(container, list):
+                    container[key] = ""  # an unknown masked list item is dropped below
+                else:
+                    del container[key]
             else:
                 container[key] = secrets.encrypt(value)
+        for container, key in _lists(obj, path):
+            container[key] = [v for v in container[key] if v != ""]
+
+
+def _lists(obj: dict, path: str):  # type: ignore[no-untyped-def]
+    """``(container, key)`` when ``path`` names a list in ``obj``."""
+    *parents, last = path.split(".")
+    node = obj
+    for part in parents:
+        node = node.get(part) if isinstance(node, dict) else None
+    if isinstance(node, dict) and isinstance(node.get(last), list):
+        yield node, last
 
 
 def mask(obj: dict, paths: list[str]) -> dict:
@@ -136,12 +156,16 @@ def reveal(obj: dict, paths: list[str], secrets: Secrets) -> dict:
     return out
 
 
-def _lookup(previous: dict | None, path: str, key: str) -> str | None:
+def _lookup(previous: dict | None, path: str, key: str | int) -> str | None:
     if not previous:
         return None
-    *parents, _ = path.split(".")
+    *parents, last = path.split(".")
     node = previous
     for part in parents:
         node = node.get(part) if isinstance(node, dict) else None
-    value = node.get(key) if isinstance(node, dict) else None
+    if isinstance(key, int):  # an item of a list of secrets: the previous list's item at that place
+        items = node.get(last) if isinstance(node, dict) else None
+        value = items[key] if isinstance(items, list) and key < len(items) else None
+    else:
+        value = node.get(key) if isinstance(node, dict) else None
     return value if isinstance(value, str) else None
