@@ -2,7 +2,7 @@
 
 Writing a row inside every request would put a write (and, on SQLite, the single
 writer's lock) on the path of every read an endpoint serves. Rows are queued and a
-background thread writes them in batches, at the latest half a second later;
+background thread writes them in batches, at the latest a second later;
 ``flush()`` writes what is queued now (the log list calls it, so a client that just
 made a request sees it listed).
 """
@@ -22,7 +22,7 @@ from ..errors import BadRequest
 from ..store import tables as t
 from ..store.ids import new_uuid
 
-FLUSH_SECONDS = 0.5
+FLUSH_SECONDS = 1.0
 _writers: weakref.WeakKeyDictionary[Context, EndpointLogWriter] = weakref.WeakKeyDictionary()
 _writers_lock = threading.Lock()
 

@@ -53,9 +53,14 @@ class Field:
 
 @dataclass
 class Column:
+    """A list cell: ``kind`` text, ``badge`` (a run status) or ``when`` (a date-time);
+    ``note`` adds muted text after it."""
+
     label: str
     value: Callable[[dict[str, Any]], Any]
     css: str = ""
+    kind: str = "text"
+    note: Callable[[dict[str, Any]], str | None] | None = None
 
 
 @dataclass
@@ -74,6 +79,8 @@ class EntityPages:
     #: extra template context for the detail page (``panels`` to include, notices)
     extra: Callable[[Request, dict[str, Any]], dict[str, Any]] | None = None
     panels: list[str] = field(default_factory=list)
+    #: adds what list cells show beyond the entity (a synchronisation's last run), in place
+    decorate: Callable[[Request, list[dict[str, Any]]], None] | None = None
 
     def __post_init__(self) -> None:
         self.section = self.section or self.plural
@@ -85,6 +92,8 @@ class EntityPages:
 
         async def list_page(request: Request, q: str = "") -> Response:
             items = await list_entities(request, self.kind, q)
+            if self.decorate is not None:
+                await run_in_threadpool(self.decorate, request, items)
             return render(
                 request,
                 "entity/list.html",
