@@ -332,7 +332,11 @@ class RuleRunner:
             return
         if retain:
             return
-        raise _answer(200 if result.get("status") != "error" else 400, result)
+        objects = (result.get("result") or {}).get("objects") or {}
+        failed = result.get("status") == "error" or (
+            objects.get("invalid") and objects.get("invalid") == objects.get("found")
+        )
+        raise _answer(400 if failed else 200, result)
 
     def _save_object(self, rule: dict[str, Any], config: dict[str, Any]) -> None:
         spec = config.get("save_object") or {}
