@@ -287,3 +287,35 @@ def test_endpoint_test_command(dcat):
         ],
     )
     assert missing.exit_code == 1 and "404" in missing.output
+
+
+def test_a_broken_mapping_rule_answers_a_clear_error_not_a_trace(dcat):
+    broken = EntityService("mapping", dcat).create(
+        {"name": "Broken", "mapping": {"title": "{{ name|nosuchfilter }}"}}
+    )
+    mapper = rule(dcat, type="mapping", configuration={"mapping": broken["id"]})
+    endpoint(dcat, endpoint="broken", method="POST", targetType="none", rules=[mapper["id"]])
+    answer = EndpointService(dcat).handle("POST", "broken", body={"name": "x"})
+    assert 400 <= answer.status < 600 and answer.status != 500
+    assert answer.body["error"] == "Mapping error" and "Traceback" not in json.dumps(answer.body)
+
+
+def test_consumer_domains_limit_browser_origins(dcat):
+    consumer(
+        dcat,
+        name="site",
+        authorizationType="apiKey",
+        authorizationConfiguration={"key": "site-key"},
+        domains=["gemeente.nl"],
+    )
+    guard = rule(dcat, type="authentication", configuration={"authentication": {"type": "apikey"}})
+    endpoint(dcat, endpoint="site", rules=[guard["id"]])
+    service = EndpointService(dcat)
+    ok = service.handle(
+        "GET", "site", headers={"Authorization": "site-key", "Origin": "https://www.gemeente.nl"}
+    )
+    assert ok.status == 200 and ok.headers["Access-Control-Allow-Origin"] == "https://www.gemeente.nl"
+    other = service.handle(
+        "GET", "site", headers={"Authorization": "site-key", "Origin": "https://evil.example"}
+    )
+    assert other.status == 403

@@ -271,6 +271,9 @@ def test_synchronization_rule_runs_the_sync_on_the_body(admin, anonymous, tutori
     assert total == 1
     # A pushed record never makes the run delete what it did not see.
     assert admin.get(f"{OR}/objects/dcat/dataset").json()["total"] == 9
+    invalid = anonymous.post(f"{EP}/push", json={"id": 502, "name": "", "category": {"name": "Cats"}})
+    assert invalid.status_code == 400
+    assert invalid.json()["result"]["invalid"][0]["originId"] == "502"
 
 
 def test_proxy_endpoint_returns_the_source_answer(admin, anonymous, tutorial, fake_api):
