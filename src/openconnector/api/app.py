@@ -26,6 +26,8 @@ PREFIXES = ("/index.php/apps/{app}", "/apps/{app}")
 
 #: Optional routers, added when their package is present (each feature lands on its own).
 OPTIONAL = (
+    # the public /api/endpoint/{path} and /api/endpoints/logs, before the generic routes
+    ("openconnector", "openconnector.api.endpoints"),
     ("openconnector", "openconnector.api.jobs"),  # before the generic /api/{kind}/{id} routes
     ("openconnector", "openconnector.api.openconnector"),
     ("opencatalogi", "openconnector.api.opencatalogi"),
