@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from ..context import Context, set_context
 from ..store.users import UserService
-from . import errors, openregister
+from . import docs, errors, openregister
 from .responses import FastJSONResponse as ORJSONResponse
 
 log = logging.getLogger("openconnector")
@@ -39,13 +39,14 @@ def create_app(context: Context | None = None, *, make_default: bool = True) -> 
         title="openconnector",
         version=_version(),
         default_response_class=ORJSONResponse,
-        docs_url="/api/docs",
+        docs_url=None,  # docs.install serves the pages without a CDN
         openapi_url="/api/openapi.json",
         redoc_url=None,
     )
     app.state.context = context
     app.state.users = users
     errors.install(app)
+    docs.install(app)
     for prefix in PREFIXES:
         app.include_router(openregister.router, prefix=prefix.format(app="openregister"))
     for name, module_name in OPTIONAL:
