@@ -61,8 +61,6 @@ def serve(
     ] = False,
 ) -> None:
     """Run the HTTP service (REST API, UI, public catalog) and the scheduler."""
-    import uvicorn
-
     from .api.app import create_app
     from .context import Context
 
@@ -75,13 +73,16 @@ def serve(
         settings = replace(settings, scheduler=False)
     context = Context(settings)
     application = create_app(context)
+    from .connector.sync import recover_dead_runs
+
+    recover_dead_runs(context)  # a run this service was doing when it was killed: interrupted
     console.print(
         f"openconnector on http://{settings.host}:{settings.port} "
         f"({'SQLite ' + str(settings.data_dir) if settings.is_sqlite else 'PostgreSQL'})"
     )
-    uvicorn.run(
-        application, host=settings.host, port=settings.port, log_level="info", timeout_graceful_shutdown=30
-    )
+    from .api.server import serve as serve_app
+
+    serve_app(application, settings.host, settings.port)
 
 
 @db_app.command("upgrade")

@@ -180,6 +180,10 @@ async def _run_sync(ref: str, request: Request, *, test: bool, force: bool) -> A
         )
     if result["status"] == "error":
         return FastJSONResponse({"error": "Synchronization error", **result}, status_code=400)
+    if result["status"] == "interrupted":  # the service is shutting down: try again when it is back
+        return FastJSONResponse(
+            {"error": "Synchronization interrupted", **result}, status_code=503, headers={"Retry-After": "10"}
+        )
     return result
 
 

@@ -16,6 +16,10 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from ..cli import DataDir, DbUrl, context_from
+from ..shutdown import stop_on_signals
+
+#: ``sync run`` stopped by Ctrl-C or SIGTERM (after a complete page; nothing deleted).
+EXIT_INTERRUPTED = 130
 
 console = Console()
 sync_app = typer.Typer(help="Synchronisations: run and test them.", no_args_is_help=True)
@@ -69,7 +73,8 @@ def sync_run(
                 f"({o['created']} created, {o['updated']} updated, {o['skipped']} skipped)",
             )
 
-        log = service.synchronize(synchronization, test=test, force=force, progress=progress)
+        with stop_on_signals():  # Ctrl-C or SIGTERM: stop after the current page, logged interrupted
+            log = service.synchronize(synchronization, test=test, force=force, progress=progress)
     service.calls.close()
     if json_output:
         sys.stdout.write(json.dumps(log, indent=2, default=str) + "\n")
@@ -83,6 +88,8 @@ def sync_run(
             )
     if log["status"] == "error":
         raise typer.Exit(1)
+    if log["status"] == "interrupted":
+        raise typer.Exit(EXIT_INTERRUPTED)
 
 
 @source_app.command("test")
