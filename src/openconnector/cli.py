@@ -17,6 +17,36 @@ from rich.console import Console
 from .errors import OpenConnectorError
 from .store.settings import Settings
 
+
+def _plain_help() -> None:
+    """Help that reads like a Unix command's: ``--test`` as a flag, ``SYNC`` as an argument.
+
+    Typer 0.2x prints ``<bool>`` after every flag (``--test <bool>`` reads as if it took a
+    value) and ``{name}`` for arguments in the usage line. Flags get no type column and
+    arguments show in capitals, as click and most CLIs do. ``tests/cli/test_help.py``
+    notices when a Typer upgrade changes this again.
+    """
+    from typer import core
+
+    option_type = core.TyperOption.display_type_rich
+
+    def display_type_rich(self: core.TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag else option_type(self, ctx)
+
+    def usage_name(self: core.TyperArgument) -> str:
+        name = (self.metavar or self.name or "").upper()
+        if self.nargs != 1:
+            name += "..."
+        return name if self.required else f"[{name}]"
+
+    if hasattr(core.TyperOption, "display_type_rich"):
+        core.TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+    if hasattr(core.TyperArgument, "_usage_display_name"):
+        core.TyperArgument._usage_display_name = usage_name  # type: ignore[method-assign]
+
+
+_plain_help()
+
 app = typer.Typer(
     help="openconnector: pull external APIs into registers, keep them current, publish them.",
     no_args_is_help=True,
@@ -31,10 +61,11 @@ console = Console()
 err = Console(stderr=True)
 
 DataDir = Annotated[
-    Path | None, typer.Option("--data-dir", help="Data directory (env OPENCONNECTOR_DATA_DIR)")
+    Path | None, typer.Option("--data-dir", metavar="DIR", help="Data directory (env OPENCONNECTOR_DATA_DIR)")
 ]
 DbUrl = Annotated[
-    str | None, typer.Option("--database-url", help="Database URL (env OPENCONNECTOR_DATABASE_URL)")
+    str | None,
+    typer.Option("--database-url", metavar="URL", help="Database URL (env OPENCONNECTOR_DATABASE_URL)"),
 ]
 
 

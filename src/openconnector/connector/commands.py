@@ -1,4 +1,5 @@
-"""CLI commands of the connector: ``sync run``, ``source test``, ``mapping test``.
+"""CLI commands of the connector: ``sync run``, ``source test``, ``mapping test``
+(and ``list|show|create|update|delete`` of each, from ``entity_commands.py``).
 
 Each is a thin call to the service the REST API uses; errors exit 1 with the message.
 """
@@ -22,9 +23,15 @@ from ..shutdown import stop_on_signals
 EXIT_INTERRUPTED = 130
 
 console = Console()
-sync_app = typer.Typer(help="Synchronisations: run and test them.", no_args_is_help=True)
-source_app = typer.Typer(help="Sources: test them.", no_args_is_help=True)
-mapping_app = typer.Typer(help="Mappings: test them.", no_args_is_help=True)
+sync_app = typer.Typer(
+    help="Synchronisations: list, show, create, update, delete, run and test them.", no_args_is_help=True
+)
+source_app = typer.Typer(
+    help="Sources: list, show, create, update, delete and test them.", no_args_is_help=True
+)
+mapping_app = typer.Typer(
+    help="Mappings: list, show, create, update, delete and test them.", no_args_is_help=True
+)
 
 
 def _counts_table(log: dict[str, Any]) -> Table:
@@ -148,6 +155,11 @@ def mapping_test(
 
 
 def register(app: typer.Typer) -> None:
+    from .entity_commands import add_crud
+
+    add_crud(source_app, "source")
+    add_crud(mapping_app, "mapping")
+    add_crud(sync_app, "synchronization")
     app.add_typer(sync_app, name="sync")
     app.add_typer(source_app, name="source")
     app.add_typer(mapping_app, name="mapping")

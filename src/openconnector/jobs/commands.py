@@ -74,7 +74,9 @@ def _find_sync(context: Any, ref: str) -> dict[str, Any]:
 
 
 def sync_schedule(
-    ref: Annotated[str, typer.Argument(metavar="NAME_OR_ID", help="Synchronization name, slug, id or uuid")],
+    ref: Annotated[
+        str, typer.Argument(metavar="SYNCHRONIZATION", help="Synchronization id, uuid, slug or name")
+    ],
     interval: Annotated[int | None, typer.Option(help="Run every N seconds")] = None,
     cron: Annotated[str | None, typer.Option(help='Run on a cron expression, e.g. "*/5 * * * *"')] = None,
     force: Annotated[bool, typer.Option(help="Rewrite unchanged records on every run")] = False,
@@ -128,7 +130,7 @@ def job_list(
 
 
 def job_run(
-    ref: Annotated[str, typer.Argument(metavar="ID", help="Job id or uuid")],
+    ref: Annotated[str, typer.Argument(metavar="JOB", help="Job id, uuid, slug or name")],
     force: Annotated[bool, typer.Option(help="Run even when the job is not due")] = False,
     data_dir: DataDir = None,
     database_url: DbUrl = None,
