@@ -2,6 +2,8 @@
 (and ``list|show|create|update|delete`` of each, from ``entity_commands.py``).
 
 Each is a thin call to the service the REST API uses; errors exit 1 with the message.
+``sync run`` exits by the run's status (:data:`RUN_EXIT_CODES`, docs/operations.md), so
+a script or cron can tell a clean run from one with invalid records and from a failure.
 """
 
 from __future__ import annotations
@@ -34,6 +36,12 @@ mapping_app = typer.Typer(
 )
 
 
+#: ``sync run``'s exit code per run status: 0 success, 1 failed, 3 completed with invalid
+#: records (2 is Click's usage error), 130 stopped by Ctrl-C or SIGTERM after a complete
+#: page (nothing deleted).
+RUN_EXIT_CODES = {"success": 0, "error": 1, "warning": 3, "interrupted": EXIT_INTERRUPTED}
+
+
 def _counts_table(log: dict[str, Any]) -> Table:
     objects = log["result"]["objects"]
     table = Table(title=f"{log['status']}: {log['message']}", show_lines=False)
@@ -56,7 +64,11 @@ def sync_run(
     data_dir: DataDir = None,
     database_url: DbUrl = None,
 ) -> None:
-    """Run a synchronisation now, with a progress bar and a result table."""
+    """Run a synchronisation now, with a progress bar and a result table.
+
+    Exit code: 0 success, 1 failed (nothing could be written, or an error),
+    3 completed with invalid records.
+    """
     from .sync import SynchronizationService
 
     context = context_from(data_dir, database_url)
@@ -93,10 +105,9 @@ def sync_run(
                 markup=True,
                 highlight=False,
             )
-    if log["status"] == "error":
-        raise typer.Exit(1)
-    if log["status"] == "interrupted":
-        raise typer.Exit(EXIT_INTERRUPTED)
+    code = RUN_EXIT_CODES.get(log["status"], 0)
+    if code:
+        raise typer.Exit(code)
 
 
 @source_app.command("test")
