@@ -33,14 +33,17 @@ def _plain_help() -> None:
     def display_type_rich(self: core.TyperOption, ctx: Any) -> str | None:
         return None if self.is_flag else option_type(self, ctx)
 
+    def display_name(self: core.TyperArgument) -> str:
+        return self.metavar or (self.name or "").upper()
+
     def usage_name(self: core.TyperArgument) -> str:
-        name = (self.metavar or self.name or "").upper()
-        if self.nargs != 1:
-            name += "..."
+        name = display_name(self) + ("..." if self.nargs != 1 else "")
         return name if self.required else f"[{name}]"
 
     if hasattr(core.TyperOption, "display_type_rich"):
         core.TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+    if hasattr(core.TyperArgument, "display_name_raw"):
+        core.TyperArgument.display_name_raw = property(display_name)  # type: ignore[assignment,method-assign]
     if hasattr(core.TyperArgument, "_usage_display_name"):
         core.TyperArgument._usage_display_name = usage_name  # type: ignore[method-assign]
 

@@ -25,6 +25,7 @@ _load_extensions()
 @pytest.fixture
 def cli(context: Context, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("OPENCONNECTOR_SECRET_KEY", context.settings.secret_key or "")
+    monkeypatch.setattr("openconnector.connector.entity_commands.console.width", 160)  # a wide terminal
     where = ["--data-dir", str(context.settings.data_dir)]
 
     def invoke(*args: str, input: str | None = None) -> Any:
@@ -80,14 +81,21 @@ def test_create_from_json_on_stdin_and_from_set_options(cli: Any) -> None:
             "--set", "targetId=dcat/dataset",
         )
     )  # fmt: skip
-    assert sync["sourceConfig"] == {"endpoint": "/pet/findByStatus?status=available", "resultsPosition": "_root"}
+    assert sync["sourceConfig"] == {
+        "endpoint": "/pet/findByStatus?status=available",
+        "resultsPosition": "_root",
+    }
     assert sync["isEnabled"] is False
     assert sync["sourceTargetMapping"] == mapping["id"]
 
 
 def test_update_changes_only_the_fields_given(cli: Any, context: Context) -> None:
     sync = EntityService("synchronization", context).create(
-        {"name": "Pets", "targetId": "dcat/dataset", "sourceConfig": {"endpoint": "/pets", "idPosition": "id"}}
+        {
+            "name": "Pets",
+            "targetId": "dcat/dataset",
+            "sourceConfig": {"endpoint": "/pets", "idPosition": "id"},
+        }
     )
     updated = _json(cli("sync", "update", "pets", "--set", "description=Nightly", "--json"))
     assert updated["description"] == "Nightly"
