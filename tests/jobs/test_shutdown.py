@@ -30,6 +30,7 @@ import pytest
 from job_helpers import make_sync, make_target, requires_sync
 from sqlalchemy import func, select
 
+from openconnector.connector.entities import EntityService
 from openconnector.context import Context
 from openconnector.jobs.service import JobService
 from openconnector.store import tables as t
@@ -256,3 +257,39 @@ def test_ctrl_c_on_sync_run_stops_after_the_page_and_exits_130(
     assert entry.result["objects"]["deleted"] == 0
     assert entry.result["objects"]["created"] == len(_refs(context))
     assert _locks(context) == 0
+
+
+def test_a_request_cut_off_by_shutdown_gets_a_json_503(
+    context: Context, service: Service, paged_source: Any
+) -> None:
+    source = EntityService("source", context).create(
+        {"name": "Slow", "type": "api", "location": paged_source.url}
+    )
+    service.start()
+    answer: dict[str, Any] = {}
+
+    def call() -> None:
+        response = httpx.post(
+            f"{service.url}/index.php/apps/openconnector/api/sources/test/{source['id']}",
+            json={"endpoint": "/records?set=cutoff&delay=30"},
+            auth=("admin", "admin"),
+            timeout=60,
+        )
+        answer.update(
+            status=response.status_code, type=response.headers.get("content-type"), text=response.text
+        )
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    deadline = time.monotonic() + 30
+    while paged_source.hits["cutoff"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert service.proc is not None
+    service.proc.send_signal(signal.SIGTERM)
+    signalled = time.monotonic()
+    service.proc.wait(timeout=10)
+    assert time.monotonic() - signalled < 10, service.output()
+    caller.join(timeout=10)
+    assert answer["status"] == 503, answer
+    assert answer["type"] == "application/json"
+    assert "shutting down" in answer["text"]
