@@ -293,3 +293,48 @@ def test_a_request_cut_off_by_shutdown_gets_a_json_503(
     assert answer["status"] == 503, answer
     assert answer["type"] == "application/json"
     assert "shutting down" in answer["text"]
+
+
+@pytest.mark.postgres
+def test_sigterm_on_a_worker_stops_its_run_after_the_page(
+    settings: Any, pg_url: str, tmp_path: Path, paged_source: Any
+) -> None:
+    from dataclasses import replace
+
+    from openconnector.context import set_context
+
+    context = Context(replace(settings, database_url=pg_url))
+    set_context(context)
+    try:
+        make_target(context)
+        sync = make_sync(context, paged_source.url, "worker", total=TOTAL, size=SIZE, delay=DELAY)
+        JobService(context).schedule(sync["uuid"], interval=3600)
+        out = open(tmp_path / "worker.log", "wb")  # noqa: SIM115 - closed with the process
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "openconnector.cli", "worker", "--database-url", context.settings.url]
+            + ["--concurrency", "1", "--poll", "0.3"],
+            env={**os.environ, "OPENCONNECTOR_SECRET_KEY": context.settings.secret_key or ""},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_for_written(context, sync["uuid"], 10)
+            proc.send_signal(signal.SIGTERM)
+            signalled = time.monotonic()
+            proc.wait(timeout=10)
+            assert time.monotonic() - signalled < 10
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        output = (tmp_path / "worker.log").read_text(errors="replace")
+        assert proc.returncode == 0, output
+        [entry] = _runs(context, sync["uuid"])
+        assert entry.status == "interrupted", output
+        assert entry.result["objects"]["deleted"] == 0
+        assert entry.result["objects"]["created"] == len(_refs(context))
+        with context.db.connect() as conn:
+            names = conn.execute(select(t.locks.c.name)).scalars().all()
+        assert f"synchronization:{sync['uuid']}" not in names
+    finally:
+        set_context(None)
+        context.close()
