@@ -136,15 +136,12 @@ def job_run(
     database_url: DbUrl = None,
 ) -> None:
     """Run one job now (if due, or with --force) and print its log."""
+    from ..shutdown import stop_on_signals
     from .service import JobService
 
     context = _context(data_dir, database_url)
-    stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        entry = JobService(context).run(ref, force=force, stop=stop, on_conflict="raise")
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    with stop_on_signals():  # SIGTERM or Ctrl-C: the run stops after its page, logged interrupted
+        entry = JobService(context).run(ref, force=force, on_conflict="raise")
     if entry is None:
         console.print("not due; use --force to run it now")
         return
