@@ -218,7 +218,7 @@ def test_invalid_json_ends_the_run_with_a_clear_message(objects, source):
     assert _count(objects) == 0
 
 
-def test_a_429_with_retry_after_is_waited_out(objects, fake_api):
+def test_a_429_with_retry_after_is_waited_out(objects, fake_api, record_mapping):
     patient = _save(
         objects,
         "source",
@@ -228,6 +228,7 @@ def test_a_429_with_retry_after_is_waited_out(objects, fake_api):
         objects,
         patient,
         "/faults/retry-after?times=1&seconds=1",
+        record_mapping,
         resultsPosition="results",
         usesPagination=False,
     )
