@@ -260,3 +260,26 @@ def test_output_is_counted_once_however_often_it_is_checked() -> None:
         env.from_string("{% for i in 1..4000 %}x{% endfor %}").render({})
     again = env.from_string("{% for i in 1..3000 %}x{% endfor %}")
     assert len(again.render({})) == len(again.render({})) == 3000  # a new render starts from zero
+
+
+def test_the_output_limit_is_exact_where_it_is_checked() -> None:
+    """A loop checks its output every 1,024 iterations: over 1..1024 the check comes after
+    1,023 characters, so a limit of 1,022 stops the loop and 1,023 lets it finish."""
+    loop = "{% for i in 1..1024 %}x{% endfor %}"
+    with pytest.raises(twig.RuntimeError, match=r"^The output exceeded the limit of 1022 characters"):
+        Environment(max_output=1022).from_string(loop).render({})
+    assert len(Environment(max_output=1023).from_string(loop).render({})) == 1024
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ('{{ range("a", 3)|join(",") }}', "0,1,2,3"),  # one side a number: numbers
+        ('{{ range(3, "a")|join(",") }}', "3,2,1,0"),
+        ('{{ range("1", "3")|join(",") }}', "1,2,3"),  # two numeric strings: numbers
+        ('{{ range("a", "c")|join(",") }}', "a,b,c"),  # two letters: characters
+        ('{{ range("1", "c")|length }}', "51"),  # a digit and a letter: characters "1" to "c"
+    ],
+)
+def test_ranges_of_strings_follow_php(template: str, expected: str) -> None:
+    assert Environment().from_string(template).render({}) == expected
