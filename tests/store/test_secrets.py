@@ -238,3 +238,11 @@ def test_a_key_is_generated_into_a_data_dir_that_already_exists(tmp_path):
     (tmp_path / "data").mkdir()
     token = Secrets.for_settings(Settings(data_dir=tmp_path / "data")).encrypt("s")
     assert Secrets.for_settings(Settings(data_dir=tmp_path / "data")).decrypt(token) == "s"
+
+
+@pytest.mark.parametrize("previous", [None, {}, {"auth": "text"}, {"auth": {"other": "x"}}], ids=repr)
+def test_a_mask_with_no_previous_secret_at_its_place_drops_the_key(previous):
+    secrets = Secrets.for_settings(Settings(secret_key="k"))
+    obj = {"auth": {"password": MASK, "user": "alice"}}
+    seal(obj, ["auth.*"], secrets, previous)
+    assert obj == {"auth": {"user": "alice"}}
