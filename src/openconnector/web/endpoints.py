@@ -233,30 +233,16 @@ async def try_endpoint_page(request: Request, ref: str) -> Response:
             tried = await run_in_threadpool(try_endpoint, _service(request), item["uuid"], spec)
         except OpenConnectorError as exc:
             errors = {"try_path": exc.message}
-    current = {f.name: _value(item, f) for f in ENDPOINTS.fields}
-    extra = await run_in_threadpool(_endpoint_extra, request, item)
-    return ENDPOINTS._form(
+    return await ENDPOINTS.detail(
         request,
-        "entity/detail.html",
-        current,
+        item,
+        ENDPOINTS.values_of(item),
         {},
-        200 if not errors else 400,
-        fields=ENDPOINTS.fields,
-        title=str(item.get("name") or "Endpoint"),
-        item=item,
-        flash=None,
-        secrets_set={},
-        notices=extra["notices"],
+        status_code=400 if errors else 200,
         tried=tried,
         tried_values=values,
         try_errors=errors,
     )
-
-
-def _value(item: dict[str, Any], f: Field) -> Any:
-    from .entity_pages import _get, _text
-
-    return _text(_get(item, f.name), f)
 
 
 for _pages in (ENDPOINTS, RULES, CONSUMERS):
