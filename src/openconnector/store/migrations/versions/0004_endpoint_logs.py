@@ -6,7 +6,7 @@ Every request served through ``/api/endpoint/{path}`` leaves one row in
 learns that an authentication rule's keys are secrets (encrypted at rest).
 
 Revision ID: 0004_endpoint_logs
-Revises: 0003
+Revises: 0004
 """
 
 import sqlalchemy as sa
@@ -15,7 +15,7 @@ from alembic import op
 from openconnector.register.builtin import BUILTIN_SCHEMAS, install
 
 revision = "0004_endpoint_logs"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
