@@ -344,3 +344,12 @@ def test_old_endpoint_logs_are_purged(any_dcat, monkeypatch):
     service.logs.flush()
     listed = endpoint_logs.list_logs(dcat, [])
     assert listed["total"] == 1 and listed["results"][0]["created"] > "2020-01-02"
+
+
+def test_the_rest_try_route_sends_a_request_through_an_endpoint(client, dcat):
+    made = endpoint(dcat, endpoint="items/{{id}}")
+    tried = client.post(f"{OC}/endpoints/test/{made['id']}", json={"path": "items"}).json()
+    assert tried["statusCode"] == 200 and tried["body"]["count"] == 0 and tried["endpoint"] == "items/{{id}}"
+    unfilled = client.post(f"{OC}/endpoints/test/{made['id']}", json={})
+    assert unfilled.status_code == 400 and unfilled.json()["field"] == "path"
+    assert client.post(f"{OC}/endpoints/test/{made['id']}", json={}, auth=None).status_code == 401
