@@ -54,6 +54,16 @@ def _endpoint_extra(request: Request, item: dict[str, Any]) -> dict[str, Any]:
     return {"notices": notices, "tried": None, "tried_values": {}}
 
 
+def _with_access(request: Request, items: list[dict[str, Any]]) -> None:
+    """Mark each endpoint public or guarded (an authentication rule among its rules)."""
+    rules = EntityService("rule", context_of(request)).list()
+    guards = {str(r["id"]) for r in rules if r.get("type") == "authentication"}
+    guards |= {str(r["uuid"]) for r in rules if r.get("type") == "authentication"}
+    guards |= {str(r.get("slug")) for r in rules if r.get("type") == "authentication" and r.get("slug")}
+    for item in items:
+        item["_public"] = not any(str(ref) in guards for ref in item.get("rules") or [])
+
+
 ENDPOINTS = EntityPages(
     kind="endpoint",
     path="/endpoints",
@@ -66,6 +76,7 @@ ENDPOINTS = EntityPages(
         Column("Path", lambda e: "/api/endpoint/" + str(e.get("endpoint") or "")),
         Column("Target", lambda e: f"{e.get('targetType') or ''} {e.get('targetId') or ''}".strip()),
         Column("Rules", lambda e: len(e.get("rules") or []), "num"),
+        Column("Access", lambda e: "public" if e["_public"] else "authenticated", kind="access"),
     ],
     new_fields=[
         Field("name", "Name", required=True),
@@ -102,6 +113,7 @@ ENDPOINTS = EntityPages(
         ),
     ],
     extra=_endpoint_extra,
+    decorate=_with_access,
     panels=["endpoints/_try.html"],
 )
 

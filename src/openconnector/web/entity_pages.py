@@ -53,7 +53,8 @@ class Field:
 
 @dataclass
 class Column:
-    """A list cell: ``kind`` text, ``badge`` (a run status) or ``when`` (a date-time);
+    """A list cell: ``kind`` text, ``badge`` (a run status), ``access`` (public in red) or
+    ``when`` (a date-time);
     ``note`` adds muted text after it."""
 
     label: str
