@@ -30,8 +30,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from typing import Any, NamedTuple
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 
+from .. import shutdown
 from ..clock import now_iso, utcnow
 from ..context import Context, get_context
 from ..errors import BadRequest, NotFound, OpenConnectorError, ValidationFailed
@@ -39,7 +40,7 @@ from ..register.objects import ObjectService
 from ..store import tables as t
 from ..store.db import Database
 from ..store.ids import new_uuid
-from ..store.locks import LockService, lock_ttl
+from ..store.locks import LockService, lock_ttl, new_holder
 from ..store.statements import Statement, run_statements
 from .contracts import ContractStore
 from .entities import EntityService
@@ -161,7 +162,9 @@ class _PageWriter:
     overlaps with fetching and mapping the next page. A page's ``created`` and
     ``updated`` count once its transaction has committed; a failed write ends the run
     like a failed page. A page that shares a record with the page being written waits
-    for that write, so its contract lookup sees the contract (never a duplicate).
+    for that write, so its contract lookup sees the contract (never a duplicate). The
+    same transaction saves the run's counts to its log, so the log of a run killed
+    mid-way says what it had written.
     """
 
     def __init__(self, db: Database, run: Run, call_logs: CallLogWriter | None = None) -> None:
@@ -171,6 +174,8 @@ class _PageWriter:
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="writer")
         self.future: Future[None] | None = None
         self.current: PageWrite | None = None
+        #: The run's counts once the page being written commits, saved with it.
+        self.progress: dict[str, Any] = {}
 
     def overlaps(self, origins: set[str]) -> bool:
         return self.current is not None and not self.current.origins.isdisjoint(origins)
@@ -179,6 +184,7 @@ class _PageWriter:
         self.drain()
         if write is not None:
             self.current = write
+            self.progress = self._progress(write)  # one write at a time: read by _write
             self.future = self.pool.submit(self._write, write)
 
     def drain(self, quietly: bool = False) -> None:
@@ -200,9 +206,25 @@ class _PageWriter:
     def close(self) -> None:
         self.pool.shutdown(wait=True)
 
+    def _progress(self, write: PageWrite) -> dict[str, Any]:
+        """The counts as they stand once ``write`` commits (taken now, in the mapping thread)."""
+        result = self.run.result()
+        result["objects"]["created"] += write.created
+        result["objects"]["updated"] += write.updated
+        return result
+
     def _write(self, write: PageWrite) -> None:
         with self.db.begin() as conn:
             run_statements(conn, write.statements)
+            conn.execute(
+                update(t.synchronization_logs)
+                .where(t.synchronization_logs.c.uuid == self.run.uuid)
+                .values(
+                    result=self.progress,
+                    execution_time=round((time.perf_counter() - self.run.started) * 1000, 1),
+                    updated=now_iso(),
+                )
+            )
         if self.call_logs is not None:  # the pages' call logs, held while they were fetched
             self.call_logs.flush()
 
@@ -421,7 +443,7 @@ class SynchronizationService:
                     page = upcoming.result()  # raises the page's error: the run ends, deleting nothing
                     if page is _STOP:
                         break
-                    if stop is not None and stop.is_set():
+                    if (stop is not None and stop.is_set()) or shutdown.STOP.is_set():
                         run.stop_reason = "stopped"
                         break
                     upcoming = prefetch.submit(next, pages, _STOP)
@@ -669,18 +691,7 @@ class SynchronizationService:
         now = now_iso()
         with self.db.begin() as conn:
             # We hold the run lock, so a log still "running" belongs to a process that died.
-            conn.execute(
-                update(t.synchronization_logs)
-                .where(
-                    t.synchronization_logs.c.synchronization_id == run.sync["uuid"],
-                    t.synchronization_logs.c.status == "running",
-                )
-                .values(
-                    status="error",
-                    message="Interrupted: the process running it stopped; the next run resumed",
-                    updated=now,
-                )
-            )
+            mark_interrupted(conn, run.sync["uuid"], now)
             conn.execute(
                 insert(t.synchronization_logs).values(
                     uuid=run.uuid,
@@ -727,6 +738,58 @@ class _Pushed:
 
     def __next__(self) -> Page:
         return next(self._pages)
+
+
+DIED = "Interrupted: the process running it stopped; its counts are those of its last written page"
+
+
+def mark_interrupted(conn: Any, sync_uuid: str | None, now: str | None = None) -> int:
+    """Logs still ``running`` (of one synchronisation, or all) whose process died: ``interrupted``.
+
+    Only call it knowing no live process runs them (holding the run's lock, or having
+    checked the lock is free). Their counts stay as the last written page saved them.
+    """
+    where = [t.synchronization_logs.c.status == "running"]
+    if sync_uuid is not None:
+        where.append(t.synchronization_logs.c.synchronization_id == sync_uuid)
+    return conn.execute(
+        update(t.synchronization_logs)
+        .where(*where)
+        .values(status="interrupted", message=DIED, updated=now or now_iso())
+    ).rowcount
+
+
+def recover_dead_runs(context: Context) -> int:
+    """Mark the logs of runs whose process died ``interrupted`` and free their locks; returns how many.
+
+    A service, scheduler or worker calls this when it starts, so a run killed with
+    ``kill -9`` does not show as running, and its synchronisation can start again at once.
+    """
+    locks = LockService(context.db)
+    with context.db.connect() as conn:
+        running = (
+            conn.execute(
+                select(t.synchronization_logs.c.synchronization_id)
+                .where(t.synchronization_logs.c.status == "running")
+                .distinct()
+            )
+            .scalars()
+            .all()
+        )
+    recovered = 0
+    for sync_uuid in running:
+        name = f"synchronization:{sync_uuid}"
+        holder = new_holder()
+        if not locks.acquire(name, holder, ttl=lock_ttl()):
+            continue  # alive: a process still holds (and beats) the lock
+        try:
+            with context.db.begin() as conn:
+                recovered += mark_interrupted(conn, sync_uuid)
+        finally:
+            locks.release(name, holder)
+    if recovered:
+        log.warning("%d synchronization run(s) of a stopped process marked interrupted", recovered)
+    return recovered
 
 
 def _reason(errors: list[dict[str, Any]]) -> str:
