@@ -1,14 +1,14 @@
 """OAuth2 access tokens shared across processes and runs (encrypted)
 
 Revision ID: 0004_oauth_tokens
-Revises: 0003
+Revises: 0004_endpoint_logs
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_oauth_tokens"
-down_revision = "0003"
+down_revision = "0004_endpoint_logs"
 branch_labels = None
 depends_on = None
 
