@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from ..context import Context, set_context
 from ..store.users import UserService
-from . import errors, openregister
+from . import errors, metrics, openregister
 from .responses import FastJSONResponse as ORJSONResponse
 
 log = logging.getLogger("openconnector")
@@ -68,6 +68,8 @@ def create_app(context: Context | None = None, *, make_default: bool = True) -> 
     else:
         if hasattr(web, "install"):
             web.install(app)
+
+    metrics.install(app)
 
     @app.get("/health", include_in_schema=False)
     async def health() -> dict[str, Any]:

@@ -5,12 +5,33 @@ Per page: fetch → raise for a non-2xx status → decode JSON → find the reco
 paginator (``connector/pagination.py``) for the next request. Requests are
 made lazily, one per ``next()``, so a synchronisation holds one page in
 memory (and may prefetch the next in a thread).
+
+**Pages at once** (``concurrency`` > 1). A slow API (100-500 ms a page) makes a
+sequential run wait for each page in turn. When the next page's address does not
+depend on the current page's contents, up to ``concurrency`` pages are requested at
+once and still handed out strictly in order, each through the exact steps above::
+
+    page numbers, offsets        the paginator predicts the address (``Paginator.predict``)
+    next links, Link headers     predictable once two steps changed one whole-number
+                                 parameter by the same amount (?page=3 → 4 → 5)
+    cursors, other links         sequential
+
+A speculative request is only a head start: each page's real next request still
+comes from the paginator, and when it differs from the one in flight (or there is
+none: an empty, repeated, short or last page, ``maxPages``) the requests ahead are
+dropped unseen. Errors of a page surface when its turn comes, so pages before it are
+processed as in a sequential run. Requests past the end cost at most
+``concurrency - 1`` extra calls; to avoid them, speculation waits for two good pages
+unless the first answer says how many pages there are (``total_pages_hint``), and
+stays within that number.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +42,8 @@ from openconnector.connector.pagination import (
     PageContext,
     PageRequest,
     Paginator,
+    integer_step,
+    total_pages_hint,
 )
 from openconnector.connector.records import RecordsNotFound, content_hash, find_records
 from openconnector.connector.redaction import redact_url
@@ -71,8 +94,18 @@ class Pages(Iterator[Page]):
         paginator: Paginator,
         results_position: str | None,
         max_pages: int,
+        concurrency: int = 1,
     ) -> None:
         self._fetch = fetch
+        self.concurrency = max(1, int(concurrency or 1))
+        #: Requests sent ahead of ``_next``, in page order, with their pending results.
+        self._ahead: deque[tuple[PageRequest, Future[CallResult]]] = deque()
+        self._pool: ThreadPoolExecutor | None = None
+        #: Pages the first answer says the listing has (a bound on speculation), if it says.
+        self._total_pages: int | None = None
+        #: The last two requests handed out, to recognise predictable next links.
+        self._recent: deque[PageRequest] = deque(maxlen=2)
+        self.requests_sent = 0
         self._next: PageRequest | None = paginator.first(request)
         self.paginator = paginator
         self.results_position = results_position
@@ -88,7 +121,63 @@ class Pages(Iterator[Page]):
             f"<Pages {self.paginator.name}: {self.pages_fetched} fetched, stop_reason={self.stop_reason!r}>"
         )
 
+    def close(self) -> None:
+        """Drop requests sent ahead and stop the fetch threads (a run that ends early)."""
+        self._drop_ahead()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    def _drop_ahead(self) -> None:
+        while self._ahead:
+            _, future = self._ahead.popleft()
+            future.cancel()  # one already running completes; its result is never looked at
+
+    def _take(self, request: PageRequest) -> Future[CallResult] | None:
+        """The request sent ahead for this page, if it is the one the paginator asked for."""
+        if self._ahead and self._ahead[0][0].key() == request.key():
+            return self._ahead.popleft()[1]
+        self._drop_ahead()  # the pages went another way than predicted
+        return None
+
+    def _predict(self, request: PageRequest, ahead: int) -> PageRequest | None:
+        predicted = self.paginator.predict(request, ahead)
+        if predicted is not None or self.paginator.name in ("cursor", "none", "auto"):
+            return predicted
+        if len(self._recent) == 2:  # next links: two equal whole-number steps
+            step = integer_step(self._recent[0], self._recent[1])
+            if step is not None and integer_step(self._recent[1], request) == step:
+                param, delta = step
+                value = int(request.query[param]) + delta * ahead
+                return PageRequest(request.url, {**request.query, param: value})
+        return None
+
+    def _window(self, number: int) -> int:
+        """How many pages past ``number`` may be requested now."""
+        if self.concurrency <= 1 or self.results_position == "_object":
+            return 0
+        limit = self.max_pages
+        if self._total_pages is not None:
+            if number >= self._total_pages:  # the announced end: the next page is likely empty
+                return 0
+            limit = min(limit, self._total_pages)
+        elif number <= 2:  # no known size: two good pages first (an API may ignore ?page=)
+            return 0
+        return max(0, min(self.concurrency - 1, limit - number))
+
+    def _send_ahead(self, request: PageRequest, number: int) -> None:
+        window = self._window(number)
+        while len(self._ahead) < window:
+            predicted = self._predict(request, len(self._ahead) + 1)
+            if predicted is None:
+                return
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.concurrency - 1, thread_name_prefix="page")
+            self.requests_sent += 1
+            self._ahead.append((predicted, self._pool.submit(self._fetch, predicted)))
+
     def _finish(self, reason: str, url: str) -> None:
+        self.close()
         self.stop_reason = reason
         self._next = None
         logger.info(
@@ -113,7 +202,13 @@ class Pages(Iterator[Page]):
             raise StopIteration
         self._seen_requests.add(key)
         try:
-            result = self._fetch(request)
+            pending = self._take(request)
+            self._send_ahead(request, number)
+            if pending is not None:
+                result = pending.result()
+            else:
+                self.requests_sent += 1
+                result = self._fetch(request)
             self.pages_fetched = number
             result.raise_for_status(page=number)
             raw = result.json() if (result.content or result.body).strip() else None
@@ -137,6 +232,11 @@ class Pages(Iterator[Page]):
             self._finish(STOP_REPEATED, result.url)
             raise StopIteration
         self._seen_fingerprints.add(fingerprint)
+        self._recent.append(request)
+        if number == 1 and self.concurrency > 1:
+            self._total_pages = total_pages_hint(self.paginator, raw, len(records))
+        elif self._total_pages is not None and number > self._total_pages:
+            self._total_pages = None  # a good page past the announced end: the count was wrong
         page = Page(
             number=number,
             records=records,
