@@ -648,10 +648,23 @@ class CallService:
             with gate.lock:
                 now = self.clock()
                 wait = max(ratelimit.check(source, now, in_flight=gate.in_flight), gate.until - now)
-                if wait <= 0:
+                limit = ratelimit.number(source.get("rateLimitLimit"))
+                if (
+                    wait <= 0
+                    and limit is not None
+                    and source.get("rateLimitRemaining") is None
+                    and gate.in_flight >= limit
+                ):
+                    # A new window whose count no answer has brought yet: no more than the
+                    # limit in flight until one does.
+                    wait = -1.0
+                elif wait <= 0:
                     gate.in_flight += 1
                     break
-            self._wait_for_rate_limit(source, prepared, secrets, trace, wait)
+            if wait < 0:
+                self.sleep(0.02)
+            else:
+                self._wait_for_rate_limit(source, prepared, secrets, trace, wait)
         if ratelimit.rate_limit_state(source) != before:
             self._state_changed(source)
 

@@ -114,7 +114,12 @@ def update_from_headers(source: MutableMapping[str, Any], headers: Mapping[str, 
         if window:
             source["rateLimitReset"] = int(now + window)
     if remaining is not None:
-        source["rateLimitRemaining"] = int(remaining)
+        current = _number(before["rateLimitRemaining"])
+        same_window = reset is not None and _number(before["rateLimitReset"]) == source.get("rateLimitReset")
+        # Answers to pages fetched at once arrive in any order: within one window the
+        # allowance only shrinks, so an older answer's higher count is not taken back.
+        if not (same_window and current is not None and current < remaining):
+            source["rateLimitRemaining"] = int(remaining)
     elif source.get("rateLimitLimit") is not None:
         current = _number(source.get("rateLimitRemaining"))
         base = current if current is not None else _number(source.get("rateLimitLimit"))
