@@ -20,8 +20,9 @@ A speculative request is only a head start: each page's real next request still
 comes from the paginator, and when it differs from the one in flight (or there is
 none: an empty, repeated, short or last page, ``maxPages``) the requests ahead are
 dropped unseen. Errors of a page surface when its turn comes, so pages before it are
-processed as in a sequential run. Requests past the end cost at most
-``concurrency - 1`` extra calls; to avoid them, speculation waits for two good pages
+processed as in a sequential run. A page that arrives hands its slot to the next
+request at once; at most ``concurrency`` pages past the one handed out are requested.
+Requests past the end cost at most ``concurrency`` extra calls; to avoid them, speculation waits for two good pages
 unless the first answer says how many pages there are (``total_pages_hint``), and
 stays within that number.
 """
@@ -29,6 +30,7 @@ stays within that number.
 from __future__ import annotations
 
 import logging
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -101,6 +103,11 @@ class Pages(Iterator[Page]):
         #: Requests sent ahead of ``_next``, in page order, with their pending results.
         self._ahead: deque[tuple[PageRequest, Future[CallResult]]] = deque()
         self._pool: ThreadPoolExecutor | None = None
+        #: Guards ``_ahead`` and ``_base``: an arriving page refills the window from its thread.
+        self._lock = threading.RLock()  # reentrant: a page already arrived refills at once
+        #: The page being handed out (request, number, its pending result or None while
+        #: fetched directly): what requests ahead are predicted from.
+        self._base: tuple[PageRequest, int, Future[CallResult] | None] | None = None
         #: Pages the first answer says the listing has (a bound on speculation), if it says.
         self._total_pages: int | None = None
         #: The last two requests handed out, to recognise predictable next links.
@@ -123,10 +130,18 @@ class Pages(Iterator[Page]):
 
     def close(self) -> None:
         """Drop requests sent ahead and stop the fetch threads (a run that ends early)."""
-        self._drop_ahead()
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        with self._lock:
+            self._base = None
+            self._drop_ahead()
+            if self._pool is not None:
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
+
+    def _refill(self, _arrived: Future[CallResult]) -> None:
+        """A page arrived: its slot goes to the next page at once, not when it is handed out."""
+        with self._lock:
+            if self._base is not None:
+                self._send_ahead(*self._base)
 
     def _drop_ahead(self) -> None:
         while self._ahead:
@@ -153,7 +168,7 @@ class Pages(Iterator[Page]):
         return None
 
     def _window(self, number: int) -> int:
-        """How many pages past ``number`` may be requested now."""
+        """How many pages past ``number`` may have been requested (in flight or arrived)."""
         if self.concurrency <= 1 or self.results_position == "_object":
             return 0
         limit = self.max_pages
@@ -163,18 +178,26 @@ class Pages(Iterator[Page]):
             limit = min(limit, self._total_pages)
         elif number <= 2:  # no known size: two good pages first (an API may ignore ?page=)
             return 0
-        return max(0, min(self.concurrency - 1, limit - number))
+        return max(0, min(self.concurrency, limit - number))
 
-    def _send_ahead(self, request: PageRequest, number: int) -> None:
+    def _in_flight(self, head: Future[CallResult] | None) -> int:
+        return (head is None or not head.done()) + sum(1 for _, f in self._ahead if not f.done())
+
+    def _send_ahead(self, request: PageRequest, number: int, head: Future[CallResult] | None) -> None:
+        """Keep ``concurrency`` requests in flight: this page's (``head``, or about to be
+        sent when None) and the ones after it; pages that arrived free their slot."""
         window = self._window(number)
-        while len(self._ahead) < window:
+        while len(self._ahead) < window and self._in_flight(head) < self.concurrency:
             predicted = self._predict(request, len(self._ahead) + 1)
             if predicted is None:
                 return
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(self.concurrency - 1, thread_name_prefix="page")
+                self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="page")
+            future = self._pool.submit(self._fetch, predicted)
             self.requests_sent += 1
-            self._ahead.append((predicted, self._pool.submit(self._fetch, predicted)))
+            self._ahead.append((predicted, future))
+            # after append: a page that arrives at once refills from an up-to-date window
+            future.add_done_callback(self._refill)
 
     def _finish(self, reason: str, url: str) -> None:
         self.close()
@@ -202,13 +225,13 @@ class Pages(Iterator[Page]):
             raise StopIteration
         self._seen_requests.add(key)
         try:
-            pending = self._take(request)
-            self._send_ahead(request, number)
-            if pending is not None:
-                result = pending.result()
-            else:
-                self.requests_sent += 1
-                result = self._fetch(request)
+            with self._lock:
+                pending = self._take(request)
+                self._base = (request, number, pending)
+                self._send_ahead(request, number, pending)
+                if pending is None:
+                    self.requests_sent += 1
+            result = pending.result() if pending is not None else self._fetch(request)
             self.pages_fetched = number
             result.raise_for_status(page=number)
             raw = result.json() if (result.content or result.body).strip() else None
