@@ -13,7 +13,8 @@ once and still handed out strictly in order, each through the exact steps above:
 
     page numbers, offsets        the paginator predicts the address (``Paginator.predict``)
     next links, Link headers     predictable once two steps changed one whole-number
-                                 parameter by the same amount (?page=3 → 4 → 5)
+                                 parameter by the same amount (?page=3 → 4 → 5), or
+                                 one step when the first answer gave a total
     cursors, other links         sequential
 
 A speculative request is only a head start: each page's real next request still
@@ -159,13 +160,19 @@ class Pages(Iterator[Page]):
         predicted = self.paginator.predict(request, ahead)
         if predicted is not None or self.paginator.name in ("cursor", "none", "auto"):
             return predicted
-        if len(self._recent) == 2:  # next links: two equal whole-number steps
-            step = integer_step(self._recent[0], self._recent[1])
-            if step is not None and integer_step(self._recent[1], request) == step:
-                param, delta = step
-                value = int(request.query[param]) + delta * ahead
-                return PageRequest(request.url, {**request.query, param: value})
-        return None
+        if not self._recent:
+            return None
+        # Next links: two equal whole-number steps, or one when the first answer said how
+        # many pages there are (a listing, not a feed); every guess is checked on arrival.
+        step = integer_step(self._recent[-1], request)
+        if step is None:
+            return None
+        if self._total_pages is None and (
+            len(self._recent) < 2 or integer_step(self._recent[0], self._recent[1]) != step
+        ):
+            return None
+        param, delta = step
+        return PageRequest(request.url, {**request.query, param: int(request.query[param]) + delta * ahead})
 
     def _window(self, number: int) -> int:
         """How many pages past ``number`` may have been requested (in flight or arrived)."""
