@@ -38,7 +38,7 @@ from ..context import Context, get_context
 from ..errors import BadRequest, NotFound, OpenConnectorError, ValidationFailed
 from ..register.objects import ObjectService
 from ..store import tables as t
-from ..store.db import Database
+from ..store.db import Database, ensure_statistics
 from ..store.ids import new_uuid
 from ..store.locks import LockService, lock_ttl
 from ..store.statements import Statement, run_statements
@@ -474,6 +474,7 @@ class SynchronizationService:
         if self.db.is_sqlite and not run.test and run.objects["created"] + run.objects["deleted"] > 1000:
             with self.db.begin() as conn:  # fresh statistics after bulk changes keep the planner right
                 conn.exec_driver_sql("PRAGMA optimize")
+                ensure_statistics(conn)  # optimize skips tables this connection never queried
         early = (
             "" if run.complete else f", but the run stopped early ({run.stop_reason}); nothing was deleted"
         )
