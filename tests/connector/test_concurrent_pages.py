@@ -21,8 +21,7 @@ from openconnector.store import tables as t
 DELAY = "0.02"
 
 
-@pytest.fixture
-def objects(context, make_dcat):
+def _objects(context, make_dcat) -> ObjectService:
     make_dcat(context, value={"type": "integer"})
     RegisterService(context).create_schema(
         {
@@ -36,6 +35,17 @@ def objects(context, make_dcat):
     return ObjectService(context)
 
 
+@pytest.fixture
+def objects(context, make_dcat):
+    return _objects(context, make_dcat)
+
+
+@pytest.fixture
+def any_objects(any_context, make_dcat):
+    """The same on SQLite, then on PostgreSQL."""
+    return _objects(any_context, make_dcat)
+
+
 def _save(objects, schema, data):
     return objects.save_object(object=data, register="openconnector", schema=schema)
 
@@ -43,6 +53,15 @@ def _save(objects, schema, data):
 @pytest.fixture
 def twins(objects, fake_api):
     """``twins(endpoint, **config)``: a sequential and a concurrent synchronisation of one endpoint."""
+    return _twins(objects, fake_api)
+
+
+@pytest.fixture
+def any_twins(any_objects, fake_api):
+    return _twins(any_objects, fake_api)
+
+
+def _twins(objects, fake_api):
     source = _save(
         objects,
         "source",
@@ -166,7 +185,8 @@ def test_without_a_total_the_concurrent_run_finds_the_end_the_same_way(objects, 
     assert fake_api.max_in_flight >= 2
 
 
-def test_a_failure_on_page_37_of_100_deletes_nothing_in_either(objects, twins, fake_api):
+def test_a_failure_on_page_37_of_100_deletes_nothing_in_either(any_objects, any_twins, fake_api):
+    objects, twins = any_objects, any_twins
     fake_api.set_records(1000)
     sequential, concurrent = twins(f"/paged/page?pageSize=10&delay={DELAY}")
     _run_both(objects, sequential, concurrent, fake_api)

@@ -43,6 +43,7 @@ from openconnector.connector.pagination import (
     STOP_MAX_PAGES,
     STOP_REPEATED,
     PageContext,
+    PageNumberPaginator,
     PageRequest,
     Paginator,
     integer_step,
@@ -87,7 +88,10 @@ class Pages(Iterator[Page]):
     """The iterator ``CallService.pages`` returns; ``stop_reason`` once exhausted.
 
     ``fetch`` sends one page request (``CallService`` adds auth, retries and
-    call logs). Also counts ``pages_fetched`` (requests made) and ``records`` (records yielded).
+    call logs; with ``concurrency`` > 1 it is called from several threads). Also counts
+    ``pages_fetched`` (pages whose turn came), ``requests_sent`` (requests made, those sent
+    ahead and dropped included) and ``records`` (records yielded). ``close()`` drops what
+    was sent ahead; iteration to the end does so itself.
     """
 
     def __init__(
@@ -180,12 +184,19 @@ class Pages(Iterator[Page]):
             return 0
         limit = self.max_pages
         if self._total_pages is not None:
-            if number >= self._total_pages:  # the announced end: the next page is likely empty
+            # Page numbers without their own totalPath end on the empty page after the last,
+            # which a sequential run requests too: ask for it with the last ones.
+            last = self._total_pages + self._asks_past_total()
+            if number >= last:
                 return 0
-            limit = min(limit, self._total_pages)
+            limit = min(limit, last)
         elif number <= 2:  # no known size: two good pages first (an API may ignore ?page=)
             return 0
         return max(0, min(self.concurrency, limit - number))
+
+    def _asks_past_total(self) -> int:
+        paginator = getattr(self.paginator, "chosen", None) or self.paginator
+        return int(isinstance(paginator, PageNumberPaginator) and not paginator.total_path)
 
     def _in_flight(self, head: Future[CallResult] | None) -> int:
         return (head is None or not head.done()) + sum(1 for _, f in self._ahead if not f.done())
