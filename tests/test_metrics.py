@@ -126,3 +126,18 @@ def test_a_malformed_allow_setting_says_what_is_wrong(settings):
             create_app(context, make_default=False)
     finally:
         context.close()
+
+
+def test_routes_are_labelled_by_template_with_their_prefix():
+    """A public endpoint's path can be any depth: one label per route, not per path."""
+    from starlette.routing import Route
+
+    from openconnector.api.metrics import route_template
+
+    endpoint = Route("/api/endpoint/{path:path}", lambda request: None)
+    scope = {"route": endpoint, "path": "/index.php/apps/openconnector/api/endpoint/pets/7/photos"}
+    assert route_template(scope) == "/index.php/apps/openconnector/api/endpoint/{path:path}"
+    objects = Route("/api/objects/{register}/{schema}", lambda request: None)
+    scope = {"route": objects, "path": "/apps/openregister/api/objects/dcat/dataset"}
+    assert route_template(scope) == "/apps/openregister/api/objects/{register}/{schema}"
+    assert route_template({"path": "/wp-login.php"}) == "unmatched"

@@ -54,8 +54,9 @@ def route_template(scope: Scope) -> str:
     """The matched route's template with the prefix its router was included under.
 
     The router leaves the innermost route in the scope, whose path lacks the prefix of an
-    included router (``/api/objects/{register}``); the prefix is the raw path's leading
-    segments before the route's own (no route here takes a ``{x:path}`` parameter).
+    included router (``/api/objects/{register}``); the prefix is the part of the raw path
+    before the first ``/`` from which the route's own pattern matches the rest (a
+    ``{path:path}`` parameter may span several segments).
     """
     route = scope.get("route")
     path = getattr(route, "path", None)
@@ -63,9 +64,13 @@ def route_template(scope: Scope) -> str:
         return "unmatched"
     if isinstance(route, Mount):
         return path
-    segments = path.count("/")
-    prefix = "/".join(str(scope.get("path", "")).split("/")[:-segments])
-    return prefix + path
+    raw = str(scope.get("path", ""))
+    pattern = getattr(route, "path_regex", None)
+    if pattern is not None:
+        for index, char in enumerate(raw):
+            if char == "/" and pattern.match(raw[index:]):
+                return raw[:index] + path
+    return path
 
 
 class RequestMetrics:
