@@ -49,6 +49,7 @@ from .mapping import MappingError
 from .mappings import MappingService
 from .pages import Page
 from .pagination import from_source_config
+from .push import Pusher, is_push
 from .records import MISSING, content_hash, get_path
 from .sources import CallService
 from .tuning import tuned_for_runs
@@ -85,8 +86,11 @@ def _truthy(value: Any) -> bool:
 class Run:
     """The counters and reasons of one run, and its log row."""
 
-    def __init__(self, sync: dict[str, Any], test: bool, force: bool) -> None:
+    def __init__(self, sync: dict[str, Any], test: bool, force: bool, kind: str = "externToIntern") -> None:
         self.sync = sync
+        self.kind = kind
+        #: A test push run's would-be calls (``connector/push.py``).
+        self.preview: list[dict[str, Any]] | None = None
         self.test = test
         self.force = force
         self.uuid = new_uuid()
@@ -119,7 +123,7 @@ class Run:
         return o["invalid"] > 0 and o["created"] + o["updated"] + o["skipped"] == 0
 
     def result(self) -> dict[str, Any]:
-        return {
+        result = {
             "objects": dict(self.objects),
             "invalid": list(self.reasons),
             "pages": self.pages,
@@ -127,8 +131,11 @@ class Run:
             "stopReason": self.stop_reason,
             "resultsFoundAt": self.where,
             "complete": self.complete,
-            "type": "externToIntern",
+            "type": self.kind,
         }
+        if self.preview is not None:
+            result["wouldSend"] = list(self.preview)
+        return result
 
     def to_log(self, user: str | None = None) -> dict[str, Any]:
         entry = {
@@ -289,7 +296,10 @@ class SynchronizationService:
         never deletes, as it saw only what was pushed.
         """
         sync = self.entities.get(synchronization)
-        plan = self._plan(sync, pushed=records is not None)
+        pusher = Pusher(self) if is_push(sync) else None
+        plan = pusher.plan(sync) if pusher is not None else self._plan(sync, pushed=records is not None)
+        if pusher is not None and records is not None:
+            raise BadRequest("A push synchronization sends the register's objects; it takes no records")
         if records is not None:
             plan["records"] = list(records)
         name = f"synchronization:{sync['uuid']}"
@@ -300,11 +310,14 @@ class SynchronizationService:
             message=f"Synchronization {sync.get('name') or sync['uuid']!r} is already running; "
             "try again when it has finished",
         ) as heartbeat:
-            run = Run(sync, test, force)
+            run = Run(sync, test, force, "internToExtern" if pusher is not None else "externToIntern")
             self._open_log(run, user)
             try:
-                with tuned_for_runs():
-                    self._run(run, plan, stop, progress, heartbeat)
+                if pusher is not None:
+                    pusher.run(run, plan, stop, heartbeat)
+                else:
+                    with tuned_for_runs():
+                        self._run(run, plan, stop, progress, heartbeat)
             except OpenConnectorError as exc:
                 run.status, run.message = "error", exc.message
                 run.retry_at = exc.details.get("retry_at")

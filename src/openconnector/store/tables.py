@@ -90,7 +90,8 @@ contracts = Table(
     Column("synchronization_id", String(36), nullable=False),
     Column("origin_id", String(255), nullable=False),
     Column("origin_hash", String(64)),
-    Column("target_id", String(36)),
+    #: The target object's uuid (pull) or the id the remote API gave (push: a number, uuid or URL).
+    Column("target_id", String(255)),
     Column("target_hash", String(64)),
     Column("mapping_hash", String(64)),
     Column("target_last_action", String(20)),
@@ -198,4 +199,28 @@ oauth_tokens = Table(
     Column("token", Text, nullable=False),
     Column("expires_at", Float, nullable=False),
     Column("created", Timestamp, nullable=False),
+)
+
+#: Object events waiting for the push synchronisations of their schema (connector/outbox.py).
+#: Written in the transaction that changed the object; a row stays until it is delivered
+#: (then deleted) or parked as ``failed`` after repeated failures.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("synchronization_id", String(36), nullable=False),
+    Column("object_id", String(36), nullable=False),
+    Column("action", String(10), nullable=False),
+    Column("payload", Document),
+    Column("status", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    #: Unix seconds: not delivered before then (backoff).
+    Column("next_attempt", Float, nullable=False),
+    #: Unix seconds: a deliverer holds the row until then (several processes may deliver).
+    Column("claimed_until", Float),
+    Column("last_error", Text),
+    Column("created", Timestamp, nullable=False),
+    Column("updated", Timestamp, nullable=False),
+    Index("ix_outbox_status_next", "status", "next_attempt"),
+    Index("ix_outbox_object", "synchronization_id", "object_id", "id"),
 )

@@ -1,0 +1,112 @@
+"""Push synchronisations: a register's objects sent to a receiving API on 127.0.0.1."""
+
+from __future__ import annotations
+
+import pytest
+from receiver import Receiver  # tests/connector is on sys.path (tests/conftest.py)
+
+from openconnector import ObjectService, SynchronizationService
+
+
+@pytest.fixture
+def receiver():
+    with Receiver() as r:
+        yield r
+
+
+def _save(objects, schema, data):
+    return objects.save_object(object=data, register="openconnector", schema=schema)
+
+
+def make_push(context, receiver, **extra):
+    """The dcat register, a target source on ``receiver``, a mapping and a push synchronisation."""
+    objects = ObjectService(context)
+    target = _save(
+        objects,
+        "source",
+        {
+            "name": "Receiver",
+            "type": "api",
+            "location": receiver.url,
+            "auth": "none",
+            "isEnabled": True,
+            "configuration": {"retries": 0},
+        },
+    )
+    mapping = _save(objects, "mapping", {"name": "Dataset out", "mapping": {"name": "{{ title }}"}})
+    sync = _save(
+        objects,
+        "synchronization",
+        {
+            "name": "Datasets out",
+            "sourceType": "register/schema",
+            "sourceId": "dcat/dataset",
+            "targetType": "api",
+            "targetId": target["id"],
+            "sourceTargetMapping": mapping["id"],
+            "targetConfig": {"endpoint": "/items", "idPosition": "data.id"},
+            **extra,
+        },
+    )
+    return objects, sync
+
+
+def _remote_ids(context, sync):
+    with context.db.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT origin_id, target_id FROM synchronization_contracts WHERE synchronization_id = "
+            + ("?" if context.db.is_sqlite else "%s"),
+            (sync["uuid"],),
+        ).all()
+    return dict(rows)
+
+
+def test_a_run_posts_puts_and_deletes_through_contracts(any_context, make_dcat, receiver):
+    make_dcat(any_context)
+    objects, sync = make_push(any_context, receiver, triggerOnlyOnEvents=[])
+    made = [objects.save_object({"title": f"Set {i}"}, "dcat", "dataset") for i in range(3)]
+    service = SynchronizationService(any_context)
+
+    preview = service.synchronize(sync, test=True)
+    assert preview["result"]["type"] == "internToExtern"
+    assert preview["result"]["objects"]["created"] == 3
+    assert {c["body"]["name"] for c in preview["result"]["wouldSend"]} == {"Set 0", "Set 1", "Set 2"}
+    assert receiver.requests == []  # test mode sends nothing
+
+    first = service.synchronize(sync)
+    assert first["status"] == "success", first
+    assert first["result"]["objects"]["created"] == 3
+    assert sorted(b["name"] for _, _, b in receiver.calls("POST")) == ["Set 0", "Set 1", "Set 2"]
+    remote = _remote_ids(any_context, sync)
+    assert set(remote) == {m["id"] for m in made} and set(remote.values()) == {"r1", "r2", "r3"}
+
+    again = service.synchronize(sync)
+    assert again["result"]["objects"]["skipped"] == 3 and len(receiver.requests) == 3
+
+    objects.save_object({"title": "Set 1 renamed"}, "dcat", "dataset", uuid=made[1]["id"])
+    objects.delete_object(made[2]["id"])
+    third = service.synchronize(sync)
+    counts = third["result"]["objects"]
+    assert (counts["updated"], counts["deleted"], counts["skipped"], counts["created"]) == (1, 1, 1, 0)
+    assert receiver.calls("PUT") == [("PUT", f"/items/{remote[made[1]['id']]}", {"name": "Set 1 renamed"})]
+    assert receiver.calls("DELETE") == [("DELETE", f"/items/{remote[made[2]['id']]}", None)]
+    assert set(_remote_ids(any_context, sync)) == {made[0]["id"], made[1]["id"]}
+
+
+def test_conditions_filter_what_is_sent(context, make_dcat, receiver):
+    make_dcat(context)
+    objects, sync = make_push(context, receiver, conditions={"==": [{"var": "title"}, "Yes"]})
+    objects.save_object({"title": "Yes"}, "dcat", "dataset")
+    objects.save_object({"title": "No"}, "dcat", "dataset")
+    log = SynchronizationService(context).synchronize(sync)
+    assert log["result"]["objects"]["created"] == 1 and log["result"]["objects"]["skipped"] == 1
+    assert [b for _, _, b in receiver.calls("POST")] == [{"name": "Yes"}]
+
+
+def test_a_refusing_receiver_is_reported_per_object(context, make_dcat, receiver):
+    make_dcat(context)
+    objects, sync = make_push(context, receiver, targetConfig={"endpoint": "/nowhere"})
+    objects.save_object({"title": "A"}, "dcat", "dataset")
+    log = SynchronizationService(context).synchronize(sync)
+    assert log["status"] == "warning"
+    assert "404" in log["result"]["invalid"][0]["reason"]
