@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from receiver import Receiver  # tests/connector is on sys.path (tests/conftest.py)
 
 from openconnector import ObjectService, SynchronizationService
+from openconnector.connector import outbox
 
 
 @pytest.fixture
@@ -110,3 +113,77 @@ def test_a_refusing_receiver_is_reported_per_object(context, make_dcat, receiver
     log = SynchronizationService(context).synchronize(sync)
     assert log["status"] == "warning"
     assert "404" in log["result"]["invalid"][0]["reason"]
+
+
+def _wait(condition, what, seconds=30.0):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def _outbox_rows(context):
+    return outbox.list_events(context)["results"]
+
+
+def test_object_events_reach_the_receiver_through_the_outbox(any_context, make_dcat, receiver):
+    make_dcat(any_context)
+    objects, sync = make_push(any_context, receiver)
+    deliverer = outbox.OutboxDeliverer(any_context, backoff=0.05, poll=0.05, max_attempts=1000).start()
+    try:
+        made = [objects.save_object({"title": f"Set {i}"}, "dcat", "dataset") for i in range(3)]
+        _wait(lambda: len(receiver.calls("POST")) == 3 and not _outbox_rows(any_context), "3 POSTs")
+        assert sorted(b["name"] for _, _, b in receiver.calls("POST")) == ["Set 0", "Set 1", "Set 2"]
+        remote = _remote_ids(any_context, sync)
+        assert set(remote) == {m["id"] for m in made}
+
+        objects.save_object({"title": "Set 0 renamed"}, "dcat", "dataset", uuid=made[0]["id"])
+        _wait(lambda: receiver.calls("PUT"), "the PUT")
+        assert receiver.calls("PUT") == [
+            ("PUT", f"/items/{remote[made[0]['id']]}", {"name": "Set 0 renamed"})
+        ]
+
+        objects.save_object({"title": "Set 0 renamed"}, "dcat", "dataset", uuid=made[0]["id"])  # unchanged
+        objects.delete_object(made[1]["id"])
+        _wait(lambda: receiver.calls("DELETE") and not _outbox_rows(any_context), "the DELETE")
+        assert receiver.calls("DELETE") == [("DELETE", f"/items/{remote[made[1]['id']]}", None)]
+        assert len(receiver.calls("PUT")) == 1  # the unchanged save sent nothing
+
+        # The receiver goes down: events wait, then arrive once, in order, when it is back.
+        receiver.down = True
+        objects.save_object({"title": "Set 2 v2"}, "dcat", "dataset", uuid=made[2]["id"])
+        objects.save_object({"title": "Set 2 v3"}, "dcat", "dataset", uuid=made[2]["id"])
+        fresh = objects.save_object({"title": "New while down"}, "dcat", "dataset")
+        _wait(lambda: any(e["attempts"] >= 2 for e in _outbox_rows(any_context)), "failed attempts")
+        assert len(receiver.requests) == 5  # nothing got through
+        receiver.down = False
+        _wait(lambda: not _outbox_rows(any_context), "the outbox to empty")
+        assert receiver.items[remote[made[2]["id"]]] == {"name": "Set 2 v3"}
+        assert [b for _, _, b in receiver.calls("POST")][-1] == {"name": "New while down"}
+        assert len(receiver.calls("POST")) == 4  # no create twice
+        assert fresh["id"] in _remote_ids(any_context, sync)
+        assert len(receiver.items) == 3
+    finally:
+        deliverer.stop()
+
+
+def test_events_are_kept_until_a_deliverer_runs_and_failures_park(context, make_dcat, receiver):
+    make_dcat(context)
+    objects, sync = make_push(context, receiver, triggerOnlyOnEvents=["create"])
+    made = objects.save_object({"title": "Queued"}, "dcat", "dataset")
+    objects.save_object({"title": "Queued, changed"}, "dcat", "dataset", uuid=made["id"])  # not an event
+    assert [(e["action"], e["objectId"]) for e in _outbox_rows(context)] == [("create", made["id"])]
+
+    receiver.down = True
+    deliverer = outbox.OutboxDeliverer(context, backoff=0.01, max_attempts=2)
+    while deliverer.deliver_due() or any(e["status"] == "pending" for e in _outbox_rows(context)):
+        time.sleep(0.02)
+    (parked,) = _outbox_rows(context)
+    assert parked["status"] == "failed" and "503" in parked["lastError"]
+
+    receiver.down = False
+    assert outbox.retry(context, parked["id"]) == 1
+    assert deliverer.deliver_due() == 1
+    assert _outbox_rows(context) == []
+    assert [b for _, _, b in receiver.calls("POST")] == [{"name": "Queued, changed"}]

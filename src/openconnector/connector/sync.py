@@ -42,6 +42,7 @@ from ..store.db import Database, ensure_statistics
 from ..store.ids import new_uuid
 from ..store.locks import LockService, lock_ttl, new_holder
 from ..store.statements import Statement, run_statements
+from . import outbox
 from .contracts import ContractStore
 from .entities import EntityService
 from .logs import CallLogWriter
@@ -686,8 +687,10 @@ class SynchronizationService:
             return None
         dialect = conn.dialect.name
         checked = run.started_at
+        events = [(u, "create") for u, _ in batch.inserts] + [(u, "update") for u, _, _ in batch.updates]
         statements = [
             *batch.statements(dialect),
+            *outbox.statements(self.objects, conn, plan["register"], plan["schema"], events),
             *contracts.write_statements(dialect, new, changed, mapping_hash, checked, page_hash),
             *contracts.seen_statements(dialect, seen_only, checked, page_hash),
             *contracts.seen_statements(dialect, seen_invalid, checked, None),

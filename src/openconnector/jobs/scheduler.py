@@ -22,6 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from .. import shutdown
+from ..connector.outbox import OutboxDeliverer
 from ..connector.sync import recover_dead_runs
 from ..context import Context
 from .service import JobService
@@ -54,6 +55,7 @@ class Scheduler:
         self._thread: threading.Thread | None = None
         self._repaired = 0.0
         self.runs = 0
+        self.outbox: OutboxDeliverer | None = None
 
     @property
     def running(self) -> list[str]:
@@ -71,6 +73,8 @@ class Scheduler:
         self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="job")
         self._thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
         self._thread.start()
+        # object events for push synchronisations are delivered wherever jobs run
+        self.outbox = OutboxDeliverer(self.context).start()
         log.info("scheduler started (%d threads, poll %.1fs)", self.workers, self.poll)
         return self
 
@@ -82,6 +86,8 @@ class Scheduler:
         """Stop polling, let runs finish their page; True when all ended within ``timeout`` (default grace)."""
         self.stopping.set()
         self._wake.set()
+        if self.outbox is not None:
+            self.outbox.stop()
         if self._thread is not None:
             self._thread.join(timeout=5)
         deadline = time.monotonic() + (self.grace if timeout is None else timeout)

@@ -214,6 +214,7 @@ class ObjectService:
                 saved["@self"]["objectId"] = c.execute(
                     select(t.objects.c.id).where(t.objects.c.uuid == saved["id"])
                 ).scalar_one()
+            self.record_events(c, reg, sch, batch)
             return _identified(saved, reg)
 
     def save_objects(
@@ -243,6 +244,7 @@ class ObjectService:
                 objects, reg, sch, c, owner=owner, uuids=uuids, raise_invalid=raise_invalid, shape=shape
             )
             saved = batch.write(c)
+            self.record_events(c, reg, sch, batch)
             if len(objects) >= 1000 and c.dialect.name == "sqlite":
                 ensure_statistics(c)  # a bulk load into a register the planner knows nothing of
             return saved
@@ -367,6 +369,7 @@ class ObjectService:
         with self.db.begin(conn) as c:
             row = self._find_row(id, register, schema, c)
             c.execute(delete(t.objects).where(t.objects.c.id == row.id))
+            self._record_deletes(c, [row])
 
     def delete_objects(self, uuids: Iterable[str], conn: Connection | None = None) -> int:
         """Delete objects by uuid; returns how many existed."""
@@ -375,11 +378,40 @@ class ObjectService:
             return 0
         count = 0
         with self.db.begin(conn) as c:
+            if _outbox().any_subscribers(self, c):
+                for start in range(0, len(ids), 500):
+                    self._record_deletes(
+                        c,
+                        c.execute(
+                            select(t.objects.c.uuid, t.objects.c.register_id, t.objects.c.schema_id).where(
+                                t.objects.c.uuid.in_(ids[start : start + 500])
+                            )
+                        ).all(),
+                    )
             for start in range(0, len(ids), 500):
                 count += c.execute(
                     delete(t.objects).where(t.objects.c.uuid.in_(ids[start : start + 500]))
                 ).rowcount
         return count
+
+    def record_events(self, conn: Connection, register: dict, schema: dict, batch: ObjectBatch) -> None:
+        """Outbox events for a batch's writes, in ``conn``'s transaction (``connector/outbox.py``)."""
+        _outbox().record(
+            self,
+            conn,
+            register,
+            schema,
+            [(u, "create") for u, _ in batch.inserts] + [(u, "update") for u, _, _ in batch.updates],
+        )
+
+    def _record_deletes(self, conn: Connection, rows: Iterable[Any]) -> None:
+        by_schema: dict[tuple[int, int], list[str]] = {}
+        for row in rows:
+            by_schema.setdefault((row.register_id, row.schema_id), []).append(row.uuid)
+        for (register_id, schema_id), uuids in by_schema.items():
+            reg = self.registers.get_register(register_id)
+            sch = self.registers.get_schema(schema_id)
+            _outbox().record(self, conn, reg, sch, [(u, "delete") for u in uuids])
 
     # -- reading -------------------------------------------------------------------
 
@@ -563,6 +595,13 @@ class ObjectService:
             if paths
             else {"id": row.uuid, **row.object}
         )
+
+
+def _outbox() -> Any:
+    """``connector/outbox.py``, imported late: the connector package builds on this module."""
+    from ..connector import outbox
+
+    return outbox
 
 
 def _identified(obj: dict[str, Any], reg: dict[str, Any]) -> dict[str, Any]:
