@@ -29,6 +29,7 @@ OPTIONAL = (
     # the public /api/endpoint/{path} and /api/endpoints/logs, before the generic routes
     ("openconnector", "openconnector.api.endpoints"),
     ("openconnector", "openconnector.api.jobs"),  # before the generic /api/{kind}/{id} routes
+    ("openconnector", "openconnector.api.events"),  # notifications, webhooks, the outbox
     ("openconnector", "openconnector.api.openconnector"),
     ("opencatalogi", "openconnector.api.opencatalogi"),
 )

@@ -406,7 +406,7 @@ class SynchronizationService:
         id_position = str(config.get("idPosition") or "id")
         concurrency = _concurrency(config.get("concurrency"), "sourceConfig.concurrency")
         if concurrency is None:
-            concurrency = _concurrency(source.get("concurrency"), "the source's concurrency")
+            concurrency = _concurrency((source or {}).get("concurrency"), "the source's concurrency")
         return {
             "concurrency": DEFAULT_CONCURRENCY if concurrency is None else concurrency,
             "register": register,

@@ -1,0 +1,92 @@
+"""Event routes: ZGW notifications and webhooks in, the outbox of push synchronisations out.
+
+``POST /api/notifications`` and ``POST /api/synchronizations/{id}/webhook`` are called
+by other systems: they accept HTTP Basic credentials of a user or a consumer's API key
+(``Authorization: Bearer <key>``, ``ApiKey <key>`` or ``X-Api-Key``). The outbox
+routes are for administrators. Mounted before the generic ``/api/{kind}/{id}`` routes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from ..connector import outbox
+from ..connector.notifications import check_notification, consumer_for_key, run_quietly
+from ..errors import BadRequest, Unauthorized
+from .deps import context_of, json_body, require_user
+from .responses import FastJSONResponse as ORJSONResponse
+
+router = APIRouter()
+
+
+def caller(request: Request) -> str:
+    """A user (Basic auth or the UI's session) or a consumer by its API key; 401 otherwise."""
+    header = request.headers.get("authorization", "")
+    key = request.headers.get("x-api-key", "")
+    if header[:6].lower() == "basic " or (not header and not key):
+        return require_user(request)
+    name = consumer_for_key(context_of(request), key or header)
+    if name is None:
+        raise Unauthorized("Invalid API key")
+    request.state.user = name
+    return name
+
+
+@router.post("/api/notifications", dependencies=[Depends(caller)], status_code=204, response_model=None)
+async def notification(request: Request) -> Response:
+    """A ZGW notification ``{kanaal, resource, resourceUrl, actie, aanmaakdatum, kenmerken?}``:
+    204 at once; the subscribed synchronisations then fetch and write (or delete) that one record."""
+    body = check_notification(await json_body(request))
+    return Response(status_code=204, background=BackgroundTask(run_quietly, context_of(request), body))
+
+
+@router.post("/api/synchronizations/{ref}/webhook", dependencies=[Depends(caller)])
+async def webhook(ref: str, request: Request) -> Any:
+    """A record or a list of records in the body: the synchronisation runs on exactly those; its log."""
+    from ..connector.sync import SynchronizationService
+
+    body = await json_body(request)
+    records = body if isinstance(body, list) else [body]
+    if not records:
+        raise BadRequest("The body holds no records")
+    service = SynchronizationService(context_of(request))
+    return await run_in_threadpool(lambda: service.synchronize(ref, records=records, wait=30.0))
+
+
+@router.get("/api/outbox", dependencies=[Depends(require_user)])
+async def outbox_list(
+    request: Request,
+    status: str | None = Query(None, description="pending or failed"),
+    limit: int = Query(100, alias="_limit", ge=1, le=1000),
+    offset: int = Query(0, alias="_offset", ge=0),
+) -> Any:
+    """Object events not yet delivered to push synchronisations, oldest first: ``{results, total}``."""
+    if status not in (None, "", outbox.PENDING, outbox.FAILED):
+        raise BadRequest("status is 'pending' or 'failed'", field="status")
+    context = context_of(request)
+    return await run_in_threadpool(outbox.list_events, context, status or None, limit, offset)
+
+
+@router.post("/api/outbox/retry", dependencies=[Depends(require_user)])
+async def outbox_retry_all(request: Request) -> Any:
+    """Every failed event pending again: ``{retried}``."""
+    return ORJSONResponse({"retried": await run_in_threadpool(outbox.retry, context_of(request))})
+
+
+@router.post("/api/outbox/{event_id}/retry", dependencies=[Depends(require_user)])
+async def outbox_retry(event_id: int, request: Request) -> Any:
+    """One failed event pending again, due now: ``{retried: 1}``."""
+    return ORJSONResponse({"retried": await run_in_threadpool(outbox.retry, context_of(request), event_id)})
+
+
+def install(app: FastAPI) -> None:
+    """Put these routes before the generic ``/api/{kind}/{id}`` ones, whatever the include order."""
+    endpoints = {getattr(r, "endpoint", None) for r in router.routes}
+    mine = [r for r in app.router.routes if getattr(r, "endpoint", None) in endpoints]
+    rest = [r for r in app.router.routes if getattr(r, "endpoint", None) not in endpoints]
+    app.router.routes[:] = mine + rest

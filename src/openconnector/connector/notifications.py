@@ -1,0 +1,141 @@
+"""Notifications in: a source announces one changed record, and only that record is synchronised.
+
+A ZGW notification ``{kanaal, resource, resourceUrl, actie, aanmaakdatum, kenmerken}``
+runs every pull synchronisation subscribed to its ``kanaal`` (``sourceConfig.kanaal``,
+optionally narrowed by ``sourceConfig.kenmerken``: each given key must equal the
+notification's) on that one record: fetched from ``resourceUrl`` through the
+synchronisation's source (its authentication applies), then mapped and written
+like a full run's page, with the same contracts; ``actie: destroy`` deletes the
+object the record became. A generic webhook gives the records itself.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from ..context import Context, get_context
+from ..errors import BadRequest, Conflict, OpenConnectorError
+from ..store import tables as t
+from .entities import EntityService
+from .push import is_push
+
+log = logging.getLogger("openconnector.notifications")
+
+REQUIRED = ("kanaal", "resourceUrl", "actie")
+
+
+def check_notification(body: Any) -> dict[str, Any]:
+    """The notification, or a 400 saying what is missing."""
+    if not isinstance(body, dict):
+        raise BadRequest(
+            "A notification is a JSON object {kanaal, resource, resourceUrl, actie, aanmaakdatum}"
+        )
+    missing = [k for k in REQUIRED if not isinstance(body.get(k), str) or not body.get(k)]
+    if missing:
+        raise BadRequest(f"The notification has no {', '.join(missing)}", fields=missing)
+    if body.get("kenmerken") is not None and not isinstance(body["kenmerken"], dict):
+        raise BadRequest("kenmerken must be an object", field="kenmerken")
+    return body
+
+
+def consumer_for_key(context: Context, given: str) -> str | None:
+    """The name of the consumer whose API key (``authorizationConfiguration.key``/``apiKey``/``token``) is ``given``."""
+    for prefix in ("bearer ", "apikey ", "token "):
+        if given.lower().startswith(prefix):
+            given = given[len(prefix) :].strip()
+    if not given:
+        return None
+    consumers = EntityService("consumer", context)
+    for listed in consumers.list():
+        consumer = consumers.get_with_secrets(listed["uuid"])
+        config = consumer.get("authorizationConfiguration") or {}
+        for field in ("key", "apiKey", "token"):
+            key = config.get(field)
+            if isinstance(key, str) and key and hmac.compare_digest(key.encode(), given.encode()):
+                return str(consumer.get("name") or consumer["uuid"])
+    return None
+
+
+class NotificationService:
+    def __init__(self, context: Context | None = None) -> None:
+        self.context = context or get_context()
+
+    def subscribers(self, notification: dict[str, Any]) -> list[dict[str, Any]]:
+        """The pull synchronisations subscribed to the notification's kanaal (and kenmerken)."""
+        from .sync import _expand_dotted
+
+        found = []
+        given = notification.get("kenmerken") or {}
+        for sync in EntityService("synchronization", self.context).list():
+            if is_push(sync):
+                continue
+            config = _expand_dotted(dict(sync.get("sourceConfig") or {}))
+            if str(config.get("kanaal") or "") != notification["kanaal"]:
+                continue
+            wanted = config.get("kenmerken") or {}
+            if isinstance(wanted, dict) and any(str(given.get(k)) != str(v) for k, v in wanted.items()):
+                continue
+            found.append(sync)
+        return found
+
+    def handle(self, notification: dict[str, Any]) -> list[dict[str, Any]]:
+        """Run the subscribed synchronisations on the announced record; one result per synchronisation."""
+        results = []
+        for sync in self.subscribers(notification):
+            try:
+                if notification["actie"].lower() == "destroy":
+                    results.append(
+                        {"synchronization": sync["uuid"], "deleted": self._destroy(sync, notification)}
+                    )
+                else:
+                    results.append({"synchronization": sync["uuid"], "log": self._fetch(sync, notification)})
+            except OpenConnectorError as exc:
+                log.warning(
+                    "notification for %s failed in %s: %s", notification["resourceUrl"], sync["uuid"], exc
+                )
+                results.append({"synchronization": sync["uuid"], "error": exc.message})
+        return results
+
+    def _fetch(self, sync: dict[str, Any], notification: dict[str, Any]) -> dict[str, Any]:
+        from .sync import SynchronizationService
+
+        service = SynchronizationService(self.context)
+        source = service.calls.resolve(sync["sourceId"])
+        result = service.calls.call(source, notification["resourceUrl"], "GET")
+        if not result.ok:
+            raise BadRequest(f"Fetching {result.url} answered {result.status_code} {result.status_message}")
+        record = result.json()
+        return service.synchronize(sync, records=[record], wait=60.0)
+
+    def _destroy(self, sync: dict[str, Any], notification: dict[str, Any]) -> int:
+        """Delete the object the destroyed record became (its origin id: the URL or its last part)."""
+        from ..register.objects import ObjectService
+
+        url = notification["resourceUrl"]
+        candidates = [url, url.rstrip("/").rsplit("/", 1)[-1]]
+        c = t.contracts.c
+        with self.context.db.begin() as conn:
+            rows = conn.execute(
+                select(c.id, c.target_id).where(
+                    c.synchronization_id == sync["uuid"], c.origin_id.in_(candidates)
+                )
+            ).all()
+            if not rows:
+                return 0
+            deleted = ObjectService(self.context).delete_objects([r.target_id for r in rows], conn=conn)
+            conn.execute(delete(t.contracts).where(c.id.in_([r.id for r in rows])))
+        return deleted
+
+
+def run_quietly(context: Context, notification: dict[str, Any]) -> None:
+    """Handle a notification after it was answered (a background task): failures only logged."""
+    try:
+        NotificationService(context).handle(notification)
+    except Conflict:
+        log.warning("notification for %s: the synchronisation stayed busy", notification.get("resourceUrl"))
+    except Exception:
+        log.exception("notification for %s failed", notification.get("resourceUrl"))

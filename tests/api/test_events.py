@@ -1,0 +1,128 @@
+"""Events in and out over REST: ZGW notifications, webhooks, and the outbox."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from openconnector import ObjectService
+
+PREFIX = "/index.php/apps/openconnector"
+
+
+def _save(context, schema, data):
+    return ObjectService(context).save_object(object=data, register="openconnector", schema=schema)
+
+
+@pytest.fixture
+def pets_sync(any_context, make_dcat, fake_api):
+    make_dcat(any_context)
+    source = _save(
+        any_context,
+        "source",
+        {
+            "name": "Pets",
+            "type": "api",
+            "location": fake_api.url + "/api/v3",
+            "auth": "none",
+            "isEnabled": True,
+        },
+    )
+    mapping = _save(any_context, "mapping", {"name": "Pet", "mapping": {"title": "{{ name }}"}})
+    _save(
+        any_context,
+        "consumer",
+        {"name": "zgw", "authorizationType": "apiKey", "authorizationConfiguration": {"key": "zgw-secret"}},
+    )
+    return _save(
+        any_context,
+        "synchronization",
+        {
+            "name": "Pets in",
+            "sourceId": source["id"],
+            "sourceType": "api",
+            "sourceConfig": {"endpoint": "/pet/findByStatus?status=available", "kanaal": "pets"},
+            "sourceTargetMapping": mapping["id"],
+            "targetType": "register/schema",
+            "targetId": "dcat/dataset",
+        },
+    )
+
+
+def _titles(context):
+    return sorted(o["title"] for o in ObjectService(context).find_all("dcat", "dataset")["results"])
+
+
+def _wait(condition, what, seconds=30.0):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def _notify(client, fake_api, actie, pet=3, **headers):
+    return client.post(
+        f"{PREFIX}/api/notifications",
+        json={
+            "kanaal": "pets",
+            "resource": "pet",
+            "resourceUrl": f"{fake_api.url}/api/v3/pet/{pet}",
+            "actie": actie,
+            "aanmaakdatum": "2026-12-06T12:00:00Z",
+        },
+        headers=headers,
+        auth=None,
+    )
+
+
+def test_a_notification_syncs_exactly_its_record(any_client, any_context, pets_sync, fake_api):
+    key = {"Authorization": "Bearer zgw-secret"}
+    answer = _notify(any_client, fake_api, "create", **key)
+    assert answer.status_code == 204
+    _wait(lambda: _titles(any_context) == ["Luna"], "the one pet")
+    assert fake_api.hits("/api/v3/pet/findByStatus") == 0  # no full run
+
+    fake_api.rename_pet(3, "Luna II")
+    assert _notify(any_client, fake_api, "update", **key).status_code == 204
+    _wait(lambda: _titles(any_context) == ["Luna II"], "the renamed pet (same object)")
+
+    assert _notify(any_client, fake_api, "destroy", **key).status_code == 204
+    _wait(lambda: _titles(any_context) == [], "the object deleted")
+
+
+def test_notifications_need_a_valid_key_or_login(client, context, make_dcat, fake_api):
+    _save(
+        context,
+        "consumer",
+        {"name": "zgw", "authorizationType": "apiKey", "authorizationConfiguration": {"key": "zgw-secret"}},
+    )
+    assert _notify(client, fake_api, "create", Authorization="Bearer wrong").status_code == 401
+    assert _notify(client, fake_api, "create").status_code == 401
+    assert _notify(client, fake_api, "create", **{"X-Api-Key": "zgw-secret"}).status_code == 204
+    bad = client.post(f"{PREFIX}/api/notifications", json={"kanaal": "pets"})
+    assert bad.status_code == 400 and "resourceUrl" in bad.json()["message"]
+
+
+def test_a_webhook_runs_the_synchronisation_on_the_given_records(client, context, make_dcat, fake_api):
+    make_dcat(context)
+    sync = _save(
+        context,
+        "synchronization",
+        {"name": "Hook", "sourceType": "api", "targetType": "register/schema", "targetId": "dcat/dataset"},
+    )
+    answer = client.post(
+        f"{PREFIX}/api/synchronizations/{sync['id']}/webhook",
+        json=[{"id": 1, "title": "One"}, {"id": 2, "title": "Two"}],
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["result"]["objects"]["created"] == 2
+    assert _titles(context) == ["One", "Two"]
+
+
+def test_the_outbox_lists_and_retries_failed_events(client, context):
+    assert client.get(f"{PREFIX}/api/outbox").json() == {"results": [], "total": 0}
+    assert client.get(f"{PREFIX}/api/outbox", auth=None).status_code == 401
+    assert client.post(f"{PREFIX}/api/outbox/12345/retry").status_code == 404
+    assert client.get(f"{PREFIX}/api/outbox?status=weird").status_code == 400
