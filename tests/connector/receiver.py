@@ -14,6 +14,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from openconnector import ObjectService
+
 
 class Receiver:
     def __init__(self) -> None:
@@ -79,3 +81,40 @@ class Receiver:
     def calls(self, method: str) -> list[tuple[str, str, Any]]:
         with self._lock:
             return [r for r in self.requests if r[0] == method]
+
+
+def _save(objects, schema, data):
+    return objects.save_object(object=data, register="openconnector", schema=schema)
+
+
+def make_push(context, receiver, **extra):
+    """The dcat register, a target source on ``receiver``, a mapping and a push synchronisation."""
+    objects = ObjectService(context)
+    target = _save(
+        objects,
+        "source",
+        {
+            "name": "Receiver",
+            "type": "api",
+            "location": receiver.url,
+            "auth": "none",
+            "isEnabled": True,
+            "configuration": {"retries": 0},
+        },
+    )
+    mapping = _save(objects, "mapping", {"name": "Dataset out", "mapping": {"name": "{{ title }}"}})
+    sync = _save(
+        objects,
+        "synchronization",
+        {
+            "name": "Datasets out",
+            "sourceType": "register/schema",
+            "sourceId": "dcat/dataset",
+            "targetType": "api",
+            "targetId": target["id"],
+            "sourceTargetMapping": mapping["id"],
+            "targetConfig": {"endpoint": "/items", "idPosition": "data.id"},
+            **extra,
+        },
+    )
+    return objects, sync

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 
 import pytest
-from receiver import Receiver  # tests/connector is on sys.path (tests/conftest.py)
+from receiver import Receiver, make_push  # tests/connector is on sys.path (tests/conftest.py)
 
-from openconnector import ObjectService, SynchronizationService
+from openconnector import SynchronizationService
 from openconnector.connector import outbox
 
 
@@ -15,43 +15,6 @@ from openconnector.connector import outbox
 def receiver():
     with Receiver() as r:
         yield r
-
-
-def _save(objects, schema, data):
-    return objects.save_object(object=data, register="openconnector", schema=schema)
-
-
-def make_push(context, receiver, **extra):
-    """The dcat register, a target source on ``receiver``, a mapping and a push synchronisation."""
-    objects = ObjectService(context)
-    target = _save(
-        objects,
-        "source",
-        {
-            "name": "Receiver",
-            "type": "api",
-            "location": receiver.url,
-            "auth": "none",
-            "isEnabled": True,
-            "configuration": {"retries": 0},
-        },
-    )
-    mapping = _save(objects, "mapping", {"name": "Dataset out", "mapping": {"name": "{{ title }}"}})
-    sync = _save(
-        objects,
-        "synchronization",
-        {
-            "name": "Datasets out",
-            "sourceType": "register/schema",
-            "sourceId": "dcat/dataset",
-            "targetType": "api",
-            "targetId": target["id"],
-            "sourceTargetMapping": mapping["id"],
-            "targetConfig": {"endpoint": "/items", "idPosition": "data.id"},
-            **extra,
-        },
-    )
-    return objects, sync
 
 
 def _remote_ids(context, sync):

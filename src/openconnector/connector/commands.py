@@ -222,5 +222,8 @@ def register(app: typer.Typer) -> None:
     add_crud(sync_app, "synchronization")
     app.add_typer(endpoint_app, name="endpoint")
     app.add_typer(sync_app, name="sync")
+    from .outbox_commands import outbox_app
+
+    app.add_typer(outbox_app, name="outbox")
     app.add_typer(source_app, name="source")
     app.add_typer(mapping_app, name="mapping")
