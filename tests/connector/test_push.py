@@ -150,3 +150,34 @@ def test_events_are_kept_until_a_deliverer_runs_and_failures_park(context, make_
     assert deliverer.deliver_due() == 1
     assert _outbox_rows(context) == []
     assert [b for _, _, b in receiver.calls("POST")] == [{"name": "Queued, changed"}]
+
+
+def test_objects_written_by_a_pull_become_events_too(context, make_dcat, receiver, fake_api):
+    make_dcat(context)
+    objects, _ = make_push(context, receiver)
+    source = objects.save_object(
+        {"name": "Pets", "type": "api", "location": fake_api.url + "/api/v3", "auth": "none"},
+        "openconnector",
+        "source",
+    )
+    mapping = objects.save_object(
+        {"name": "Pet", "mapping": {"title": "{{ name }}"}}, "openconnector", "mapping"
+    )
+    pull = objects.save_object(
+        {
+            "name": "Pets in",
+            "sourceId": source["id"],
+            "sourceType": "api",
+            "sourceConfig": {"endpoint": "/pet/findByStatus?status=available"},
+            "sourceTargetMapping": mapping["id"],
+            "targetType": "register/schema",
+            "targetId": "dcat/dataset",
+        },
+        "openconnector",
+        "synchronization",
+    )
+    assert SynchronizationService(context).synchronize(pull)["result"]["objects"]["created"] == 8
+    events = _outbox_rows(context)
+    assert len(events) == 8 and {e["action"] for e in events} == {"create"}
+    outbox.OutboxDeliverer(context).deliver_due()
+    assert len(receiver.calls("POST")) == 8 and _outbox_rows(context) == []
