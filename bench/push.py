@@ -1,0 +1,217 @@
+"""Benchmark of push synchronisations through the outbox (issue 15).
+
+Not a test. On a fresh database (SQLite by default, PostgreSQL with ``--database-url``)
+with a push synchronisation to a receiving API on 127.0.0.1:
+
+    write     ``ObjectService.save_object`` per object, with and without a push
+              synchronisation on the schema: the outbox's cost per write (%)
+    deliver   ``--changes`` object creates written at ``--rate`` per second (0: as fast
+              as possible) while ``--workers`` deliverer threads send them: events/s
+              from the first write to the last delivery, and lag from each object's
+              commit to its arrival at the receiver (p50, p95)
+    baseline  a plain loop POSTing the same bodies to the same receiver with httpx
+
+Each figure is the median of ``--runs`` runs. The last line printed is JSON::
+
+    python bench/push.py                              # 2,000 changes, SQLite, 3 runs
+    python bench/push.py --changes 10000 --rate 100 --database-url postgresql+psycopg://postgres@127.0.0.1/bench
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from openconnector.connector import outbox
+from openconnector.context import Context
+from openconnector.register.objects import ObjectService
+from openconnector.register.registers import RegisterService
+from openconnector.store.settings import Settings
+
+
+class Receiver:
+    """Answers every POST with a new id and notes when each body arrived."""
+
+    def __init__(self) -> None:
+        self.arrived: dict[str, float] = {}
+        self.count = 0
+        lock = threading.Lock()
+        me = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+                with lock:
+                    me.count += 1
+                    made = me.count
+                    me.arrived.setdefault(str(body.get("name")), time.time())
+                data = json.dumps({"id": made}).encode()
+                self.send_response(201)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def fresh_database(server_url: str | None) -> str | None:
+    """A new empty PostgreSQL database on the server of ``server_url`` (None: SQLite)."""
+    if not server_url:
+        return None
+    import sqlalchemy
+
+    name = f"bench_push_{int(time.time() * 1000)}"
+    engine = sqlalchemy.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    engine.dispose()
+    return server_url.rsplit("/", 1)[0] + "/" + name
+
+
+def setup(server_url: str | None, receiver: Receiver, push: bool) -> Context:
+    data = Path(tempfile.mkdtemp(prefix="bench-push-"))
+    database_url = fresh_database(server_url)
+    context = Context(
+        Settings(data_dir=data, database_url=database_url, secret_key="bench", admin_password="a")
+    )
+    registers = RegisterService(context)
+    registers.create_register({"title": "Bench", "slug": "bench"})
+    registers.create_schema(
+        {"title": "Item", "slug": "item", "properties": {"name": {"type": "string"}}}, register="bench"
+    )
+    if push:
+        objects = ObjectService(context)
+        target = objects.save_object(
+            {"name": "Receiver", "type": "api", "location": receiver.url, "auth": "none"},
+            "openconnector",
+            "source",
+        )
+        objects.save_object(
+            {
+                "name": "Out",
+                "sourceType": "register/schema",
+                "sourceId": "bench/item",
+                "targetType": "api",
+                "targetId": target["id"],
+                "targetConfig": {"endpoint": "/items"},
+            },
+            "openconnector",
+            "synchronization",
+        )
+    return context
+
+
+def write_cost(database_url: str | None, receiver: Receiver, count: int) -> dict[str, float]:
+    """Seconds per save without and with a push synchronisation (nothing delivered meanwhile)."""
+    out = {}
+    for push in (False, True):
+        context = setup(database_url, receiver, push)
+        objects = ObjectService(context)
+        started = time.perf_counter()
+        for i in range(count):
+            objects.save_object({"name": f"w{i}"}, "bench", "item")
+        out["with" if push else "without"] = (time.perf_counter() - started) / count
+        context.close()
+    return out
+
+
+def deliver(
+    context: Context, changes: int, rate: float, workers: int, receiver: Receiver, run: int
+) -> dict[str, float]:
+    objects = ObjectService(context)
+    committed: dict[str, float] = {}
+    deliverers = [outbox.OutboxDeliverer(context, poll=0.05).start() for _ in range(workers)]
+    started = time.time()
+    try:
+        for i in range(changes):
+            name = f"r{run}-{i}"
+            if rate:
+                pause = started + i / rate - time.time()
+                if pause > 0:
+                    time.sleep(pause)
+            objects.save_object({"name": name}, "bench", "item")
+            committed[name] = time.time()
+        deadline = time.time() + 600
+        while not all(n in receiver.arrived for n in committed) and time.time() < deadline:
+            time.sleep(0.05)
+    finally:
+        for d in deliverers:
+            d.stop()
+    lags = sorted(receiver.arrived[n] - at for n, at in committed.items() if n in receiver.arrived)
+    last = max(receiver.arrived[n] for n in committed if n in receiver.arrived)
+    return {
+        "events_per_s": len(lags) / (last - started),
+        "lag_p50": lags[len(lags) // 2],
+        "lag_p95": lags[int(len(lags) * 0.95) - 1],
+        "lost": changes - len(lags),
+    }
+
+
+def baseline(receiver: Receiver, changes: int, run: int) -> float:
+    with httpx.Client() as client:
+        started = time.perf_counter()
+        for i in range(changes):
+            client.post(f"{receiver.url}/items", json={"name": f"b{run}-{i}"}).raise_for_status()
+        return changes / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--changes", type=int, default=2000)
+    parser.add_argument("--rate", type=float, default=0.0, help="changes per second; 0: as fast as possible")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--writes", type=int, default=500, help="saves per write-cost measurement")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="a PostgreSQL server URL: each measurement gets a new database on it",
+    )
+    args = parser.parse_args()
+    receiver = Receiver()
+    runs: dict[str, list[float]] = {}
+    for run in range(args.runs):
+        cost = write_cost(args.database_url, receiver, args.writes)
+        context = setup(args.database_url, receiver, True)
+        measured = deliver(context, args.changes, args.rate, args.workers, receiver, run)
+        context.close()
+        measured["baseline_posts_per_s"] = baseline(receiver, args.changes, run)
+        measured["write_ms_without"] = cost["without"] * 1000
+        measured["write_ms_with"] = cost["with"] * 1000
+        measured["write_overhead_pct"] = (cost["with"] / cost["without"] - 1) * 100
+        print(f"run {run + 1}: " + ", ".join(f"{k} {v:.3f}" for k, v in measured.items()), flush=True)
+        for key, value in measured.items():
+            runs.setdefault(key, []).append(value)
+    summary = {k: round(statistics.median(v), 4) for k, v in runs.items()}
+    summary.update(
+        changes=args.changes,
+        rate=args.rate,
+        workers=args.workers,
+        runs=args.runs,
+        database="postgresql" if args.database_url else "sqlite",
+    )
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
