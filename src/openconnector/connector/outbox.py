@@ -23,6 +23,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sqlalchemy import Connection, delete, event, exists, func, insert, select, update
@@ -235,8 +236,10 @@ class OutboxDeliverer:
         poll: float = 1.0,
         batch: int = 100,
         lease: float = 60.0,
+        workers: int = 4,
     ) -> None:
         self.context = context
+        self.workers = max(1, workers)
         self.backoff = backoff
         self.backoff_max = backoff_max
         self.max_attempts = max_attempts
@@ -304,15 +307,37 @@ class OutboxDeliverer:
         service = SynchronizationService(self.context)
         pusher = Pusher(service)
         plans: dict[str, Any] = {}
-        handled = 0
-        for row in rows:
-            if self.stopping.is_set():
-                break
-            if not self._claim(row):
-                continue
-            handled += 1
+        for row in rows:  # plans first, so the threads below share them
+            if row.synchronization_id not in plans:
+                plans[row.synchronization_id] = self._plan(row.synchronization_id, pusher, service)
+
+        def one(row: Any) -> int:
+            if self.stopping.is_set() or not self._claim(row):
+                return 0
             self._deliver(row, pusher, service, plans)
-        return handled
+            return 1
+
+        # A pass holds at most one event per object (``due``), so its events may go out at once.
+        if self.workers == 1 or len(rows) == 1:
+            return sum(one(row) for row in rows)
+        with ThreadPoolExecutor(
+            max_workers=min(self.workers, len(rows)), thread_name_prefix="outbox"
+        ) as pool:
+            return sum(pool.map(one, rows))
+
+    def _plan(self, sync_id: str, pusher: Any, service: Any) -> Any:
+        """The synchronisation's push plan; None when it was removed or no longer pushes;
+        the error when it cannot be planned (its events are parked with that reason)."""
+        try:
+            sync = service.entities.get(sync_id)
+        except NotFound:
+            return None
+        if not is_push(sync):
+            return None
+        try:
+            return pusher.plan(sync)
+        except OpenConnectorError as exc:
+            return exc
 
     def _claim(self, row: Any) -> bool:
         now = time.time()
@@ -332,18 +357,14 @@ class OutboxDeliverer:
             )
 
     def _deliver(self, row: Any, pusher: Any, service: Any, plans: dict[str, Any]) -> None:
+        plan = plans.get(row.synchronization_id)
+        if plan is None:
+            self._done(row)  # the synchronisation was removed or no longer pushes: nothing to deliver
+            return
+        if isinstance(plan, OpenConnectorError):
+            self._failed(row, plan.message, retryable=False)
+            return
         try:
-            plan = plans.get(row.synchronization_id)
-            if plan is None:
-                try:
-                    sync = service.entities.get(row.synchronization_id)
-                except NotFound:
-                    self._done(row)  # the synchronisation was removed: nothing to deliver to
-                    return
-                if not is_push(sync):
-                    self._done(row)
-                    return
-                plan = plans[row.synchronization_id] = pusher.plan(sync)
             obj = None
             if row.action != "delete":
                 try:

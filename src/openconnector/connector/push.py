@@ -27,6 +27,7 @@ from ..clock import now_iso
 from ..errors import BadRequest, NotFound, OpenConnectorError
 from ..store import tables as t
 from ..store.ids import new_uuid
+from .call import CallService as BaseCallService
 from .entities import EntityService
 from .mapping import MappingError
 from .records import MISSING, content_hash, get_path
@@ -220,7 +221,10 @@ class Pusher:
             if k in ("headers", "query", "timeout", "retries", "backoff", "logBody")
         }
         try:
-            result = self.service.calls.call(plan["target"], url, method, json=body, config=extra or None)
+            # the plan's target already holds the source with its secrets: no lookup per object
+            result = BaseCallService.call(
+                self.service.calls, plan["target"], url, method, json=body, config=extra or None
+            )
         except PushFailed:
             raise
         except OpenConnectorError as exc:  # unreachable, rate limit exhausted: try again later
