@@ -200,3 +200,23 @@ def test_a_run_of_a_killed_worker_completes_on_the_other_without_duplicates(
     assert [e["message"] for e in logs] == ["Synchronized 30 successfully"]
     assert parse_iso(jobs.get(job["uuid"])["nextRun"]) > utcnow()
     assert len([r for r in _sync_runs(pg_context, sync["uuid"]) if r.status == "success"]) == 1
+
+
+def test_workers_deliver_outbox_events_once_each(pg_context, workers, make_dcat):
+    from receiver import Receiver, make_push  # tests/connector is on sys.path (tests/conftest.py)
+
+    from openconnector.connector import outbox
+
+    make_dcat(pg_context)
+    with Receiver() as receiver:
+        objects, _ = make_push(pg_context, receiver)
+        workers.start(count=2, concurrency=1)
+        for i in range(20):
+            objects.save_object({"title": f"Set {i}"}, "dcat", "dataset")
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if len(receiver.calls("POST")) >= 20 and outbox.list_events(pg_context)["total"] == 0:
+                break
+            time.sleep(0.1)
+        names = [b["name"] for _, _, b in receiver.calls("POST")]
+        assert sorted(names) == sorted(f"Set {i}" for i in range(20)), workers.output()

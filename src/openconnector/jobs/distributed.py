@@ -259,6 +259,10 @@ async def run_worker(
     app = make_app(context, pool_size=concurrency + 3)
     STOP.clear()
     await asyncio.to_thread(_recover, context)
+    from ..connector.outbox import OutboxDeliverer
+
+    # every worker also delivers outbox events (rows are claimed, so workers share them)
+    deliverer = OutboxDeliverer(context).start()
     async with app.open_async():
         worker = asyncio.create_task(
             app.run_worker_async(
@@ -294,6 +298,7 @@ async def run_worker(
             for task in side:
                 task.cancel()
             await asyncio.gather(*side, return_exceptions=True)
+            await asyncio.to_thread(deliverer.stop)
 
 
 def _recover(context: Context) -> None:
