@@ -181,3 +181,18 @@ def test_objects_written_by_a_pull_become_events_too(context, make_dcat, receive
     assert len(events) == 8 and {e["action"] for e in events} == {"create"}
     outbox.OutboxDeliverer(context).deliver_due()
     assert len(receiver.calls("POST")) == 8 and _outbox_rows(context) == []
+
+
+def test_a_batch_save_and_a_batch_delete_write_one_event_per_object(any_context, make_dcat, receiver):
+    make_dcat(any_context)
+    objects, _ = make_push(any_context, receiver)
+    saved = objects.save_objects(
+        [{"title": "A"}, {"title": "B"}, {"title": "C"}], "dcat", "dataset", shape=False
+    )
+    assert sorted(e["action"] for e in _outbox_rows(any_context)) == ["create"] * 3
+    objects.delete_objects(saved)
+    assert sorted(e["action"] for e in _outbox_rows(any_context)) == ["create"] * 3 + ["delete"] * 3
+    outbox.OutboxDeliverer(any_context).deliver_due()
+    outbox.OutboxDeliverer(any_context).deliver_due()
+    # created and deleted before delivery: the receiver never hears of them, and nothing is left over
+    assert receiver.requests == [] and _outbox_rows(any_context) == []

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from sqlalchemy import Connection, delete, event, exists, func, insert, select, update
+from sqlalchemy import Connection, delete, event, exists, func, select, update
 from sqlalchemy.orm import aliased
 
 from ..clock import now_iso
@@ -100,9 +100,28 @@ def record(
     """Write the outbox rows for ``events`` (object uuid, action) in ``conn``'s transaction."""
     rows = _rows(objects, conn, register, schema, events)
     if rows:
-        conn.execute(insert(t.outbox), rows)
+        # straight to the driver: compiling a Core insert per save cost a third of a small write
+        mark = "?" if conn.dialect.name == "sqlite" else "%s"
+        conn.exec_driver_sql(
+            f"INSERT INTO outbox ({', '.join(_COLUMNS)}) VALUES ({', '.join([mark] * len(_COLUMNS))})",
+            [tuple(r[c] for c in _COLUMNS) for r in rows]
+            if len(rows) > 1
+            else tuple(rows[0][c] for c in _COLUMNS),
+        )
         _wake_on_commit(conn)
     return len(rows)
+
+
+_COLUMNS = (
+    "synchronization_id",
+    "object_id",
+    "action",
+    "status",
+    "attempts",
+    "next_attempt",
+    "created",
+    "updated",
+)
 
 
 def statements(
