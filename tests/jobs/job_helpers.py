@@ -100,8 +100,10 @@ def make_sync(
     size: int = 10,
     delay: float = 0.0,
     target: str = "jobs/items",
+    concurrency: int | None = None,
 ) -> dict[str, Any]:
-    """A source + mapping + synchronisation that pulls set ``name`` of the paged source into ``target``."""
+    """A source + mapping + synchronisation that pulls set ``name`` of the paged source into ``target``
+    (``concurrency`` pages at once when given, else the source's default)."""
     from openconnector.connector.entities import EntityService
 
     source = EntityService("source", context).create(
@@ -122,6 +124,7 @@ def make_sync(
                 "endpoint": f"/records?set={name}&total={total}&size={size}&delay={delay}",
                 "resultsPosition": "items",
                 "idPosition": "id",
+                **({"concurrency": concurrency} if concurrency is not None else {}),
             },
         }
     )
