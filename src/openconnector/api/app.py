@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request
 from ..context import Context, set_context
 from ..errors import OpenConnectorError
 from ..store.users import UserService
-from . import errors, openregister
+from . import docs, errors, openregister
 from .deps import require_user
 from .hardening import SecurityHeaders
 from .responses import FastJSONResponse as ORJSONResponse
@@ -26,6 +26,8 @@ PREFIXES = ("/index.php/apps/{app}", "/apps/{app}")
 
 #: Optional routers, added when their package is present (each feature lands on its own).
 OPTIONAL = (
+    # the public /api/endpoint/{path} and /api/endpoints/logs, before the generic routes
+    ("openconnector", "openconnector.api.endpoints"),
     ("openconnector", "openconnector.api.jobs"),  # before the generic /api/{kind}/{id} routes
     ("openconnector", "openconnector.api.openconnector"),
     ("opencatalogi", "openconnector.api.opencatalogi"),
@@ -45,13 +47,14 @@ def create_app(context: Context | None = None, *, make_default: bool = True) -> 
         title="openconnector",
         version=_version(),
         default_response_class=ORJSONResponse,
-        docs_url="/api/docs",
+        docs_url=None,  # docs.install serves the pages without a CDN
         openapi_url="/api/openapi.json",
         redoc_url=None,
     )
     app.state.context = context
     app.state.users = users
     errors.install(app)
+    docs.install(app)
     for prefix in PREFIXES:
         app.include_router(openregister.router, prefix=prefix.format(app="openregister"))
     for name, module_name in OPTIONAL:
