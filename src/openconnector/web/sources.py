@@ -10,6 +10,7 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
+from ..connector.checks import SOURCE_TYPES as CHECKED_TYPES
 from ..connector.entities import EntityService
 from ..errors import OpenConnectorError
 from ..store.secrets import MASK, is_sensitive
@@ -28,7 +29,14 @@ from .templating import render
 
 router = page_router()
 
-SOURCE_TYPES = ("api", "json", "xml", "soap", "database", "file")
+#: Only the types that work (JSON over HTTP); a stored other type is still shown, see ``_types``.
+SOURCE_TYPES = CHECKED_TYPES
+
+
+def _types(source: dict[str, Any]) -> tuple[str, ...]:
+    """The types offered: the working ones, and a stored other one so a save keeps it."""
+    stored = source.get("type")
+    return SOURCE_TYPES if not stored or stored in SOURCE_TYPES else (*SOURCE_TYPES, str(stored))
 
 
 def _service(request: Request) -> EntityService:
@@ -53,6 +61,7 @@ SOURCES = EntityPages(
         Field("description", "Description", "textarea"),
     ],
     new_defaults={"type": "api", "isEnabled": True, "auth": "none", "location": ""},
+    draft=True,  # the location is set on the source's page, as the tutorial does it
     empty="No sources yet. Add one to pull data from an external API.",
 )
 SOURCES.mount(router)
@@ -135,7 +144,7 @@ def _detail(
         values=values or source,
         errors=errors or {},
         flash=flash,
-        types=SOURCE_TYPES,
+        types=_types(source),
         auth=auth,
         auth_types=[(a, AUTH_LABELS[a]) for a in AUTH_TYPES],
         auth_fields=field_views(auth, source.get("authenticationConfig")),
@@ -248,7 +257,7 @@ async def save_source(request: Request, ref: str) -> Response:
     adding = action in ("add-header", "add-query")
     for key, message in {
         "name": check_name(values["name"]),
-        "type": check_choice(values["type"], SOURCE_TYPES, "type"),
+        "type": check_choice(values["type"], _types(source), "type"),
         "location": check_url(values["location"]),
         "auth": check_choice(auth, AUTH_TYPES, "authentication method"),
     }.items():
@@ -267,6 +276,10 @@ async def save_source(request: Request, ref: str) -> Response:
     for pairs, (found, _rows_shown) in tables.items():
         configuration[pairs.key] = found
     data = {k: values[k] for k in ("name", "type", "description", "location", "isEnabled", "auth")}
+    if data["type"] == source.get("type"):
+        del data["type"]  # unchanged: kept as stored, even a type the form would not offer
+    if not data["location"] and not source.get("location"):
+        del data["location"]  # still a draft (the page says so); clearing a set location is refused
     data["secretFields"] = _secret_fields(source, tables)
     data["authenticationConfig"] = auth_config
     data["configuration"] = configuration
