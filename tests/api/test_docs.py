@@ -124,3 +124,31 @@ def test_swagger_ui_renders_in_chromium_with_the_network_cut_off(live_server: An
         finally:
             browser.close()
     assert outside == []
+
+
+@pytest.mark.parametrize(
+    ("path", "names"),
+    [
+        ("/index.php/apps/openconnector/api/sources/logs", {"_page", "_limit", "statusCode", "sourceId"}),
+        ("/index.php/apps/openconnector/api/synchronizations/logs", {"status", "synchronizationId", "test"}),
+        ("/index.php/apps/openconnector/api/jobs/logs", {"job_id", "level", "date_from"}),
+        ("/index.php/apps/openconnector/api/synchronization-contracts", {"synchronizationId", "originId"}),
+    ],
+)
+def test_log_and_contract_lists_document_their_filters(client: Any, path: str, names: set[str]) -> None:
+    operation = client.get("/api/openapi.json", auth=None).json()["paths"][path]["get"]
+    assert names <= {p["name"] for p in operation["parameters"]}
+
+
+def test_force_run_of_a_job_is_documented_and_still_works(client: Any) -> None:
+    paths = client.get("/api/openapi.json", auth=None).json()["paths"]
+    params = paths["/apps/openconnector/api/jobs/run/{ref}"]["post"]["parameters"]
+    assert {"ref", "forceRun"} <= {p["name"] for p in params}
+    job = client.post(
+        "/apps/openconnector/api/jobs",
+        json={"name": "Ping later", "jobClass": "OCA\\OpenConnector\\Action\\EventAction", "interval": 3600},
+    ).json()
+    client.put(f"/apps/openconnector/api/jobs/{job['id']}", json={"nextRun": "2999-01-01T00:00:00+00:00"})
+    assert client.post(f"/apps/openconnector/api/jobs/run/{job['id']}").json() is None  # not due
+    forced = client.post(f"/apps/openconnector/api/jobs/run/{job['id']}?forceRun=true").json()
+    assert forced["level"] in ("SUCCESS", "INFO")

@@ -240,3 +240,20 @@ def test_scheduling_from_the_page_keeps_the_jobs_other_arguments(browser: Any, c
     assert stored["interval"] == 900
     assert stored["arguments"] == {"synchronizationId": sync["uuid"], "force": True, "note": "set by API"}
     assert stored["userId"] == "ops"
+
+
+def test_saving_a_source_form_keeps_auth_settings_it_has_no_input_for(browser: Any, context: Context) -> None:
+    sources = EntityService("source", context)
+    source = sources.create(
+        {
+            "name": "Auth kept",
+            "location": "https://example.org",
+            "auth": "basic",
+            "authenticationConfig": {"username": "u", "password": "p-secret", "realm": "ops"},
+        }
+    )
+    form = {"name": "Auth kept", "type": "api", "location": "https://example.org", "auth": "basic"}
+    form["auth.username"] = "u"
+    assert browser.post(f"/sources/{source['id']}", form).status_code == 303
+    stored = sources.get_with_secrets(source["uuid"])["authenticationConfig"]
+    assert stored == {"username": "u", "password": "p-secret", "realm": "ops"}

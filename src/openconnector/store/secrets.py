@@ -171,8 +171,10 @@ def _walk(obj: dict, path: str, skip: frozenset[str] = frozenset()):  # type: ig
     if isinstance(node, list):
         if last.isdigit() and int(last) < len(node) and _present(node[int(last)]):
             yield node, int(last)
-    elif isinstance(node, dict) and isinstance(node.get(last), list) and all(
-        isinstance(item, str) for item in node[last]
+    elif (
+        isinstance(node, dict)
+        and isinstance(node.get(last), list)
+        and all(isinstance(item, str) for item in node[last])
     ):
         # A list of secrets (an authentication rule's API keys): each string item is one.
         items = node[last]
