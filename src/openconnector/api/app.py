@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request
 from ..context import Context, set_context
 from ..errors import OpenConnectorError
 from ..store.users import UserService
-from . import docs, errors, openregister
+from . import docs, errors, metrics, openregister
 from .deps import require_user
 from .hardening import SecurityHeaders
 from .responses import FastJSONResponse as ORJSONResponse
@@ -77,6 +77,8 @@ def create_app(context: Context | None = None, *, make_default: bool = True) -> 
     else:
         if hasattr(web, "install"):
             web.install(app)
+
+    metrics.install(app)
 
     @app.get("/health", include_in_schema=False)
     async def health(request: Request) -> dict[str, Any]:

@@ -32,13 +32,13 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import insert, select, update
 
-from .. import shutdown
+from .. import metrics, shutdown
 from ..clock import now_iso, utcnow
 from ..context import Context, get_context
 from ..errors import BadRequest, NotFound, OpenConnectorError, ValidationFailed
 from ..register.objects import ObjectService
 from ..store import tables as t
-from ..store.db import Database
+from ..store.db import Database, ensure_statistics
 from ..store.ids import new_uuid
 from ..store.locks import LockService, lock_ttl, new_holder
 from ..store.statements import Statement, run_statements
@@ -56,6 +56,9 @@ from .tuning import tuned_for_runs
 log = logging.getLogger("openconnector.sync")
 
 MAX_REASONS = 100
+#: Pages requested at once where their addresses are predictable (``connector/pages.py``).
+DEFAULT_CONCURRENCY = 4
+MAX_CONCURRENCY = 32
 _STOP = object()
 
 
@@ -309,7 +312,11 @@ class SynchronizationService:
             except Exception as exc:  # a bug or an unexpected failure: log it, keep the counts
                 run.status, run.message = "error", f"Unexpected error: {type(exc).__name__}: {exc}"
                 log.error("synchronization %s crashed\n%s", sync["uuid"], traceback.format_exc())
-            return self._close_log(run, user)
+            entry = self._close_log(run, user)
+            metrics.observe_run(
+                sync["uuid"], run.status, run.test, run.objects, time.perf_counter() - run.started
+            )
+            return entry
 
     # -- planning ------------------------------------------------------------------
 
@@ -383,7 +390,11 @@ class SynchronizationService:
             else content_hash([register["id"], schema["id"], schema])
         )
         id_position = str(config.get("idPosition") or "id")
+        concurrency = _concurrency(config.get("concurrency"), "sourceConfig.concurrency")
+        if concurrency is None:
+            concurrency = _concurrency(source.get("concurrency"), "the source's concurrency")
         return {
+            "concurrency": DEFAULT_CONCURRENCY if concurrency is None else concurrency,
             "register": register,
             "schema": schema,
             "source": source,
@@ -424,6 +435,7 @@ class SynchronizationService:
                 pagination=plan["pagination"],
                 results_position=plan["results_position"],
                 max_pages=plan["max_pages"],
+                concurrency=plan["concurrency"],
             )
         )
         contracts = ContractStore(run.sync["uuid"])
@@ -474,6 +486,7 @@ class SynchronizationService:
                 raise
             finally:
                 writer.close()
+                pages.close()  # requests sent ahead of a run that ended early are dropped
             if run.stop_reason != "stopped":
                 run.stop_reason = pages.stop_reason
         if run.objects["found"] == 0 and run.pages:
@@ -503,6 +516,7 @@ class SynchronizationService:
         if self.db.is_sqlite and not run.test and run.objects["created"] + run.objects["deleted"] > 1000:
             with self.db.begin() as conn:  # fresh statistics after bulk changes keep the planner right
                 conn.exec_driver_sql("PRAGMA optimize")
+                ensure_statistics(conn)  # optimize skips tables this connection never queried
         early = (
             ""
             if run.complete or "records" in plan
@@ -726,6 +740,22 @@ class SynchronizationService:
         return {**entry, "created": run.started_at, "updated": now}
 
 
+def _concurrency(value: Any, where: str) -> int | None:
+    """A page concurrency setting: None when unset, else a whole number 1..MAX_CONCURRENCY."""
+    if value is None or value == "":
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if isinstance(value, bool) or number != value and str(number) != str(value).strip() or number < 1:
+        raise BadRequest(
+            f"{where} must be a whole number of pages to fetch at once (1 = one by one), not {value!r}",
+            field="concurrency",
+        )
+    return min(number, MAX_CONCURRENCY)
+
+
 class _Pushed:
     """Records given to the run (an endpoint's body) as its one page."""
 
@@ -738,6 +768,9 @@ class _Pushed:
 
     def __next__(self) -> Page:
         return next(self._pages)
+
+    def close(self) -> None:
+        """Nothing was requested ahead (``Pages.close``'s twin)."""
 
 
 DIED = "Interrupted: the process running it stopped; its counts are those of its last written page"

@@ -82,6 +82,9 @@ class EntityPages:
     panels: list[str] = field(default_factory=list)
     #: adds what list cells show beyond the entity (a synchronisation's last run), in place
     decorate: Callable[[Request, list[dict[str, Any]]], None] | None = None
+    #: the add form asks only the first fields and the entity's page the rest (a source's
+    #: location): the service accepts the entity without them (``EntityService.create(draft=)``)
+    draft: bool = False
 
     def __post_init__(self) -> None:
         self.section = self.section or self.plural
@@ -117,7 +120,9 @@ class EntityPages:
             values = {f.name: form.get(f.name, "") for f in self.new_fields}
             data, errors = await run_in_threadpool(self.read, request, self.new_fields, form, lists, {})
             if not errors:
-                done, errors = await create_entity(request, self.kind, path, {**self.new_defaults, **data})
+                done, errors = await create_entity(
+                    request, self.kind, path, {**self.new_defaults, **data}, draft=self.draft
+                )
                 if done is not None:
                     return done
             return self._form(
