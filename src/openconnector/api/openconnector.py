@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..connector.entities import EntityService
 from ..errors import BadRequest, OpenConnectorError
-from .deps import context_of, flag, json_object, query_pairs, require_user
+from .deps import LOG_QUERY, context_of, flag, json_object, query_docs, query_pairs, require_user
 from .responses import FastJSONResponse
 
 router = APIRouter(dependencies=[Depends(require_user)])
@@ -70,7 +70,17 @@ async def dashboard_syncstats(request: Request) -> Any:
     return await run_in_threadpool(DashboardService(context_of(request)).syncstats)
 
 
-@router.get("/api/sources/logs")
+@router.get(
+    "/api/sources/logs",
+    openapi_extra=query_docs(
+        **LOG_QUERY,
+        sourceId="only calls of this source (id or uuid; also source_id)",
+        synchronization_id="only calls made by this synchronization's runs",
+        method="only calls with this HTTP method",
+        statusCode="status codes: 404, a range 400-499 or 4xx, or a list 400,500-599 (also status_code)",
+        **{"_order[created]": "asc or desc", "_order[status_code]": "asc or desc"},
+    ),
+)
 async def source_logs(request: Request) -> Any:
     from ..connector.logs import LogService
 
@@ -113,7 +123,16 @@ async def test_mapping(request: Request) -> Any:
     return await run_in_threadpool(run)
 
 
-@router.get("/api/synchronizations/logs")
+@router.get(
+    "/api/synchronizations/logs",
+    openapi_extra=query_docs(
+        **LOG_QUERY,
+        synchronizationId="only runs of this synchronization (uuid; also synchronization_id)",
+        status="success, warning, error, interrupted or running; several comma-separated",
+        test="true: only test runs; false: only real runs",
+        **{"_order[created]": "asc or desc"},
+    ),
+)
 async def synchronization_logs(request: Request) -> Any:
     from ..connector.logs import LogService
 
@@ -209,7 +228,16 @@ async def test_synchronization(
     return await _run_sync(ref, request, test=True, force=force)
 
 
-@router.get("/api/synchronization-contracts")
+@router.get(
+    "/api/synchronization-contracts",
+    openapi_extra=query_docs(
+        limit="results per page (default 20, at most 1000; also _limit)",
+        offset="results to skip (also _offset)",
+        synchronizationId="only contracts of this synchronization (id, uuid or slug)",
+        originId="only the contract of this source record id",
+        targetId="only the contract of this target object uuid",
+    ),
+)
 async def synchronization_contracts(request: Request) -> Any:
     from ..connector.contracts import list_contracts
 

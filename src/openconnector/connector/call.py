@@ -82,6 +82,15 @@ _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 _CONTENT_TYPES = {"json": "application/json", "xml": "application/xml", "yaml": "application/x-yaml"}
 
 
+def _transport_reason(exc: Exception) -> str:
+    """What went wrong on the way, said so a person can act: TLS problems named as such."""
+    text = f"{type(exc).__name__}: {exc}".rstrip(": ")
+    lowered = str(exc).lower()
+    if "ssl" in lowered or "certificate" in lowered or "tls" in lowered or "handshake" in lowered:
+        return f"TLS error (the certificate or the TLS handshake failed): {text}"
+    return text
+
+
 def _now_iso(clock: Callable[[], float]) -> str:
     return datetime.fromtimestamp(clock(), UTC).isoformat(timespec="seconds")
 
@@ -566,7 +575,7 @@ class CallService:
             elapsed = (time.perf_counter() - started) * 1000
             metrics.observe_call(source, "error", elapsed / 1000)
             shown = redact_url(str(httpx.URL(prepared.url, params=send_query or None)), secrets)
-            error = redact_text(f"{type(exc).__name__}: {exc}".rstrip(": "), secrets)
+            error = redact_text(_transport_reason(exc), secrets)
             self._emit(
                 self._call_log(
                     source,

@@ -121,12 +121,27 @@ class SourceService:
         self.calls = call_service or CallService(self.context)
 
     def test(self, ref: Any, endpoint: str = "", method: str = "GET", **options: Any) -> dict[str, Any]:
-        """One call, returned as its log with ``ok`` (2xx); never raises for the remote status."""
+        """One call, returned as its log with ``ok`` (2xx) and, when not ok, a ``message``
+        saying why; never raises for the remote status or a call that could not be made."""
         source = self.calls.resolve(ref)
-        result = self.calls.test(source, endpoint, method, **options)
+        try:
+            result = self.calls.test(source, endpoint, method, **options)
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError, TypeError) as exc:
+            # e.g. a location httpx cannot even parse: still an answer, not a 500
+            return {
+                "ok": False,
+                "statusCode": None,
+                "statusMessage": None,
+                "message": f"The call could not be made: {type(exc).__name__}: {exc}",
+                "request": None,
+                "response": None,
+            }
         status = result.get("statusCode") or 0
+        if not result.get("ok") and not result.get("message"):
+            result["message"] = f"The source answered {status} {result.get('statusMessage') or ''}".rstrip()
         if (
             not endpoint
+            and result.get("response")  # the remote answered: not a refusal made here
             and not result.get("ok")
             and 400 <= status < 500
             and status not in (401, 403, 407, 429)

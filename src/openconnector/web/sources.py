@@ -9,6 +9,7 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
+from ..connector.checks import SOURCE_TYPES as CHECKED_TYPES
 from ..connector.entities import EntityService
 from ..errors import OpenConnectorError
 from ..store.secrets import MASK, is_sensitive
@@ -27,7 +28,14 @@ from .templating import render
 
 router = page_router()
 
-SOURCE_TYPES = ("api", "json", "xml", "soap", "database", "file")
+#: Only the types that work (JSON over HTTP); a stored other type is still shown, see ``_types``.
+SOURCE_TYPES = CHECKED_TYPES
+
+
+def _types(source: dict[str, Any]) -> tuple[str, ...]:
+    """The types offered: the working ones, and a stored other one so a save keeps it."""
+    stored = source.get("type")
+    return SOURCE_TYPES if not stored or stored in SOURCE_TYPES else (*SOURCE_TYPES, str(stored))
 
 
 def _service(request: Request) -> EntityService:
@@ -52,6 +60,7 @@ SOURCES = EntityPages(
         Field("description", "Description", "textarea"),
     ],
     new_defaults={"type": "api", "isEnabled": True, "auth": "none", "location": ""},
+    draft=True,  # the location is set on the source's page, as the tutorial does it
     empty="No sources yet. Add one to pull data from an external API.",
 )
 SOURCES.mount(router)
@@ -107,7 +116,7 @@ def _detail(
         values=values or source,
         errors=errors or {},
         flash=flash,
-        types=SOURCE_TYPES,
+        types=_types(source),
         auth=auth,
         auth_types=[(a, AUTH_LABELS[a]) for a in AUTH_TYPES],
         auth_fields=field_views(auth, source.get("authenticationConfig")),
@@ -202,7 +211,7 @@ async def save_source(request: Request, ref: str) -> Response:
         header_rows.append({"name": "", "value": "", "secret": False, "by_name": False, "is_set": False})
     for key, message in {
         "name": check_name(values["name"]),
-        "type": check_choice(values["type"], SOURCE_TYPES, "type"),
+        "type": check_choice(values["type"], _types(source), "type"),
         "location": check_url(values["location"]),
         "auth": check_choice(auth, AUTH_TYPES, "authentication method"),
     }.items():
@@ -219,6 +228,10 @@ async def save_source(request: Request, ref: str) -> Response:
         )
     configuration["headers"] = headers
     data = {k: values[k] for k in ("name", "type", "description", "location", "isEnabled", "auth")}
+    if data["type"] == source.get("type"):
+        del data["type"]  # unchanged: kept as stored, even a type the form would not offer
+    if not data["location"] and not source.get("location"):
+        del data["location"]  # still a draft (the page says so); clearing a set location is refused
     others = [p for p in source.get("secretFields") or [] if not str(p).startswith(_HEADER_PATH)]
     data["secretFields"] = others + [
         _HEADER_PATH + row["name"]
