@@ -1,4 +1,5 @@
-"""Logs: calls to sources, synchronisation runs and jobs, with filters and paging."""
+"""Logs: calls to sources, synchronisation runs and jobs, with filters and paging; and the
+outbox of push synchronisations (events pending or parked as failed, with a retry button)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from ..connector.entities import EntityService
 from ..errors import NotFound, OpenConnectorError
@@ -16,12 +17,13 @@ from .templating import render
 
 router = page_router()
 
-KINDS = (("calls", "Calls"), ("runs", "Runs"), ("jobs", "Jobs"))
+KINDS = (("calls", "Calls"), ("runs", "Runs"), ("jobs", "Jobs"), ("outbox", "Outbox"))
 #: Filters each kind accepts, as the log service names them.
 FILTERS = {
     "calls": ("source_id", "status_code", "date_from", "date_to"),
     "runs": ("synchronization_id", "status", "date_from", "date_to"),
     "jobs": ("job_id", "level", "date_from", "date_to"),
+    "outbox": ("status",),
 }
 PAGE_SIZE = 25
 
@@ -33,6 +35,12 @@ def _names(context: Any, kind: str, key: str) -> list[tuple[str, str]]:
 def _load(request: Request, kind: str, filters: dict[str, str], page: int) -> dict[str, Any]:
     from ..connector.logs import LogService
 
+    if kind == "outbox":
+        from ..connector import outbox
+
+        status = filters.get("status") if filters.get("status") in (outbox.PENDING, outbox.FAILED) else None
+        found = outbox.list_events(context_of(request), status, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+        return {**found, "page": page, "pages": max(1, -(-found["total"] // PAGE_SIZE))}
     params = [(k, v) for k, v in filters.items() if v] + [("_page", str(page)), ("_limit", str(PAGE_SIZE))]
     if kind == "jobs":
         from ..jobs.service import JobService
@@ -99,3 +107,12 @@ async def run_log(request: Request, ref: str) -> Response:
     data = await run_in_threadpool(_run_page, request, ref)
     name = (data["sync"] or {}).get("name") or data["log"]["synchronizationId"]
     return render(request, "run.html", section="logs", title=f"Run of {name}", name=name, **data)
+
+
+@router.post("/logs/outbox/{event_id}/retry")
+async def retry_event(request: Request, event_id: int) -> Response:
+    """A failed outbox event pending again (the deliverer sends it at once)."""
+    from ..connector import outbox
+
+    await run_in_threadpool(outbox.retry, context_of(request), event_id)
+    return RedirectResponse("/logs?kind=outbox", status_code=303)
