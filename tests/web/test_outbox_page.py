@@ -34,3 +34,14 @@ def test_a_parked_event_is_shown_and_retried_from_the_page(
         outbox.OutboxDeliverer(context).deliver_due()
         assert "No events waiting" in browser.get("/logs?kind=outbox").text
         assert [b for _, _, b in receiver.calls("POST")] == [{"name": "<b>Refused</b>"}]
+
+
+def test_a_push_synchronisation_has_a_page_in_the_list_and_of_its_own(
+    browser: Any, context: Context, make_dcat: Any
+) -> None:
+    make_dcat(context)
+    with Receiver() as receiver:
+        _, sync = make_push(context, receiver)
+        assert "Datasets out" in browser.get("/synchronizations").text
+        page = browser.get(f"/synchronizations/{sync['uuid']}")
+        assert page.status_code == 200 and "Datasets out" in page.text
