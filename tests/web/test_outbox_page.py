@@ -45,3 +45,6 @@ def test_a_push_synchronisation_has_a_page_in_the_list_and_of_its_own(
         assert "Datasets out" in browser.get("/synchronizations").text
         page = browser.get(f"/synchronizations/{sync['uuid']}")
         assert page.status_code == 200 and "Datasets out" in page.text
+        assert "Push to an API" in page.text and "Receiver" in page.text
+        assert "<code>POST /items</code>" in page.text and "<code>data.id</code>" in page.text
+        assert "<code>PUT /items/{id}</code>" in page.text and "create, update, delete" in page.text

@@ -197,6 +197,26 @@ def _job_view(request: Request, sync: dict[str, Any]) -> dict[str, Any] | None:
     return find_job(context_of(request), sync)
 
 
+def _push_view(request: Request, sync: dict[str, Any]) -> dict[str, Any] | None:
+    """What a push synchronisation sends where (``connector/push.py``), for its page."""
+    from ..connector.push import is_push, trigger_events
+
+    if not is_push(sync):
+        return None
+    config = sync.get("targetConfig") or {}
+    target = _resolve("source", context_of(request), sync.get("targetId"))
+    endpoint = str(config.get("endpoint") or "")
+    return {
+        "from": sync.get("sourceId"),
+        "target": (target or {}).get("name") or sync.get("targetId"),
+        "create": f"POST {endpoint}",
+        "update": f"{config.get('updateMethod') or 'PUT'} {config.get('updateEndpoint') or endpoint + '/{id}'}",
+        "delete": f"{config.get('deleteMethod') or 'DELETE'} {config.get('deleteEndpoint') or endpoint + '/{id}'}",
+        "idPosition": config.get("idPosition") or "id",
+        "events": ", ".join(e for e in ("create", "update", "delete") if e in trigger_events(sync)),
+    }
+
+
 async def _detail(
     request: Request,
     sync: dict[str, Any],
@@ -213,6 +233,7 @@ async def _detail(
     choices = await run_in_threadpool(_choices, request, values["register"], stored)
     job = await run_in_threadpool(_job_view, request, sync)
     last = (await run_in_threadpool(_last_runs, request, [sync])).get(sync["uuid"])
+    push = await run_in_threadpool(_push_view, request, sync)
     return render(
         request,
         "synchronizations/detail.html",
@@ -228,6 +249,7 @@ async def _detail(
         job=job,
         intervals=INTERVALS,
         schedule_errors=schedule_errors or {},
+        push=push,
         **choices,
     )
 
