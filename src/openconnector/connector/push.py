@@ -332,20 +332,19 @@ class Pusher:
                 seen.add(row.uuid)
                 self._count(run, row.uuid, obj, plan, preview)
             heartbeat.beat()
-        if not run.test or preview is not None:
-            with self.db.connect() as conn:
-                gone = (
-                    conn.execute(
-                        select(t.contracts.c.origin_id).where(
-                            t.contracts.c.synchronization_id == run.sync["uuid"]
-                        )
+        with self.db.connect() as conn:  # objects sent before and gone here: delete remotely
+            gone = (
+                conn.execute(
+                    select(t.contracts.c.origin_id).where(
+                        t.contracts.c.synchronization_id == run.sync["uuid"]
                     )
-                    .scalars()
-                    .all()
                 )
-            for origin in gone:
-                if origin not in seen:
-                    self._count(run, origin, None, plan, preview)
+                .scalars()
+                .all()
+            )
+        for origin in gone:
+            if origin not in seen:
+                self._count(run, origin, None, plan, preview)
         run.complete = True
         if preview is not None:
             run.preview = preview
