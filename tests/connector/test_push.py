@@ -196,3 +196,17 @@ def test_a_batch_save_and_a_batch_delete_write_one_event_per_object(any_context,
     outbox.OutboxDeliverer(any_context).deliver_due()
     # created and deleted before delivery: the receiver never hears of them, and nothing is left over
     assert receiver.requests == [] and _outbox_rows(any_context) == []
+
+
+def test_events_wait_while_a_full_run_of_their_synchronisation_is_busy(context, make_dcat, receiver):
+    from openconnector.store.locks import LockService
+
+    make_dcat(context)
+    objects, sync = make_push(context, receiver)
+    objects.save_object({"title": "During a run"}, "dcat", "dataset")
+    locks = LockService(context.db)
+    assert locks.acquire(f"synchronization:{sync['uuid']}", "a-run", ttl=60)
+    deliverer = outbox.OutboxDeliverer(context)
+    assert deliverer.deliver_due() == 0 and receiver.requests == []
+    locks.release(f"synchronization:{sync['uuid']}", "a-run")
+    assert deliverer.deliver_due() == 1 and len(receiver.calls("POST")) == 1

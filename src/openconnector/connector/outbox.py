@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, event, exists, func, select, update
 from sqlalchemy.orm import aliased
 
-from ..clock import now_iso
+from ..clock import iso, now_iso, utcnow
 from ..context import Context
 from ..errors import NotFound, OpenConnectorError
 from ..store import tables as t
@@ -321,6 +321,18 @@ class OutboxDeliverer:
 
         with self.context.db.connect() as conn:
             rows = self.due(conn)
+            if rows:
+                # A full run of a synchronisation sends every object itself: its events wait for
+                # the run's end, so an object is never sent by both at once (no double create).
+                names = {f"synchronization:{r.synchronization_id}" for r in rows}
+                busy = set(
+                    conn.execute(
+                        select(t.locks.c.name).where(
+                            t.locks.c.name.in_(names), t.locks.c.expires > iso(utcnow())
+                        )
+                    ).scalars()
+                )
+                rows = [r for r in rows if f"synchronization:{r.synchronization_id}" not in busy]
         if not rows:
             return 0
         service = SynchronizationService(self.context)
