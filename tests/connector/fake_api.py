@@ -29,6 +29,16 @@ Paginated endpoints (page size ``size``, default 10)
     ``/paged/offset``           ``{"data","total"}``, ``?offset=&limit=``
     ``/paged/cursor``           ``{"data","meta":{"next_cursor"}}``, ``?cursor=``
 
+Summaries and details (``extraDataConfigs``)
+    ``/summaries?page=&size=``  ``{"results": [{"id", "name"}], "next"}`` from ``records`` (size 100)
+    ``/details/{id}``           ``{"id", "description", "value", "self"}`` after ``detail_delay`` s (0.05);
+                                ids in ``detail_failures`` answer 500; ``max_in_flight`` is the
+                                most detail requests the server was answering at once
+
+XML
+    ``/xml/pets``               the pets as XML with attributes and nested lists
+    ``/xml/bomb``, ``/xml/xxe`` a billion-laughs document and an external-entity file read
+
 Faults
     ``/faults/repeat``          ignores ``page``: the same 10 records for ever
     ``/faults/loop``            next links cycling page 1 → 2 → 1 with different records
@@ -135,6 +145,10 @@ class FakeApi:
     jwt_claims: list[dict[str, Any]] = field(default_factory=list)
     counters: Counter[str] = field(default_factory=Counter)
     limits: dict[str, int] | None = None
+    detail_delay: float = 0.05
+    detail_failures: set[int] = field(default_factory=set)
+    in_flight: int = 0
+    max_in_flight: int = 0
 
     def __post_init__(self) -> None:
         self.reset()
@@ -164,6 +178,10 @@ class FakeApi:
         self.jwt_claims = []
         self.counters = Counter()
         self.limits = None
+        self.detail_delay = 0.05
+        self.detail_failures = set()
+        self.in_flight = 0
+        self.max_in_flight = 0
 
     # -- helpers for tests -------------------------------------------------------------------
 
@@ -219,6 +237,9 @@ class FakeApi:
 
     def hits(self, path: str) -> int:
         return sum(1 for r in self.requests if r.path == path)
+
+    def hits_under(self, prefix: str) -> int:
+        return sum(1 for r in self.requests if r.path.startswith(prefix))
 
 
 def _int(value: str | None, default: int) -> int:
@@ -330,6 +351,67 @@ def build_app(api: FakeApi) -> Any:
         end = offset + size
         nxt = base64.urlsafe_b64encode(str(end).encode()).decode() if end < len(api.records) else None
         return JSONResponse({"data": api.records[offset:end], "meta": {"next_cursor": nxt}})
+
+    # -- summaries and details ------------------------------------------------------------------
+
+    async def summaries(request: Request) -> Response:
+        q = request.query_params
+        size = _int(q.get("size"), 100)
+        page = _int(q.get("page"), 1)
+        items = [{"id": r["id"], "name": r["name"]} for r in _page_slice(api.records, page, size)]
+        more = page * size < len(api.records)
+        nxt = f"{base(request)}/summaries?{urlencode({'page': page + 1, 'size': size})}" if more else None
+        return JSONResponse({"results": items, "next": nxt})
+
+    async def detail(request: Request) -> Response:
+        record_id = _int(request.path_params.get("record_id"), -1)
+        api.in_flight += 1
+        api.max_in_flight = max(api.max_in_flight, api.in_flight)
+        try:
+            await asyncio.sleep(api.detail_delay)
+        finally:
+            api.in_flight -= 1
+        if record_id in api.detail_failures:
+            return JSONResponse({"error": "detail store unavailable"}, status_code=500)
+        found = next((r for r in api.records if r["id"] == record_id), None)
+        if found is None:
+            return JSONResponse({"error": "not found"}, status_code=404)
+        return JSONResponse(
+            {
+                "id": record_id,
+                "description": f"About {found['name']}",
+                "value": found["value"],
+                "self": f"{base(request)}/details/{record_id}",
+            }
+        )
+
+    # -- XML ------------------------------------------------------------------------------------
+
+    async def xml_pets(request: Request) -> Response:
+        parts = [f'<?xml version="1.0" encoding="UTF-8"?>\n<pets count="{len(api.pets)}">']
+        for p in api.pets:
+            tags = "".join(f"<tag>{t}</tag>" for t in ("friendly", p["category"]["name"].lower()))
+            parts.append(
+                f'<pet id="{p["id"]}" status="{p["status"]}"><name>{p["name"]}</name>'
+                f'<category id="{p["category"]["id"]}">{p["category"]["name"]}</category>'
+                f"<tags>{tags}</tags></pet>"
+            )
+        parts.append("</pets>")
+        return Response("".join(parts), media_type="application/xml")
+
+    async def xml_bomb(request: Request) -> Response:
+        entities = ['<!ENTITY lol "lol">'] + [
+            f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">' for i in range(1, 10)
+        ]
+        body = f'<?xml version="1.0"?>\n<!DOCTYPE lolz [{"".join(entities)}]>\n<lolz><lol>&lol9;</lol></lolz>'
+        return Response(body, media_type="application/xml")
+
+    async def xml_xxe(request: Request) -> Response:
+        body = (
+            '<?xml version="1.0"?>\n<!DOCTYPE pets [<!ENTITY secret SYSTEM "file:///etc/passwd">]>\n'
+            '<pets><pet id="1"><name>&secret;</name></pet></pets>'
+        )
+        return Response(body, media_type="text/xml")
 
     # -- faults -------------------------------------------------------------------------------
 
@@ -491,6 +573,11 @@ def build_app(api: FakeApi) -> Any:
         Route("/paged/page", paged_page),
         Route("/paged/offset", paged_offset),
         Route("/paged/cursor", paged_cursor),
+        Route("/summaries", summaries),
+        Route("/details/{record_id}", detail),
+        Route("/xml/pets", xml_pets),
+        Route("/xml/bomb", xml_bomb),
+        Route("/xml/xxe", xml_xxe),
         Route("/faults/repeat", repeat),
         Route("/faults/loop", loop),
         Route("/faults/slow", slow),

@@ -125,6 +125,13 @@ class CallResult:
             where = "empty body" if not (self.content or self.body) else str(exc)
             raise SourceRejected(f"invalid JSON at {self.url}: {where}", url=self.url) from None
 
+    def data(self, kind: str | None = None) -> Any:
+        """The body decoded by its content type (JSON, JSON Lines or XML, see ``connector/bodies.py``);
+        ``kind`` (a source's ``type``: ``xml``, ``jsonl``, ``json``) overrides the content type."""
+        from openconnector.connector.bodies import decode_body
+
+        return decode_body(self.content or self.body, self.headers.get("content-type"), kind, self.url)
+
     def raise_for_status(self, *, page: int | None = None) -> None:
         """Raise for non-2xx: ``SourceUnavailable`` for 5xx and 429 (retry later), else ``SourceRejected``.
 
@@ -331,7 +338,15 @@ class CallService:
                 source, page.url, method, query=page.query, headers=headers, json=json, config=config
             )
 
-        return Pages(fetch, request, make_paginator(pagination), results_position, max_pages)
+        kind = str(source.get("type") or "").lower()
+        return Pages(
+            fetch,
+            request,
+            make_paginator(pagination),
+            results_position,
+            max_pages,
+            decode=lambda result: result.data(kind if kind in ("xml", "jsonl", "json") else None),
+        )
 
     def test(
         self,

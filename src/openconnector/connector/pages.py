@@ -71,8 +71,11 @@ class Pages(Iterator[Page]):
         paginator: Paginator,
         results_position: str | None,
         max_pages: int,
+        decode: Callable[[CallResult], Any] | None = None,
     ) -> None:
         self._fetch = fetch
+        #: Body → data; JSON unless the source or the content type says XML or JSON Lines.
+        self._decode = decode or (lambda result: result.data())
         self._next: PageRequest | None = paginator.first(request)
         self.paginator = paginator
         self.results_position = results_position
@@ -116,7 +119,7 @@ class Pages(Iterator[Page]):
             result = self._fetch(request)
             self.pages_fetched = number
             result.raise_for_status(page=number)
-            raw = result.json() if (result.content or result.body).strip() else None
+            raw = self._decode(result)
             try:
                 records, where = find_records(raw, self.results_position)
             except RecordsNotFound:

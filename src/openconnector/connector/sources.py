@@ -75,6 +75,13 @@ class CallService(BaseCallService):
     def call(self, source: Any, endpoint: str = "", method: str = "GET", **options: Any) -> CallResult:
         return super().call(self.resolve(source), endpoint, method, **options)
 
+    def call_resolved(
+        self, source: dict[str, Any], endpoint: str = "", method: str = "GET", **options: Any
+    ) -> CallResult:
+        """``call`` for a source already resolved (many calls, e.g. detail calls, share one lookup
+        and one rate-limit state)."""
+        return super().call(source, endpoint, method, **options)
+
     def pages(self, source: Any, endpoint: str = "", **options: Any) -> Pages:
         return super().pages(self.resolve(source), endpoint, **options)
 

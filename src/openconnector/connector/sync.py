@@ -43,6 +43,7 @@ from ..store.locks import LockService, lock_ttl
 from ..store.statements import Statement, run_statements
 from .contracts import ContractStore
 from .entities import EntityService
+from .extradata import DetailFailed, ExtraData
 from .logs import CallLogWriter
 from .mapping import MappingError
 from .mappings import MappingService
@@ -327,6 +328,8 @@ class SynchronizationService:
         if conditions is not None and not isinstance(conditions, dict | list | bool):
             raise BadRequest("conditions must be a JSON Logic object", field="conditions")
         pagination, max_pages = from_source_config(config)
+        extra_configs = config.get("extraDataConfigs") or None
+        extra = self._extra_data(extra_configs, source) if extra_configs else None
         mapping_hash = (
             content_hash(
                 [
@@ -337,10 +340,11 @@ class SynchronizationService:
                     register["id"],
                     schema["id"],
                     schema.get("updated"),
+                    *([extra_configs] if extra_configs else []),
                 ]
             )
             if mapping
-            else content_hash([register["id"], schema["id"]])
+            else content_hash([register["id"], schema["id"], *([extra_configs] if extra_configs else [])])
         )
         id_position = str(config.get("idPosition") or "id")
         return {
@@ -360,7 +364,31 @@ class SynchronizationService:
             "id_position": id_position,
             "results_position": config.get("resultsPosition") or None,
             "endpoint": str(config.get("endpoint") or ""),
+            "extra": extra,
         }
+
+    def _extra_data(self, configs: Any, source: dict[str, Any]) -> ExtraData:
+        """Detail calls per record (``extraDataConfigs``), decoded like the source's pages."""
+        from ..twig import Environment
+
+        calls = self.calls
+
+        def call(target: dict[str, Any], endpoint: str) -> Any:
+            result = calls.call_resolved(target, endpoint)
+            result.raise_for_status()
+            kind = str(target.get("type") or "").lower()
+            return result.data(kind if kind in ("xml", "jsonl", "json") else None)
+
+        def resolve(ref: Any) -> dict[str, Any]:
+            try:
+                return calls.resolve(ref)
+            except NotFound:
+                raise BadRequest(
+                    f"extraDataConfigs names source {ref!r}, which does not exist", field="extraDataConfigs"
+                ) from None
+
+        twig = Environment(autoescape=False, timezone=self.context.settings.timezone)
+        return ExtraData(configs, source, call, resolve, twig)
 
     # -- running -------------------------------------------------------------------
 
@@ -537,6 +565,7 @@ class SynchronizationService:
         to_save: list[dict[str, Any]] = []
         uuids: list[str | None] = []
         meta: list[tuple[str, str, Any]] = []
+        changed_records: list[tuple[str, Any, str, Any]] = []
         for origin, record in keyed:
             try:
                 origin_hash = content_hash(hash_mapping.apply(record) if hash_mapping else record)
@@ -554,6 +583,19 @@ class SynchronizationService:
             ):
                 run.objects["skipped"] += 1
                 seen_only.append(origin)
+                continue
+            changed_records.append((origin, record, origin_hash, contract))
+        if plan["extra"] is not None and changed_records:
+            # Only records whose list entry changed get their detail calls, all of the page's at once.
+            filled = plan["extra"].fill_many([(origin, record) for origin, record, _, _ in changed_records])
+            changed_records = [
+                (origin, full, origin_hash, contract)
+                for (origin, _, origin_hash, contract), full in zip(changed_records, filled, strict=True)
+            ]
+        for origin, record, origin_hash, contract in changed_records:
+            if isinstance(record, DetailFailed):
+                run.invalid(origin, str(record))
+                seen_invalid.append(origin)
                 continue
             try:
                 target = mapping.apply(record) if mapping else dict(record)
