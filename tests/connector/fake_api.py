@@ -39,6 +39,10 @@ XML
     ``/xml/pets``               the pets as XML with attributes and nested lists
     ``/xml/bomb``, ``/xml/xxe`` a billion-laughs document and an external-entity file read
 
+Files
+    ``/files/{name}``           ``files[name]`` = ``(bytes, content type)``, streamed in 8 KB chunks
+    ``/generated.csv?rows=N``   a generated CSV (``id;title;amount``), streamed, never held whole
+
 Faults
     ``/faults/repeat``          ignores ``page``: the same 10 records for ever
     ``/faults/loop``            next links cycling page 1 → 2 → 1 with different records
@@ -84,7 +88,7 @@ import jwt
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 __all__ = ["FakeApi", "FakeApiServer", "RecordedRequest"]
@@ -146,6 +150,7 @@ class FakeApi:
     counters: Counter[str] = field(default_factory=Counter)
     limits: dict[str, int] | None = None
     detail_delay: float = 0.05
+    files: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     detail_failures: set[int] = field(default_factory=set)
     in_flight: int = 0
     max_in_flight: int = 0
@@ -179,6 +184,7 @@ class FakeApi:
         self.counters = Counter()
         self.limits = None
         self.detail_delay = 0.05
+        self.files = {}
         self.detail_failures = set()
         self.in_flight = 0
         self.max_in_flight = 0
@@ -385,6 +391,31 @@ def build_app(api: FakeApi) -> Any:
             }
         )
 
+    # -- files ----------------------------------------------------------------------------------
+
+    async def files(request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in api.files:
+            return JSONResponse({"error": "no such file"}, status_code=404)
+        content, media_type = api.files[name]
+
+        async def chunks() -> Any:
+            for start in range(0, len(content), 8192):
+                yield content[start : start + 8192]
+
+        return StreamingResponse(chunks(), media_type=media_type)
+
+    async def generated_csv(request: Request) -> Response:
+        rows = _int(request.query_params.get("rows"), 1000)
+
+        async def chunks() -> Any:
+            yield b"id;title;amount\n"
+            for start in range(1, rows + 1, 1000):
+                end = min(rows, start + 999)
+                yield "".join(f"{i};Row {i};{i * 7 % 1000}.50\n" for i in range(start, end + 1)).encode()
+
+        return StreamingResponse(chunks(), media_type="text/csv")
+
     # -- XML ------------------------------------------------------------------------------------
 
     async def xml_pets(request: Request) -> Response:
@@ -575,6 +606,8 @@ def build_app(api: FakeApi) -> Any:
         Route("/paged/cursor", paged_cursor),
         Route("/summaries", summaries),
         Route("/details/{record_id}", detail),
+        Route("/files/{name}", files),
+        Route("/generated.csv", generated_csv),
         Route("/xml/pets", xml_pets),
         Route("/xml/bomb", xml_bomb),
         Route("/xml/xxe", xml_xxe),

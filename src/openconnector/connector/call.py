@@ -40,7 +40,8 @@ import random
 import ssl
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -59,7 +60,7 @@ from openconnector.connector.calllog import (
 )
 from openconnector.connector.pages import Page, Pages
 from openconnector.connector.pagination import PageRequest, make_paginator, split_url
-from openconnector.connector.redaction import redact_text, redact_url, source_secrets
+from openconnector.connector.redaction import redact_headers, redact_text, redact_url, source_secrets
 from openconnector.errors import BadRequest, Conflict, OpenConnectorError, SourceRejected, SourceUnavailable
 
 __all__ = ["DEFAULT_TIMEOUT", "MAX_LOGGED_BODY", "CallResult", "CallService", "Page", "Pages"]
@@ -348,6 +349,76 @@ class CallService:
             decode=lambda result: result.data(kind if kind in ("xml", "jsonl", "json") else None),
         )
 
+    @contextmanager
+    def stream(
+        self, source: dict[str, Any], endpoint: str = "", *, config: Mapping[str, Any] | None = None
+    ) -> Iterator[httpx.Response]:
+        """A GET whose body is read as it arrives (files as sources: CSV, JSON Lines, .xlsx).
+
+        Auth, the rate limit and a call log as in ``call`` (the log has no body: it was
+        streamed), no retries. A non-2xx answer raises as ``CallResult.raise_for_status``.
+        """
+        self._check_usable(source, "GET", endpoint)
+        url = endpoint if endpoint.startswith(("http://", "https://")) else f"{source['location']}{endpoint}"
+        prepared = self._prepare(source, url, "GET", None, None, None, None, config)
+        secrets = source_secrets(source)
+        self._respect_rate_limit(source, prepared, secrets, None)
+        send_headers, send_query, secrets = self._signed(source, prepared, secrets)
+        client = self._client_for(prepared.verify)
+        request = client.build_request(
+            "GET",
+            prepared.url,
+            params=send_query or None,
+            headers={k: header_text(v) for k, v in send_headers.items()},
+            timeout=prepared.timeout,
+        )
+        shown = redact_url(str(request.url), secrets)
+        started = time.perf_counter()
+        try:
+            response = client.send(request, stream=True)
+        except httpx.TransportError as exc:
+            error = redact_text(f"{type(exc).__name__}: {exc}".rstrip(": "), secrets)
+            self._emit(
+                self._call_log(
+                    source,
+                    status=503,
+                    message=status_phrase(503),
+                    method="GET",
+                    url=shown,
+                    request_headers=send_headers,
+                    elapsed_ms=(time.perf_counter() - started) * 1000,
+                    body_text=error,
+                    error=error,
+                    secrets=secrets,
+                ),
+                None,
+            )
+            raise SourceUnavailable(f"GET {shown} failed: {error}", url=shown) from None
+        try:
+            elapsed = (time.perf_counter() - started) * 1000
+            if not 200 <= response.status_code < 300:
+                response.read()
+                self._result(source, prepared, response, elapsed, secrets, 0, None).raise_for_status()
+            if ratelimit.update_from_headers(source, response.headers, self.clock()):
+                self._state_changed(source)
+            log = self._call_log(
+                source,
+                status=response.status_code,
+                message=response.reason_phrase or status_phrase(response.status_code),
+                method="GET",
+                url=shown,
+                request_headers=grouped_headers(request.headers),
+                elapsed_ms=elapsed,
+                secrets=secrets,
+            )
+            log["response"]["headers"] = redact_headers(grouped_headers(response.headers))
+            log["response"]["body"] = None
+            log["streamed"] = True
+            self._emit(log, None)
+            yield response
+        finally:
+            response.close()
+
     def test(
         self,
         source: dict[str, Any],
@@ -503,26 +574,7 @@ class CallService:
         refreshed_token = False
         while True:
             self._respect_rate_limit(source, prepared, secrets, trace)
-            self._local.source = source
-            try:
-                credentials = self._credentials(source, prepared)
-            finally:
-                self._local.source = None
-            send_headers = _merge_headers(prepared.headers, credentials.headers)
-            send_query = {**prepared.query, **credentials.query}
-            derived = list(credentials.secrets)
-            for values in (send_headers, send_query):
-                for name, value in values.items():
-                    if has_token_function(value):
-                        self._local.source = source
-                        try:
-                            values[name], tokens = self.auth.render_token_functions(
-                                value, source, timeout=prepared.timeout, verify=prepared.verify
-                            )
-                        finally:
-                            self._local.source = None
-                        derived.extend(tokens)
-            secrets = list(dict.fromkeys([*secrets, *derived]))
+            send_headers, send_query, secrets = self._signed(source, prepared, secrets)
             started = time.perf_counter()
             try:
                 response = self._client_for(prepared.verify).request(
@@ -580,6 +632,33 @@ class CallService:
                     return result
             self.sleep(delay)
             attempt += 1
+
+    def _signed(
+        self, source: dict[str, Any], prepared: _Prepared, secrets: list[str]
+    ) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+        """Headers and query with the source's credentials and rendered token functions,
+        and the secrets to redact (the source's and the tokens derived from them)."""
+        self._local.source = source
+        try:
+            credentials = self._credentials(source, prepared)
+        finally:
+            self._local.source = None
+        send_headers = _merge_headers(prepared.headers, credentials.headers)
+        send_query = {**prepared.query, **credentials.query}
+        derived = list(credentials.secrets)
+        for values in (send_headers, send_query):
+            for name, value in values.items():
+                if has_token_function(value):
+                    self._local.source = source
+                    try:
+                        values[name], tokens = self.auth.render_token_functions(
+                            value, source, timeout=prepared.timeout, verify=prepared.verify
+                        )
+                    finally:
+                        self._local.source = None
+                    derived.extend(tokens)
+        secrets = list(dict.fromkeys([*secrets, *derived]))
+        return send_headers, send_query, secrets
 
     @staticmethod
     def _retryable(status: int, method: str) -> bool:

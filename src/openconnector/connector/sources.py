@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, BinaryIO
 
 import httpx
 
@@ -122,3 +122,19 @@ class SourceService:
                 "Give an endpoint to test a real resource."
             )
         return result
+
+    def upload(self, ref: Any, name: str, stream: BinaryIO) -> dict[str, Any]:
+        """Keep an uploaded file (CSV, JSON Lines, .xlsx) as the source's data: written in
+        chunks under ``<data dir>/uploads/<source uuid>/``, the location becomes ``upload:<name>``."""
+        from .files import CHUNK, UPLOAD_PREFIX, upload_path
+
+        sources = EntityService("source", self.context)
+        source = sources.get(ref)
+        path = upload_path(self.context.settings.data_dir, source["uuid"], name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".part")
+        with partial.open("wb") as handle:
+            while chunk := stream.read(CHUNK):
+                handle.write(chunk)
+        partial.replace(path)
+        return sources.update(source["uuid"], {"location": f"{UPLOAD_PREFIX}{path.name}"})

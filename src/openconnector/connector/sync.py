@@ -27,7 +27,7 @@ import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import nullcontext
+from contextlib import closing, nullcontext
 from typing import Any, NamedTuple
 
 from sqlalchemy import insert, update
@@ -44,6 +44,7 @@ from ..store.statements import Statement, run_statements
 from .contracts import ContractStore
 from .entities import EntityService
 from .extradata import DetailFailed, ExtraData
+from .files import FILE_TYPES, file_pages
 from .logs import CallLogWriter
 from .mapping import MappingError
 from .mappings import MappingService
@@ -401,15 +402,27 @@ class SynchronizationService:
         heartbeat: Any,
     ) -> None:
         config = plan["config"]
-        pages = self.calls.pages(
-            plan["source"],
-            plan["endpoint"],
-            query=config.get("query") or None,
-            headers=config.get("headers") or None,
-            pagination=plan["pagination"],
-            results_position=plan["results_position"],
-            max_pages=plan["max_pages"],
-        )
+        pages: Any
+        if str(plan["source"].get("type") or "").lower() in FILE_TYPES:
+            # rows streamed from a file; maxPages applies only when set
+            pages = file_pages(
+                self.calls,
+                plan["source"],
+                plan["endpoint"],
+                config,
+                self.context.settings.data_dir,
+                plan["max_pages"] if config.get("maxPages") else None,
+            )
+        else:
+            pages = self.calls.pages(
+                plan["source"],
+                plan["endpoint"],
+                query=config.get("query") or None,
+                headers=config.get("headers") or None,
+                pagination=plan["pagination"],
+                results_position=plan["results_position"],
+                max_pages=plan["max_pages"],
+            )
         contracts = ContractStore(run.sync["uuid"])
         # Only a test run remembers every origin id (to count what a real run would delete);
         # a real run marks contracts in the database instead, so memory stays flat.
@@ -418,6 +431,7 @@ class SynchronizationService:
         call_logs = sink if isinstance(sink, CallLogWriter) else None
         writer = _PageWriter(self.db, run, call_logs)  # a test run prepares no writes: it stays idle
         with (
+            closing(pages) if hasattr(pages, "close") else nullcontext(),  # a file read only partly
             call_logs.hold() if call_logs is not None else nullcontext(),
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch") as prefetch,
         ):

@@ -60,7 +60,10 @@ BUILTIN_SCHEMAS: dict[str, dict[str, Any]] = {
         "required": ["name"],
         "configuration": {"objectNameField": "name", "secretProperties": SOURCE_SECRETS},
         "properties": _common(
-            type={"type": "string", "enum": ["api", "json", "xml", "soap", "database", "file"]},
+            type={
+                "type": "string",
+                "enum": ["api", "json", "xml", "soap", "csv", "jsonl", "xlsx", "dcat", "database", "file"],
+            },
             location=_S,
             isEnabled=_B,
             auth=_S,
