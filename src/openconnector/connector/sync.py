@@ -403,7 +403,17 @@ class SynchronizationService:
     ) -> None:
         config = plan["config"]
         pages: Any
-        if str(plan["source"].get("type") or "").lower() in FILE_TYPES:
+        source_type = str(plan["source"].get("type") or "").lower()
+        if source_type == "dcat":  # a harvest: the feed's pages by hydra:next, datasets as records
+            from .dcat_harvest import DcatPages
+
+            pages = DcatPages(
+                self.calls,
+                plan["source"],
+                plan["endpoint"],
+                plan["max_pages"] if config.get("maxPages") else 1000,
+            )
+        elif source_type in FILE_TYPES:
             # rows streamed from a file; maxPages applies only when set
             pages = file_pages(
                 self.calls,
