@@ -43,6 +43,11 @@ Files
     ``/files/{name}``           ``files[name]`` = ``(bytes, content type)``, streamed in 8 KB chunks
     ``/generated.csv?rows=N``   a generated CSV (``id;title;amount``), streamed, never held whole
 
+SOAP
+    ``/soap?wsdl``              a hand-written WSDL (document/literal): operation ``ListZaken(status)``
+    ``/soap`` (POST)            answers ``ListZakenResponse`` with a ``zaak`` per record whose status
+                                (odd ids ``open``, even ``closed``) matches; status ``fault`` → a SOAP Fault
+
 Faults
     ``/faults/repeat``          ignores ``page``: the same 10 records for ever
     ``/faults/loop``            next links cycling page 1 → 2 → 1 with different records
@@ -75,6 +80,7 @@ import base64
 import copy
 import email.utils
 import itertools
+import re
 import secrets
 import socket
 import threading
@@ -106,6 +112,48 @@ PETS: list[dict[str, Any]] = [
     {"id": 10, "name": "Nala", "category": "Cats", "status": "sold"},
 ]
 _CATEGORY_IDS = {"Dogs": 1, "Cats": 2, "Rabbits": 3}
+
+
+WSDL = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://schemas.xmlsoap.org/wsdl/" xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/"
+  xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:tns="http://example.org/zaken"
+  targetNamespace="http://example.org/zaken" name="Zaken">
+  <types>
+    <xs:schema targetNamespace="http://example.org/zaken" elementFormDefault="qualified">
+      <xs:element name="ListZaken">
+        <xs:complexType><xs:sequence><xs:element name="status" type="xs:string"/></xs:sequence></xs:complexType>
+      </xs:element>
+      <xs:element name="ListZakenResponse">
+        <xs:complexType><xs:sequence>
+          <xs:element name="zaak" minOccurs="0" maxOccurs="unbounded">
+            <xs:complexType><xs:sequence>
+              <xs:element name="id" type="xs:int"/>
+              <xs:element name="omschrijving" type="xs:string"/>
+              <xs:element name="status" type="xs:string"/>
+            </xs:sequence></xs:complexType>
+          </xs:element>
+        </xs:sequence></xs:complexType>
+      </xs:element>
+    </xs:schema>
+  </types>
+  <message name="ListZakenIn"><part name="parameters" element="tns:ListZaken"/></message>
+  <message name="ListZakenOut"><part name="parameters" element="tns:ListZakenResponse"/></message>
+  <portType name="ZakenPort">
+    <operation name="ListZaken"><input message="tns:ListZakenIn"/><output message="tns:ListZakenOut"/></operation>
+  </portType>
+  <binding name="ZakenBinding" type="tns:ZakenPort">
+    <soap:binding style="document" transport="http://schemas.xmlsoap.org/soap/http"/>
+    <operation name="ListZaken">
+      <soap:operation soapAction="http://example.org/zaken/ListZaken"/>
+      <input><soap:body use="literal"/></input>
+      <output><soap:body use="literal"/></output>
+    </operation>
+  </binding>
+  <service name="ZakenService">
+    <port name="ZakenPort" binding="tns:ZakenBinding"><soap:address location="{address}"/></port>
+  </service>
+</definitions>
+"""
 
 
 def _pet(raw: dict[str, Any]) -> dict[str, Any]:
@@ -416,6 +464,34 @@ def build_app(api: FakeApi) -> Any:
 
         return StreamingResponse(chunks(), media_type="text/csv")
 
+    # -- SOAP -----------------------------------------------------------------------------------
+
+    async def soap(request: Request) -> Response:
+        if request.method == "GET":
+            return Response(WSDL.replace("{address}", f"{base(request)}/soap"), media_type="text/xml")
+        body = (await request.body()).decode()
+        found = re.search(r"<(?:\w+:)?status>([^<]*)</", body)
+        status = found.group(1) if found else ""
+        if status == "fault":
+            fault = (
+                '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
+                "<soap:Fault><faultcode>soap:Server</faultcode><faultstring>Zaaksysteem niet bereikbaar"
+                "</faultstring></soap:Fault></soap:Body></soap:Envelope>"
+            )
+            return Response(fault, status_code=500, media_type="text/xml")
+        zaken = "".join(
+            f"<z:zaak><z:id>{r['id']}</z:id><z:omschrijving>{r['name']}</z:omschrijving>"
+            f"<z:status>{'open' if r['id'] % 2 else 'closed'}</z:status></z:zaak>"
+            for r in api.records
+            if ("open" if r["id"] % 2 else "closed") == status
+        )
+        answer = (
+            '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" '
+            'xmlns:z="http://example.org/zaken"><soap:Body>'
+            f"<z:ListZakenResponse>{zaken}</z:ListZakenResponse></soap:Body></soap:Envelope>"
+        )
+        return Response(answer, media_type="text/xml")
+
     # -- XML ------------------------------------------------------------------------------------
 
     async def xml_pets(request: Request) -> Response:
@@ -606,6 +682,7 @@ def build_app(api: FakeApi) -> Any:
         Route("/paged/cursor", paged_cursor),
         Route("/summaries", summaries),
         Route("/details/{record_id}", detail),
+        Route("/soap", soap, methods=["GET", "POST"]),
         Route("/files/{name}", files),
         Route("/generated.csv", generated_csv),
         Route("/xml/pets", xml_pets),

@@ -413,6 +413,16 @@ class SynchronizationService:
                 plan["endpoint"],
                 plan["max_pages"] if config.get("maxPages") else 1000,
             )
+        elif source_type == "soap":  # the operation's answer as one page
+            from .soap import SoapPages
+
+            pages = SoapPages(
+                self.calls,
+                plan["source"],
+                plan["endpoint"],
+                config.get("arguments"),
+                plan["results_position"],
+            )
         elif source_type in FILE_TYPES:
             # rows streamed from a file; maxPages applies only when set
             pages = file_pages(
