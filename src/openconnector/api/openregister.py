@@ -2,6 +2,10 @@
 
 Mounted at ``/index.php/apps/openregister`` and ``/apps/openregister``. Every
 route needs login. Register, schema and object are referenced by id, uuid or slug.
+
+PUT on a register or schema changes only the fields it names, as OpenRegister's
+``updateFromArray`` does (a register PUT without ``schemas`` keeps its schemas);
+PUT on an object replaces it (OpenRegister's documented full replace), PATCH merges.
 """
 
 from __future__ import annotations
@@ -53,11 +57,6 @@ async def get_register(ref: str, request: Request) -> Any:
 
 
 @router.put("/api/registers/{ref}")
-async def replace_register(ref: str, request: Request) -> Any:
-    body = await json_object(request)
-    return await run_in_threadpool(lambda: _registers(request).update_register(ref, body, merge=False))
-
-
 @router.patch("/api/registers/{ref}")
 async def patch_register(ref: str, request: Request) -> Any:
     body = await json_object(request)
@@ -99,11 +98,6 @@ async def get_schema(ref: str, request: Request) -> Any:
 
 
 @router.put("/api/schemas/{ref}")
-async def replace_schema(ref: str, request: Request) -> Any:
-    body = await json_object(request)
-    return await run_in_threadpool(lambda: _registers(request).update_schema(ref, body, merge=False))
-
-
 @router.patch("/api/schemas/{ref}")
 async def patch_schema(ref: str, request: Request) -> Any:
     body = await json_object(request)

@@ -42,6 +42,10 @@ _COLUMNS = (
 )
 
 
+#: The built-in register whose objects are the connector's entities (sources, mappings, ...).
+ENTITY_REGISTER = "openconnector"
+
+
 def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
@@ -199,8 +203,17 @@ class ObjectService:
             schema = schema or current["@self"]["schema"]
         with self.db.begin(conn) as c:
             reg, sch = self.resolve(register, schema, c)
+            given = object.get("uuid")
+            if reg.get("slug") == ENTITY_REGISTER and given and str(object_id or given) == str(given):
+                object_id = given  # a connector entity's uuid is its identity, not a field
+                object = {k: v for k, v in object.items() if k != "uuid"}
             batch = self.prepare_objects([object], reg, sch, c, owner=owner, patch=patch, uuids=[object_id])
-            return batch.write(c)[0]  # an invalid object raised ValidationFailed
+            saved = batch.write(c)[0]  # an invalid object raised ValidationFailed
+            if "objectId" not in saved["@self"]:  # a new row: its numeric id, as a later find shows it
+                saved["@self"]["objectId"] = c.execute(
+                    select(t.objects.c.id).where(t.objects.c.uuid == saved["id"])
+                ).scalar_one()
+            return _identified(saved, reg)
 
     def save_objects(
         self,
@@ -369,7 +382,8 @@ class ObjectService:
         """One object in wire shape; 404 when it is not in the given register/schema."""
         with self.db.connect(conn) as c:
             row = self._find_row(id, register, schema, c)
-        return self._wire(row, self.registers.get_schema(row.schema_id))
+            reg = self.registers.get_register(row.register_id, c)
+        return _identified(self._wire(row, self.registers.get_schema(row.schema_id)), reg)
 
     def find_all(
         self,
@@ -417,7 +431,7 @@ class ObjectService:
             facets_out = self._facets(c, builder, where, query) if query.facets else None
         limit_ = query.limit
         envelope: dict[str, Any] = {
-            "results": [self._wire(r, sch) for r in rows],
+            "results": [_identified(self._wire(r, sch), reg) for r in rows],
             "total": total,
             "page": query.page,
             "pages": max(1, ceil(total / limit_)) if limit_ else 1,
@@ -517,6 +531,7 @@ class ObjectService:
         out = {"id": record["uuid"], **data}
         out["@self"] = {
             "id": record["uuid"],
+            "uuid": record["uuid"],
             "name": name if isinstance(name, str) and name else record["uuid"],
             "register": str(record["register_id"]),
             "schema": str(record["schema_id"]),
@@ -541,6 +556,15 @@ class ObjectService:
             if paths
             else {"id": row.uuid, **row.object}
         )
+
+
+def _identified(obj: dict[str, Any], reg: dict[str, Any]) -> dict[str, Any]:
+    """Objects of the connector's register also carry ``uuid`` at the top, as the
+    OpenConnector entities do (the tutorial's ``$source->getUuid()`` is ``source["uuid"]``);
+    ``@self.objectId`` is the numeric id ``GET /api/sources/{id}`` shows."""
+    if reg.get("slug") == ENTITY_REGISTER and "uuid" not in obj:
+        return {"id": obj["id"], "uuid": obj["id"], **{k: v for k, v in obj.items() if k != "id"}}
+    return obj
 
 
 def _literal_int(value: int) -> Any:
