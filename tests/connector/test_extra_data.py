@@ -184,3 +184,36 @@ def test_a_bad_extra_data_config_is_one_clear_400(objects, fake_api):
 
     with pytest.raises(BadRequest, match="staticEndpoint, dynamicEndpointLocation or endpointTemplate"):
         SynchronizationService().synchronize(sync["id"])
+
+
+def test_per_result_recursion_fetches_details_for_each_item_of_a_detail_list(objects, fake_api):
+    fake_api.set_records(3)
+    fake_api.detail_delay = 0
+    source = _source(objects, fake_api)
+    mapping = _save(
+        objects,
+        "mapping",
+        {
+            "name": "related",
+            "mapping": {
+                "title": "{{ name }}",
+                "description": "{% for r in related.results %}{{ r.detail.description }};{% endfor %}",
+            },
+        },
+    )
+    extra = [
+        {
+            "staticEndpoint": "/paged/next?size=2",
+            "keyToSetExtraData": "related",
+            "resultsLocation": "results",
+            "extraDataConfigPerResult": {
+                "staticEndpoint": "/details/{{ originId }}",
+                "endpointIdLocation": "id",
+                "keyToSetExtraData": "detail",
+            },
+        }
+    ]
+    run = SynchronizationService().synchronize(_sync(objects, source, extra, mapping)["id"])
+    assert run["result"]["objects"]["created"] == 3, run["result"]
+    assert _datasets(objects)["Record 3"]["description"] == "About Record 1;About Record 2;"
+    assert fake_api.hits_under("/details/") == 6

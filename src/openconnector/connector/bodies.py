@@ -130,6 +130,7 @@ def decode_body(
         return orjson.loads(content)
     except orjson.JSONDecodeError as exc:
         head = content.lstrip()[:1]
-        if head in (b"<", "<") and kind != "json":  # XML served as text/plain or without a type
+        untyped = ct in ("", "text/plain", "application/octet-stream")
+        if head in (b"<", "<") and kind != "json" and untyped:  # XML served as text/plain or without a type
             return parse_xml(content, where)
         raise SourceRejected(f"invalid JSON at {where}: {exc}", url=where) from None

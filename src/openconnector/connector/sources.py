@@ -105,9 +105,27 @@ class SourceService:
         self.calls = call_service or CallService(self.context)
 
     def test(self, ref: Any, endpoint: str = "", method: str = "GET", **options: Any) -> dict[str, Any]:
-        """One call, returned as its log with ``ok`` (2xx); never raises for the remote status."""
+        """One call, returned as its log with ``ok`` (2xx); never raises for the remote status.
+
+        A successful test also carries ``preview``: the first records read the way a
+        synchronisation reads them (``records``, ``count`` on the first page, ``where``).
+        A SOAP source is tested by calling the operation named as endpoint.
+        """
         source = self.calls.resolve(ref)
+        kind = str(source.get("type") or "").lower()
+        if kind == "soap" or (
+            kind in ("csv", "jsonl", "xlsx") and str(source.get("location") or "").startswith("upload:")
+        ):
+            preview = self.preview(source, endpoint)
+            return {
+                "ok": preview["ok"],
+                "message": preview.get("message"),
+                "preview": preview,
+                "response": {"responseTime": None, "size": None},
+            }
         result = self.calls.test(source, endpoint, method, **options)
+        if result.get("ok") and method == "GET":
+            result["preview"] = self.preview(source, endpoint)
         status = result.get("statusCode") or 0
         if (
             not endpoint
@@ -138,3 +156,34 @@ class SourceService:
                 handle.write(chunk)
         partial.replace(path)
         return sources.update(source["uuid"], {"location": f"{UPLOAD_PREFIX}{path.name}"})
+
+    def preview(self, source: dict[str, Any], endpoint: str = "", limit: int = 5) -> dict[str, Any]:
+        """The first ``limit`` records of the first page, and where they were found."""
+        from ..errors import OpenConnectorError
+        from .files import FILE_TYPES, file_pages
+
+        kind = str(source.get("type") or "").lower()
+        pages: Any
+        try:
+            if kind in FILE_TYPES:
+                pages = file_pages(self.calls, source, endpoint, {}, self.context.settings.data_dir)
+            elif kind == "dcat":
+                from .dcat_harvest import DcatPages
+
+                pages = DcatPages(self.calls, source, endpoint, max_pages=1)
+            elif kind == "soap":
+                from .soap import SoapPages
+
+                pages = SoapPages(self.calls, source, endpoint, None, None)
+            else:
+                pages = BaseCallService.pages(self.calls, source, endpoint, max_pages=1)
+            try:
+                page = next(pages, None)
+            finally:
+                if hasattr(pages, "close"):
+                    pages.close()
+        except OpenConnectorError as exc:
+            return {"ok": False, "message": exc.message, "records": [], "count": 0}
+        if page is None:
+            return {"ok": True, "records": [], "count": 0, "where": pages.stop_reason or "no records"}
+        return {"ok": True, "records": page.records[:limit], "count": len(page.records), "where": page.where}

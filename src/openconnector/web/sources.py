@@ -29,7 +29,43 @@ from .templating import render
 
 router = page_router()
 
-SOURCE_TYPES = ("api", "json", "xml", "soap", "database", "file")
+#: The types a synchronisation can read (issue 16); "database" and "file" are not offered.
+SOURCE_TYPES = ("api", "xml", "soap", "csv", "jsonl", "xlsx", "dcat")
+TYPE_LABELS = {
+    "api": "api (JSON; XML by content type)",
+    "xml": "xml",
+    "soap": "soap (WSDL operation)",
+    "csv": "csv file",
+    "jsonl": "jsonl file (JSON Lines)",
+    "xlsx": "xlsx file (Excel)",
+    "dcat": "dcat (harvest a DCAT-AP feed)",
+}
+FILE_TYPES = ("csv", "jsonl", "xlsx")
+_CONCURRENCY = ("concurrency", "Detail calls at once", "For extraDataConfigs; empty = 8")
+#: Per type, the configuration settings the form shows: (key, label, help).
+TYPE_FIELDS: dict[str, list[tuple[str, str, str]]] = {
+    "api": [_CONCURRENCY],
+    "xml": [_CONCURRENCY],
+    "soap": [("wsdl", "WSDL", "Address of the WSDL; empty = the location + ?wsdl"), _CONCURRENCY],
+    "csv": [
+        ("delimiter", "Delimiter", "Empty = detected (, ; tab |)"),
+        ("encoding", "Encoding", "Empty = detected (UTF-8, else Windows-1252)"),
+    ],
+    "jsonl": [],
+    "xlsx": [("sheet", "Sheet", "Empty = the first sheet")],
+    "dcat": [],
+}
+LOCATION_HELP = {
+    "soap": "The service address, e.g. https://zaken.example.nl/soap",
+    "dcat": "The feed URL, e.g. https://data.example.nl/index.php/apps/opencatalogi/api/dcat",
+    "csv": "The file's URL, or upload a file below",
+    "jsonl": "The file's URL, or upload a file below",
+    "xlsx": "The file's URL, or upload a file below",
+}
+
+
+def _type_options() -> list[tuple[str, str]]:
+    return [(t, TYPE_LABELS[t]) for t in SOURCE_TYPES]
 
 
 def _service(request: Request) -> EntityService:
@@ -51,7 +87,7 @@ async def new_source(request: Request) -> Response:
         title="Add source",
         values={"type": "api"},
         errors={},
-        types=SOURCE_TYPES,
+        types=_type_options(),
     )
 
 
@@ -82,7 +118,7 @@ async def create_source(request: Request) -> Response:
         title="Add source",
         values=values,
         errors=errors,
-        types=SOURCE_TYPES,
+        types=_type_options(),
     )
 
 
@@ -114,6 +150,13 @@ def _detail(
     headers: list[dict[str, Any]] | None = None,
 ) -> Response:
     auth = canonical((values or {}).get("auth", source.get("auth")))
+    shown = values or source
+    kind = str(shown.get("type") or "api")
+    configuration = (values or {}).get("configuration") or source.get("configuration") or {}
+    type_fields = [
+        {"key": key, "label": label, "help": help_text, "value": configuration.get(key, "")}
+        for key, label, help_text in TYPE_FIELDS.get(kind, [])
+    ]
     return render(
         request,
         "sources/detail.html",
@@ -124,7 +167,10 @@ def _detail(
         values=values or source,
         errors=errors or {},
         flash=flash,
-        types=SOURCE_TYPES,
+        types=_type_options(),
+        type_fields=type_fields,
+        is_file=kind in FILE_TYPES,
+        location_help=LOCATION_HELP.get(kind, "For example https://petstore3.swagger.io/api/v3"),
         auth=auth,
         auth_types=[(a, AUTH_LABELS[a]) for a in AUTH_TYPES],
         auth_fields=field_views(auth, source.get("authenticationConfig")),
@@ -207,10 +253,11 @@ async def save_source(request: Request, ref: str) -> Response:
     errors.update(header_errors)
     if action == "add-header":
         header_rows.append({"name": "", "value": "", "secret": False, "is_set": False})
+    uploaded = values["type"] in FILE_TYPES and values["location"].startswith("upload:")
     for key, message in {
         "name": check_name(values["name"]),
         "type": check_choice(values["type"], SOURCE_TYPES, "type"),
-        "location": check_url(values["location"]),
+        "location": None if uploaded else check_url(values["location"]),
         "auth": check_choice(auth, AUTH_TYPES, "authentication method"),
     }.items():
         if message:
@@ -225,6 +272,12 @@ async def save_source(request: Request, ref: str) -> Response:
             status_code=400 if errors else 200,
         )
     configuration["headers"] = headers
+    for key, _, _ in TYPE_FIELDS.get(values["type"], []):
+        if f"config.{key}" in form:  # settings of other types, and unshown ones, are kept
+            if form[f"config.{key}"]:
+                configuration[key] = form[f"config.{key}"]
+            else:
+                configuration.pop(key, None)
     data = {k: values[k] for k in ("name", "type", "description", "location", "isEnabled", "auth")}
     data["authenticationConfig"] = auth_config
     data["configuration"] = configuration
@@ -272,3 +325,24 @@ async def test_source(request: Request, ref: str) -> Response:
 @router.post("/sources/{ref}/delete")
 async def delete_source(request: Request, ref: str) -> Response:
     return await delete_entity(request, "source", ref, "/sources")
+
+
+@router.post("/sources/{ref}/file")
+async def upload_file(request: Request, ref: str) -> Response:
+    """A file (CSV, JSON Lines, .xlsx) as the source's data."""
+    from ..connector.sources import SourceService
+
+    source = await run_in_threadpool(_service(request).get, ref)
+    form = await request.form()
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str) or not upload.filename:
+        return _detail(request, source, errors={"file": "Choose a file to upload."}, status_code=400)
+    try:
+        await run_in_threadpool(
+            SourceService(context_of(request)).upload, source["uuid"], upload.filename, upload.file
+        )
+    except OpenConnectorError as exc:
+        return _detail(request, source, errors={"file": exc.message}, status_code=400)
+    finally:
+        await upload.close()
+    return RedirectResponse(f"/sources/{source['id']}?saved=1", status_code=303)
