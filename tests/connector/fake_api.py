@@ -34,6 +34,8 @@ Summaries and details (``extraDataConfigs``)
     ``/details/{id}``           ``{"id", "description", "value", "self"}`` after ``detail_delay`` s (0.05);
                                 ids in ``detail_failures`` answer 500; ``max_in_flight`` is the
                                 most detail requests the server was answering at once
+    ``/limited/details/{id}``   the same, at most ``window_limit`` per ``window`` seconds (X-RateLimit-*
+                                headers, 429 beyond); ``limited_answers`` counts 200s and 429s
 
 XML
     ``/xml/pets``               the pets as XML with attributes and nested lists
@@ -198,6 +200,10 @@ class FakeApi:
     counters: Counter[str] = field(default_factory=Counter)
     limits: dict[str, int] | None = None
     detail_delay: float = 0.05
+    window_limit: int = 10
+    window: float = 2.0
+    window_state: dict[str, float] = field(default_factory=dict)
+    limited_answers: Counter[int] = field(default_factory=Counter)
     files: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     detail_failures: set[int] = field(default_factory=set)
     in_flight: int = 0
@@ -232,6 +238,10 @@ class FakeApi:
         self.counters = Counter()
         self.limits = None
         self.detail_delay = 0.05
+        self.window_limit = 10
+        self.window = 2.0
+        self.window_state = {}
+        self.limited_answers = Counter()
         self.files = {}
         self.detail_failures = set()
         self.in_flight = 0
@@ -438,6 +448,25 @@ def build_app(api: FakeApi) -> Any:
                 "self": f"{base(request)}/details/{record_id}",
             }
         )
+
+    async def limited_detail(request: Request) -> Response:
+        now = time.time()
+        state = api.window_state
+        if not state or now >= state["reset"]:
+            state.update(remaining=api.window_limit, reset=now + api.window)
+        state["remaining"] -= 1
+        headers = {
+            "X-RateLimit-Limit": str(api.window_limit),
+            "X-RateLimit-Remaining": str(max(0, int(state["remaining"]))),
+            "X-RateLimit-Reset": str(int(state["reset"]) + 1),
+        }
+        if state["remaining"] < 0:
+            api.limited_answers[429] += 1
+            return JSONResponse({"error": "rate limited"}, status_code=429, headers=headers)
+        api.limited_answers[200] += 1
+        answer = await detail(request)
+        answer.headers.update(headers)
+        return answer
 
     # -- files ----------------------------------------------------------------------------------
 
@@ -682,6 +711,7 @@ def build_app(api: FakeApi) -> Any:
         Route("/paged/cursor", paged_cursor),
         Route("/summaries", summaries),
         Route("/details/{record_id}", detail),
+        Route("/limited/details/{record_id}", limited_detail),
         Route("/soap", soap, methods=["GET", "POST"]),
         Route("/files/{name}", files),
         Route("/generated.csv", generated_csv),

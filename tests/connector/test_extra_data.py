@@ -4,6 +4,8 @@ entries, and a failing detail call makes one record invalid, not the run."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from openconnector import ObjectService, SynchronizationService
@@ -217,3 +219,19 @@ def test_per_result_recursion_fetches_details_for_each_item_of_a_detail_list(obj
     assert run["result"]["objects"]["created"] == 3, run["result"]
     assert _datasets(objects)["Record 3"]["description"] == "About Record 1;About Record 2;"
     assert fake_api.hits_under("/details/") == 6
+
+
+def test_detail_calls_keep_to_the_sources_rate_limit(objects, fake_api):
+    """10 calls per 2 s window: 25 records need three windows; calls wait for the reset
+    (and the few sent concurrently past the limit are answered 429 and retried), so every
+    record gets its details."""
+    fake_api.set_records(25)
+    fake_api.detail_delay = 0
+    source = _source(objects, fake_api, retries=3)
+    sync = _sync(objects, source, [{"staticEndpoint": "/limited/details/{{ originId }}"}])
+    started = time.monotonic()
+    run = SynchronizationService().synchronize(sync["id"])
+    assert run["status"] == "success", run["result"]["invalid"]
+    assert run["result"]["objects"]["created"] == 25
+    assert fake_api.limited_answers[200] == 25
+    assert time.monotonic() - started >= 2 * fake_api.window - 0.5  # it waited for the windows

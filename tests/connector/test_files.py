@@ -127,3 +127,12 @@ def test_an_uploaded_csv_is_a_source(client, objects, context):
     assert _titles(objects) == ["Besluit één", "Café vergunning", "Regel met ; en\nnieuwe regel"]
     missing = client.post(f"{OC}/sources/{source['id']}/file", data={"nofile": "x"})
     assert missing.status_code == 400 and "file" in missing.json()["message"]
+
+
+def test_testing_a_csv_url_reads_only_its_first_page(client, objects, fake_api):
+    source = _save(objects, "source", {"name": "Big", "type": "csv", "location": fake_api.url})
+    answer = client.post(f"{OC}/sources/test/{source['id']}", json={"endpoint": "/generated.csv?rows=50000"})
+    assert answer.status_code == 200, answer.text
+    preview = answer.json()["preview"]
+    assert answer.json()["ok"] and preview["count"] == 1000 and len(preview["records"]) == 5
+    assert preview["records"][0] == {"id": "1", "title": "Row 1", "amount": "7.50"}

@@ -109,13 +109,13 @@ class SourceService:
 
         A successful test also carries ``preview``: the first records read the way a
         synchronisation reads them (``records``, ``count`` on the first page, ``where``).
-        A SOAP source is tested by calling the operation named as endpoint.
+        A SOAP source is tested by calling the operation named as endpoint; a file source by
+        reading its first rows (streamed, never the whole file).
         """
         source = self.calls.resolve(ref)
         kind = str(source.get("type") or "").lower()
-        if kind == "soap" or (
-            kind in ("csv", "jsonl", "xlsx") and str(source.get("location") or "").startswith("upload:")
-        ):
+        if kind in ("soap", "csv", "jsonl", "xlsx"):
+            # a file is streamed and only its first rows read (a plain test call would load it whole)
             preview = self.preview(source, endpoint)
             return {
                 "ok": preview["ok"],
