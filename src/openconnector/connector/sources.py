@@ -160,23 +160,12 @@ class SourceService:
     def preview(self, source: dict[str, Any], endpoint: str = "", limit: int = 5) -> dict[str, Any]:
         """The first ``limit`` records of the first page, and where they were found."""
         from ..errors import OpenConnectorError
-        from .files import FILE_TYPES, file_pages
+        from .readers import source_pages
 
-        kind = str(source.get("type") or "").lower()
-        pages: Any
         try:
-            if kind in FILE_TYPES:
-                pages = file_pages(self.calls, source, endpoint, {}, self.context.settings.data_dir)
-            elif kind == "dcat":
-                from .dcat_harvest import DcatPages
-
-                pages = DcatPages(self.calls, source, endpoint, max_pages=1)
-            elif kind == "soap":
-                from .soap import SoapPages
-
-                pages = SoapPages(self.calls, source, endpoint, None, None)
-            else:
-                pages = BaseCallService.pages(self.calls, source, endpoint, max_pages=1)
+            pages = source_pages(
+                self.calls, source, endpoint, {}, self.context.settings.data_dir, max_pages=1
+            )
             try:
                 page = next(pages, None)
             finally:

@@ -44,12 +44,12 @@ from ..store.statements import Statement, run_statements
 from .contracts import ContractStore
 from .entities import EntityService
 from .extradata import DetailFailed, ExtraData
-from .files import FILE_TYPES, file_pages
 from .logs import CallLogWriter
 from .mapping import MappingError
 from .mappings import MappingService
 from .pages import Page
 from .pagination import from_source_config
+from .readers import source_pages
 from .records import MISSING, content_hash, get_path
 from .sources import CallService
 from .tuning import tuned_for_runs
@@ -409,47 +409,9 @@ class SynchronizationService:
         heartbeat: Any,
     ) -> None:
         config = plan["config"]
-        pages: Any
-        source_type = str(plan["source"].get("type") or "").lower()
-        if source_type == "dcat":  # a harvest: the feed's pages by hydra:next, datasets as records
-            from .dcat_harvest import DcatPages
-
-            pages = DcatPages(
-                self.calls,
-                plan["source"],
-                plan["endpoint"],
-                plan["max_pages"] if config.get("maxPages") else 1000,
-            )
-        elif source_type == "soap":  # the operation's answer as one page
-            from .soap import SoapPages
-
-            pages = SoapPages(
-                self.calls,
-                plan["source"],
-                plan["endpoint"],
-                config.get("arguments"),
-                plan["results_position"],
-            )
-        elif source_type in FILE_TYPES:
-            # rows streamed from a file; maxPages applies only when set
-            pages = file_pages(
-                self.calls,
-                plan["source"],
-                plan["endpoint"],
-                config,
-                self.context.settings.data_dir,
-                plan["max_pages"] if config.get("maxPages") else None,
-            )
-        else:
-            pages = self.calls.pages(
-                plan["source"],
-                plan["endpoint"],
-                query=config.get("query") or None,
-                headers=config.get("headers") or None,
-                pagination=plan["pagination"],
-                results_position=plan["results_position"],
-                max_pages=plan["max_pages"],
-            )
+        pages: Any = source_pages(
+            self.calls, plan["source"], plan["endpoint"], config, self.context.settings.data_dir
+        )
         contracts = ContractStore(run.sync["uuid"])
         # Only a test run remembers every origin id (to count what a real run would delete);
         # a real run marks contracts in the database instead, so memory stays flat.
