@@ -235,3 +235,36 @@ def test_detail_calls_keep_to_the_sources_rate_limit(objects, fake_api):
     assert run["result"]["objects"]["created"] == 25
     assert fake_api.limited_answers[200] == 25
     assert time.monotonic() - started >= 2 * fake_api.window - 0.5  # it waited for the windows
+
+
+def test_details_before_conditions_let_conditions_test_them_and_a_failure_deletes_nothing(objects, fake_api):
+    fake_api.set_records(6)
+    fake_api.detail_delay = 0
+    source = _source(objects, fake_api)
+    sync = _sync(objects, source, [{"staticEndpoint": "/details/{{ originId }}"}])
+    objects.save_object(
+        object={
+            "conditions": {">": [{"var": "value"}, 30]},  # "value" is only in the details
+            "sourceConfig": {**sync["sourceConfig"], "fetchExtraDataBeforeConditions": True},
+        },
+        register="openconnector",
+        schema="synchronization",
+        uuid=sync["id"],
+        patch=True,
+    )
+    run = SynchronizationService().synchronize(sync["id"])
+    assert run["result"]["objects"] | {} == {
+        "found": 6,
+        "skipped": 3,
+        "created": 3,
+        "updated": 0,
+        "deleted": 0,
+        "invalid": 0,
+    }
+    assert sorted(_datasets(objects)) == ["Record 4", "Record 5", "Record 6"]
+
+    fake_api.detail_failures = {5}
+    forced = SynchronizationService().synchronize(sync["id"], force=True)
+    assert forced["result"]["objects"]["invalid"] == 1 and forced["result"]["objects"]["deleted"] == 0
+    assert forced["result"]["invalid"][0]["originId"] == "5"
+    assert "Record 5" in _datasets(objects)

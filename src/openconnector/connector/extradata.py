@@ -20,7 +20,9 @@ Configs apply in order, each to the record as the previous left it. The calls of
 page run concurrently, at most ``configuration.concurrency`` (default 8) at a time per
 source, every call through ``CallService`` (auth, retries, the source's rate limit,
 call logs). A failing call makes that one record invalid, with the reason; the
-synchronisation calls only for records whose list entry changed (``connector/sync.py``).
+synchronisation calls only for records whose list entry changed (``connector/sync.py``),
+or, with ``fetchExtraDataBeforeConditions``, for every record of a changed page before
+the conditions are tested.
 """
 
 from __future__ import annotations

@@ -373,6 +373,8 @@ class SynchronizationService:
             "results_position": config.get("resultsPosition") or None,
             "endpoint": str(config.get("endpoint") or ""),
             "extra": extra,
+            "extra_first": extra is not None
+            and config.get("fetchExtraDataBeforeConditions") in (True, 1, "1", "true"),
         }
 
     def _extra_data(self, configs: Any, source: dict[str, Any]) -> ExtraData:
@@ -530,13 +532,17 @@ class SynchronizationService:
                     return None
         id_position = plan["id_position"]
         conditions = plan["conditions"]
+        failed: dict[int, str] = {}
+        if plan["extra_first"]:  # fetchExtraDataBeforeConditions: conditions may test the details
+            records, failed = self._details_first(plan, records)
         keyed: list[tuple[str, Any]] = []
         on_page: set[str] = set()
         for record in records:
             if not isinstance(record, dict):
                 run.invalid(None, f"The record is not an object but {type(record).__name__}")
                 continue
-            if conditions is not None and not _conditions_hold(conditions, record):
+            reason = failed.get(id(record)) if failed else None
+            if reason is None and conditions is not None and not _conditions_hold(conditions, record):
                 run.objects["skipped"] += 1
                 continue
             origin = _origin_text(get_path(record, id_position))
@@ -551,7 +557,7 @@ class SynchronizationService:
             on_page.add(origin)
             if seen is not None:
                 seen.add(origin)
-            keyed.append((origin, record))
+            keyed.append((origin, DetailFailed(reason) if reason else record))
         if not keyed:
             return None
         if writer.overlaps(on_page):
@@ -559,6 +565,26 @@ class SynchronizationService:
         with self.db.connect() as conn:
             existing = contracts.for_origins(conn, [o for o, _ in keyed])
             return self._prepare(run, plan, keyed, existing, contracts, page_hash, on_page, conn)
+
+    def _details_first(self, plan: dict[str, Any], records: list[Any]) -> tuple[list[Any], dict[int, str]]:
+        """Every record with an id gets its details before the conditions; returns the records
+        and, by ``id()`` of the record, the reason of each failed detail call."""
+        id_position = plan["id_position"]
+        items = [
+            (origin, record)
+            for record in records
+            if isinstance(record, dict)
+            and (origin := _origin_text(get_path(record, id_position))) is not None
+        ]
+        filled = plan["extra"].fill_many(items)
+        replaced: dict[int, Any] = {}
+        failed: dict[int, str] = {}
+        for (_, record), result in zip(items, filled, strict=True):
+            if isinstance(result, DetailFailed):
+                failed[id(record)] = str(result)
+            else:
+                replaced[id(record)] = result
+        return [replaced.get(id(r), r) for r in records], failed
 
     def _prepare(
         self,
@@ -582,6 +608,10 @@ class SynchronizationService:
         meta: list[tuple[str, str, Any]] = []
         changed_records: list[tuple[str, Any, str, Any]] = []
         for origin, record in keyed:
+            if isinstance(record, DetailFailed):  # fetched before the conditions, and failed
+                run.invalid(origin, str(record))
+                seen_invalid.append(origin)
+                continue
             try:
                 origin_hash = content_hash(hash_mapping.apply(record) if hash_mapping else record)
             except MappingError as exc:
@@ -600,7 +630,7 @@ class SynchronizationService:
                 seen_only.append(origin)
                 continue
             changed_records.append((origin, record, origin_hash, contract))
-        if plan["extra"] is not None and changed_records:
+        if plan["extra"] is not None and not plan["extra_first"] and changed_records:
             # Only records whose list entry changed get their detail calls, all of the page's at once.
             filled = plan["extra"].fill_many([(origin, record) for origin, record, _, _ in changed_records])
             changed_records = [
