@@ -70,7 +70,8 @@ def test_an_uploaded_csv_is_tested_with_its_first_five_records(browser, context)
     text = html.unescape(test.text)
     assert "8 records on the first page, found at <code>csv rows of besluiten.csv</code>" in text
     assert "Besluit <5>" not in test.text  # source data is escaped
-    assert '"titel": "Besluit \\u003c5\\u003e"' in text and "Besluit \\u003c6\\u003e" not in text
+    assert "<td>Besluit &lt;5&gt;</td>" in test.text and "Besluit &lt;6&gt;" not in test.text
+    assert '<th scope="col">titel</th>' in test.text
 
 
 def test_an_api_test_shows_where_the_records_are(browser, fake_api):

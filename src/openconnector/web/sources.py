@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -312,11 +313,34 @@ def _test(request: Request, source: dict[str, Any], endpoint: str) -> dict[str, 
     return result
 
 
+def _preview_table(preview: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The preview's records as a table: the first 12 fields the records have, one row each;
+    nested values as compact JSON (the template escapes every cell)."""
+    if not preview or not preview.get("records"):
+        return None
+    columns: list[str] = []
+    for record in preview["records"]:
+        for key in record if isinstance(record, dict) else []:
+            if key not in columns and len(columns) < 12:
+                columns.append(str(key))
+
+    def cell(value: Any) -> str:
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        return text if len(text) <= 120 else text[:119] + "…"
+
+    rows = [
+        [cell(record.get(c)) if isinstance(record, dict) and c in record else "" for c in columns]
+        for record in preview["records"]
+    ]
+    return {"columns": columns, "rows": rows}
+
+
 @router.post("/sources/{ref}/test")
 async def test_source(request: Request, ref: str) -> Response:
     source = await run_in_threadpool(_service(request).get, ref)
     form = await form_of(request)
     result = await run_in_threadpool(_test, request, source, form.get("endpoint", ""))
+    result["table"] = _preview_table(result.get("preview"))
     if is_htmx(request):
         return render(request, "sources/_test_result.html", test=result)
     return _detail(request, source, test=result)
