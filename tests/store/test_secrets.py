@@ -175,7 +175,7 @@ def test_names_that_say_where_a_secret_goes_are_not(name):
     assert not is_sensitive(name)
 
 
-def test_seal_mask_reveal_follow_the_paths_and_only_strings():
+def test_seal_mask_reveal_follow_the_paths_and_numbers_too():
     secrets = Secrets.for_settings(Settings(secret_key="k"))
     obj: dict[str, Any] = {
         "headers": {"Authorization": "Bearer t", "Accept": "json", "X-Token": 5},
@@ -187,15 +187,17 @@ def test_seal_mask_reveal_follow_the_paths_and_only_strings():
     paths = ["headers.*", "password", "secret", "deep.key", "missing.*", "missing.password"]
     seal(obj, paths, secrets)
     assert is_encrypted(obj["headers"]["Authorization"]) and is_encrypted(obj["password"])
-    assert obj["headers"]["Accept"] == "json" and obj["headers"]["X-Token"] == 5
+    assert obj["headers"]["Accept"] == "json"
+    assert is_encrypted(obj["headers"]["X-Token"])  # a token given as a number is a secret too (issue 13)
     assert obj["secret"] == "" and obj["other"] == "visible" and obj["deep"] == "not-a-dict"
     assert secrets.encrypt(obj["password"]) == obj["password"]  # never encrypted twice
     masked = mask(obj, paths)
-    assert masked["headers"]["Authorization"] == masked["password"] == MASK
+    assert masked["headers"]["Authorization"] == masked["password"] == masked["headers"]["X-Token"] == MASK
     assert masked["headers"]["Accept"] == "json" and masked["secret"] == "" and masked["other"] == "visible"
     assert is_encrypted(obj["password"])  # mask works on a copy
     plain = reveal(obj, paths, secrets)
     assert plain["headers"]["Authorization"] == "Bearer t" and plain["password"] == "pw"
+    assert plain["headers"]["X-Token"] == 5  # back with its type
     assert is_encrypted(obj["password"])  # reveal works on a copy too
 
 

@@ -1,5 +1,5 @@
 """OpenConnector's REST API: sources, mappings, synchronisations, jobs, endpoints,
-rules, contracts, logs and the dashboard.
+rules, consumers, contracts, logs and the dashboard.
 
 Mounted at ``/index.php/apps/openconnector`` and ``/apps/openconnector``; every
 route needs login. Explicit routes (``/api/sources/logs``) are declared before the
@@ -28,6 +28,7 @@ KINDS = {
     "jobs": "job",
     "endpoints": "endpoint",
     "rules": "rule",
+    "consumers": "consumer",
 }
 
 

@@ -35,6 +35,7 @@ from typing import Any
 import orjson
 
 from openconnector.connector.pages import Page
+from openconnector.connector.pagination import join_location
 from openconnector.connector.records import content_hash
 from openconnector.errors import BadRequest, SourceRejected
 
@@ -337,7 +338,7 @@ def file_pages(
         with calls.stream(source, endpoint) as response:
             yield response.iter_bytes(CHUNK)
 
-    shown = f"{location}{endpoint}" if not endpoint.startswith(("http://", "https://")) else endpoint
+    shown = join_location(location, endpoint)
     from openconnector.connector.redaction import redact_url
 
     return FilePages(kind, remote, redact_url(shown), options, page_size, max_pages)

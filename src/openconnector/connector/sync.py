@@ -251,6 +251,7 @@ class SynchronizationService:
         progress: Callable[[dict[str, Any]], None] | None = None,
         user: str | None = None,
         wait: float = 0.0,
+        records: list[Any] | None = None,
     ) -> dict[str, Any]:
         """Run one synchronisation and return its log (also stored, see ``GET /api/synchronizations/logs``).
 
@@ -259,9 +260,15 @@ class SynchronizationService:
         ``progress`` is called after each page with the counters. Raises
         :class:`Conflict` when the synchronisation is already running (after
         waiting ``wait`` seconds) and :class:`BadRequest` for an incomplete one.
+
+        ``records`` (an endpoint's ``synchronization`` rule pushes the request body) are
+        processed as the one page of the run instead of fetching the source; such a run
+        never deletes, as it saw only what was pushed.
         """
         sync = self.entities.get(synchronization)
-        plan = self._plan(sync)
+        plan = self._plan(sync, pushed=records is not None)
+        if records is not None:
+            plan["records"] = list(records)
         name = f"synchronization:{sync['uuid']}"
         with self.locks.held(
             name,
@@ -286,9 +293,10 @@ class SynchronizationService:
 
     # -- planning ------------------------------------------------------------------
 
-    def _plan(self, sync: dict[str, Any]) -> dict[str, Any]:
+    def _plan(self, sync: dict[str, Any], pushed: bool = False) -> dict[str, Any]:
         """Everything a run needs, checked up front so a misconfiguration is one clear 400."""
-        missing = [k for k in ("sourceId", "targetId") if not sync.get(k)]
+        needed = ("targetId",) if pushed else ("sourceId", "targetId")
+        missing = [k for k in needed if not sync.get(k)]
         if missing:
             raise BadRequest(
                 f"Synchronization {sync.get('name')!r} has no {' and no '.join(missing)}; "
@@ -313,10 +321,15 @@ class SynchronizationService:
             raise BadRequest(
                 f"The target {target!r} does not exist: {exc.message}", field="targetId"
             ) from None
+        source = None
         try:
-            source = self.calls.resolve(sync["sourceId"])
+            if not pushed or sync.get("sourceId"):
+                source = self.calls.resolve(sync["sourceId"])
         except NotFound:
-            raise BadRequest(f"The source {sync['sourceId']!r} does not exist", field="sourceId") from None
+            if not pushed:
+                raise BadRequest(
+                    f"The source {sync['sourceId']!r} does not exist", field="sourceId"
+                ) from None
         config = dict(sync.get("sourceConfig") or {})
         config = _expand_dotted(config)
         mapping = None
@@ -411,8 +424,12 @@ class SynchronizationService:
         heartbeat: Any,
     ) -> None:
         config = plan["config"]
-        pages: Any = source_pages(
-            self.calls, plan["source"], plan["endpoint"], config, self.context.settings.data_dir
+        pages: Any = (
+            _Pushed(plan["records"])
+            if "records" in plan
+            else source_pages(
+                self.calls, plan["source"], plan["endpoint"], config, self.context.settings.data_dir
+            )
         )
         contracts = ContractStore(run.sync["uuid"])
         # Only a test run remembers every origin id (to count what a real run would delete);
@@ -469,7 +486,11 @@ class SynchronizationService:
             run.message = (
                 f"No records found: {run.where or 'the response held no records'}. Check resultsPosition."
             )
-        run.complete = run.stop_reason != "stopped" and not (run.stop_reason or "").startswith("maxPages")
+        run.complete = (
+            run.stop_reason != "stopped"
+            and not (run.stop_reason or "").startswith("maxPages")
+            and "records" not in plan
+        )
         if run.stop_reason == "stopped":
             run.status, run.message = "interrupted", "Stopped after a complete page; nothing was deleted"
             return
@@ -489,7 +510,9 @@ class SynchronizationService:
             with self.db.begin() as conn:  # fresh statistics after bulk changes keep the planner right
                 conn.exec_driver_sql("PRAGMA optimize")
         early = (
-            "" if run.complete else f", but the run stopped early ({run.stop_reason}); nothing was deleted"
+            ""
+            if run.complete or "records" in plan
+            else f", but the run stopped early ({run.stop_reason}); nothing was deleted"
         )
         if run.objects["invalid"]:
             run.status = "warning"
@@ -760,6 +783,20 @@ class SynchronizationService:
                 )
             )
         return {**entry, "created": run.started_at, "updated": now}
+
+
+class _Pushed:
+    """Records given to the run (an endpoint's body) as its one page."""
+
+    def __init__(self, records: list[Any]) -> None:
+        self._pages = iter([Page(number=1, records=records, raw=records, url="(pushed records)")])
+        self.stop_reason: str | None = "pushed"
+
+    def __iter__(self) -> _Pushed:
+        return self
+
+    def __next__(self) -> Page:
+        return next(self._pages)
 
 
 def _reason(errors: list[dict[str, Any]]) -> str:

@@ -38,10 +38,16 @@ def _common(**props: Any) -> dict[str, Any]:
     }
 
 
-#: Where a source keeps secrets: encrypted at rest, masked in every answer.
+#: Where a source keeps secrets: encrypted at rest, masked in every answer
+#: (paths as ``store/secrets.py`` reads them). Besides these, a source's
+#: ``secretFields`` lists paths its user marked secret, e.g.
+#: ``configuration.headers.X-Custom`` or ``configuration.query.access``.
 SOURCE_SECRETS = [
     "authenticationConfig.*",
     "configuration.authentication.*",
+    "configuration.*",
+    "configuration.auth.1",
+    "url:location",
     "configuration.headers.*",
     "configuration.query.*",
     "headers.*",
@@ -53,12 +59,22 @@ SOURCE_SECRETS = [
     "authorizationHeader",
 ]
 
+#: An authentication rule's own API keys (a list of strings).
+RULE_SECRETS = ["configuration.authentication.keys"]
+
+#: A consumer's API key, basic password or JWT key; ``algorithm`` and ``username`` stay readable.
+CONSUMER_SECRETS = ["authorizationConfiguration.*"]
+
 BUILTIN_SCHEMAS: dict[str, dict[str, Any]] = {
     "source": {
         "title": "Source",
         "description": "Where data comes from: a base URL and how to authenticate.",
         "required": ["name"],
-        "configuration": {"objectNameField": "name", "secretProperties": SOURCE_SECRETS},
+        "configuration": {
+            "objectNameField": "name",
+            "secretProperties": SOURCE_SECRETS,
+            "secretPathsProperty": "secretFields",
+        },
         "properties": _common(
             type={
                 "type": "string",
@@ -67,6 +83,7 @@ BUILTIN_SCHEMAS: dict[str, dict[str, Any]] = {
             location=_S,
             isEnabled=_B,
             auth=_S,
+            secretFields={"type": "array", "items": {"type": "string", "minLength": 1}},
             authenticationConfig=_O,
             configuration=_O,
             headers=_O,
@@ -151,7 +168,24 @@ BUILTIN_SCHEMAS: dict[str, dict[str, Any]] = {
         "title": "Rule",
         "description": "A step applied to requests or synchronised objects.",
         "required": ["name"],
+        "configuration": {"objectNameField": "name", "secretProperties": RULE_SECRETS},
         "properties": _common(action=_S, timing=_S, conditions={}, type=_S, configuration=_O, order=_I),
+    },
+    "consumer": {
+        "title": "Consumer",
+        "description": "Who may call an endpoint: an API key, a basic password or a JWT key.",
+        "required": ["name"],
+        "configuration": {"objectNameField": "name", "secretProperties": CONSUMER_SECRETS},
+        "properties": _common(
+            domains={"type": "array", "items": _S},
+            ips={"type": "array", "items": _S},
+            authorizationType={
+                "type": "string",
+                "enum": ["none", "basic", "bearer", "apiKey", "oauth2", "jwt"],
+            },
+            authorizationConfiguration=_O,
+            userId=_S,
+        ),
     },
 }
 
@@ -184,7 +218,7 @@ CATALOG_SCHEMA: dict[str, Any] = {
 BUILTIN_REGISTERS: dict[str, dict[str, Any]] = {
     "openconnector": {
         "title": "OpenConnector",
-        "description": "Sources, mappings, synchronisations, jobs, endpoints and rules.",
+        "description": "Sources, mappings, synchronisations, jobs, endpoints, rules and consumers.",
         "schemas": BUILTIN_SCHEMAS,
     },
     "publication": {

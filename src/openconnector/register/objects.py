@@ -24,7 +24,7 @@ from ..context import Context, get_context
 from ..errors import BadRequest, NotFound, ValidationFailed
 from ..store import tables as t
 from ..store.ids import new_uuids
-from ..store.secrets import mask, reveal, seal
+from ..store.secrets import mask, reveal, seal, secret_paths
 from ..store.statements import Statement, insert_statements, run_statements, update_statements
 from .registers import RegisterService
 from .search import ListQuery, SqlBuilder, combine, parse_params
@@ -273,7 +273,9 @@ class ObjectService:
         maps the next.
         """
         validator = self.registers.validator(sch)
-        secret_paths = (sch.get("configuration") or {}).get("secretProperties") or []
+        has_secrets = bool(secret_paths(sch)) or bool(
+            (sch.get("configuration") or {}).get("secretPathsProperty")
+        )
         wanted = [str(u) for u in uuids if u]
         for value in wanted:
             if not _is_uuid(value):
@@ -319,9 +321,10 @@ class ObjectService:
                     raise failure
                 results.append(failure)
                 continue
-            if secret_paths:
+            if has_secrets:
                 data = copy.deepcopy(data)
-                seal(data, secret_paths, self.context.secrets, row.object if row is not None else None)
+                previous = row.object if row is not None else None
+                seal(data, secret_paths(sch, data), self.context.secrets, previous)
             if row is None:
                 made = key or next(fresh)
                 inserts.append((made, data))
@@ -522,9 +525,9 @@ class ObjectService:
     @staticmethod
     def _wire_from(record: Any, sch: dict[str, Any]) -> dict[str, Any]:
         data = record["object"]
-        secret_paths = (sch.get("configuration") or {}).get("secretProperties")
-        if secret_paths:
-            data = mask(data, secret_paths)
+        paths = secret_paths(sch, data)
+        if paths:
+            data = mask(data, paths)
         config = sch.get("configuration") or {}
         name_field = config.get("objectNameField") or "title"
         name = data.get(name_field) if isinstance(data.get(name_field), str) else data.get("name")
@@ -548,9 +551,9 @@ class ObjectService:
         """The stored object with its secrets decrypted, for the code that uses them
         (CallService). Never send the result to a client or a log."""
         sch = schema if isinstance(schema, dict) else self.registers.get_schema(schema)
-        paths = (sch.get("configuration") or {}).get("secretProperties") or []
         with self.db.connect(None) as c:
             row = self._find_row(obj["id"], None, None, c)
+        paths = secret_paths(sch, row.object)
         return (
             {"id": row.uuid, **reveal(row.object, paths, self.context.secrets)}
             if paths

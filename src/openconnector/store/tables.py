@@ -170,3 +170,19 @@ locks = Table(
     Column("acquired", Timestamp, nullable=False),
     Column("expires", Timestamp, nullable=False),
 )
+
+endpoint_logs = Table(
+    "endpoint_logs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("uuid", String(36), nullable=False, unique=True),
+    Column("endpoint_id", String(36), index=True),
+    Column("endpoint_name", String(255)),
+    Column("consumer", String(255)),
+    Column("method", String(10), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("duration", Float),
+    Column("message", Text),
+    Column("created", Timestamp, nullable=False, index=True),
+)

@@ -14,16 +14,14 @@ from ..connector.entities import EntityService
 from ..errors import OpenConnectorError
 from ..store.secrets import MASK, is_sensitive
 from .authfields import AUTH_LABELS, AUTH_TYPES, canonical, field_views, read_auth
-from .forms import check_choice, check_name, check_url, only_errors, service_errors
+from .entity_pages import Column, EntityPages, Field
+from .forms import check_choice, check_name, check_url, service_errors
 from .pages import (
     context_of,
-    create_entity,
-    delete_entity,
     entities,
     form_lists,
     form_of,
     is_htmx,
-    list_entities,
     page_router,
 )
 from .templating import render
@@ -73,66 +71,51 @@ def _service(request: Request) -> EntityService:
     return entities(request, "source")
 
 
-@router.get("/sources")
-async def list_sources(request: Request, q: str = "") -> Response:
-    sources = await list_entities(request, "source", q)
-    return render(request, "sources/list.html", section="sources", title="Sources", sources=sources, q=q)
+SOURCES = EntityPages(
+    kind="source",
+    path="/sources",
+    noun="source",
+    plural="sources",
+    title="Sources",
+    columns=[
+        Column("Name", lambda s: s.get("name")),
+        Column("Type", lambda s: s.get("type")),
+        Column("Location", lambda s: s.get("location") or "–", "wrap"),
+        Column("Enabled", lambda s: "yes" if s.get("isEnabled") else "no"),
+    ],
+    new_fields=[
+        Field("name", "Name", required=True),
+        Field("type", "Type", "select", _type_options()),
+        Field("description", "Description", "textarea"),
+    ],
+    new_defaults={"type": "api", "isEnabled": True, "auth": "none", "location": ""},
+    empty="No sources yet. Add one to pull data from an external API.",
+)
+SOURCES.mount(router)
 
 
-@router.get("/sources/new")
-async def new_source(request: Request) -> Response:
-    return render(
-        request,
-        "sources/new.html",
-        section="sources",
-        title="Add source",
-        values={"type": "api"},
-        errors={},
-        types=_type_options(),
-    )
+_HEADER_PATH = "configuration.headers."
 
 
-@router.post("/sources")
-async def create_source(request: Request) -> Response:
-    form = await form_of(request)
-    values = {
-        "name": form.get("name", ""),
-        "type": form.get("type", ""),
-        "description": form.get("description", ""),
-    }
-    errors = only_errors(
-        {
-            "name": check_name(values["name"]),
-            "type": check_choice(values["type"], SOURCE_TYPES, "type"),
-        }
-    )
-    if not errors:
-        data = {**values, "isEnabled": True, "auth": "none", "location": ""}
-        done, errors = await create_entity(request, "source", "/sources", data)
-        if done is not None:
-            return done
-    return render(
-        request,
-        "sources/new.html",
-        status_code=400,
-        section="sources",
-        title="Add source",
-        values=values,
-        errors=errors,
-        types=_type_options(),
-    )
+def _marked_headers(source: dict[str, Any]) -> set[str]:
+    """Names of the headers this source's user marked secret (``secretFields``)."""
+    listed = source.get("secretFields") or []
+    return {p[len(_HEADER_PATH) :] for p in listed if isinstance(p, str) and p.startswith(_HEADER_PATH)}
 
 
 def _header_rows(source: dict[str, Any]) -> list[dict[str, Any]]:
     headers = ((source.get("configuration") or {}).get("headers")) or {}
+    marked = _marked_headers(source)
     rows = []
     for name, value in headers.items():
-        secret = is_sensitive(name)
+        by_name = is_sensitive(name)
+        secret = by_name or name in marked
         rows.append(
             {
                 "name": name,
                 "value": "" if secret else value,
                 "secret": secret,
+                "by_name": by_name,
                 "is_set": secret and value not in (None, ""),
             }
         )
@@ -204,15 +187,25 @@ def _read_headers(
     names = lists.get("header.name", [])
     values = lists.get("header.value", [])
     clears = set(lists.get("header.clear", []))
+    ticked = set(lists.get("header.secret", []))
     headers: dict[str, Any] = {}
     rows: list[dict[str, Any]] = []
     errors: dict[str, str] = {}
     for i, name in enumerate(names):
         name = name.strip()
         value = values[i].strip() if i < len(values) else ""
-        secret = is_sensitive(name)
+        by_name = is_sensitive(name)
+        secret = by_name or str(i) in ticked
         kept = secret and not value and stored.get(name) not in (None, "") and str(i) not in clears
-        rows.append({"name": name, "value": "" if secret else value, "secret": secret, "is_set": kept})
+        rows.append(
+            {
+                "name": name,
+                "value": "" if secret else value,
+                "secret": secret,
+                "by_name": by_name,
+                "is_set": kept,
+            }
+        )
         if not name:
             if value:
                 errors[f"header.{i}"] = "Give the header a name."
@@ -253,7 +246,7 @@ async def save_source(request: Request, ref: str) -> Response:
     headers, header_rows, header_errors = _read_headers(lists, configuration.get("headers") or {})
     errors.update(header_errors)
     if action == "add-header":
-        header_rows.append({"name": "", "value": "", "secret": False, "is_set": False})
+        header_rows.append({"name": "", "value": "", "secret": False, "by_name": False, "is_set": False})
     uploaded = values["type"] in FILE_TYPES and values["location"].startswith("upload:")
     for key, message in {
         "name": check_name(values["name"]),
@@ -280,6 +273,12 @@ async def save_source(request: Request, ref: str) -> Response:
             else:
                 configuration.pop(key, None)
     data = {k: values[k] for k in ("name", "type", "description", "location", "isEnabled", "auth")}
+    others = [p for p in source.get("secretFields") or [] if not str(p).startswith(_HEADER_PATH)]
+    data["secretFields"] = others + [
+        _HEADER_PATH + row["name"]
+        for row in header_rows
+        if row["secret"] and not row["by_name"] and row["name"] in headers
+    ]
     data["authenticationConfig"] = auth_config
     data["configuration"] = configuration
     try:
@@ -344,11 +343,6 @@ async def test_source(request: Request, ref: str) -> Response:
     if is_htmx(request):
         return render(request, "sources/_test_result.html", test=result)
     return _detail(request, source, test=result)
-
-
-@router.post("/sources/{ref}/delete")
-async def delete_source(request: Request, ref: str) -> Response:
-    return await delete_entity(request, "source", ref, "/sources")
 
 
 @router.post("/sources/{ref}/file")

@@ -3,8 +3,8 @@
 The built-in source schema of an existing database gets the new ``type`` values;
 a new database gets them from 0002.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005_source_types
+Revises: 0004_endpoint_logs
 """
 
 from alembic import op
@@ -14,8 +14,8 @@ from openconnector.clock import now_iso
 from openconnector.register.builtin import BUILTIN_SCHEMAS
 from openconnector.store import tables as t
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005_source_types"
+down_revision = "0004_endpoint_logs"
 branch_labels = None
 depends_on = None
 
