@@ -4,7 +4,7 @@ Not a test. Starts the tests' fake API (``tests/connector/fake_api.py``) on 127.
 and a fresh SQLite instance, then runs a synchronisation with
 ``extraDataConfigs: [{"staticEndpoint": "/details/{{ originId }}"}]``:
 
-* baseline: ``configuration.concurrency`` 1 (one detail call after the other),
+* baseline: ``configuration.detailConcurrency`` 1 (one detail call after the other),
 * the default bound (8) and a wider one (``--concurrency``, default 16),
 
 each a first run on a fresh synchronisation (500 created). Then one re-run after
@@ -56,7 +56,12 @@ def _first_run(objects: ObjectService, url: str, concurrency: int, n: int) -> tu
     save = lambda schema, data: objects.save_object(object=data, register="openconnector", schema=schema)  # noqa: E731
     source = save(
         "source",
-        {"name": f"cases {n}", "type": "api", "location": url, "configuration": {"concurrency": concurrency}},
+        {
+            "name": f"cases {n}",
+            "type": "api",
+            "location": url,
+            "configuration": {"detailConcurrency": concurrency},
+        },
     )
     mapping = save(
         "mapping", {"name": f"m {n}", "mapping": {"title": "{{ name }}", "description": "description"}}

@@ -21,18 +21,23 @@ Paginated endpoints (page size ``size``, default 10)
         ``_links.next.href``), ``odata`` (``value``, ``@odata.nextLink``),
         ``hydra`` (``hydra:member``, ``hydra:view.hydra:next``), ``laravel``
         (``data``, ``next_page_url``); ``relative=1`` gives relative links.
-        Links carry only ``page`` and ``size``: other params are dropped, as
-        real APIs do.
+        Links carry only ``page`` and ``size`` (and ``delay``, a wait per page):
+        other params are dropped, as real APIs do.
     ``/paged/link``             bare list + ``Link: <...>; rel="next"`` header
     ``/paged/page``             ``{"items","page","totalPages"}``, ``?page=`` (1 when absent);
-                                ``failOn=3`` answers 500 for page 3
+                                ``failOn=3`` answers 500 for page 3; ``delay=0.05`` waits
+                                that long per page; ``tooManyOn=20`` answers page 20 once
+                                with 429 + ``Retry-After: 1``; ``repeatOn=5`` serves page 4's
+                                records again as page 5; ``limited=1`` applies ``rate_limit``
+                                (refilled every ``reset_in`` seconds); ``noTotal=1`` leaves
+                                ``totalPages`` out.
     ``/paged/offset``           ``{"data","total"}``, ``?offset=&limit=``
     ``/paged/cursor``           ``{"data","meta":{"next_cursor"}}``, ``?cursor=``
 
 Summaries and details (``extraDataConfigs``)
     ``/summaries?page=&size=``  ``{"results": [{"id", "name"}], "next"}`` from ``records`` (size 100)
     ``/details/{id}``           ``{"id", "description", "value", "self"}`` after ``detail_delay`` s (0.05);
-                                ids in ``detail_failures`` answer 500; ``max_in_flight`` is the
+                                ids in ``detail_failures`` answer 500; ``detail_max_in_flight`` is the
                                 most detail requests the server was answering at once
     ``/limited/details/{id}``   the same, at most ``window_limit`` per ``window`` seconds (X-RateLimit-*
                                 headers, 429 beyond); ``limited_answers`` counts 200s and 429s
@@ -72,7 +77,9 @@ to test that logs redact echoed secrets)
 
 Traffic
     ``requests`` lists every request (``method``, ``path``, ``query``,
-    ``headers``); ``hits(path)`` counts requests to a path.
+    ``headers``, ``at``); ``hits(path)`` counts requests to a path;
+    ``in_flight``/``max_in_flight`` count requests being answered at once;
+    ``answers`` lists ``(time, status)`` of ``/paged/page`` answers.
 """
 
 from __future__ import annotations
@@ -179,6 +186,8 @@ class RecordedRequest:
     path: str
     query: dict[str, str]
     headers: dict[str, str]
+    #: time.monotonic() when the request arrived
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -206,8 +215,12 @@ class FakeApi:
     limited_answers: Counter[int] = field(default_factory=Counter)
     files: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     detail_failures: set[int] = field(default_factory=set)
+    detail_in_flight: int = 0
+    detail_max_in_flight: int = 0
     in_flight: int = 0
     max_in_flight: int = 0
+    #: (monotonic time, status) of every /paged/page answer
+    answers: list[tuple[float, int]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.reset()
@@ -244,8 +257,11 @@ class FakeApi:
         self.limited_answers = Counter()
         self.files = {}
         self.detail_failures = set()
+        self.detail_in_flight = 0
+        self.detail_max_in_flight = 0
         self.in_flight = 0
         self.max_in_flight = 0
+        self.answers = []
 
     # -- helpers for tests -------------------------------------------------------------------
 
@@ -294,6 +310,7 @@ class FakeApi:
             "limit": limit,
             "remaining": limit if remaining is None else remaining,
             "reset": int(time.time()) + reset_in,
+            "window": reset_in,
         }
 
     def revoke_tokens(self) -> None:
@@ -357,12 +374,21 @@ def build_app(api: FakeApi) -> Any:
     async def paged_next(request: Request) -> Response:
         q = request.query_params
         style = q.get("style", "next")
+        if q.get("delay"):
+            await asyncio.sleep(float(q["delay"]))
         size = _int(q.get("size"), 10)
         page = _int(q.get("page"), 1)
         items = _page_slice(api.records, page, size)
         more = page * size < len(api.records)
         path = "/paged/next"
-        link_query = urlencode({"style": style, "page": page + 1, "size": size})
+        link_query = urlencode(
+            {
+                "style": style,
+                "page": page + 1,
+                "size": size,
+                **({"delay": q["delay"]} if q.get("delay") else {}),
+            }
+        )
         if q.get("relative") == "1":
             link = f"{path}?{link_query}"
         else:
@@ -391,15 +417,42 @@ def build_app(api: FakeApi) -> Any:
         return JSONResponse(_page_slice(api.records, page, size), headers={"Link": ", ".join(links)})
 
     async def paged_page(request: Request) -> Response:
+        response = await _paged_page(request)
+        api.answers.append((time.monotonic(), response.status_code))
+        return response
+
+    async def _paged_page(request: Request) -> Response:
         q = request.query_params
         size = _int(q.get("pageSize"), 10)
         page = _int(q.get("page"), 1)
+        headers: dict[str, str] = {}
+        if q.get("limited") == "1" and api.limits is not None:
+            limits = api.limits
+            if time.time() >= limits["reset"]:
+                limits["remaining"] = limits["limit"]
+                limits["reset"] = int(time.time()) + limits["window"]
+            limits["remaining"] -= 1
+            headers = {
+                "X-RateLimit-Limit": str(limits["limit"]),
+                "X-RateLimit-Remaining": str(max(0, limits["remaining"])),
+                "X-RateLimit-Reset": str(limits["reset"]),
+            }
+            if limits["remaining"] < 0:
+                api.counters["rate limit exceeded"] += 1
+                return JSONResponse({"error": "rate limited"}, status_code=429, headers=headers)
+        if q.get("delay"):
+            await asyncio.sleep(float(q["delay"]))
         if q.get("failOn") and _int(q.get("failOn"), 0) == page:
             return JSONResponse({"error": "Internal Server Error"}, status_code=500)
-        total_pages = max(1, -(-len(api.records) // size))
-        return JSONResponse(
-            {"items": _page_slice(api.records, page, size), "page": page, "totalPages": total_pages}
-        )
+        if q.get("tooManyOn") and _int(q.get("tooManyOn"), 0) == page:
+            api.counters[f"429 page {page}"] += 1
+            if api.counters[f"429 page {page}"] == 1:
+                return JSONResponse({"error": "slow down"}, status_code=429, headers={"Retry-After": "1"})
+        shown = page - 1 if q.get("repeatOn") and _int(q.get("repeatOn"), 0) == page else page
+        body: dict[str, Any] = {"items": _page_slice(api.records, shown, size), "page": page}
+        if q.get("noTotal") != "1":
+            body["totalPages"] = max(1, -(-len(api.records) // size))
+        return JSONResponse(body, headers=headers)
 
     async def paged_offset(request: Request) -> Response:
         q = request.query_params
@@ -429,12 +482,12 @@ def build_app(api: FakeApi) -> Any:
 
     async def detail(request: Request) -> Response:
         record_id = _int(request.path_params.get("record_id"), -1)
-        api.in_flight += 1
-        api.max_in_flight = max(api.max_in_flight, api.in_flight)
+        api.detail_in_flight += 1
+        api.detail_max_in_flight = max(api.detail_max_in_flight, api.detail_in_flight)
         try:
             await asyncio.sleep(api.detail_delay)
         finally:
-            api.in_flight -= 1
+            api.detail_in_flight -= 1
         if record_id in api.detail_failures:
             return JSONResponse({"error": "detail store unavailable"}, status_code=500)
         found = next((r for r in api.records if r["id"] == record_id), None)
@@ -748,6 +801,13 @@ def build_app(api: FakeApi) -> Any:
                     headers=dict(request.headers),
                 )
             )
+            api.in_flight += 1
+            api.max_in_flight = max(api.max_in_flight, api.in_flight)
+            try:
+                await app(scope, receive, send)
+            finally:
+                api.in_flight -= 1
+            return
         await app(scope, receive, send)
 
     return recording_app

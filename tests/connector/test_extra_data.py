@@ -70,7 +70,7 @@ def test_500_summaries_get_their_details_concurrently_and_a_rerun_calls_only_for
     objects, fake_api
 ):
     fake_api.set_records(500)
-    source = _source(objects, fake_api, concurrency=16)
+    source = _source(objects, fake_api, detailConcurrency=16)
     sync = _sync(objects, source, [{"staticEndpoint": "/details/{{ originId }}"}])
     run = SynchronizationService().synchronize(sync["id"])
     assert run["status"] == "success", run["message"]
@@ -78,7 +78,7 @@ def test_500_summaries_get_their_details_concurrently_and_a_rerun_calls_only_for
     assert run["result"]["objects"]["created"] == 500
     assert fake_api.hits_under("/details/") == 500
     # bounded concurrency: more than one at a time, never more than the source allows
-    assert 1 < fake_api.max_in_flight <= 16
+    assert 1 < fake_api.detail_max_in_flight <= 16
     datasets = _datasets(objects)
     assert datasets["Record 7"]["description"] == "About Record 7" and datasets["Record 7"]["value"] == 70
 
@@ -104,7 +104,7 @@ def test_the_default_bound_is_8(objects, fake_api):
     sync = _sync(objects, source, [{"staticEndpoint": "/details/{{originId}}"}])
     run = SynchronizationService().synchronize(sync["id"])
     assert run["result"]["objects"]["created"] == 40
-    assert fake_api.max_in_flight <= 8
+    assert fake_api.detail_max_in_flight <= 8
 
 
 def test_a_failing_detail_call_makes_that_record_invalid_and_it_is_retried_next_run(objects, fake_api):

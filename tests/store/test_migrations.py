@@ -75,7 +75,7 @@ def test_an_older_database_learns_the_file_and_harvest_source_types(context):
         row = conn.execute(select(t.schemas.c.id, t.schemas.c.data).where(t.schemas.c.slug == "source")).one()
         data = {**row.data, "properties": {**row.data["properties"], "type": {"type": "string", "enum": old}}}
         conn.execute(update(t.schemas).where(t.schemas.c.id == row.id).values(data=data))
-        conn.execute(text("UPDATE alembic_version SET version_num = '0004_endpoint_logs'"))
+        conn.execute(text("UPDATE alembic_version SET version_num = '0004_oauth_tokens'"))
     context.db.upgrade()
     with context.db.engine.connect() as conn:
         data = conn.execute(select(t.schemas.c.data).where(t.schemas.c.slug == "source")).scalar_one()

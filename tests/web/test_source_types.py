@@ -38,11 +38,11 @@ def test_each_type_shows_its_own_settings_and_keeps_the_others(browser, context)
         name="Zaken",
         type="soap",
         location="http://127.0.0.1:1/soap",
-        **{"config.wsdl": "http://127.0.0.1:1/soap?wsdl", "config.concurrency": "4"},
+        **{"config.wsdl": "http://127.0.0.1:1/soap?wsdl", "config.detailConcurrency": "4"},
     )
     assert saved.status_code == 303, saved.text
     stored = EntityService("source", context).get(ref)["configuration"]
-    assert stored["wsdl"] == "http://127.0.0.1:1/soap?wsdl" and stored["concurrency"] == "4"
+    assert stored["wsdl"] == "http://127.0.0.1:1/soap?wsdl" and stored["detailConcurrency"] == "4"
     # switching to csv shows csv's fields; the soap settings stay stored
     assert (
         _save(browser, ref, name="Zaken", type="csv", location="http://127.0.0.1:1/a.csv").status_code == 303

@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request
 from ..context import Context, set_context
 from ..errors import OpenConnectorError
 from ..store.users import UserService
-from . import errors, openregister
+from . import docs, errors, metrics, openregister
 from .deps import require_user
 from .hardening import SecurityHeaders
 from .responses import FastJSONResponse as ORJSONResponse
@@ -47,13 +47,14 @@ def create_app(context: Context | None = None, *, make_default: bool = True) -> 
         title="openconnector",
         version=_version(),
         default_response_class=ORJSONResponse,
-        docs_url="/api/docs",
+        docs_url=None,  # docs.install serves the pages without a CDN
         openapi_url="/api/openapi.json",
         redoc_url=None,
     )
     app.state.context = context
     app.state.users = users
     errors.install(app)
+    docs.install(app)
     for prefix in PREFIXES:
         app.include_router(openregister.router, prefix=prefix.format(app="openregister"))
     for name, module_name in OPTIONAL:
@@ -76,6 +77,8 @@ def create_app(context: Context | None = None, *, make_default: bool = True) -> 
     else:
         if hasattr(web, "install"):
             web.install(app)
+
+    metrics.install(app)
 
     @app.get("/health", include_in_schema=False)
     async def health(request: Request) -> dict[str, Any]:

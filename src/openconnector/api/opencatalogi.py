@@ -257,7 +257,8 @@ async def _serve_feed(request: Request, load: Any) -> Response:
     return Response(feed.body, media_type=feed.media_type, headers=headers)
 
 
-@public.api_route("/api/dcat", methods=["GET", "HEAD"])
+@public.get("/api/dcat")
+@public.head("/api/dcat")
 async def instance_feed(request: Request) -> Response:
     service = _service(request)
 
@@ -274,7 +275,8 @@ async def instance_feed(request: Request) -> Response:
     return await _serve_feed(request, load)
 
 
-@public.api_route("/api/catalogs/{slug}/dcat", methods=["GET", "HEAD"])
+@public.get("/api/catalogs/{slug}/dcat")
+@public.head("/api/catalogs/{slug}/dcat")
 async def catalog_feed(slug: str, request: Request) -> Response:
     service = _service(request)
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as PathParam
 from starlette.concurrency import run_in_threadpool
 
 from ..connector.entities import EntityService
 from ..errors import BadRequest, OpenConnectorError
-from .deps import context_of, flag, json_object, query_pairs, require_user
+from .deps import LOG_QUERY, context_of, flag, json_object, query_docs, query_pairs, require_user
 from .responses import FastJSONResponse
 
 router = APIRouter(dependencies=[Depends(require_user)])
@@ -69,7 +70,17 @@ async def dashboard_syncstats(request: Request) -> Any:
     return await run_in_threadpool(DashboardService(context_of(request)).syncstats)
 
 
-@router.get("/api/sources/logs")
+@router.get(
+    "/api/sources/logs",
+    openapi_extra=query_docs(
+        **LOG_QUERY,
+        sourceId="only calls of this source (id or uuid; also source_id)",
+        synchronization_id="only calls made by this synchronization's runs",
+        method="only calls with this HTTP method",
+        statusCode="status codes: 404, a range 400-499 or 4xx, or a list 400,500-599 (also status_code)",
+        **{"_order[created]": "asc or desc", "_order[status_code]": "asc or desc"},
+    ),
+)
 async def source_logs(request: Request) -> Any:
     from ..connector.logs import LogService
 
@@ -131,7 +142,16 @@ async def test_mapping(request: Request) -> Any:
     return await run_in_threadpool(run)
 
 
-@router.get("/api/synchronizations/logs")
+@router.get(
+    "/api/synchronizations/logs",
+    openapi_extra=query_docs(
+        **LOG_QUERY,
+        synchronizationId="only runs of this synchronization (uuid; also synchronization_id)",
+        status="success, warning, error, interrupted or running; several comma-separated",
+        test="true: only test runs; false: only real runs",
+        **{"_order[created]": "asc or desc"},
+    ),
+)
 async def synchronization_logs(request: Request) -> Any:
     from ..connector.logs import LogService
 
@@ -166,13 +186,20 @@ async def synchronization_contracts_of(ref: str, request: Request) -> Any:
     return await run_in_threadpool(run)
 
 
-async def _run_sync(ref: str, request: Request, *, test: bool) -> Any:
+_TEST_DOC = (
+    "true: a test run that fetches, maps and validates but writes nothing (the body's ``test`` also works)"
+)
+_FORCE_DOC = (
+    "true: process every record, even those unchanged since the last run (the body's ``force`` also works)"
+)
+
+
+async def _run_sync(ref: str, request: Request, *, test: bool, force: bool) -> Any:
     from ..connector.sync import SynchronizationService
 
-    params = request.query_params
     body = await json_object(request, required=False)
-    test = test or flag(params.get("test") or str(body.get("test", "")))
-    force = flag(params.get("force") or str(body.get("force", "")))
+    test = test or flag(str(body.get("test", "")))
+    force = force or flag(str(body.get("force", "")))
     user = request.state.user
 
     def run() -> dict[str, Any]:
@@ -192,20 +219,44 @@ async def _run_sync(ref: str, request: Request, *, test: bool) -> Any:
         )
     if result["status"] == "error":
         return FastJSONResponse({"error": "Synchronization error", **result}, status_code=400)
+    if result["status"] == "interrupted":  # the service is shutting down: try again when it is back
+        return FastJSONResponse(
+            {"error": "Synchronization interrupted", **result}, status_code=503, headers={"Retry-After": "10"}
+        )
     return result
 
 
 @router.post("/api/synchronizations/{ref}/run")
-async def run_synchronization(ref: str, request: Request) -> Any:
-    return await _run_sync(ref, request, test=False)
+async def run_synchronization(
+    request: Request,
+    ref: str = PathParam(description="the synchronization's id, uuid or slug"),
+    test: bool = Query(False, description=_TEST_DOC),
+    force: bool = Query(False, description=_FORCE_DOC),
+) -> Any:
+    """Run a synchronisation now and answer its result (counts, log id)."""
+    return await _run_sync(ref, request, test=test, force=force)
 
 
 @router.post("/api/synchronizations/{ref}/test")
-async def test_synchronization(ref: str, request: Request) -> Any:
-    return await _run_sync(ref, request, test=True)
+async def test_synchronization(
+    request: Request,
+    ref: str = PathParam(description="the synchronization's id, uuid or slug"),
+    force: bool = Query(False, description=_FORCE_DOC),
+) -> Any:
+    """A test run: what a run would create, update, skip and delete, without writing."""
+    return await _run_sync(ref, request, test=True, force=force)
 
 
-@router.get("/api/synchronization-contracts")
+@router.get(
+    "/api/synchronization-contracts",
+    openapi_extra=query_docs(
+        limit="results per page (default 20, at most 1000; also _limit)",
+        offset="results to skip (also _offset)",
+        synchronizationId="only contracts of this synchronization (id, uuid or slug)",
+        originId="only the contract of this source record id",
+        targetId="only the contract of this target object uuid",
+    ),
+)
 async def synchronization_contracts(request: Request) -> Any:
     from ..connector.contracts import list_contracts
 
@@ -262,60 +313,126 @@ async def synchronization_contract(ref: str, request: Request) -> Any:
     return await run_in_threadpool(run)
 
 
-# -- generic CRUD ------------------------------------------------------------------------
+# -- CRUD, one named route per kind and verb -------------------------------------------
+
+#: What the list routes take besides a filter on any field (``?name=Petstore``).
+LIST_PARAMETERS = {
+    "_search": "case-insensitive text search over the string fields",
+    "_order[<field>]": "sort, e.g. ``_order[name]=asc``",
+    "<field>": "equality filter on any field, e.g. ``isEnabled=true``; ``<field>[]=a&<field>[]=b`` for any of",
+}
 
 
-def _kind(segment: str) -> str:
-    kind = KINDS.get(segment)
-    if kind is None:
-        from ..errors import NotFound
-
-        raise NotFound(f"Unknown collection {segment!r}; one of {sorted(KINDS)}")
-    return kind
-
-
-@router.get("/api/{segment}")
-async def list_entities(segment: str, request: Request) -> Any:
-    kind = _kind(segment)
-    params = query_pairs(request)
-    return {"results": await run_in_threadpool(_entities(request, kind).list, params)}
-
-
-@router.post("/api/{segment}")
-async def create_entity(segment: str, request: Request) -> Any:
-    kind = _kind(segment)
-    body = await json_object(request)
-    user = request.state.user
-
-    def run() -> dict[str, Any]:
-        data = _prepare_job(request, body) if kind == "job" else body
-        return _entities(request, kind).create(data, owner=user)
-
-    return await run_in_threadpool(run)
+def _list_docs(kind: str) -> dict[str, Any]:
+    """The list route's parameters for the OpenAPI document (filters are open-ended)."""
+    return {
+        "parameters": [
+            {
+                "name": name,
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string"},
+                "description": text,
+            }
+            for name, text in LIST_PARAMETERS.items()
+            if not name.startswith("<")
+        ],
+        "description": f"All {kind}s, as ``{{results: [...]}}``. Filter on any field with "
+        f"``?<field>=<value>``; {LIST_PARAMETERS['_order[<field>]']}.",
+    }
 
 
-@router.get("/api/{segment}/{ref}")
-async def get_entity(segment: str, ref: str, request: Request) -> Any:
-    kind = _kind(segment)
-    return await run_in_threadpool(_entities(request, kind).get, ref)
+def _add_crud(segment: str, kind: str) -> None:
+    """Register list/create/get/update/delete of one kind under its own paths and names.
+
+    Named routes (``/api/sources``, ``list_sources``) instead of one ``/api/{segment}``
+    pattern, so the OpenAPI document shows every collection with its parameters.
+    """
+    title = kind.capitalize()
+    jobs = kind == "job"
+
+    async def list_(request: Request) -> Any:
+        return {"results": await run_in_threadpool(_entities(request, kind).list, query_pairs(request))}
+
+    async def create(request: Request) -> Any:
+        body = await json_object(request)
+        user = request.state.user
+
+        def run() -> dict[str, Any]:
+            data = _prepare_job(request, body) if jobs else body
+            return _entities(request, kind).create(data, owner=user)
+
+        return await run_in_threadpool(run)
+
+    ref_doc = f"the {kind}'s id, uuid or slug"
+
+    async def get(request: Request, ref: str = PathParam(description=ref_doc)) -> Any:
+        return await run_in_threadpool(_entities(request, kind).get, ref)
+
+    async def update(request: Request, ref: str = PathParam(description=ref_doc)) -> Any:
+        body = await json_object(request)
+
+        def run() -> dict[str, Any]:
+            service = _entities(request, kind)
+            data = _prepare_job(request, body, service.get(ref)) if jobs else body
+            return service.update(ref, data)
+
+        return await run_in_threadpool(run)
+
+    async def delete(request: Request, ref: str = PathParam(description=ref_doc)) -> Any:
+        await run_in_threadpool(_entities(request, kind).delete, ref)
+        return []
+
+    tag = f"{segment}"
+    path = f"/api/{segment}"
+    item = f"{path}/{{ref}}"
+    docs = _list_docs(kind)
+    router.add_api_route(
+        path,
+        list_,
+        methods=["GET"],
+        name=f"list_{segment}",
+        summary=f"List {kind}s",
+        tags=[tag],
+        description=docs["description"],
+        openapi_extra={"parameters": docs["parameters"]},
+    )
+    router.add_api_route(
+        path, create, methods=["POST"], name=f"create_{kind}", summary=f"Create a {kind}", tags=[tag]
+    )
+    router.add_api_route(
+        item,
+        get,
+        methods=["GET"],
+        name=f"get_{kind}",
+        summary=f"{title} by id, uuid or slug",
+        tags=[tag],
+    )
+    router.add_api_route(
+        item,
+        update,
+        methods=["PUT"],
+        name=f"update_{kind}",
+        tags=[tag],
+        summary=f"Update a {kind}: the fields the body names replace the stored ones",
+    )
+    router.add_api_route(
+        item,
+        update,
+        methods=["PATCH"],
+        name=f"patch_{kind}",
+        tags=[tag],
+        summary=f"Update a {kind} (same as PUT)",
+    )
+    router.add_api_route(
+        item,
+        delete,
+        methods=["DELETE"],
+        name=f"delete_{kind}",
+        summary=f"Delete a {kind}",
+        tags=[tag],
+    )
 
 
-@router.put("/api/{segment}/{ref}")
-@router.patch("/api/{segment}/{ref}")
-async def update_entity(segment: str, ref: str, request: Request) -> Any:
-    kind = _kind(segment)
-    body = await json_object(request)
-
-    def run() -> dict[str, Any]:
-        service = _entities(request, kind)
-        data = _prepare_job(request, body, service.get(ref)) if kind == "job" else body
-        return service.update(ref, data)
-
-    return await run_in_threadpool(run)
-
-
-@router.delete("/api/{segment}/{ref}")
-async def delete_entity(segment: str, ref: str, request: Request) -> Any:
-    kind = _kind(segment)
-    await run_in_threadpool(_entities(request, kind).delete, ref)
-    return []
+for _segment, _kind in KINDS.items():
+    _add_crud(_segment, _kind)

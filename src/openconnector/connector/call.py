@@ -49,6 +49,7 @@ from typing import Any
 import httpx
 import orjson
 
+from openconnector import metrics
 from openconnector.connector import ratelimit
 from openconnector.connector.auth import Authenticator, Credentials, TokenCache, has_token_function
 from openconnector.connector.calllog import (
@@ -80,6 +81,15 @@ NO_LOCATION_MESSAGE = "This source has no location"
 _HEADERS = {"User-Agent": "openconnector-python"}
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 _CONTENT_TYPES = {"json": "application/json", "xml": "application/xml", "yaml": "application/x-yaml"}
+
+
+def _transport_reason(exc: Exception) -> str:
+    """What went wrong on the way, said so a person can act: TLS problems named as such."""
+    text = f"{type(exc).__name__}: {exc}".rstrip(": ")
+    lowered = str(exc).lower()
+    if "ssl" in lowered or "certificate" in lowered or "tls" in lowered or "handshake" in lowered:
+        return f"TLS error (the certificate or the TLS handshake failed): {text}"
+    return text
 
 
 def _now_iso(clock: Callable[[], float]) -> str:
@@ -153,6 +163,21 @@ class CallResult:
                 details["retry_at"] = int(self.retry_at)
             raise SourceUnavailable(message, **details)
         raise SourceRejected(message, **details)
+
+
+class _Gate:
+    """What the threads calling one source at once share (pages fetched concurrently).
+
+    ``in_flight`` requests count against the source's ``rateLimitRemaining`` before
+    their answers bring the new count, so N threads never send more than the source
+    allows; ``until`` is when a 429's ``Retry-After`` lets anyone call again, so all
+    back off together instead of each running into the limit on its own.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.in_flight = 0
+        self.until = 0.0
 
 
 @dataclass
@@ -254,6 +279,8 @@ class CallService:
         self._client = client if client is not None else httpx.Client(follow_redirects=True, headers=_HEADERS)
         self._verify_clients: dict[str, httpx.Client] = {}
         self._local = threading.local()  # the source whose token is being fetched, per thread
+        self._gates: dict[str, _Gate] = {}
+        self._gates_lock = threading.Lock()
         self.auth = Authenticator(
             clock=clock, token_cache=token_cache, on_token_response=self._log_token_call
         )
@@ -316,6 +343,7 @@ class CallService:
         method: str = "GET",
         json: Any = None,
         config: Mapping[str, Any] | None = None,
+        concurrency: int = 1,
     ) -> Pages:
         """Stream the pages of a list endpoint, one request per ``next()``.
 
@@ -327,7 +355,9 @@ class CallService:
         ``endpoint`` and ``query`` are kept on every page. ``method``,
         ``json`` (e.g. the original's ``useDataAsRequestBody``) and ``config``
         apply to every page request as in ``call``. A disabled source raises
-        ``Conflict`` here, before the first page.
+        ``Conflict`` here, before the first page. ``concurrency`` > 1 requests up to that
+        many pages at once where the addresses are predictable (``connector/pages.py``),
+        never more than the source's known ``rateLimitLimit``; pages still arrive in order.
         """
         self._check_usable(source, method, endpoint)
         url = join_location(source.get("location") or "", endpoint)
@@ -339,6 +369,9 @@ class CallService:
                 source, page.url, method, query=page.query, headers=headers, json=json, config=config
             )
 
+        limit = ratelimit.number(source.get("rateLimitLimit"))
+        if limit is not None and limit >= 1:
+            concurrency = min(concurrency, int(limit))
         kind = str(source.get("type") or "").lower()
         return Pages(
             fetch,
@@ -346,6 +379,7 @@ class CallService:
             make_paginator(pagination),
             results_position,
             max_pages,
+            concurrency,
             decode=lambda result: result.data(kind if kind in ("xml", "jsonl", "json") else None),
         )
 
@@ -362,21 +396,23 @@ class CallService:
         url = join_location(source.get("location") or "", endpoint)
         prepared = self._prepare(source, url, "GET", None, None, None, None, config)
         secrets = source_secrets(source)
-        self._respect_rate_limit(source, prepared, secrets, None)
-        send_headers, send_query, secrets = self._signed(source, prepared, secrets)
-        client = self._client_for(prepared.verify)
-        request = client.build_request(
-            "GET",
-            prepared.url,
-            params=send_query or None,
-            headers={k: header_text(v) for k, v in send_headers.items()},
-            timeout=prepared.timeout,
-        )
-        shown = redact_url(str(request.url), secrets)
+        gate = self._gate(source)
+        self._respect_rate_limit(source, prepared, secrets, None, gate)
         started = time.perf_counter()
         try:
+            send_headers, send_query, secrets = self._signed(source, prepared, secrets)
+            client = self._client_for(prepared.verify)
+            request = client.build_request(
+                "GET",
+                prepared.url,
+                params=send_query or None,
+                headers={k: header_text(v) for k, v in send_headers.items()},
+                timeout=prepared.timeout,
+            )
+            shown = redact_url(str(request.url), secrets)
             response = client.send(request, stream=True)
         except httpx.TransportError as exc:
+            shown = redact_url(prepared.url, secrets)
             error = redact_text(f"{type(exc).__name__}: {exc}".rstrip(": "), secrets)
             self._emit(
                 self._call_log(
@@ -385,7 +421,7 @@ class CallService:
                     message=status_phrase(503),
                     method="GET",
                     url=shown,
-                    request_headers=send_headers,
+                    request_headers=prepared.headers,
                     elapsed_ms=(time.perf_counter() - started) * 1000,
                     body_text=error,
                     error=error,
@@ -394,6 +430,9 @@ class CallService:
                 None,
             )
             raise SourceUnavailable(f"GET {shown} failed: {error}", url=shown) from None
+        finally:
+            with gate.lock:
+                gate.in_flight -= 1
         try:
             elapsed = (time.perf_counter() - started) * 1000
             if not 200 <= response.status_code < 300:
@@ -568,66 +607,92 @@ class CallService:
         secrets = source_secrets(source)
         attempt = 0
         refreshed_token = False
+        gate = self._gate(source)
         while True:
-            self._respect_rate_limit(source, prepared, secrets, trace)
-            send_headers, send_query, secrets = self._signed(source, prepared, secrets)
-            started = time.perf_counter()
+            self._respect_rate_limit(source, prepared, secrets, trace, gate)
             try:
-                response = self._client_for(prepared.verify).request(
-                    prepared.method,
-                    prepared.url,
-                    params=send_query or None,
-                    headers={k: header_text(v) for k, v in send_headers.items()},
-                    json=prepared.json,
-                    content=prepared.content,
-                    data=prepared.data,
-                    timeout=prepared.timeout,
-                )
-            except httpx.TransportError as exc:
-                elapsed = (time.perf_counter() - started) * 1000
-                shown = redact_url(str(httpx.URL(prepared.url, params=send_query or None)), secrets)
-                error = redact_text(f"{type(exc).__name__}: {exc}".rstrip(": "), secrets)
-                self._emit(
-                    self._call_log(
-                        source,
-                        status=503,
-                        message=status_phrase(503),
-                        method=prepared.method,
-                        url=shown,
-                        request_headers=send_headers,
-                        elapsed_ms=elapsed,
-                        body_text=error,
-                        error=error,
-                        attempt=attempt + 1,
-                        secrets=secrets,
-                    ),
-                    trace,
-                )
-                # A refused connection never reached the server: safe to retry for any method.
-                unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-                if attempt < prepared.retries and (unsent or prepared.method in _IDEMPOTENT):
-                    self.sleep(self._backoff(attempt, prepared))
-                    attempt += 1
-                    continue
-                tries = f" after {attempt + 1} attempts" if attempt else ""
-                raise SourceUnavailable(
-                    f"{prepared.method} {shown} failed{tries}: {error}", url=shown, attempts=attempt + 1
-                ) from None
+                outcome = self._attempt(source, prepared, secrets, trace, attempt, refreshed_token)
+            finally:
+                with gate.lock:
+                    gate.in_flight -= 1
+            if isinstance(outcome, CallResult):
+                return outcome
+            attempt, refreshed_token, delay = outcome
+            if delay is not None:
+                self.sleep(delay)
+
+    def _attempt(
+        self,
+        source: dict[str, Any],
+        prepared: _Prepared,
+        secrets: list[str],
+        trace: list[dict[str, Any]] | None,
+        attempt: int,
+        refreshed_token: bool,
+    ) -> CallResult | tuple[int, bool, float | None]:
+        """One attempt: its result, or ``(attempt, refreshed_token, delay)`` to try again."""
+        send_headers, send_query, signed = self._signed(source, prepared, secrets)
+        secrets[:] = signed  # kept for the next attempt too
+        started = time.perf_counter()
+        try:
+            response = self._client_for(prepared.verify).request(
+                prepared.method,
+                prepared.url,
+                params=send_query or None,
+                headers={k: header_text(v) for k, v in send_headers.items()},
+                json=prepared.json,
+                content=prepared.content,
+                data=prepared.data,
+                timeout=prepared.timeout,
+            )
+        except httpx.TransportError as exc:
             elapsed = (time.perf_counter() - started) * 1000
-            result = self._result(source, prepared, response, elapsed, secrets, attempt, trace)
-            if response.status_code == 401 and not refreshed_token and self.auth.invalidate(source):
-                # An expired or revoked token: fetch a new one, once.
-                refreshed_token = True
-                continue
-            if not self._retryable(response.status_code, prepared.method) or attempt >= prepared.retries:
+            metrics.observe_call(source, "error", elapsed / 1000)
+            shown = redact_url(str(httpx.URL(prepared.url, params=send_query or None)), secrets)
+            error = redact_text(_transport_reason(exc), secrets)
+            self._emit(
+                self._call_log(
+                    source,
+                    status=503,
+                    message=status_phrase(503),
+                    method=prepared.method,
+                    url=shown,
+                    request_headers=send_headers,
+                    elapsed_ms=elapsed,
+                    body_text=error,
+                    error=error,
+                    attempt=attempt + 1,
+                    secrets=secrets,
+                ),
+                trace,
+            )
+            # A refused connection never reached the server: safe to retry for any method.
+            unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+            if attempt < prepared.retries and (unsent or prepared.method in _IDEMPOTENT):
+                return attempt + 1, refreshed_token, self._backoff(attempt, prepared)
+            tries = f" after {attempt + 1} attempts" if attempt else ""
+            raise SourceUnavailable(
+                f"{prepared.method} {shown} failed{tries}: {error}", url=shown, attempts=attempt + 1
+            ) from None
+        elapsed = (time.perf_counter() - started) * 1000
+        metrics.observe_call(source, response.status_code, elapsed / 1000)
+        result = self._result(source, prepared, response, elapsed, secrets, attempt, trace)
+        if response.status_code == 401 and not refreshed_token and self.auth.invalidate(source):
+            # An expired or revoked token: fetch a new one, once.
+            return attempt, True, None
+        if not self._retryable(response.status_code, prepared.method) or attempt >= prepared.retries:
+            return result
+        delay = self._backoff(attempt, prepared)
+        if result.retry_at is not None:
+            delay = max(0.0, result.retry_at - self.clock())
+            if delay > prepared.max_rate_limit_wait:
                 return result
-            delay = self._backoff(attempt, prepared)
-            if result.retry_at is not None:
-                delay = max(0.0, result.retry_at - self.clock())
-                if delay > prepared.max_rate_limit_wait:
-                    return result
-            self.sleep(delay)
-            attempt += 1
+            metrics.observe_rate_limit_wait(source, delay)
+        if response.status_code == 429:  # everyone calling this source waits as long
+            gate = self._gate(source)
+            with gate.lock:
+                gate.until = max(gate.until, self.clock() + delay)
+        return attempt + 1, refreshed_token, delay
 
     def _signed(
         self, source: dict[str, Any], prepared: _Prepared, secrets: list[str]
@@ -666,39 +731,78 @@ class CallService:
         """Full jitter: uniform in [0, min(cap, base·2^attempt)] (AWS architecture blog)."""
         return self.jitter() * min(prepared.backoff_max, prepared.backoff * 2**attempt)
 
+    def _gate(self, source: Mapping[str, Any]) -> _Gate:
+        key = metrics.source_label(source)
+        with self._gates_lock:
+            gate = self._gates.get(key)
+            if gate is None:
+                gate = self._gates[key] = _Gate()
+            return gate
+
     def _respect_rate_limit(
         self,
         source: dict[str, Any],
         prepared: _Prepared,
         secrets: list[str],
         trace: list[dict[str, Any]] | None,
+        gate: _Gate | None = None,
     ) -> None:
+        """Wait until the source allows a call, then count this one in flight on ``gate``."""
+        gate = gate or self._gate(source)
         before = ratelimit.rate_limit_state(source)
-        wait = ratelimit.check(source, self.clock())
-        if wait > 0:
-            if wait > prepared.max_rate_limit_wait:
-                reset = self.clock() + wait
-                self._emit(
-                    self._call_log(
-                        source,
-                        status=429,
-                        message=RATE_LIMIT_MESSAGE,
-                        method=prepared.method,
-                        url=redact_url(prepared.url, secrets),
-                    ),
-                    trace,
-                )
-                raise SourceUnavailable(
-                    f'{RATE_LIMIT_MESSAGE} Source "{source.get("name", "")}" allows new calls at '
-                    f"{datetime.fromtimestamp(reset, UTC).isoformat(timespec='seconds')}",
-                    retry_at=int(reset),
-                )
-            logger.info("Rate limit of %s reached; waiting %.1f s", source.get("name"), wait)
-            self.sleep(wait)
-            source["rateLimitRemaining"] = None
-            source["rateLimitReset"] = None
+        while True:
+            with gate.lock:
+                now = self.clock()
+                wait = max(ratelimit.check(source, now, in_flight=gate.in_flight), gate.until - now)
+                limit = ratelimit.number(source.get("rateLimitLimit"))
+                if (
+                    wait <= 0
+                    and limit is not None
+                    and source.get("rateLimitRemaining") is None
+                    and gate.in_flight >= limit
+                ):
+                    # A new window whose count no answer has brought yet: no more than the
+                    # limit in flight until one does.
+                    wait = -1.0
+                elif wait <= 0:
+                    gate.in_flight += 1
+                    break
+            if wait < 0:
+                self.sleep(0.02)
+            else:
+                self._wait_for_rate_limit(source, prepared, secrets, trace, wait)
         if ratelimit.rate_limit_state(source) != before:
             self._state_changed(source)
+
+    def _wait_for_rate_limit(
+        self,
+        source: dict[str, Any],
+        prepared: _Prepared,
+        secrets: list[str],
+        trace: list[dict[str, Any]] | None,
+        wait: float,
+    ) -> None:
+        if wait > prepared.max_rate_limit_wait:
+            metrics.observe_rate_limit_wait(source, wait, refused=True)
+            reset = self.clock() + wait
+            self._emit(
+                self._call_log(
+                    source,
+                    status=429,
+                    message=RATE_LIMIT_MESSAGE,
+                    method=prepared.method,
+                    url=redact_url(prepared.url, secrets),
+                ),
+                trace,
+            )
+            raise SourceUnavailable(
+                f'{RATE_LIMIT_MESSAGE} Source "{source.get("name", "")}" allows new calls at '
+                f"{datetime.fromtimestamp(reset, UTC).isoformat(timespec='seconds')}",
+                retry_at=int(reset),
+            )
+        logger.info("Rate limit of %s reached; waiting %.1f s", source.get("name"), wait)
+        metrics.observe_rate_limit_wait(source, wait)
+        self.sleep(wait)
 
     def _state_changed(self, source: dict[str, Any]) -> None:
         if self.source_state_sink is not None:

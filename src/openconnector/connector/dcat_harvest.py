@@ -205,6 +205,9 @@ class DcatPages(Iterator[Page]):
         self.pages_fetched = 0
         self.records = 0
 
+    def close(self) -> None:
+        """Nothing is held open between pages (``Pages.close``'s twin)."""
+
     def __next__(self) -> Page:
         url = self._next
         if url is None or self.stop_reason is not None:

@@ -17,7 +17,7 @@ the details are and where to put them::
     }]
 
 Configs apply in order, each to the record as the previous left it. The calls of a
-page run concurrently, at most ``configuration.concurrency`` (default 8) at a time per
+page run concurrently, at most ``configuration.detailConcurrency`` (default 8) at a time per
 source, every call through ``CallService`` (auth, retries, the source's rate limit,
 call logs). A failing call makes that one record invalid, with the reason; the
 synchronisation calls only for records whose list entry changed (``connector/sync.py``),
@@ -48,15 +48,15 @@ class DetailFailed(Exception):
 
 
 def concurrency_of(source: dict[str, Any]) -> int:
-    """The source's ``configuration.concurrency`` (default 8), bounded to 1..64."""
-    value = (source.get("configuration") or {}).get("concurrency")
+    """The source's ``configuration.detailConcurrency`` (default 8), bounded to 1..64."""
+    value = (source.get("configuration") or {}).get("detailConcurrency")
     if value in (None, ""):
         return DEFAULT_CONCURRENCY
     try:
         number = int(value)
     except (TypeError, ValueError):
         raise BadRequest(
-            f"configuration.concurrency of source {source.get('name')!r} must be a number, not {value!r}"
+            f"configuration.detailConcurrency of source {source.get('name')!r} must be a number, not {value!r}"
         ) from None
     return max(1, min(MAX_CONCURRENCY, number))
 

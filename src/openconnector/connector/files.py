@@ -26,6 +26,7 @@ import csv
 import io
 import itertools
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import date, datetime, time
@@ -259,21 +260,31 @@ class FilePages(Iterator[Page]):
         self._open = open_chunks
         self._context: AbstractContextManager[Iterator[bytes]] | None = None
         self._rows: Iterator[Any] | None = None
+        self._reading = threading.Lock()
 
     def __repr__(self) -> str:
         return f"<FilePages {self.kind} {self.where}: {self.pages_fetched} pages>"
 
     def _finish(self, reason: str) -> None:
         self.stop_reason = reason
-        self.close()
+        self._close()
 
     def close(self) -> None:
+        """Close the file or the streamed answer; waits for a page being read (another thread)."""
+        with self._reading:
+            self._close()
+
+    def _close(self) -> None:
         if self._context is not None:
             context, self._context = self._context, None
             context.__exit__(None, None, None)
 
     def __next__(self) -> Page:
-        if self.stop_reason is not None:
+        with self._reading:
+            return self._next_page()
+
+    def _next_page(self) -> Page:
+        if self.stop_reason is not None or (self._rows is not None and self._context is None):
             raise StopIteration
         if self._rows is None:
             self._context = self._open()
@@ -289,7 +300,7 @@ class FilePages(Iterator[Page]):
         try:
             records = list(itertools.islice(self._rows, self.page_size))
         except BaseException:
-            self.close()
+            self._close()
             raise
         if not records:
             self._finish("end of file")

@@ -28,11 +28,13 @@ def source_pages(
     data_dir: Path,
     *,
     max_pages: int | None = None,
+    concurrency: int = 1,
 ) -> Iterator[Page]:
     """The pages of ``source`` as a synchronisation with ``sourceConfig`` ``config`` reads them.
 
     ``max_pages`` overrides ``config["maxPages"]``; without either, HTTP APIs stop after 50
     pages (the original's default) while files and feeds are read to the end.
+    ``concurrency``: HTTP API pages fetched at once (files and feeds are read in order).
     """
     kind = str(source.get("type") or "").lower()
     pagination, default_max = from_source_config(config)
@@ -57,4 +59,5 @@ def source_pages(
         pagination=pagination,
         results_position=config.get("resultsPosition") or None,
         max_pages=limit or default_max,
+        concurrency=concurrency,
     )

@@ -138,6 +138,9 @@ class SoapPages(Iterator[Page]):
         self.pages_fetched = 0
         self.records = 0
 
+    def close(self) -> None:
+        """Nothing is held open between pages (``Pages.close``'s twin)."""
+
     def __next__(self) -> Page:
         if self.pages_fetched:
             raise StopIteration

@@ -12,6 +12,7 @@ id or a uuid, and looks the real source up before calling it::
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any, BinaryIO
 
@@ -27,6 +28,10 @@ from .logs import CallLogWriter
 
 _RATE_FIELDS = ("rateLimitLimit", "rateLimitRemaining", "rateLimitReset", "rateLimitWindow")
 
+
+#: When each source's rate-limit state was last written (monotonic seconds), per process.
+_saved_at: dict[str, float] = {}
+_saved_lock = threading.Lock()
 
 _shared: httpx.Client | None = None
 _shared_lock = threading.Lock()
@@ -53,6 +58,10 @@ class CallService(BaseCallService):
         options.setdefault("client", shared_client())
         options.setdefault("log_sink", CallLogWriter(self.context))
         options.setdefault("source_state_sink", self._save_rate_limit)
+        if "token_cache" not in options:
+            from .tokens import token_cache
+
+            options["token_cache"] = token_cache(self.context)
         super().__init__(**options)
         self.sources = EntityService("source", self.context)
 
@@ -89,12 +98,26 @@ class CallService(BaseCallService):
         return super().test(self.resolve(source), endpoint, method, **options)
 
     def _save_rate_limit(self, source: dict[str, Any], state: dict[str, Any]) -> None:
+        """Keep the source's rate-limit state for the next run (and other processes).
+
+        Written when the allowance is used up (the next call must wait) and otherwise at
+        most once a second per source: a run fetching pages at once would else write the
+        source after every call, each write queueing behind the run's own page writes.
+        """
         ref = source.get("uuid")
         if not ref:
             return
         changes = {k: state[k] for k in _RATE_FIELDS if k in state and state[k] is not None}
-        if changes:
-            ObjectService(self.context).save_object(changes, REGISTER, "source", uuid=ref, patch=True)
+        if not changes:
+            return
+        remaining = changes.get("rateLimitRemaining")
+        now = time.monotonic()
+        with _saved_lock:
+            exhausted = remaining is not None and remaining <= 0
+            if not exhausted and now - _saved_at.get(ref, float("-inf")) < 1.0:
+                return
+            _saved_at[ref] = now
+        ObjectService(self.context).save_object(changes, REGISTER, "source", uuid=ref, patch=True)
 
 
 class SourceService:
@@ -105,7 +128,8 @@ class SourceService:
         self.calls = call_service or CallService(self.context)
 
     def test(self, ref: Any, endpoint: str = "", method: str = "GET", **options: Any) -> dict[str, Any]:
-        """One call, returned as its log with ``ok`` (2xx); never raises for the remote status.
+        """One call, returned as its log with ``ok`` (2xx) and, when not ok, a ``message``
+        saying why; never raises for the remote status or a call that could not be made.
 
         A successful test also carries ``preview``: the first records read the way a
         synchronisation reads them (``records``, ``count`` on the first page, ``where``).
@@ -123,12 +147,26 @@ class SourceService:
                 "preview": preview,
                 "response": {"responseTime": None, "size": None},
             }
-        result = self.calls.test(source, endpoint, method, **options)
+        try:
+            result = self.calls.test(source, endpoint, method, **options)
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError, TypeError) as exc:
+            # e.g. a location httpx cannot even parse: still an answer, not a 500
+            return {
+                "ok": False,
+                "statusCode": None,
+                "statusMessage": None,
+                "message": f"The call could not be made: {type(exc).__name__}: {exc}",
+                "request": None,
+                "response": None,
+            }
         if result.get("ok") and method == "GET":
             result["preview"] = self.preview(source, endpoint)
         status = result.get("statusCode") or 0
+        if not result.get("ok") and not result.get("message"):
+            result["message"] = f"The source answered {status} {result.get('statusMessage') or ''}".rstrip()
         if (
             not endpoint
+            and result.get("response")  # the remote answered: not a refusal made here
             and not result.get("ok")
             and 400 <= status < 500
             and status not in (401, 403, 407, 429)

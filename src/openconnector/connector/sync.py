@@ -27,19 +27,20 @@ import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import closing, nullcontext
+from contextlib import nullcontext
 from typing import Any, NamedTuple
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 
+from .. import metrics, shutdown
 from ..clock import now_iso, utcnow
 from ..context import Context, get_context
 from ..errors import BadRequest, NotFound, OpenConnectorError, ValidationFailed
 from ..register.objects import ObjectService
 from ..store import tables as t
-from ..store.db import Database
+from ..store.db import Database, ensure_statistics
 from ..store.ids import new_uuid
-from ..store.locks import LockService, lock_ttl
+from ..store.locks import LockService, lock_ttl, new_holder
 from ..store.statements import Statement, run_statements
 from .contracts import ContractStore
 from .entities import EntityService
@@ -57,6 +58,9 @@ from .tuning import tuned_for_runs
 log = logging.getLogger("openconnector.sync")
 
 MAX_REASONS = 100
+#: Pages requested at once where their addresses are predictable (``connector/pages.py``).
+DEFAULT_CONCURRENCY = 4
+MAX_CONCURRENCY = 32
 _STOP = object()
 
 
@@ -163,7 +167,9 @@ class _PageWriter:
     overlaps with fetching and mapping the next page. A page's ``created`` and
     ``updated`` count once its transaction has committed; a failed write ends the run
     like a failed page. A page that shares a record with the page being written waits
-    for that write, so its contract lookup sees the contract (never a duplicate).
+    for that write, so its contract lookup sees the contract (never a duplicate). The
+    same transaction saves the run's counts to its log, so the log of a run killed
+    mid-way says what it had written.
     """
 
     def __init__(self, db: Database, run: Run, call_logs: CallLogWriter | None = None) -> None:
@@ -173,6 +179,8 @@ class _PageWriter:
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="writer")
         self.future: Future[None] | None = None
         self.current: PageWrite | None = None
+        #: The run's counts once the page being written commits, saved with it.
+        self.progress: dict[str, Any] = {}
 
     def overlaps(self, origins: set[str]) -> bool:
         return self.current is not None and not self.current.origins.isdisjoint(origins)
@@ -181,6 +189,7 @@ class _PageWriter:
         self.drain()
         if write is not None:
             self.current = write
+            self.progress = self._progress(write)  # one write at a time: read by _write
             self.future = self.pool.submit(self._write, write)
 
     def drain(self, quietly: bool = False) -> None:
@@ -202,9 +211,25 @@ class _PageWriter:
     def close(self) -> None:
         self.pool.shutdown(wait=True)
 
+    def _progress(self, write: PageWrite) -> dict[str, Any]:
+        """The counts as they stand once ``write`` commits (taken now, in the mapping thread)."""
+        result = self.run.result()
+        result["objects"]["created"] += write.created
+        result["objects"]["updated"] += write.updated
+        return result
+
     def _write(self, write: PageWrite) -> None:
         with self.db.begin() as conn:
             run_statements(conn, write.statements)
+            conn.execute(
+                update(t.synchronization_logs)
+                .where(t.synchronization_logs.c.uuid == self.run.uuid)
+                .values(
+                    result=self.progress,
+                    execution_time=round((time.perf_counter() - self.run.started) * 1000, 1),
+                    updated=now_iso(),
+                )
+            )
         if self.call_logs is not None:  # the pages' call logs, held while they were fetched
             self.call_logs.flush()
 
@@ -289,7 +314,11 @@ class SynchronizationService:
             except Exception as exc:  # a bug or an unexpected failure: log it, keep the counts
                 run.status, run.message = "error", f"Unexpected error: {type(exc).__name__}: {exc}"
                 log.error("synchronization %s crashed\n%s", sync["uuid"], traceback.format_exc())
-            return self._close_log(run, user)
+            entry = self._close_log(run, user)
+            metrics.observe_run(
+                sync["uuid"], run.status, run.test, run.objects, time.perf_counter() - run.started
+            )
+            return entry
 
     # -- planning ------------------------------------------------------------------
 
@@ -368,7 +397,11 @@ class SynchronizationService:
             )
         )
         id_position = str(config.get("idPosition") or "id")
+        concurrency = _concurrency(config.get("concurrency"), "sourceConfig.concurrency")
+        if concurrency is None:
+            concurrency = _concurrency(source.get("concurrency"), "the source's concurrency")
         return {
+            "concurrency": DEFAULT_CONCURRENCY if concurrency is None else concurrency,
             "register": register,
             "schema": schema,
             "source": source,
@@ -428,7 +461,12 @@ class SynchronizationService:
             _Pushed(plan["records"])
             if "records" in plan
             else source_pages(
-                self.calls, plan["source"], plan["endpoint"], config, self.context.settings.data_dir
+                self.calls,
+                plan["source"],
+                plan["endpoint"],
+                config,
+                self.context.settings.data_dir,
+                concurrency=plan["concurrency"],
             )
         )
         contracts = ContractStore(run.sync["uuid"])
@@ -439,7 +477,6 @@ class SynchronizationService:
         call_logs = sink if isinstance(sink, CallLogWriter) else None
         writer = _PageWriter(self.db, run, call_logs)  # a test run prepares no writes: it stays idle
         with (
-            closing(pages) if hasattr(pages, "close") else nullcontext(),  # a file read only partly
             call_logs.hold() if call_logs is not None else nullcontext(),
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch") as prefetch,
         ):
@@ -449,7 +486,7 @@ class SynchronizationService:
                     page = upcoming.result()  # raises the page's error: the run ends, deleting nothing
                     if page is _STOP:
                         break
-                    if stop is not None and stop.is_set():
+                    if (stop is not None and stop.is_set()) or shutdown.STOP.is_set():
                         run.stop_reason = "stopped"
                         break
                     upcoming = prefetch.submit(next, pages, _STOP)
@@ -480,6 +517,7 @@ class SynchronizationService:
                 raise
             finally:
                 writer.close()
+                pages.close()  # requests sent ahead of a run that ended early are dropped
             if run.stop_reason != "stopped":
                 run.stop_reason = pages.stop_reason
         if run.objects["found"] == 0 and run.pages:
@@ -509,6 +547,7 @@ class SynchronizationService:
         if self.db.is_sqlite and not run.test and run.objects["created"] + run.objects["deleted"] > 1000:
             with self.db.begin() as conn:  # fresh statistics after bulk changes keep the planner right
                 conn.exec_driver_sql("PRAGMA optimize")
+                ensure_statistics(conn)  # optimize skips tables this connection never queried
         early = (
             ""
             if run.complete or "records" in plan
@@ -739,18 +778,7 @@ class SynchronizationService:
         now = now_iso()
         with self.db.begin() as conn:
             # We hold the run lock, so a log still "running" belongs to a process that died.
-            conn.execute(
-                update(t.synchronization_logs)
-                .where(
-                    t.synchronization_logs.c.synchronization_id == run.sync["uuid"],
-                    t.synchronization_logs.c.status == "running",
-                )
-                .values(
-                    status="error",
-                    message="Interrupted: the process running it stopped; the next run resumed",
-                    updated=now,
-                )
-            )
+            mark_interrupted(conn, run.sync["uuid"], now)
             conn.execute(
                 insert(t.synchronization_logs).values(
                     uuid=run.uuid,
@@ -785,6 +813,22 @@ class SynchronizationService:
         return {**entry, "created": run.started_at, "updated": now}
 
 
+def _concurrency(value: Any, where: str) -> int | None:
+    """A page concurrency setting: None when unset, else a whole number 1..MAX_CONCURRENCY."""
+    if value is None or value == "":
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if isinstance(value, bool) or number != value and str(number) != str(value).strip() or number < 1:
+        raise BadRequest(
+            f"{where} must be a whole number of pages to fetch at once (1 = one by one), not {value!r}",
+            field="concurrency",
+        )
+    return min(number, MAX_CONCURRENCY)
+
+
 class _Pushed:
     """Records given to the run (an endpoint's body) as its one page."""
 
@@ -797,6 +841,61 @@ class _Pushed:
 
     def __next__(self) -> Page:
         return next(self._pages)
+
+    def close(self) -> None:
+        """Nothing was requested ahead (``Pages.close``'s twin)."""
+
+
+DIED = "Interrupted: the process running it stopped; its counts are those of its last written page"
+
+
+def mark_interrupted(conn: Any, sync_uuid: str | None, now: str | None = None) -> int:
+    """Logs still ``running`` (of one synchronisation, or all) whose process died: ``interrupted``.
+
+    Only call it knowing no live process runs them (holding the run's lock, or having
+    checked the lock is free). Their counts stay as the last written page saved them.
+    """
+    where = [t.synchronization_logs.c.status == "running"]
+    if sync_uuid is not None:
+        where.append(t.synchronization_logs.c.synchronization_id == sync_uuid)
+    return conn.execute(
+        update(t.synchronization_logs)
+        .where(*where)
+        .values(status="interrupted", message=DIED, updated=now or now_iso())
+    ).rowcount
+
+
+def recover_dead_runs(context: Context) -> int:
+    """Mark the logs of runs whose process died ``interrupted`` and free their locks; returns how many.
+
+    A service, scheduler or worker calls this when it starts, so a run killed with
+    ``kill -9`` does not show as running, and its synchronisation can start again at once.
+    """
+    locks = LockService(context.db)
+    with context.db.connect() as conn:
+        running = (
+            conn.execute(
+                select(t.synchronization_logs.c.synchronization_id)
+                .where(t.synchronization_logs.c.status == "running")
+                .distinct()
+            )
+            .scalars()
+            .all()
+        )
+    recovered = 0
+    for sync_uuid in running:
+        name = f"synchronization:{sync_uuid}"
+        holder = new_holder()
+        if not locks.acquire(name, holder, ttl=lock_ttl()):
+            continue  # alive: a process still holds (and beats) the lock
+        try:
+            with context.db.begin() as conn:
+                recovered += mark_interrupted(conn, sync_uuid)
+        finally:
+            locks.release(name, holder)
+    if recovered:
+        log.warning("%d synchronization run(s) of a stopped process marked interrupted", recovered)
+    return recovered
 
 
 def _reason(errors: list[dict[str, Any]]) -> str:

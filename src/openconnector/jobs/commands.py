@@ -74,7 +74,9 @@ def _find_sync(context: Any, ref: str) -> dict[str, Any]:
 
 
 def sync_schedule(
-    ref: Annotated[str, typer.Argument(metavar="NAME_OR_ID", help="Synchronization name, slug, id or uuid")],
+    ref: Annotated[
+        str, typer.Argument(metavar="SYNCHRONIZATION", help="Synchronization id, uuid, slug or name")
+    ],
     interval: Annotated[int | None, typer.Option(help="Run every N seconds")] = None,
     cron: Annotated[str | None, typer.Option(help='Run on a cron expression, e.g. "*/5 * * * *"')] = None,
     force: Annotated[bool, typer.Option(help="Rewrite unchanged records on every run")] = False,
@@ -128,21 +130,18 @@ def job_list(
 
 
 def job_run(
-    ref: Annotated[str, typer.Argument(metavar="ID", help="Job id or uuid")],
+    ref: Annotated[str, typer.Argument(metavar="JOB", help="Job id, uuid, slug or name")],
     force: Annotated[bool, typer.Option(help="Run even when the job is not due")] = False,
     data_dir: DataDir = None,
     database_url: DbUrl = None,
 ) -> None:
     """Run one job now (if due, or with --force) and print its log."""
+    from ..shutdown import stop_on_signals
     from .service import JobService
 
     context = _context(data_dir, database_url)
-    stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        entry = JobService(context).run(ref, force=force, stop=stop, on_conflict="raise")
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    with stop_on_signals():  # SIGTERM or Ctrl-C: the run stops after its page, logged interrupted
+        entry = JobService(context).run(ref, force=force, on_conflict="raise")
     if entry is None:
         console.print("not due; use --force to run it now")
         return
@@ -172,6 +171,26 @@ def job_logs(
         )
 
 
+MetricsPort = Annotated[
+    int | None,
+    typer.Option(
+        envvar="OPENCONNECTOR_METRICS_PORT",
+        help="Serve this process's Prometheus metrics at http://ADDRESS:PORT/metrics (no login)",
+    ),
+]
+MetricsAddress = Annotated[
+    str, typer.Option(help="Address for --metrics-port; only the Prometheus server should reach it")
+]
+
+
+def _serve_metrics(port: int | None, address: str) -> None:
+    if port:
+        from ..metrics import serve_metrics
+
+        serve_metrics(port, address)
+        console.print(f"metrics: http://{address}:{port}/metrics")
+
+
 def worker(
     concurrency: Annotated[int, typer.Option(help="Runs at once in this process")] = 4,
     enqueue: Annotated[bool, typer.Option(help="Also queue due jobs (safe on every worker)")] = True,
@@ -180,6 +199,8 @@ def worker(
     stalled_after: Annotated[
         float, typer.Option(help="A worker silent this long is dead; its runs are retried")
     ] = 30.0,
+    metrics_port: MetricsPort = None,
+    metrics_address: MetricsAddress = "127.0.0.1",
     data_dir: DataDir = None,
     database_url: DbUrl = None,
 ) -> None:
@@ -189,6 +210,7 @@ def worker(
     _logging()
     context = _context(data_dir, database_url)
     distributed.dsn_of(context)  # fails early and clearly on SQLite
+    _serve_metrics(metrics_port, metrics_address)
     console.print(f"worker: {concurrency} concurrent runs{', enqueuing due jobs' if enqueue else ''}")
     asyncio.run(
         distributed.run_worker(
@@ -208,12 +230,15 @@ def scheduler(
     ] = False,
     threads: Annotated[int, typer.Option(help="Runs at once (without --enqueue-only)")] = 4,
     poll: Annotated[float, typer.Option(help="Seconds between looks for due jobs")] = 0.5,
+    metrics_port: MetricsPort = None,
+    metrics_address: MetricsAddress = "127.0.0.1",
     data_dir: DataDir = None,
     database_url: DbUrl = None,
 ) -> None:
     """Run the scheduler on its own: runs due jobs here, or with --enqueue-only queues them for workers."""
     _logging()
     context = _context(data_dir, database_url)
+    _serve_metrics(metrics_port, metrics_address)
     if enqueue_only:
         from . import distributed
 

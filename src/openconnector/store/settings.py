@@ -31,6 +31,8 @@ class Settings:
     secret_key: str | None = None
     scheduler: bool = True
     base_url: str | None = None
+    #: Networks that may read ``/metrics`` without a login (comma-separated, e.g. ``127.0.0.1/32``).
+    metrics_allow: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.data_dir, Path):
@@ -48,6 +50,7 @@ class Settings:
             admin_password=_env("OPENCONNECTOR_ADMIN_PASSWORD"),
             secret_key=_env("OPENCONNECTOR_SECRET_KEY"),
             base_url=_env("OPENCONNECTOR_BASE_URL"),
+            metrics_allow=_env("OPENCONNECTOR_METRICS_ALLOW"),
         )
         clean = {k: v for k, v in overrides.items() if v is not None}
         if "data_dir" in clean:

@@ -186,3 +186,16 @@ endpoint_logs = Table(
     Column("message", Text),
     Column("created", Timestamp, nullable=False, index=True),
 )
+
+#: OAuth2 access tokens shared by every process of an instance (service, scheduler,
+#: workers): ``key`` hashes the token URL, client id, scope and client secret, so a
+#: rotated secret never finds the old token. The token is encrypted (store/secrets.py).
+oauth_tokens = Table(
+    "oauth_tokens",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("client", String(64), nullable=False, index=True),
+    Column("token", Text, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("created", Timestamp, nullable=False),
+)

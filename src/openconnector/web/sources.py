@@ -40,7 +40,7 @@ TYPE_LABELS = {
     "dcat": "dcat (harvest a DCAT-AP feed)",
 }
 FILE_TYPES = ("csv", "jsonl", "xlsx")
-_CONCURRENCY = ("concurrency", "Detail calls at once", "For extraDataConfigs; empty = 8")
+_CONCURRENCY = ("detailConcurrency", "Detail calls at once", "For extraDataConfigs; empty = 8")
 #: Per type, the configuration settings the form shows: (key, label, help).
 TYPE_FIELDS: dict[str, list[tuple[str, str, str]]] = {
     "api": [_CONCURRENCY],
@@ -67,6 +67,15 @@ def _type_options() -> list[tuple[str, str]]:
     return [(t, TYPE_LABELS[t]) for t in SOURCE_TYPES]
 
 
+def _types(source: dict[str, Any]) -> list[tuple[str, str]]:
+    """The types offered: the working ones, and a stored other one so a save keeps it."""
+    stored = source.get("type")
+    options = _type_options()
+    if stored and stored not in SOURCE_TYPES:
+        options.append((str(stored), str(stored)))
+    return options
+
+
 def _service(request: Request) -> EntityService:
     return entities(request, "source")
 
@@ -89,6 +98,7 @@ SOURCES = EntityPages(
         Field("description", "Description", "textarea"),
     ],
     new_defaults={"type": "api", "isEnabled": True, "auth": "none", "location": ""},
+    draft=True,  # the location is set on the source's page, as the tutorial does it
     empty="No sources yet. Add one to pull data from an external API.",
 )
 SOURCES.mount(router)
@@ -151,7 +161,7 @@ def _detail(
         values=values or source,
         errors=errors or {},
         flash=flash,
-        types=_type_options(),
+        types=_types(source),
         type_fields=type_fields,
         is_file=kind in FILE_TYPES,
         location_help=LOCATION_HELP.get(kind, "For example https://petstore3.swagger.io/api/v3"),
@@ -250,7 +260,7 @@ async def save_source(request: Request, ref: str) -> Response:
     uploaded = values["type"] in FILE_TYPES and values["location"].startswith("upload:")
     for key, message in {
         "name": check_name(values["name"]),
-        "type": check_choice(values["type"], SOURCE_TYPES, "type"),
+        "type": check_choice(values["type"], [t for t, _ in _types(source)], "type"),
         "location": None if uploaded else check_url(values["location"]),
         "auth": check_choice(auth, AUTH_TYPES, "authentication method"),
     }.items():
@@ -273,6 +283,10 @@ async def save_source(request: Request, ref: str) -> Response:
             else:
                 configuration.pop(key, None)
     data = {k: values[k] for k in ("name", "type", "description", "location", "isEnabled", "auth")}
+    if data["type"] == source.get("type"):
+        del data["type"]  # unchanged: kept as stored, even a type the form would not offer
+    if not data["location"] and not source.get("location"):
+        del data["location"]  # still a draft (the page says so); clearing a set location is refused
     others = [p for p in source.get("secretFields") or [] if not str(p).startswith(_HEADER_PATH)]
     data["secretFields"] = others + [
         _HEADER_PATH + row["name"]

@@ -4,7 +4,7 @@ The built-in source schema of an existing database gets the new ``type`` values;
 a new database gets them from 0002.
 
 Revision ID: 0005_source_types
-Revises: 0004_endpoint_logs
+Revises: 0004_oauth_tokens
 """
 
 from alembic import op
@@ -15,7 +15,7 @@ from openconnector.register.builtin import BUILTIN_SCHEMAS
 from openconnector.store import tables as t
 
 revision = "0005_source_types"
-down_revision = "0004_endpoint_logs"
+down_revision = "0004_oauth_tokens"
 branch_labels = None
 depends_on = None
 
