@@ -13,7 +13,15 @@ from openconnector.connector.entities import EntityService
 
 def test_the_source_forms_offer_only_the_types_that_work(browser: Any) -> None:
     page = browser.get("/sources/new").text
-    assert re.findall(r'<option value="(\w+)"', page) == ["api", "json"]
+    assert re.findall(r'<option value="(\w+)"', page) == [
+        "api",
+        "xml",
+        "soap",
+        "csv",
+        "jsonl",
+        "xlsx",
+        "dcat",
+    ]
 
 
 def test_the_mapping_page_shows_a_twig_error_beside_its_row(browser: Any, context: Any) -> None:
