@@ -35,6 +35,8 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
     ("{{ l[1.0] }}", {"l": ["a", "b"]}, "b"),
     ("{{ t[1] }}", {"t": ("a", "b")}, "b"),
     ("{{ l[5] is defined ? 'y' : 'n' }}", {"l": ["a"]}, "n"),
+    ("{{ l[1] is defined ? 'y' : 'n' }}", {"l": ["a"]}, "n"),  # one past the end
+    ("{{ l[0] is defined ? 'y' : 'n' }}", {"l": ["a"]}, "y"),
     ("{{ l[-1] is defined ? 'y' : 'n' }}", {"l": ["a"]}, "n"),
     ("{{ l[\"x\"] is defined ? 'y' : 'n' }}", {"l": ["a"]}, "n"),
     ("{{ s.0 is defined ? 'y' : 'n' }}", {"s": "abc"}, "n"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
@@ -104,31 +105,57 @@ SOURCES = EntityPages(
 SOURCES.mount(router)
 
 
-_HEADER_PATH = "configuration.headers."
+@dataclass(frozen=True)
+class Pairs:
+    """A name/value table of the source form, stored in ``configuration.<key>``.
+
+    Headers and query parameters work alike: a value whose name says it is a
+    credential is always secret; any other can be marked secret with its box
+    (kept in the source's ``secretFields`` as ``configuration.<key>.<name>``).
+    A secret value is write-only: left empty, the stored one is kept.
+    """
+
+    field: str  # the form fields' prefix: header.name, header.value, header.secret, header.clear
+    key: str  # where in configuration
+    noun: str
+    forbidden: str  # characters a name cannot hold
+    rule: str  # the error text for such a name
+
+    @property
+    def path(self) -> str:
+        return f"configuration.{self.key}."
 
 
-def _marked_headers(source: dict[str, Any]) -> set[str]:
-    """Names of the headers this source's user marked secret (``secretFields``)."""
+HEADERS = Pairs("header", "headers", "header", " :\r\n", "has no spaces or colons")
+QUERY = Pairs("query", "query", "query parameter", " &=#\r\n", "has no spaces, &, = or #")
+
+
+def _marked(source: dict[str, Any], pairs: Pairs) -> set[str]:
+    """Names in this table the source's user marked secret (``secretFields``)."""
     listed = source.get("secretFields") or []
-    return {p[len(_HEADER_PATH) :] for p in listed if isinstance(p, str) and p.startswith(_HEADER_PATH)}
+    return {p[len(pairs.path) :] for p in listed if isinstance(p, str) and p.startswith(pairs.path)}
 
 
-def _header_rows(source: dict[str, Any]) -> list[dict[str, Any]]:
-    headers = ((source.get("configuration") or {}).get("headers")) or {}
-    marked = _marked_headers(source)
+def _row(name: str, value: Any, secret: bool, by_name: bool, is_set: bool) -> dict[str, Any]:
+    return {
+        "name": name,
+        "value": "" if secret else value,
+        "secret": secret,
+        "by_name": by_name,
+        "is_set": is_set,
+    }
+
+
+def _rows(source: dict[str, Any], pairs: Pairs) -> list[dict[str, Any]]:
+    stored = ((source.get("configuration") or {}).get(pairs.key)) or {}
+    if not isinstance(stored, dict):
+        return []
+    marked = _marked(source, pairs)
     rows = []
-    for name, value in headers.items():
+    for name, value in stored.items():
         by_name = is_sensitive(name)
         secret = by_name or name in marked
-        rows.append(
-            {
-                "name": name,
-                "value": "" if secret else value,
-                "secret": secret,
-                "by_name": by_name,
-                "is_set": secret and value not in (None, ""),
-            }
-        )
+        rows.append(_row(name, value, secret, by_name, secret and value not in (None, "")))
     return rows
 
 
@@ -142,6 +169,7 @@ def _detail(
     flash: str | None = None,
     test: dict[str, Any] | None = None,
     headers: list[dict[str, Any]] | None = None,
+    query: list[dict[str, Any]] | None = None,
 ) -> Response:
     auth = canonical((values or {}).get("auth", source.get("auth")))
     shown = values or source
@@ -168,7 +196,8 @@ def _detail(
         auth=auth,
         auth_types=[(a, AUTH_LABELS[a]) for a in AUTH_TYPES],
         auth_fields=field_views(auth, source.get("authenticationConfig")),
-        header_rows=headers if headers is not None else _header_rows(source),
+        header_rows=headers if headers is not None else _rows(source, HEADERS),
+        query_rows=query if query is not None else _rows(source, QUERY),
         test=test,
     )
 
@@ -191,14 +220,15 @@ async def auth_fields(request: Request, ref: str, auth: str = "none") -> Respons
     )
 
 
-def _read_headers(
-    lists: dict[str, list[str]], stored: dict[str, Any]
+def _read_rows(
+    lists: dict[str, list[str]], stored: dict[str, Any], pairs: Pairs
 ) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, str]]:
-    names = lists.get("header.name", [])
-    values = lists.get("header.value", [])
-    clears = set(lists.get("header.clear", []))
-    ticked = set(lists.get("header.secret", []))
-    headers: dict[str, Any] = {}
+    """The table's values (a kept secret as the mask), its rows to show again, and errors."""
+    names = lists.get(f"{pairs.field}.name", [])
+    values = lists.get(f"{pairs.field}.value", [])
+    clears = set(lists.get(f"{pairs.field}.clear", []))
+    ticked = set(lists.get(f"{pairs.field}.secret", []))
+    found: dict[str, Any] = {}
     rows: list[dict[str, Any]] = []
     errors: dict[str, str] = {}
     for i, name in enumerate(names):
@@ -207,30 +237,37 @@ def _read_headers(
         by_name = is_sensitive(name)
         secret = by_name or str(i) in ticked
         kept = secret and not value and stored.get(name) not in (None, "") and str(i) not in clears
-        rows.append(
-            {
-                "name": name,
-                "value": "" if secret else value,
-                "secret": secret,
-                "by_name": by_name,
-                "is_set": kept,
-            }
-        )
+        rows.append(_row(name, value, secret, by_name, kept))
         if not name:
             if value:
-                errors[f"header.{i}"] = "Give the header a name."
+                errors[f"{pairs.field}.{i}"] = f"Give the {pairs.noun} a name."
             continue
-        if any(c in name for c in " :\r\n"):
-            errors[f"header.{i}"] = f"A header name has no spaces or colons: {name!r}."
+        if any(c in name for c in pairs.forbidden):
+            errors[f"{pairs.field}.{i}"] = f"A {pairs.noun} name {pairs.rule}: {name!r}."
             continue
         if str(i) in clears:
             continue
         if secret and not value:
             if kept:
-                headers[name] = MASK
+                found[name] = MASK
             continue
-        headers[name] = value
-    return headers, rows, errors
+        found[name] = value
+    return found, rows, errors
+
+
+def _secret_fields(
+    source: dict[str, Any], tables: dict[Pairs, tuple[dict[str, Any], list[dict[str, Any]]]]
+) -> list[str]:
+    """``secretFields`` after a save: the marked rows of the tables in the form, other paths kept."""
+    prefixes = tuple(pairs.path for pairs in tables)
+    kept = [p for p in source.get("secretFields") or [] if not str(p).startswith(prefixes)]
+    marked = [
+        pairs.path + row["name"]
+        for pairs, (found, rows) in tables.items()
+        for row in rows
+        if row["secret"] and not row["by_name"] and row["name"] in found
+    ]
+    return kept + marked
 
 
 @router.post("/sources/{ref}")
@@ -253,10 +290,19 @@ async def save_source(request: Request, ref: str) -> Response:
     stored_auth = source.get("authenticationConfig") if canonical(source.get("auth")) == auth else {}
     auth_config, errors = read_auth(auth, form, stored_auth) if auth in AUTH_TYPES else ({}, {})
     configuration = dict(source.get("configuration") or {})
-    headers, header_rows, header_errors = _read_headers(lists, configuration.get("headers") or {})
-    errors.update(header_errors)
-    if action == "add-header":
-        header_rows.append({"name": "", "value": "", "secret": False, "by_name": False, "is_set": False})
+    tables: dict[Pairs, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+    for pairs in (HEADERS, QUERY):
+        if f"{pairs.field}.name" not in lists and pairs is not HEADERS and action != f"add-{pairs.field}":
+            continue  # a form without this table (none shown yet) leaves it as stored
+        stored = configuration.get(pairs.key)
+        found, rows, table_errors = _read_rows(lists, stored if isinstance(stored, dict) else {}, pairs)
+        errors.update(table_errors)
+        if action == f"add-{pairs.field}":
+            rows.append(_row("", "", False, False, False))
+        tables[pairs] = (found, rows)
+    header_rows = tables[HEADERS][1]
+    query_rows = tables[QUERY][1] if QUERY in tables else None
+    adding = action in ("add-header", "add-query")
     uploaded = values["type"] in FILE_TYPES and values["location"].startswith("upload:")
     for key, message in {
         "name": check_name(values["name"]),
@@ -266,16 +312,18 @@ async def save_source(request: Request, ref: str) -> Response:
     }.items():
         if message:
             errors[key] = message
-    if errors or action == "add-header":
+    if errors or adding:
         return _detail(
             request,
             source,
             errors=errors,
             values=values,
             headers=header_rows,
+            query=query_rows,
             status_code=400 if errors else 200,
         )
-    configuration["headers"] = headers
+    for pairs, (found, _rows_shown) in tables.items():
+        configuration[pairs.key] = found
     for key, _, _ in TYPE_FIELDS.get(values["type"], []):
         if f"config.{key}" in form:  # settings of other types, and unshown ones, are kept
             if form[f"config.{key}"]:
@@ -287,12 +335,7 @@ async def save_source(request: Request, ref: str) -> Response:
         del data["type"]  # unchanged: kept as stored, even a type the form would not offer
     if not data["location"] and not source.get("location"):
         del data["location"]  # still a draft (the page says so); clearing a set location is refused
-    others = [p for p in source.get("secretFields") or [] if not str(p).startswith(_HEADER_PATH)]
-    data["secretFields"] = others + [
-        _HEADER_PATH + row["name"]
-        for row in header_rows
-        if row["secret"] and not row["by_name"] and row["name"] in headers
-    ]
+    data["secretFields"] = _secret_fields(source, tables)
     data["authenticationConfig"] = auth_config
     data["configuration"] = configuration
     try:
@@ -304,6 +347,7 @@ async def save_source(request: Request, ref: str) -> Response:
             errors=service_errors(exc, "name"),
             values=values,
             headers=header_rows,
+            query=query_rows,
             status_code=400,
         )
     return RedirectResponse(f"/sources/{source['id']}?saved=1", status_code=303)
