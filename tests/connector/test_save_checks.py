@@ -31,7 +31,7 @@ def test_a_source_without_location_is_refused_naming_the_field(client: Any) -> N
     assert client.put(f"{API}/sources/{made['id']}", json={"description": "x"}).status_code == 200
 
 
-@pytest.mark.parametrize("kind", ["xml", "soap", "database", "file", "ftp"])
+@pytest.mark.parametrize("kind", ["database", "file", "ftp"])
 def test_a_source_type_that_cannot_be_called_is_refused(client: Any, kind: str) -> None:
     answer = client.post(
         f"{API}/sources", json={"name": "S", "type": kind, "location": "https://example.org"}
@@ -39,7 +39,14 @@ def test_a_source_type_that_cannot_be_called_is_refused(client: Any, kind: str) 
     assert answer.status_code == 400
     body = answer.json()
     assert body["property"] == "type" and f"{kind!r} is not supported" in body["message"]
-    assert body["supported"] == ["api", "json"]
+    assert body["supported"] == ["api", "json", "xml", "soap", "csv", "jsonl", "xlsx", "dcat"]
+
+
+def test_a_file_source_may_point_at_an_uploaded_file_other_sources_may_not(client: Any) -> None:
+    csv = client.post(f"{API}/sources", json={"name": "F", "type": "csv", "location": "upload:a.csv"})
+    assert csv.status_code == 200, csv.text
+    api = client.post(f"{API}/sources", json={"name": "A", "type": "api", "location": "upload:a.csv"})
+    assert api.status_code == 400 and api.json()["property"] == "location"
 
 
 def test_a_mapping_with_a_twig_syntax_error_is_refused_naming_key_and_message(client: Any) -> None:

@@ -12,8 +12,12 @@ from openconnector.connector.entities import EntityService
 
 
 def test_the_source_forms_offer_only_the_types_that_work(browser: Any) -> None:
+    from openconnector.connector.checks import SOURCE_TYPES as ACCEPTED
+
     page = browser.get("/sources/new").text
-    assert re.findall(r'<option value="(\w+)"', page) == ["api", "json"]
+    offered = re.findall(r'<option value="(\w+)"', page)
+    assert offered == ["api", "xml", "soap", "csv", "jsonl", "xlsx", "dcat"]
+    assert set(offered) <= set(ACCEPTED)  # nothing offered that a save then refuses
 
 
 def test_the_mapping_page_shows_a_twig_error_beside_its_row(browser: Any, context: Any) -> None:

@@ -107,6 +107,25 @@ async def test_source(ref: str, request: Request) -> Any:
     return await run_in_threadpool(run)
 
 
+@router.post("/api/sources/{ref}/file")
+async def upload_source_file(ref: str, request: Request) -> Any:
+    """A file as the source's data (``type`` csv, jsonl or xlsx): multipart field ``file``."""
+    from ..connector.sources import SourceService
+
+    form = await request.form()
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        raise BadRequest('Send the file as multipart/form-data in the field "file"', parameter="file")
+
+    def run() -> dict[str, Any]:
+        return SourceService(context_of(request)).upload(ref, upload.filename or "upload", upload.file)
+
+    try:
+        return await run_in_threadpool(run)
+    finally:
+        await upload.close()
+
+
 @router.post("/api/mappings/test")
 async def test_mapping(request: Request) -> Any:
     from ..connector.mappings import MappingTester

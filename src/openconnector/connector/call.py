@@ -40,7 +40,8 @@ import random
 import ssl
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -60,7 +61,7 @@ from openconnector.connector.calllog import (
 )
 from openconnector.connector.pages import Page, Pages
 from openconnector.connector.pagination import PageRequest, join_location, make_paginator, split_url
-from openconnector.connector.redaction import redact_text, redact_url, source_secrets
+from openconnector.connector.redaction import redact_headers, redact_text, redact_url, source_secrets
 from openconnector.errors import BadRequest, Conflict, OpenConnectorError, SourceRejected, SourceUnavailable
 
 __all__ = ["DEFAULT_TIMEOUT", "MAX_LOGGED_BODY", "CallResult", "CallService", "Page", "Pages"]
@@ -134,6 +135,13 @@ class CallResult:
         except orjson.JSONDecodeError as exc:
             where = "empty body" if not (self.content or self.body) else str(exc)
             raise SourceRejected(f"invalid JSON at {self.url}: {where}", url=self.url) from None
+
+    def data(self, kind: str | None = None) -> Any:
+        """The body decoded by its content type (JSON, JSON Lines or XML, see ``connector/bodies.py``);
+        ``kind`` (a source's ``type``: ``xml``, ``jsonl``, ``json``) overrides the content type."""
+        from openconnector.connector.bodies import decode_body
+
+        return decode_body(self.content or self.body, self.headers.get("content-type"), kind, self.url)
 
     def raise_for_status(self, *, page: int | None = None) -> None:
         """Raise for non-2xx: ``SourceUnavailable`` for 5xx and 429 (retry later), else ``SourceRejected``.
@@ -364,7 +372,91 @@ class CallService:
         limit = ratelimit.number(source.get("rateLimitLimit"))
         if limit is not None and limit >= 1:
             concurrency = min(concurrency, int(limit))
-        return Pages(fetch, request, make_paginator(pagination), results_position, max_pages, concurrency)
+        kind = str(source.get("type") or "").lower()
+        return Pages(
+            fetch,
+            request,
+            make_paginator(pagination),
+            results_position,
+            max_pages,
+            concurrency,
+            decode=lambda result: result.data(kind if kind in ("xml", "jsonl", "json") else None),
+        )
+
+    @contextmanager
+    def stream(
+        self, source: dict[str, Any], endpoint: str = "", *, config: Mapping[str, Any] | None = None
+    ) -> Iterator[httpx.Response]:
+        """A GET whose body is read as it arrives (files as sources: CSV, JSON Lines, .xlsx).
+
+        Auth, the rate limit and a call log as in ``call`` (the log has no body: it was
+        streamed), no retries. A non-2xx answer raises as ``CallResult.raise_for_status``.
+        """
+        self._check_usable(source, "GET", endpoint)
+        url = join_location(source.get("location") or "", endpoint)
+        prepared = self._prepare(source, url, "GET", None, None, None, None, config)
+        secrets = source_secrets(source)
+        gate = self._gate(source)
+        self._respect_rate_limit(source, prepared, secrets, None, gate)
+        started = time.perf_counter()
+        try:
+            send_headers, send_query, secrets = self._signed(source, prepared, secrets)
+            client = self._client_for(prepared.verify)
+            request = client.build_request(
+                "GET",
+                prepared.url,
+                params=send_query or None,
+                headers={k: header_text(v) for k, v in send_headers.items()},
+                timeout=prepared.timeout,
+            )
+            shown = redact_url(str(request.url), secrets)
+            response = client.send(request, stream=True)
+        except httpx.TransportError as exc:
+            shown = redact_url(prepared.url, secrets)
+            error = redact_text(f"{type(exc).__name__}: {exc}".rstrip(": "), secrets)
+            self._emit(
+                self._call_log(
+                    source,
+                    status=503,
+                    message=status_phrase(503),
+                    method="GET",
+                    url=shown,
+                    request_headers=prepared.headers,
+                    elapsed_ms=(time.perf_counter() - started) * 1000,
+                    body_text=error,
+                    error=error,
+                    secrets=secrets,
+                ),
+                None,
+            )
+            raise SourceUnavailable(f"GET {shown} failed: {error}", url=shown) from None
+        finally:
+            with gate.lock:
+                gate.in_flight -= 1
+        try:
+            elapsed = (time.perf_counter() - started) * 1000
+            if not 200 <= response.status_code < 300:
+                response.read()
+                self._result(source, prepared, response, elapsed, secrets, 0, None).raise_for_status()
+            if ratelimit.update_from_headers(source, response.headers, self.clock()):
+                self._state_changed(source)
+            log = self._call_log(
+                source,
+                status=response.status_code,
+                message=response.reason_phrase or status_phrase(response.status_code),
+                method="GET",
+                url=shown,
+                request_headers=grouped_headers(request.headers),
+                elapsed_ms=elapsed,
+                secrets=secrets,
+            )
+            log["response"]["headers"] = redact_headers(grouped_headers(response.headers))
+            log["response"]["body"] = None
+            log["streamed"] = True
+            self._emit(log, None)
+            yield response
+        finally:
+            response.close()
 
     def test(
         self,
@@ -539,26 +631,8 @@ class CallService:
         refreshed_token: bool,
     ) -> CallResult | tuple[int, bool, float | None]:
         """One attempt: its result, or ``(attempt, refreshed_token, delay)`` to try again."""
-        self._local.source = source
-        try:
-            credentials = self._credentials(source, prepared)
-        finally:
-            self._local.source = None
-        send_headers = _merge_headers(prepared.headers, credentials.headers)
-        send_query = {**prepared.query, **credentials.query}
-        derived = list(credentials.secrets)
-        for values in (send_headers, send_query):
-            for name, value in values.items():
-                if has_token_function(value):
-                    self._local.source = source
-                    try:
-                        values[name], tokens = self.auth.render_token_functions(
-                            value, source, timeout=prepared.timeout, verify=prepared.verify
-                        )
-                    finally:
-                        self._local.source = None
-                    derived.extend(tokens)
-        secrets[:] = list(dict.fromkeys([*secrets, *derived]))  # kept for the next attempt too
+        send_headers, send_query, signed = self._signed(source, prepared, secrets)
+        secrets[:] = signed  # kept for the next attempt too
         started = time.perf_counter()
         try:
             response = self._client_for(prepared.verify).request(
@@ -619,6 +693,33 @@ class CallService:
             with gate.lock:
                 gate.until = max(gate.until, self.clock() + delay)
         return attempt + 1, refreshed_token, delay
+
+    def _signed(
+        self, source: dict[str, Any], prepared: _Prepared, secrets: list[str]
+    ) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+        """Headers and query with the source's credentials and rendered token functions,
+        and the secrets to redact (the source's and the tokens derived from them)."""
+        self._local.source = source
+        try:
+            credentials = self._credentials(source, prepared)
+        finally:
+            self._local.source = None
+        send_headers = _merge_headers(prepared.headers, credentials.headers)
+        send_query = {**prepared.query, **credentials.query}
+        derived = list(credentials.secrets)
+        for values in (send_headers, send_query):
+            for name, value in values.items():
+                if has_token_function(value):
+                    self._local.source = source
+                    try:
+                        values[name], tokens = self.auth.render_token_functions(
+                            value, source, timeout=prepared.timeout, verify=prepared.verify
+                        )
+                    finally:
+                        self._local.source = None
+                    derived.extend(tokens)
+        secrets = list(dict.fromkeys([*secrets, *derived]))
+        return send_headers, send_query, secrets
 
     @staticmethod
     def _retryable(status: int, method: str) -> bool:

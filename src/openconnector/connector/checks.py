@@ -14,10 +14,12 @@ from urllib.parse import urlsplit
 from ..errors import BadRequest
 from ..twig.errors import Error as TwigError
 
-#: Source types that work today: JSON over HTTP(S), which is what ``CallService`` calls
-#: and decodes. The original also lists xml, soap, database and file; those would save
-#: and then fail on the first run, so they are refused.
-SOURCE_TYPES = ("api", "json")
+#: Source types that work: HTTP APIs (JSON, XML), SOAP, files (CSV, JSON Lines, Excel)
+#: and DCAT feeds (``connector/readers.py``). The original also lists database and file;
+#: those would save and then fail on the first run, so they are refused.
+SOURCE_TYPES = ("api", "json", "xml", "soap", "csv", "jsonl", "xlsx", "dcat")
+#: File sources may point at an uploaded file (``upload:<name>``) instead of a URL.
+FILE_TYPES = ("csv", "jsonl", "xlsx")
 
 
 def check_source(data: dict[str, Any], *, creating: bool, draft: bool = False) -> dict[str, Any]:
@@ -31,8 +33,7 @@ def check_source(data: dict[str, Any], *, creating: bool, draft: bool = False) -
         out.setdefault("type", "api")
     if "type" in out and out["type"] not in SOURCE_TYPES:
         raise BadRequest(
-            f"Source type {out['type']!r} is not supported; use one of {', '.join(SOURCE_TYPES)} "
-            "(JSON over HTTP or HTTPS)",
+            f"Source type {out['type']!r} is not supported; use one of {', '.join(SOURCE_TYPES)}",
             property="type",
             supported=list(SOURCE_TYPES),
         )
@@ -45,6 +46,8 @@ def check_source(data: dict[str, Any], *, creating: bool, draft: bool = False) -
                 "A source needs a location: the base URL of the API, e.g. https://api.example.org",
                 property="location",
             )
+        if location.startswith("upload:") and (out.get("type") in FILE_TYPES or not creating):
+            return out  # an uploaded file (SourceService.upload); its type is checked when read
         parts = urlsplit(location.strip())
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise BadRequest(

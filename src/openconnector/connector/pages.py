@@ -102,8 +102,11 @@ class Pages(Iterator[Page]):
         results_position: str | None,
         max_pages: int,
         concurrency: int = 1,
+        decode: Callable[[CallResult], Any] | None = None,
     ) -> None:
         self._fetch = fetch
+        #: Body → data; JSON unless the source or the content type says XML or JSON Lines.
+        self._decode = decode or (lambda result: result.data())
         self.concurrency = max(1, int(concurrency or 1))
         #: Requests sent ahead of ``_next``, in page order, with their pending results.
         self._ahead: deque[tuple[PageRequest, Future[CallResult]]] = deque()
@@ -252,7 +255,7 @@ class Pages(Iterator[Page]):
             result = pending.result() if pending is not None else self._fetch(request)
             self.pages_fetched = number
             result.raise_for_status(page=number)
-            raw = result.json() if (result.content or result.body).strip() else None
+            raw = self._decode(result)
             try:
                 records, where = find_records(raw, self.results_position)
             except RecordsNotFound:

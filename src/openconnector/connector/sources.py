@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, BinaryIO
 
 import httpx
 
@@ -84,6 +84,13 @@ class CallService(BaseCallService):
     def call(self, source: Any, endpoint: str = "", method: str = "GET", **options: Any) -> CallResult:
         return super().call(self.resolve(source), endpoint, method, **options)
 
+    def call_resolved(
+        self, source: dict[str, Any], endpoint: str = "", method: str = "GET", **options: Any
+    ) -> CallResult:
+        """``call`` for a source already resolved (many calls, e.g. detail calls, share one lookup
+        and one rate-limit state)."""
+        return super().call(source, endpoint, method, **options)
+
     def pages(self, source: Any, endpoint: str = "", **options: Any) -> Pages:
         return super().pages(self.resolve(source), endpoint, **options)
 
@@ -122,8 +129,24 @@ class SourceService:
 
     def test(self, ref: Any, endpoint: str = "", method: str = "GET", **options: Any) -> dict[str, Any]:
         """One call, returned as its log with ``ok`` (2xx) and, when not ok, a ``message``
-        saying why; never raises for the remote status or a call that could not be made."""
+        saying why; never raises for the remote status or a call that could not be made.
+
+        A successful test also carries ``preview``: the first records read the way a
+        synchronisation reads them (``records``, ``count`` on the first page, ``where``).
+        A SOAP source is tested by calling the operation named as endpoint; a file source by
+        reading its first rows (streamed, never the whole file).
+        """
         source = self.calls.resolve(ref)
+        kind = str(source.get("type") or "").lower()
+        if kind in ("soap", "csv", "jsonl", "xlsx"):
+            # a file is streamed and only its first rows read (a plain test call would load it whole)
+            preview = self.preview(source, endpoint)
+            return {
+                "ok": preview["ok"],
+                "message": preview.get("message"),
+                "preview": preview,
+                "response": {"responseTime": None, "size": None},
+            }
         try:
             result = self.calls.test(source, endpoint, method, **options)
         except (httpx.HTTPError, httpx.InvalidURL, ValueError, TypeError) as exc:
@@ -136,6 +159,8 @@ class SourceService:
                 "request": None,
                 "response": None,
             }
+        if result.get("ok") and method == "GET":
+            result["preview"] = self.preview(source, endpoint)
         status = result.get("statusCode") or 0
         if not result.get("ok") and not result.get("message"):
             result["message"] = f"The source answered {status} {result.get('statusMessage') or ''}".rstrip()
@@ -153,3 +178,39 @@ class SourceService:
                 "Give an endpoint to test a real resource."
             )
         return result
+
+    def upload(self, ref: Any, name: str, stream: BinaryIO) -> dict[str, Any]:
+        """Keep an uploaded file (CSV, JSON Lines, .xlsx) as the source's data: written in
+        chunks under ``<data dir>/uploads/<source uuid>/``, the location becomes ``upload:<name>``."""
+        from .files import CHUNK, UPLOAD_PREFIX, upload_path
+
+        sources = EntityService("source", self.context)
+        source = sources.get(ref)
+        path = upload_path(self.context.settings.data_dir, source["uuid"], name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".part")
+        with partial.open("wb") as handle:
+            while chunk := stream.read(CHUNK):
+                handle.write(chunk)
+        partial.replace(path)
+        return sources.update(source["uuid"], {"location": f"{UPLOAD_PREFIX}{path.name}"})
+
+    def preview(self, source: dict[str, Any], endpoint: str = "", limit: int = 5) -> dict[str, Any]:
+        """The first ``limit`` records of the first page, and where they were found."""
+        from ..errors import OpenConnectorError
+        from .readers import source_pages
+
+        try:
+            pages = source_pages(
+                self.calls, source, endpoint, {}, self.context.settings.data_dir, max_pages=1
+            )
+            try:
+                page = next(pages, None)
+            finally:
+                if hasattr(pages, "close"):
+                    pages.close()
+        except OpenConnectorError as exc:
+            return {"ok": False, "message": exc.message, "records": [], "count": 0}
+        if page is None:
+            return {"ok": True, "records": [], "count": 0, "where": pages.stop_reason or "no records"}
+        return {"ok": True, "records": page.records[:limit], "count": len(page.records), "where": page.where}

@@ -45,12 +45,14 @@ from ..store.statements import Statement, run_statements
 from . import outbox
 from .contracts import ContractStore
 from .entities import EntityService
+from .extradata import DetailFailed, ExtraData
 from .logs import CallLogWriter
 from .mapping import MappingError
 from .mappings import MappingService
 from .pages import Page
 from .pagination import from_source_config
 from .push import Pusher, is_push
+from .readers import source_pages
 from .records import MISSING, content_hash, get_path
 from .sources import CallService
 from .tuning import tuned_for_runs
@@ -388,6 +390,8 @@ class SynchronizationService:
         if conditions is not None and not isinstance(conditions, dict | list | bool):
             raise BadRequest("conditions must be a JSON Logic object", field="conditions")
         pagination, max_pages = from_source_config(config)
+        extra_configs = config.get("extraDataConfigs") or None
+        extra = self._extra_data(extra_configs, source) if extra_configs else None
         mapping_hash = (
             content_hash(
                 [
@@ -398,10 +402,13 @@ class SynchronizationService:
                     register["id"],
                     schema["id"],
                     schema,  # its content, not its "updated": that has whole seconds
+                    *([extra_configs] if extra_configs else []),
                 ]
             )
             if mapping
-            else content_hash([register["id"], schema["id"], schema])
+            else content_hash(
+                [register["id"], schema["id"], schema, *([extra_configs] if extra_configs else [])]
+            )
         )
         id_position = str(config.get("idPosition") or "id")
         concurrency = _concurrency(config.get("concurrency"), "sourceConfig.concurrency")
@@ -425,7 +432,33 @@ class SynchronizationService:
             "id_position": id_position,
             "results_position": config.get("resultsPosition") or None,
             "endpoint": str(config.get("endpoint") or ""),
+            "extra": extra,
+            "extra_first": extra is not None
+            and config.get("fetchExtraDataBeforeConditions") in (True, 1, "1", "true"),
         }
+
+    def _extra_data(self, configs: Any, source: dict[str, Any]) -> ExtraData:
+        """Detail calls per record (``extraDataConfigs``), decoded like the source's pages."""
+        from ..twig import Environment
+
+        calls = self.calls
+
+        def call(target: dict[str, Any], endpoint: str) -> Any:
+            result = calls.call_resolved(target, endpoint)
+            result.raise_for_status()
+            kind = str(target.get("type") or "").lower()
+            return result.data(kind if kind in ("xml", "jsonl", "json") else None)
+
+        def resolve(ref: Any) -> dict[str, Any]:
+            try:
+                return calls.resolve(ref)
+            except NotFound:
+                raise BadRequest(
+                    f"extraDataConfigs names source {ref!r}, which does not exist", field="extraDataConfigs"
+                ) from None
+
+        twig = Environment(autoescape=False, timezone=self.context.settings.timezone)
+        return ExtraData(configs, source, call, resolve, twig)
 
     # -- running -------------------------------------------------------------------
 
@@ -438,17 +471,15 @@ class SynchronizationService:
         heartbeat: Any,
     ) -> None:
         config = plan["config"]
-        pages = (
+        pages: Any = (
             _Pushed(plan["records"])
             if "records" in plan
-            else self.calls.pages(
+            else source_pages(
+                self.calls,
                 plan["source"],
                 plan["endpoint"],
-                query=config.get("query") or None,
-                headers=config.get("headers") or None,
-                pagination=plan["pagination"],
-                results_position=plan["results_position"],
-                max_pages=plan["max_pages"],
+                config,
+                self.context.settings.data_dir,
                 concurrency=plan["concurrency"],
             )
         )
@@ -577,13 +608,17 @@ class SynchronizationService:
                     return None
         id_position = plan["id_position"]
         conditions = plan["conditions"]
+        failed: dict[int, str] = {}
+        if plan["extra_first"]:  # fetchExtraDataBeforeConditions: conditions may test the details
+            records, failed = self._details_first(plan, records)
         keyed: list[tuple[str, Any]] = []
         on_page: set[str] = set()
         for record in records:
             if not isinstance(record, dict):
                 run.invalid(None, f"The record is not an object but {type(record).__name__}")
                 continue
-            if conditions is not None and not _conditions_hold(conditions, record):
+            reason = failed.get(id(record)) if failed else None
+            if reason is None and conditions is not None and not _conditions_hold(conditions, record):
                 run.objects["skipped"] += 1
                 continue
             origin = _origin_text(get_path(record, id_position))
@@ -598,7 +633,7 @@ class SynchronizationService:
             on_page.add(origin)
             if seen is not None:
                 seen.add(origin)
-            keyed.append((origin, record))
+            keyed.append((origin, DetailFailed(reason) if reason else record))
         if not keyed:
             return None
         if writer.overlaps(on_page):
@@ -606,6 +641,26 @@ class SynchronizationService:
         with self.db.connect() as conn:
             existing = contracts.for_origins(conn, [o for o, _ in keyed])
             return self._prepare(run, plan, keyed, existing, contracts, page_hash, on_page, conn)
+
+    def _details_first(self, plan: dict[str, Any], records: list[Any]) -> tuple[list[Any], dict[int, str]]:
+        """Every record with an id gets its details before the conditions; returns the records
+        and, by ``id()`` of the record, the reason of each failed detail call."""
+        id_position = plan["id_position"]
+        items = [
+            (origin, record)
+            for record in records
+            if isinstance(record, dict)
+            and (origin := _origin_text(get_path(record, id_position))) is not None
+        ]
+        filled = plan["extra"].fill_many(items)
+        replaced: dict[int, Any] = {}
+        failed: dict[int, str] = {}
+        for (_, record), result in zip(items, filled, strict=True):
+            if isinstance(result, DetailFailed):
+                failed[id(record)] = str(result)
+            else:
+                replaced[id(record)] = result
+        return [replaced.get(id(r), r) for r in records], failed
 
     def _prepare(
         self,
@@ -627,7 +682,12 @@ class SynchronizationService:
         to_save: list[dict[str, Any]] = []
         uuids: list[str | None] = []
         meta: list[tuple[str, str, Any]] = []
+        changed_records: list[tuple[str, Any, str, Any]] = []
         for origin, record in keyed:
+            if isinstance(record, DetailFailed):  # fetched before the conditions, and failed
+                run.invalid(origin, str(record))
+                seen_invalid.append(origin)
+                continue
             try:
                 origin_hash = content_hash(hash_mapping.apply(record) if hash_mapping else record)
             except MappingError as exc:
@@ -644,6 +704,19 @@ class SynchronizationService:
             ):
                 run.objects["skipped"] += 1
                 seen_only.append(origin)
+                continue
+            changed_records.append((origin, record, origin_hash, contract))
+        if plan["extra"] is not None and not plan["extra_first"] and changed_records:
+            # Only records whose list entry changed get their detail calls, all of the page's at once.
+            filled = plan["extra"].fill_many([(origin, record) for origin, record, _, _ in changed_records])
+            changed_records = [
+                (origin, full, origin_hash, contract)
+                for (origin, _, origin_hash, contract), full in zip(changed_records, filled, strict=True)
+            ]
+        for origin, record, origin_hash, contract in changed_records:
+            if isinstance(record, DetailFailed):
+                run.invalid(origin, str(record))
+                seen_invalid.append(origin)
                 continue
             try:
                 target = mapping.apply(record) if mapping else dict(record)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -10,7 +11,6 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
-from ..connector.checks import SOURCE_TYPES as CHECKED_TYPES
 from ..connector.entities import EntityService
 from ..errors import OpenConnectorError
 from ..store.secrets import MASK, is_sensitive
@@ -29,14 +29,52 @@ from .templating import render
 
 router = page_router()
 
-#: Only the types that work (JSON over HTTP); a stored other type is still shown, see ``_types``.
-SOURCE_TYPES = CHECKED_TYPES
+#: The types a synchronisation can read (issue 16); "database" and "file" are not offered.
+SOURCE_TYPES = ("api", "xml", "soap", "csv", "jsonl", "xlsx", "dcat")
+TYPE_LABELS = {
+    "api": "api (JSON; XML by content type)",
+    "xml": "xml",
+    "soap": "soap (WSDL operation)",
+    "csv": "csv file",
+    "jsonl": "jsonl file (JSON Lines)",
+    "xlsx": "xlsx file (Excel)",
+    "dcat": "dcat (harvest a DCAT-AP feed)",
+}
+FILE_TYPES = ("csv", "jsonl", "xlsx")
+_CONCURRENCY = ("detailConcurrency", "Detail calls at once", "For extraDataConfigs; empty = 8")
+#: Per type, the configuration settings the form shows: (key, label, help).
+TYPE_FIELDS: dict[str, list[tuple[str, str, str]]] = {
+    "api": [_CONCURRENCY],
+    "xml": [_CONCURRENCY],
+    "soap": [("wsdl", "WSDL", "Address of the WSDL; empty = the location + ?wsdl"), _CONCURRENCY],
+    "csv": [
+        ("delimiter", "Delimiter", "Empty = detected (, ; tab |)"),
+        ("encoding", "Encoding", "Empty = detected (UTF-8, else Windows-1252)"),
+    ],
+    "jsonl": [],
+    "xlsx": [("sheet", "Sheet", "Empty = the first sheet")],
+    "dcat": [],
+}
+LOCATION_HELP = {
+    "soap": "The service address, e.g. https://zaken.example.nl/soap",
+    "dcat": "The feed URL, e.g. https://data.example.nl/index.php/apps/opencatalogi/api/dcat",
+    "csv": "The file's URL, or upload a file below",
+    "jsonl": "The file's URL, or upload a file below",
+    "xlsx": "The file's URL, or upload a file below",
+}
 
 
-def _types(source: dict[str, Any]) -> tuple[str, ...]:
+def _type_options() -> list[tuple[str, str]]:
+    return [(t, TYPE_LABELS[t]) for t in SOURCE_TYPES]
+
+
+def _types(source: dict[str, Any]) -> list[tuple[str, str]]:
     """The types offered: the working ones, and a stored other one so a save keeps it."""
     stored = source.get("type")
-    return SOURCE_TYPES if not stored or stored in SOURCE_TYPES else (*SOURCE_TYPES, str(stored))
+    options = _type_options()
+    if stored and stored not in SOURCE_TYPES:
+        options.append((str(stored), str(stored)))
+    return options
 
 
 def _service(request: Request) -> EntityService:
@@ -57,7 +95,7 @@ SOURCES = EntityPages(
     ],
     new_fields=[
         Field("name", "Name", required=True),
-        Field("type", "Type", "select", [(t, t) for t in SOURCE_TYPES]),
+        Field("type", "Type", "select", _type_options()),
         Field("description", "Description", "textarea"),
     ],
     new_defaults={"type": "api", "isEnabled": True, "auth": "none", "location": ""},
@@ -134,6 +172,13 @@ def _detail(
     query: list[dict[str, Any]] | None = None,
 ) -> Response:
     auth = canonical((values or {}).get("auth", source.get("auth")))
+    shown = values or source
+    kind = str(shown.get("type") or "api")
+    configuration = (values or {}).get("configuration") or source.get("configuration") or {}
+    type_fields = [
+        {"key": key, "label": label, "help": help_text, "value": configuration.get(key, "")}
+        for key, label, help_text in TYPE_FIELDS.get(kind, [])
+    ]
     return render(
         request,
         "sources/detail.html",
@@ -145,6 +190,9 @@ def _detail(
         errors=errors or {},
         flash=flash,
         types=_types(source),
+        type_fields=type_fields,
+        is_file=kind in FILE_TYPES,
+        location_help=LOCATION_HELP.get(kind, "For example https://petstore3.swagger.io/api/v3"),
         auth=auth,
         auth_types=[(a, AUTH_LABELS[a]) for a in AUTH_TYPES],
         auth_fields=field_views(auth, source.get("authenticationConfig")),
@@ -255,10 +303,11 @@ async def save_source(request: Request, ref: str) -> Response:
     header_rows = tables[HEADERS][1]
     query_rows = tables[QUERY][1] if QUERY in tables else None
     adding = action in ("add-header", "add-query")
+    uploaded = values["type"] in FILE_TYPES and values["location"].startswith("upload:")
     for key, message in {
         "name": check_name(values["name"]),
-        "type": check_choice(values["type"], _types(source), "type"),
-        "location": check_url(values["location"]),
+        "type": check_choice(values["type"], [t for t, _ in _types(source)], "type"),
+        "location": None if uploaded else check_url(values["location"]),
         "auth": check_choice(auth, AUTH_TYPES, "authentication method"),
     }.items():
         if message:
@@ -275,6 +324,12 @@ async def save_source(request: Request, ref: str) -> Response:
         )
     for pairs, (found, _rows_shown) in tables.items():
         configuration[pairs.key] = found
+    for key, _, _ in TYPE_FIELDS.get(values["type"], []):
+        if f"config.{key}" in form:  # settings of other types, and unshown ones, are kept
+            if form[f"config.{key}"]:
+                configuration[key] = form[f"config.{key}"]
+            else:
+                configuration.pop(key, None)
     data = {k: values[k] for k in ("name", "type", "description", "location", "isEnabled", "auth")}
     if data["type"] == source.get("type"):
         del data["type"]  # unchanged: kept as stored, even a type the form would not offer
@@ -315,11 +370,55 @@ def _test(request: Request, source: dict[str, Any], endpoint: str) -> dict[str, 
     return result
 
 
+def _preview_table(preview: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The preview's records as a table: the first 12 fields the records have, one row each;
+    nested values as compact JSON (the template escapes every cell)."""
+    if not preview or not preview.get("records"):
+        return None
+    columns: list[str] = []
+    for record in preview["records"]:
+        for key in record if isinstance(record, dict) else []:
+            if key not in columns and len(columns) < 12:
+                columns.append(str(key))
+
+    def cell(value: Any) -> str:
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        return text if len(text) <= 120 else text[:119] + "…"
+
+    rows = [
+        [cell(record.get(c)) if isinstance(record, dict) and c in record else "" for c in columns]
+        for record in preview["records"]
+    ]
+    return {"columns": columns, "rows": rows}
+
+
 @router.post("/sources/{ref}/test")
 async def test_source(request: Request, ref: str) -> Response:
     source = await run_in_threadpool(_service(request).get, ref)
     form = await form_of(request)
     result = await run_in_threadpool(_test, request, source, form.get("endpoint", ""))
+    result["table"] = _preview_table(result.get("preview"))
     if is_htmx(request):
         return render(request, "sources/_test_result.html", test=result)
     return _detail(request, source, test=result)
+
+
+@router.post("/sources/{ref}/file")
+async def upload_file(request: Request, ref: str) -> Response:
+    """A file (CSV, JSON Lines, .xlsx) as the source's data."""
+    from ..connector.sources import SourceService
+
+    source = await run_in_threadpool(_service(request).get, ref)
+    form = await request.form()
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str) or not upload.filename:
+        return _detail(request, source, errors={"file": "Choose a file to upload."}, status_code=400)
+    try:
+        await run_in_threadpool(
+            SourceService(context_of(request)).upload, source["uuid"], upload.filename, upload.file
+        )
+    except OpenConnectorError as exc:
+        return _detail(request, source, errors={"file": exc.message}, status_code=400)
+    finally:
+        await upload.close()
+    return RedirectResponse(f"/sources/{source['id']}?saved=1", status_code=303)
