@@ -18,6 +18,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    if sa.inspect(op.get_bind()).has_table("outbox"):
+        return  # a database whose version was set back by hand (tests do): already there
     op.create_table(
         "outbox",
         sa.Column("id", sa.Integer, primary_key=True),
