@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..connector.entities import EntityService
 from ..errors import BadRequest, OpenConnectorError
+from ..store.ids import row_id
 from .deps import context_of, flag, json_object, query_pairs, require_user
 from .responses import FastJSONResponse
 
@@ -230,11 +231,10 @@ async def synchronization_contract(ref: str, request: Request) -> Any:
     from ..store import tables as t
 
     def run() -> Any:
-        column = t.contracts.c.id if ref.isdigit() else t.contracts.c.uuid
+        number = row_id(ref)
+        column = t.contracts.c.id if number is not None else t.contracts.c.uuid
         with context_of(request).db.connect() as conn:
-            row = conn.execute(
-                select(t.contracts).where(column == (int(ref) if ref.isdigit() else ref))
-            ).first()
+            row = conn.execute(select(t.contracts).where(column == (ref if number is None else number))).first()
         if row is None:
             return FastJSONResponse({"error": "Contract not found"}, status_code=404)
         return contract_to_wire(row)
