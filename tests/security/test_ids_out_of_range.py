@@ -12,8 +12,8 @@ import logging
 import re
 
 import pytest
-from fastapi.testclient import TestClient
 from fastapi.routing import iter_route_contexts
+from fastapi.testclient import TestClient
 
 from openconnector.api.app import create_app
 

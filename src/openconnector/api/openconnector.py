@@ -234,7 +234,9 @@ async def synchronization_contract(ref: str, request: Request) -> Any:
         number = row_id(ref)
         column = t.contracts.c.id if number is not None else t.contracts.c.uuid
         with context_of(request).db.connect() as conn:
-            row = conn.execute(select(t.contracts).where(column == (ref if number is None else number))).first()
+            row = conn.execute(
+                select(t.contracts).where(column == (ref if number is None else number))
+            ).first()
         if row is None:
             return FastJSONResponse({"error": "Contract not found"}, status_code=404)
         return contract_to_wire(row)
