@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from ..context import Context, set_context
+from ..store.sessions import SessionStore
 from ..store.users import UserService
 from . import errors, openregister
 from .responses import FastJSONResponse as ORJSONResponse
@@ -45,6 +46,7 @@ def create_app(context: Context | None = None, *, make_default: bool = True) -> 
     )
     app.state.context = context
     app.state.users = users
+    app.state.sessions = SessionStore(context.db)
     errors.install(app)
     for prefix in PREFIXES:
         app.include_router(openregister.router, prefix=prefix.format(app="openregister"))

@@ -244,6 +244,32 @@ async def synchronization_contract(ref: str, request: Request) -> Any:
     return await run_in_threadpool(run)
 
 
+# -- UI sessions (admin) ---------------------------------------------------------------
+
+
+def _require_admin(request: Request) -> None:
+    if not request.app.state.users.is_admin(request.state.user):
+        from ..errors import Forbidden
+
+        raise Forbidden("Only an admin may see or end sessions")
+
+
+@router.get("/api/sessions")
+async def list_sessions(request: Request, user: str | None = None) -> Any:
+    """Open UI sessions (never their tokens), newest first; ``?user=`` for one user's."""
+    await run_in_threadpool(_require_admin, request)
+    found = await run_in_threadpool(request.app.state.sessions.list, user)
+    return {"results": found, "total": len(found)}
+
+
+@router.delete("/api/sessions/{session_id}")
+async def revoke_session(session_id: str, request: Request) -> Any:
+    """End one UI session: its cookie is refused from the next request on."""
+    await run_in_threadpool(_require_admin, request)
+    ended = await run_in_threadpool(request.app.state.sessions.revoke, session_id)
+    return {"message": "Session ended", "session": ended}
+
+
 # -- generic CRUD ------------------------------------------------------------------------
 
 

@@ -29,7 +29,12 @@ async def login(request: Request) -> Response:
     # argon2 takes tens of milliseconds on purpose: keep it off the event loop.
     if username and password and await run_in_threadpool(users.verify, username, password):
         request.session.clear()  # a fresh session (and CSRF token) for the new user
+        sessions = request.app.state.sessions
+        address = request.client.host if request.client else None
+        agent = request.headers.get("user-agent")
+        token = await run_in_threadpool(lambda: sessions.create(username, address=address, user_agent=agent))
         request.session["user"] = username
+        request.session["sid"] = token
         return RedirectResponse(target, status_code=303)
     return render(
         request,
@@ -43,5 +48,7 @@ async def login(request: Request) -> Response:
 
 @router.post("/logout", dependencies=[Depends(guard)])
 async def logout(request: Request) -> Response:
+    """End the session on the server too: a copy of the cookie is refused from now on."""
+    await run_in_threadpool(request.app.state.sessions.end, request.session.get("sid"))
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
