@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from ..context import Context, set_context
 from ..store.sessions import SessionStore
+from ..store.throttle import LoginThrottle
 from ..store.users import UserService
 from . import errors, openregister
 from .responses import FastJSONResponse as ORJSONResponse
@@ -47,6 +48,7 @@ def create_app(context: Context | None = None, *, make_default: bool = True) -> 
     app.state.context = context
     app.state.users = users
     app.state.sessions = SessionStore(context.db)
+    app.state.throttle = LoginThrottle()
     errors.install(app)
     for prefix in PREFIXES:
         app.include_router(openregister.router, prefix=prefix.format(app="openregister"))

@@ -30,9 +30,15 @@ def require_user(request: Request) -> str:
             username, _, password = decoded.partition(":")
         except (binascii.Error, UnicodeDecodeError, ValueError):
             raise Unauthorized("The Authorization header is not valid Basic credentials") from None
-        if request.app.state.users.verify(username, password):
+        throttle = request.app.state.throttle
+        address = request.client.host if request.client else None
+        if request.app.state.users.verify(
+            username, password, before_hashing=lambda: throttle.check(username, address)
+        ):
+            throttle.succeeded(username, address)
             request.state.user = username
             return username
+        throttle.failed(username, address)
         raise Unauthorized("Wrong username or password")
     if session_user:
         # A browser session may read the API; writing needs the UI's CSRF token too, so a

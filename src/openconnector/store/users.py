@@ -13,6 +13,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -114,20 +115,36 @@ class UserService:
             password = "admin"
         self.add("admin", password)
 
-    def verify(self, username: str, password: str) -> bool:
+    def verify(
+        self, username: str, password: str, *, before_hashing: Callable[[], None] | None = None
+    ) -> bool:
+        """Whether ``password`` is ``username``'s.
+
+        ``before_hashing`` runs when the answer needs argon2 (not for credentials
+        verified within the last minute): the login throttle goes there, so a
+        client that already proved its password is not locked out by someone
+        else guessing, while every guess pays the throttle.
+        """
         key = hmac.new(self._pepper, f"{username}\0{password}".encode(), hashlib.sha256).digest()
         now = time.monotonic()
         with self.db.connect() as conn:
             row = conn.execute(select(t.users.c.password_hash).where(t.users.c.username == username)).first()
+        cached = self._cache.get(key)
+        # the cache skips argon2, never the lookup: a password changed or a user removed
+        # by another process (the CLI) is noticed on the next request, not a minute later
+        if (
+            row is not None
+            and cached
+            and cached[1] > now
+            and hmac.compare_digest(cached[0], row.password_hash)
+        ):
+            return True
+        if before_hashing is not None:
+            before_hashing()
         if row is None:
             # as slow as a wrong password, so timing does not tell which user names exist
             _verify_quietly(_DUMMY_HASH, password)
             return False
-        cached = self._cache.get(key)
-        # the cache skips argon2, never the lookup: a password changed or a user removed
-        # by another process (the CLI) is noticed on the next request, not a minute later
-        if cached and cached[1] > now and hmac.compare_digest(cached[0], row.password_hash):
-            return True
         if not _verify_quietly(row.password_hash, password):
             return False
         with self._lock:
