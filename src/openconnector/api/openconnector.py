@@ -98,7 +98,7 @@ async def test_source(ref: str, request: Request) -> Any:
 
 @router.post("/api/mappings/test")
 async def test_mapping(request: Request) -> Any:
-    from ..connector.mappings import MappingTester
+    from ..connector.mappings import MappingTester, in_test_pool
 
     body = await json_object(request)
     missing = [k for k in ("mapping", "inputObject") if k not in body]
@@ -109,7 +109,7 @@ async def test_mapping(request: Request) -> Any:
     def run() -> dict[str, Any]:
         return MappingTester(context_of(request)).test(body["mapping"], body["inputObject"], schema)
 
-    return await run_in_threadpool(run)
+    return await in_test_pool(run)
 
 
 @router.get("/api/synchronizations/logs")

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from .errors import Error
@@ -64,10 +67,51 @@ class Arrow:
         return self.fn(*args)
 
 
+_deadline = threading.local()
+
+
+def set_deadline(at: float, message: str) -> tuple[float, str]:
+    """Renders on this thread stop with ``message`` once ``time.monotonic()`` passes ``at``.
+
+    The caller (a mapping, per record) sets it once around many renders and puts
+    the returned previous value back with :func:`restore_deadline` afterwards.
+    The check rides on the loop and callback counting renders already do, so a
+    template that loops for long is stopped within about a thousand iterations
+    of its deadline. ``at`` 0 means no deadline.
+    """
+    previous = (getattr(_deadline, "at", 0.0), getattr(_deadline, "message", ""))
+    _deadline.at, _deadline.message = at, message
+    return previous
+
+
+def restore_deadline(previous: tuple[float, str]) -> None:
+    _deadline.at, _deadline.message = previous
+
+
+@contextmanager
+def time_limit(seconds: float, message: str) -> Iterator[None]:
+    """:func:`set_deadline` ``seconds`` from now, for a ``with`` block."""
+    previous = set_deadline(time.monotonic() + seconds, message)
+    try:
+        yield
+    finally:
+        restore_deadline(previous)
+
+
 class State:
     """Per-render bookkeeping: limits shared by loops, ranges and arrow calls."""
 
-    __slots__ = ("env", "ticks", "max_ticks", "max_range", "max_output", "out_list", "out_pos", "out_len")
+    __slots__ = (
+        "env",
+        "ticks",
+        "max_ticks",
+        "max_range",
+        "max_output",
+        "out_list",
+        "out_pos",
+        "out_len",
+        "deadline",
+    )
 
     def __init__(self, env: Any) -> None:
         self.env = env
@@ -78,6 +122,7 @@ class State:
         self.out_list: list[str] | None = None
         self.out_pos = 0
         self.out_len = 0
+        self.deadline = getattr(_deadline, "at", 0.0)
 
     def tick(self, n: int = 1) -> None:
         self.ticks += n
@@ -85,6 +130,8 @@ class State:
             raise TwigRuntimeError(
                 f"The template exceeded the limit of {self.max_ticks} loop iterations/callback calls."
             )
+        if self.deadline and time.monotonic() > self.deadline:
+            raise TwigRuntimeError(getattr(_deadline, "message", "") or "The render exceeded its time limit.")
 
     def check_size(self, n: int, what: str = "output") -> None:
         if n > self.max_output:
