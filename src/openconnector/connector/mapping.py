@@ -53,6 +53,7 @@ caches it by content; :meth:`MappingService.execute_mapping` uses that cache.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import time
@@ -67,8 +68,7 @@ import orjson
 from openconnector.connector import casts as _casts
 from openconnector.connector import paths
 from openconnector.errors import BadRequest
-from openconnector.twig.runtime import restore_deadline as _twig_restore_deadline
-from openconnector.twig.runtime import set_deadline as _twig_set_deadline
+from openconnector.twig.runtime import deadline as _twig_deadline
 
 __all__ = ["CompiledMapping", "MappingError", "MappingService", "WorkLimits"]
 
@@ -121,14 +121,14 @@ class WorkLimits:
     max_output: int = 10_000_000
     """Characters the templates of one record may produce, all keys together."""
 
-    @property
+    @functools.cached_property
     def time_message(self) -> str:
         return (
             f"The mapping exceeded the work limit of {self.seconds:g} seconds per record "
             "(OPENCONNECTOR_MAPPING_SECONDS)"
         )
 
-    @property
+    @functools.cached_property
     def output_message(self) -> str:
         return (
             f"The mapping produced more than the work limit of {self.max_output} characters per record "
@@ -148,6 +148,7 @@ class _Budget:
 
 
 _budget = threading.local()
+_DEFAULT_LIMITS = WorkLimits()
 
 
 # --------------------------------------------------------------------------- templates
@@ -264,18 +265,17 @@ class CompiledMapping:
         or printed with ``|raw``, comes out as ``&``; a value printed normally
         keeps its entities (``{{ name }}`` of ``"A &amp; B"`` is ``"A &amp; B"``).
         """
-        budget: _Budget | None = getattr(_budget, "current", None)
-        if budget is not None:  # a sub-mapping: the record's budget is already running
+        if getattr(_budget, "current", None) is not None:  # a sub-mapping: the record's budget runs
             return self._apply(input)
         service = self._service
-        budget = _Budget(service.limits if service is not None else WorkLimits())
-        _budget.current = budget
-        previous = _twig_set_deadline(budget.deadline, budget.limits.time_message)
+        limits = service.limits if service is not None else _DEFAULT_LIMITS
+        budget = _budget.current = _Budget(limits)
+        _twig_deadline.at, _twig_deadline.message = budget.deadline, limits.time_message
         try:
             return self._apply(input)
         finally:
             _budget.current = None
-            _twig_restore_deadline(previous)
+            _twig_deadline.at = 0.0
 
     __call__ = apply
 

@@ -67,35 +67,24 @@ class Arrow:
         return self.fn(*args)
 
 
-_deadline = threading.local()
-
-
-def set_deadline(at: float, message: str) -> tuple[float, str]:
-    """Renders on this thread stop with ``message`` once ``time.monotonic()`` passes ``at``.
-
-    The caller (a mapping, per record) sets it once around many renders and puts
-    the returned previous value back with :func:`restore_deadline` afterwards.
-    The check rides on the loop and callback counting renders already do, so a
-    template that loops for long is stopped within about a thousand iterations
-    of its deadline. ``at`` 0 means no deadline.
-    """
-    previous = (getattr(_deadline, "at", 0.0), getattr(_deadline, "message", ""))
-    _deadline.at, _deadline.message = at, message
-    return previous
-
-
-def restore_deadline(previous: tuple[float, str]) -> None:
-    _deadline.at, _deadline.message = previous
+#: This thread's render deadline: ``at`` (a ``time.monotonic()`` value, 0 for none) and
+#: ``message``. A caller that renders many templates for one piece of work (a mapping,
+#: per record) sets both around them and puts ``at`` back to 0 afterwards; renders
+#: stop with ``message`` once ``at`` has passed. The check rides on the loop and
+#: callback counting renders already do, so a template that loops for long is
+#: stopped within about a thousand iterations of its deadline.
+deadline = threading.local()
 
 
 @contextmanager
 def time_limit(seconds: float, message: str) -> Iterator[None]:
-    """:func:`set_deadline` ``seconds`` from now, for a ``with`` block."""
-    previous = set_deadline(time.monotonic() + seconds, message)
+    """Renders on this thread inside the block stop with ``message`` after ``seconds``."""
+    previous = getattr(deadline, "at", 0.0), getattr(deadline, "message", "")
+    deadline.at, deadline.message = time.monotonic() + seconds, message
     try:
         yield
     finally:
-        restore_deadline(previous)
+        deadline.at, deadline.message = previous
 
 
 class State:
@@ -122,7 +111,7 @@ class State:
         self.out_list: list[str] | None = None
         self.out_pos = 0
         self.out_len = 0
-        self.deadline = getattr(_deadline, "at", 0.0)
+        self.deadline = getattr(deadline, "at", 0.0)
 
     def tick(self, n: int = 1) -> None:
         self.ticks += n
@@ -131,7 +120,7 @@ class State:
                 f"The template exceeded the limit of {self.max_ticks} loop iterations/callback calls."
             )
         if self.deadline and time.monotonic() > self.deadline:
-            raise TwigRuntimeError(getattr(_deadline, "message", "") or "The render exceeded its time limit.")
+            raise TwigRuntimeError(getattr(deadline, "message", "") or "The render exceeded its time limit.")
 
     def check_size(self, n: int, what: str = "output") -> None:
         if n > self.max_output:
