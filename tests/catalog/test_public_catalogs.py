@@ -72,7 +72,7 @@ BAD_CATALOGS: list[tuple[dict[str, Any], int, str]] = [
     ({"title": "X", "registers": ["openconnector"]}, 400, "cannot be published"),
     (
         {"title": "X", "registers": ["dcat"], "schemas": ["source"]},
-        400,
+        404,
         "not in any of the catalog's registers",
     ),
     ({"title": "X", "defaultTheme": "Dogs"}, 400, "is not an EU data theme"),

@@ -74,10 +74,17 @@ async def json_body(request: Request, *, required: bool = True) -> Any:
         ) from None
 
 
-async def json_object(request: Request, *, required: bool = True) -> dict[str, Any]:
+async def json_object(
+    request: Request, *, required: bool = True, schema: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The body as a JSON object; with ``schema`` (``api/bodies.py``) also of the right shape."""
     body = await json_body(request, required=required)
     if not isinstance(body, dict):
         raise BadRequest(f"The body must be a JSON object, got {type(body).__name__}")
+    if schema is not None:
+        from .bodies import checked
+
+        checked(body, schema)
     return body
 
 

@@ -16,10 +16,12 @@ from starlette.concurrency import run_in_threadpool
 from ..connector.entities import EntityService
 from ..errors import BadRequest, OpenConnectorError
 from ..store.ids import row_id
+from . import bodies
+from .bodies import answers, body
 from .deps import context_of, flag, json_object, query_pairs, require_user
 from .responses import FastJSONResponse
 
-router = APIRouter(dependencies=[Depends(require_user)])
+router = APIRouter(dependencies=[Depends(require_user)], responses=bodies.ADMIN_ERRORS)
 
 #: URL segment → entity kind.
 KINDS = {
@@ -77,11 +79,13 @@ async def source_logs(request: Request) -> Any:
     return await run_in_threadpool(LogService(context_of(request)).call_logs, params)
 
 
-@router.post("/api/sources/test/{ref}")
+@router.post(
+    "/api/sources/test/{ref}", openapi_extra=body(bodies.SOURCE_TEST, required=False), responses=answers(502)
+)
 async def test_source(ref: str, request: Request) -> Any:
     from ..connector.sources import SourceService
 
-    body = await json_object(request, required=False)
+    body = await json_object(request, required=False, schema=bodies.SOURCE_TEST)
     options = {k: body[k] for k in ("headers", "query", "body", "type") if body.get(k) not in (None, "", {})}
     method = str(body.get("method") or "GET").upper()
     endpoint = str(body.get("endpoint") or "")
@@ -96,11 +100,11 @@ async def test_source(ref: str, request: Request) -> Any:
     return await run_in_threadpool(run)
 
 
-@router.post("/api/mappings/test")
+@router.post("/api/mappings/test", openapi_extra=body(bodies.MAPPING_TEST))
 async def test_mapping(request: Request) -> Any:
     from ..connector.mappings import MappingTester, in_test_pool
 
-    body = await json_object(request)
+    body = await json_object(request, schema=bodies.MAPPING_TEST)
     missing = [k for k in ("mapping", "inputObject") if k not in body]
     if missing:
         raise BadRequest(f"The body needs {' and '.join(missing)}", fields=missing)
@@ -151,7 +155,7 @@ async def _run_sync(ref: str, request: Request, *, test: bool) -> Any:
     from ..connector.sync import SynchronizationService
 
     params = request.query_params
-    body = await json_object(request, required=False)
+    body = await json_object(request, required=False, schema=bodies.RUN)
     test = test or flag(params.get("test") or str(body.get("test", "")))
     force = flag(params.get("force") or str(body.get("force", "")))
     user = request.state.user
@@ -176,12 +180,16 @@ async def _run_sync(ref: str, request: Request, *, test: bool) -> Any:
     return result
 
 
-@router.post("/api/synchronizations/{ref}/run")
+@router.post(
+    "/api/synchronizations/{ref}/run", openapi_extra=body(bodies.RUN, required=False), responses=answers(502)
+)
 async def run_synchronization(ref: str, request: Request) -> Any:
     return await _run_sync(ref, request, test=False)
 
 
-@router.post("/api/synchronizations/{ref}/test")
+@router.post(
+    "/api/synchronizations/{ref}/test", openapi_extra=body(bodies.RUN, required=False), responses=answers(502)
+)
 async def test_synchronization(ref: str, request: Request) -> Any:
     return await _run_sync(ref, request, test=True)
 
@@ -289,10 +297,10 @@ async def list_entities(segment: str, request: Request) -> Any:
     return {"results": await run_in_threadpool(_entities(request, kind).list, params)}
 
 
-@router.post("/api/{segment}")
+@router.post("/api/{segment}", openapi_extra=body(bodies.ANY_ENTITY))
 async def create_entity(segment: str, request: Request) -> Any:
     kind = _kind(segment)
-    body = await json_object(request)
+    body = await json_object(request, schema=bodies.ENTITIES[segment])
     user = request.state.user
 
     def run() -> dict[str, Any]:
@@ -308,11 +316,11 @@ async def get_entity(segment: str, ref: str, request: Request) -> Any:
     return await run_in_threadpool(_entities(request, kind).get, ref)
 
 
-@router.put("/api/{segment}/{ref}")
-@router.patch("/api/{segment}/{ref}")
+@router.put("/api/{segment}/{ref}", openapi_extra=body(bodies.ANY_ENTITY_PATCH))
+@router.patch("/api/{segment}/{ref}", openapi_extra=body(bodies.ANY_ENTITY_PATCH))
 async def update_entity(segment: str, ref: str, request: Request) -> Any:
     kind = _kind(segment)
-    body = await json_object(request)
+    body = await json_object(request, schema=bodies.ENTITY_PATCHES[segment])
 
     def run() -> dict[str, Any]:
         service = _entities(request, kind)

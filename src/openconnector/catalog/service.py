@@ -267,7 +267,7 @@ class CatalogService:
         title = out.get("title")
         if not isinstance(title, str) or not title.strip():
             raise BadRequest("A catalog needs a title", property="title")
-        slug = out.get("slug") or slugify(title)
+        slug = out.get("slug") or slugify(title) or "catalog"  # a title of only non-Latin letters
         if not isinstance(slug, str) or not _SLUG.match(slug):
             raise BadRequest(f"Slug {slug!r} must be lowercase letters, digits and dashes", property="slug")
         if slug in RESERVED_SLUGS:
@@ -331,7 +331,7 @@ class CatalogService:
                 continue
             if sch["id"] in (reg.get("schemas") or []):
                 return int(sch["id"])
-        raise BadRequest(
+        raise NotFound(  # like a register that is not there: a reference that resolves to nothing
             f"Schema {ref!r} is not in any of the catalog's registers", property="schemas", schema=str(ref)
         )
 
