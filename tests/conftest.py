@@ -20,6 +20,33 @@ from openconnector.store.settings import Settings
 sys.path.insert(0, str(Path(__file__).parent / "connector"))
 from fake_api import FakeApi, FakeApiServer  # noqa: E402  (tests/connector/fake_api.py)
 
+#: Under CI (``CI`` set, as ``.ci/run`` and hosted CI do) a skip is a failure: a missing
+#: PostgreSQL, chromium, SHACL shapes or fixture file would otherwise hide a whole area.
+UNDER_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _fail_skips_under_ci(report: pytest.TestReport | pytest.CollectReport) -> None:
+    if not (UNDER_CI and report.skipped) or hasattr(report, "wasxfail"):
+        return
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    report.outcome = "failed"
+    report.longrepr = f"skipped under CI, which must provide everything the suite needs: {reason}"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[pytest.TestReport]:
+    report = yield
+    _fail_skips_under_ci(report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[pytest.CollectReport]:
+    report = yield
+    _fail_skips_under_ci(report)
+    return report
+
+
 PG_ADMIN_URL = os.environ.get("OPENCONNECTOR_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 

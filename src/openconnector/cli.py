@@ -198,6 +198,9 @@ def _load_extensions() -> None:
 
 
 def main() -> None:
+    from .connector.redaction import install_log_redaction
+
+    install_log_redaction()
     _load_extensions()
     try:
         app()

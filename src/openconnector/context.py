@@ -51,6 +51,16 @@ def get_context() -> Context:
         return _default
 
 
+def configured_timezone() -> str:
+    """The instance's timezone: the default context's, else ``OPENCONNECTOR_TIMEZONE``.
+
+    For code that may run without a database (the bare ``MappingService``), so Twig's
+    ``"now"`` renders in the same zone in Python as in the service, the UI and the CLI.
+    """
+    current = _default
+    return current.settings.timezone if current is not None else Settings.from_env().timezone
+
+
 def set_context(context: Context | None) -> None:
     """Make ``context`` the default (the server does this at start; tests per test)."""
     global _default

@@ -95,3 +95,22 @@ def test_user_add_then_login_works(context):
 
     assert UserService(context.db).verify("editor", "pw-123456")
     assert not UserService(context.db).verify("editor", "wrong")
+
+
+def test_sync_run_exit_codes_tell_failure_warning_and_success_apart(
+    context, fake_api, make_dcat, monkeypatch
+):
+    """0 success, 3 completed with invalid records, 1 failed (docs/operations.md)."""
+    from test_run_status import make_sync  # tests/connector is on sys.path
+
+    monkeypatch.setenv("OPENCONNECTOR_SECRET_KEY", "test-secret")
+    make_dcat(context)
+    where = ["--data-dir", str(context.settings.data_dir)]
+    codes = {}
+    for invalid in ([1, 2, 3, 4], [2], []):
+        sync = make_sync(context, fake_api, invalid)
+        result = runner.invoke(app, ["sync", "run", sync["id"], *where])
+        codes[len(invalid)] = (result.exit_code, result.output)
+    assert codes[4][0] == 1 and "all 4 records were invalid" in codes[4][1]
+    assert codes[1][0] == 3 and "Completed with 1 invalid of 4 records" in codes[1][1]
+    assert codes[0][0] == 0, codes[0][1]

@@ -218,7 +218,7 @@ def test_invalid_json_ends_the_run_with_a_clear_message(objects, source):
     assert _count(objects) == 0
 
 
-def test_a_429_with_retry_after_is_waited_out(objects, fake_api):
+def test_a_429_with_retry_after_is_waited_out(objects, fake_api, record_mapping):
     patient = _save(
         objects,
         "source",
@@ -228,6 +228,7 @@ def test_a_429_with_retry_after_is_waited_out(objects, fake_api):
         objects,
         patient,
         "/faults/retry-after?times=1&seconds=1",
+        record_mapping,
         resultsPosition="results",
         usesPagination=False,
     )
@@ -294,7 +295,7 @@ def test_two_runs_of_one_synchronisation_never_overlap(objects, fake_api, record
     sync = _sync(
         objects,
         slow,
-        "/faults/slow?seconds=1.5",
+        "/faults/slow?seconds=3",
         record_mapping,
         usesPagination=False,
         resultsPosition="results",
@@ -306,7 +307,9 @@ def test_two_runs_of_one_synchronisation_never_overlap(objects, fake_api, record
 
     thread = threading.Thread(target=first)
     thread.start()
-    time.sleep(0.5)
+    deadline = time.monotonic() + 30  # the first run holds its lock once it is asking the source
+    while not fake_api.hits("/faults/slow") and time.monotonic() < deadline:
+        time.sleep(0.02)
     with pytest.raises(Conflict, match="already running"):
         SynchronizationService().synchronize(sync)
     thread.join()

@@ -121,7 +121,12 @@ def test_two_workers_run_every_due_run_exactly_once(pg_context, workers, paged_s
     syncs = [make_sync(pg_context, paged_source.url, f"w{i}", total=6, size=3, delay=0.05) for i in range(4)]
     scheduled = [jobs.schedule(s["uuid"], interval=2) for s in syncs]
     workers.start(count=2, concurrency=2)
-    time.sleep(16)
+    # Wait for the work, not for the clock: five runs of each (8 s unloaded), 120 s at most.
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if all(len(_sync_runs(pg_context, s["uuid"])) >= 5 for s in syncs):
+            break
+        time.sleep(0.2)
     workers.stop()
     assert all(p.returncode == 0 for p in workers.procs), workers.output()
     for sync, job in zip(syncs, scheduled, strict=True):
@@ -188,7 +193,9 @@ def test_a_run_of_a_killed_worker_completes_on_the_other_without_duplicates(
     assert len(refs) == len(set(refs)) == 30
     with pg_context.db.connect() as conn:
         assert conn.execute(select(func.count()).select_from(t.contracts)).scalar_one() == 30
-    time.sleep(1)
+    deadline = time.monotonic() + 30  # the job log is written just after the run's own log
+    while not jobs.logs([("job_id", job["uuid"])])["total"] and time.monotonic() < deadline:
+        time.sleep(0.1)
     logs = jobs.logs([("job_id", job["uuid"])])["results"]
     assert [e["message"] for e in logs] == ["Synchronized 30 successfully"]
     assert parse_iso(jobs.get(job["uuid"])["nextRun"]) > utcnow()

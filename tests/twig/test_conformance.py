@@ -1,4 +1,4 @@
-"""Twig's own fixtures (../shared/twig-conformance/cases.jsonl beside the repository) rendered by our engine.
+"""Twig's own fixtures (tests/data/twig-conformance/cases.jsonl, BSD-3-Clause, see its README) rendered by our engine.
 
 Run ``pytest tests/twig/test_conformance.py -s`` to see the pass rate per folder
 and the ids of failing cases.
@@ -20,14 +20,10 @@ from openconnector import twig
 CASES = Path(
     os.environ.get(
         "TWIG_CONFORMANCE",
-        str(Path(__file__).resolve().parents[2].parent / "shared" / "twig-conformance/cases.jsonl"),
+        str(Path(__file__).resolve().parents[1] / "data" / "twig-conformance" / "cases.jsonl"),
     )
 )
 OUTPUT_TARGET = 0.95
-
-pytestmark = pytest.mark.skipif(
-    not CASES.exists() and not os.environ.get("CI"), reason="conformance fixtures not available"
-)
 
 
 def load_cases() -> list[dict[str, Any]]:
@@ -117,7 +113,7 @@ def test_conformance_pass_rate() -> None:
     assert err_pass == err_total
 
 
-@pytest.mark.parametrize("case", load_cases() if CASES.exists() else [], ids=lambda c: c["id"])
+@pytest.mark.parametrize("case", load_cases(), ids=lambda c: c["id"])
 def test_case(case: dict[str, Any]) -> None:
     ok, detail = run_case(case)
     if not ok:

@@ -10,13 +10,16 @@ import importlib
 import logging
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
 from ..context import Context, set_context
+from ..errors import OpenConnectorError
 from ..store.sessions import SessionStore
 from ..store.throttle import LoginThrottle
 from ..store.users import UserService
 from . import errors, openregister
+from .deps import require_user
+from .hardening import SecurityHeaders
 from .responses import FastJSONResponse as ORJSONResponse
 
 log = logging.getLogger("openconnector")
@@ -32,6 +35,9 @@ OPTIONAL = (
 
 
 def create_app(context: Context | None = None, *, make_default: bool = True) -> FastAPI:
+    from ..connector.redaction import install_log_redaction
+
+    install_log_redaction()  # before anything logs: no secret in any log line
     context = context or Context()
     if make_default:
         set_context(context)
@@ -74,8 +80,19 @@ def create_app(context: Context | None = None, *, make_default: bool = True) -> 
             web.install(app)
 
     @app.get("/health", include_in_schema=False)
-    async def health() -> dict[str, Any]:
-        return {"status": "ok", "version": _version()}
+    async def health(request: Request) -> dict[str, Any]:
+        """Liveness for anyone; the version only for a logged-in user, so an anonymous
+        scan cannot match the instance against a list of known vulnerable releases."""
+        answer: dict[str, Any] = {"status": "ok"}
+        if request.headers.get("authorization") or (request.scope.get("session") or {}).get("user"):
+            try:
+                require_user(request)
+            except OpenConnectorError:
+                return answer
+            answer["version"] = _version()
+        return answer
+
+    app.add_middleware(SecurityHeaders)  # last, so outermost: it sees every response
 
     return app
 

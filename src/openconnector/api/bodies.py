@@ -68,7 +68,7 @@ SCHEMA = _object(
             "additionalProperties": {"type": "object"},
             "description": "Property name to JSON Schema",
         },
-        "required": {"type": "array", "items": _STR},
+        "required": {"type": "array", "items": _STR, "uniqueItems": True},
     },
     ["title"],
 )

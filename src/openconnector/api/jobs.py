@@ -83,7 +83,7 @@ async def schedule_synchronization(ref: str, request: Request) -> Any:
             ref,
             interval=body.get("interval"),
             cron=body.get("cron"),
-            force=bool(body.get("force", False)),
+            force=bool(body["force"]) if "force" in body else None,
             enabled=body.get("isEnabled", True) is not False,
         )
     )

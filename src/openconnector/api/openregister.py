@@ -2,6 +2,10 @@
 
 Mounted at ``/index.php/apps/openregister`` and ``/apps/openregister``. Every
 route needs login. Register, schema and object are referenced by id, uuid or slug.
+
+PUT on a register or schema changes only the fields it names, as OpenRegister's
+``updateFromArray`` does (a register PUT without ``schemas`` keeps its schemas);
+PUT on an object replaces it (OpenRegister's documented full replace), PATCH merges.
 """
 
 from __future__ import annotations
@@ -54,12 +58,7 @@ async def get_register(ref: str, request: Request) -> Any:
     return await run_in_threadpool(_registers(request).get_register, ref)
 
 
-@router.put("/api/registers/{ref}", openapi_extra=body(bodies.REGISTER))
-async def replace_register(ref: str, request: Request) -> Any:
-    body = await json_object(request, schema=bodies.REGISTER)
-    return await run_in_threadpool(lambda: _registers(request).update_register(ref, body, merge=False))
-
-
+@router.put("/api/registers/{ref}", openapi_extra=body(bodies.REGISTER_PATCH))
 @router.patch("/api/registers/{ref}", openapi_extra=body(bodies.REGISTER_PATCH))
 async def patch_register(ref: str, request: Request) -> Any:
     body = await json_object(request, schema=bodies.REGISTER_PATCH)
@@ -100,12 +99,7 @@ async def get_schema(ref: str, request: Request) -> Any:
     return await run_in_threadpool(_registers(request).get_schema, ref)
 
 
-@router.put("/api/schemas/{ref}", openapi_extra=body(bodies.SCHEMA))
-async def replace_schema(ref: str, request: Request) -> Any:
-    body = await json_object(request, schema=bodies.SCHEMA)
-    return await run_in_threadpool(lambda: _registers(request).update_schema(ref, body, merge=False))
-
-
+@router.put("/api/schemas/{ref}", openapi_extra=body(bodies.SCHEMA_PATCH))
 @router.patch("/api/schemas/{ref}", openapi_extra=body(bodies.SCHEMA_PATCH))
 async def patch_schema(ref: str, request: Request) -> Any:
     body = await json_object(request, schema=bodies.SCHEMA_PATCH)

@@ -416,7 +416,13 @@ class CatalogService:
         return result
 
     def publication(self, catalog: Any, object_id: str, *, now: datetime | None = None) -> dict[str, Any]:
-        """One published object of the catalog; 404 when missing, elsewhere or not published."""
+        """One published object of the catalog; 404 when missing, elsewhere or not published.
+
+        The three answers look the same, and take the same time: an unknown id, or
+        one outside the catalog, still runs the published-object query (against the
+        catalog's first schema, for an id that cannot match), so response times do
+        not tell which ids exist but are hidden.
+        """
         cat, pairs = self.resolved(catalog)
         missing = PublicationNotFound(
             f"Object {object_id!r} not found in catalog {cat['slug']!r}",
@@ -424,28 +430,31 @@ class CatalogService:
             catalogSlug=cat["slug"],
         )
         try:
-            found = self.objects.find(object_id)
+            found: dict[str, Any] | None = self.objects.find(object_id)
         except NotFound:
-            raise missing from None
-        meta = found["@self"]
-        pair = next(
-            (
-                p
-                for p in pairs
-                if str(p.register["id"]) == meta["register"] and str(p.schema["id"]) == meta["schema"]
-            ),
-            None,
-        )
-        if pair is None:
+            found = None
+        pair = None
+        if found is not None:
+            meta = found["@self"]
+            pair = next(
+                (
+                    p
+                    for p in pairs
+                    if str(p.register["id"]) == meta["register"] and str(p.schema["id"]) == meta["schema"]
+                ),
+                None,
+            )
+        probe = pair or (pairs[0] if pairs else None)
+        if probe is None:
             raise missing
         # the same clause as the list: a detail page can never show what the list hides
         page = self.objects.find_all(
-            pair.register["id"],
-            pair.schema["id"],
-            query=ListQuery(limit=1, ids=[found["id"]]),
-            extra_where=[self.visible(pair.schema, now)],
+            probe.register["id"],
+            probe.schema["id"],
+            query=ListQuery(limit=1, ids=[found["id"] if found is not None and pair is not None else _NO_ID]),
+            extra_where=[self.visible(probe.schema, now)],
         )
-        if not page["results"]:
+        if pair is None or not page["results"]:
             raise missing
         return _Shaper(cat, pairs)(page["results"][0])
 
@@ -559,6 +568,10 @@ class _Shaper:
                     code = self.cache[key] = resolve_theme(key, self.mapping, self.default).rsplit("/", 1)[-1]
                 obj["theme"] = code
         return obj
+
+
+#: An id no object has (uuids are never all zeros), for the query an unknown id still runs.
+_NO_ID = "00000000-0000-0000-0000-000000000000"
 
 
 def _empty(query: ListQuery) -> dict[str, Any]:

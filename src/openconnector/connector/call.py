@@ -58,7 +58,7 @@ from openconnector.connector.calllog import (
     status_phrase,
 )
 from openconnector.connector.pages import Page, Pages
-from openconnector.connector.pagination import PageRequest, make_paginator, split_url
+from openconnector.connector.pagination import PageRequest, join_location, make_paginator, split_url
 from openconnector.connector.redaction import redact_text, redact_url, source_secrets
 from openconnector.errors import BadRequest, Conflict, OpenConnectorError, SourceRejected, SourceUnavailable
 
@@ -290,7 +290,7 @@ class CallService:
         exhausted, ``BadRequest`` for incomplete auth settings.
         """
         self._check_usable(source, method, endpoint)
-        url = endpoint if endpoint.startswith(("http://", "https://")) else f"{source['location']}{endpoint}"
+        url = join_location(source.get("location") or "", endpoint)
         return self._request(
             source, url, method, headers=headers, query=query, json=json, body=body, config=config
         )
@@ -322,7 +322,7 @@ class CallService:
         ``Conflict`` here, before the first page.
         """
         self._check_usable(source, method, endpoint)
-        url = endpoint if endpoint.startswith(("http://", "https://")) else f"{source['location']}{endpoint}"
+        url = join_location(source.get("location") or "", endpoint)
         request = split_url(url)
         request.query.update(query or {})
 
@@ -360,11 +360,7 @@ class CallService:
         options = {"retries": 0, "maxRateLimitWait": 0, **(config or {})}
         try:
             self._check_usable(source, method, endpoint, trace=trace)
-            url = (
-                endpoint
-                if endpoint.startswith(("http://", "https://"))
-                else f"{source['location']}{endpoint}"
-            )
+            url = join_location(source.get("location") or "", endpoint)
             result = self._request(
                 source, url, method, headers=call_headers, query=query, body=body, config=options, trace=trace
             )

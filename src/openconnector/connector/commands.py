@@ -1,6 +1,8 @@
 """CLI commands of the connector: ``sync run``, ``source test``, ``mapping test``.
 
 Each is a thin call to the service the REST API uses; errors exit 1 with the message.
+``sync run`` exits by the run's status (:data:`RUN_EXIT_CODES`, docs/operations.md), so
+a script or cron can tell a clean run from one with invalid records and from a failure.
 """
 
 from __future__ import annotations
@@ -21,6 +23,11 @@ console = Console()
 sync_app = typer.Typer(help="Synchronisations: run and test them.", no_args_is_help=True)
 source_app = typer.Typer(help="Sources: test them.", no_args_is_help=True)
 mapping_app = typer.Typer(help="Mappings: test them.", no_args_is_help=True)
+
+
+#: ``sync run``'s exit code per run status: 0 success, 1 failed, 3 completed with invalid
+#: records (2 is Click's usage error).
+RUN_EXIT_CODES = {"success": 0, "error": 1, "warning": 3}
 
 
 def _counts_table(log: dict[str, Any]) -> Table:
@@ -45,7 +52,11 @@ def sync_run(
     data_dir: DataDir = None,
     database_url: DbUrl = None,
 ) -> None:
-    """Run a synchronisation now, with a progress bar and a result table."""
+    """Run a synchronisation now, with a progress bar and a result table.
+
+    Exit code: 0 success, 1 failed (nothing could be written, or an error),
+    3 completed with invalid records.
+    """
     from .sync import SynchronizationService
 
     context = context_from(data_dir, database_url)
@@ -81,8 +92,9 @@ def sync_run(
                 markup=True,
                 highlight=False,
             )
-    if log["status"] == "error":
-        raise typer.Exit(1)
+    code = RUN_EXIT_CODES.get(log["status"], 0)
+    if code:
+        raise typer.Exit(code)
 
 
 @source_app.command("test")

@@ -15,7 +15,7 @@ from math import ceil
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, and_, delete, func, insert, select
+from sqlalchemy import Table, and_, delete, func, insert, or_, select
 
 from ..clock import iso, now_iso, utcnow
 from ..context import Context, get_context
@@ -238,13 +238,8 @@ class LogService:
                     clauses.append(table.c.created < iso(moment + timedelta(days=1)))
                 else:
                     clauses.append(table.c.created <= iso(moment))
-            elif name == "status_code" and "status_code" in table.c:
-                low, _, high = value.partition(",")
-                try:
-                    clauses.append(table.c.status_code >= int(low))
-                    clauses.append(table.c.status_code <= int(high or low))
-                except ValueError:
-                    raise BadRequest("status_code must be N or MIN,MAX", parameter=name) from None
+            elif name in ("status_code", "statusCode") and "status_code" in table.c:
+                clauses.append(status_code_clause(table.c.status_code, value, name))
             elif name.startswith("_sort[") or name.startswith("_order["):
                 field = name[name.index("[") + 1 : -1]
                 column = {"created": table.c.created, "status_code": table.c.get("status_code")}.get(field)
@@ -256,7 +251,9 @@ class LogService:
                 if name == "test":
                     clauses.append(column == (value.lower() in ("1", "true", "yes")))
                 elif name == "level":
-                    clauses.append(column == value.upper())
+                    clauses.append(column.in_([v.strip().upper() for v in value.split(",") if v.strip()]))
+                elif name == "status":
+                    clauses.append(column.in_([v.strip().lower() for v in value.split(",") if v.strip()]))
                 else:
                     clauses.append(column == value)
             elif name.startswith("_"):
@@ -283,6 +280,30 @@ class LogService:
             "results_count": len(results),
             "total": total,
         }
+
+
+def status_code_clause(column: Any, value: str, name: str = "status_code") -> Any:
+    """A status code filter: ``404``, ``400,599`` (a range, the original's form), ``500-599``,
+    ``4xx``, or a list of those (``401,403,404``, ``4xx,503``)."""
+    items = [item.strip().lower() for item in str(value).split(",") if item.strip()]
+    if len(items) == 2 and all(item.isdigit() for item in items):
+        items = [f"{items[0]}-{items[1]}"]
+    ranges: list[tuple[int, int]] = []
+    for item in items:
+        low, sep, high = item.partition("-")
+        if item.endswith("xx") and item[:-2].isdigit() and len(item) == 3:
+            ranges.append((int(item[0]) * 100, int(item[0]) * 100 + 99))
+        elif low.isdigit() and (not sep or high.isdigit()):
+            ranges.append((int(low), int(high or low)))
+        else:
+            raise BadRequest(
+                f"{name} must be codes, ranges or classes like 404, 400,599, 500-599, 4xx "
+                f"or 401,403,404; got {value!r}",
+                parameter=name,
+            )
+    if not ranges:
+        raise BadRequest(f"{name} is empty", parameter=name)
+    return or_(*(column.between(low, high) for low, high in ranges))
 
 
 def _positive(name: str, value: str) -> int:

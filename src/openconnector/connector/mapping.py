@@ -535,9 +535,13 @@ class MappingService:
         source_caller: Callable[..., str] | None = None,
         cache_size: int = 256,
         limits: WorkLimits | None = None,
+        timezone: str | None = None,
     ) -> None:
         self.limits = limits or WorkLimits()
         self.mapping_resolver = mapping_resolver
+        #: Where dates without a zone (Twig's ``"now"``) are read and shown; default the
+        #: instance's (``OPENCONNECTOR_TIMEZONE``), as everywhere else.
+        self.timezone = timezone
         self.source_caller = source_caller
         self._env = twig_env
         self._env_ready = False
@@ -626,9 +630,12 @@ class MappingService:
             return self._env
         with self._lock:
             if self._env is None:
+                from openconnector.context import configured_timezone
                 from openconnector.twig import Environment
 
-                self._env = Environment(strict_variables=False, autoescape="html", timezone="UTC")
+                self._env = Environment(
+                    strict_variables=False, autoescape="html", timezone=self.timezone or configured_timezone()
+                )
             self._env.add_function("executeMapping", self.twig_execute_mapping)
             self._env.add_function("callSource", self.twig_call_source)
             self._env_ready = True

@@ -26,7 +26,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote_plus, urljoin, urlsplit, urlunsplit
 
 from openconnector.connector.records import MISSING, get_path
 from openconnector.errors import BadRequest
@@ -52,6 +52,7 @@ __all__ = [
     "Paginator",
     "SinglePagePaginator",
     "from_source_config",
+    "join_location",
     "make_paginator",
     "split_url",
 ]
@@ -107,6 +108,39 @@ class PageContext:
     body: Any
     headers: Mapping[str, str]
     records: list[Any]
+
+
+def join_location(location: str, endpoint: str) -> str:
+    """The URL of ``endpoint`` on a source at ``location``: ``path + endpoint ? merged query``.
+
+    The original glues the two strings together, so a location that carries a
+    query string (``https://api.example/v1?access=KEY``) plus ``/items?page=2``
+    became ``...?access=KEY/items?page=2``: the endpoint ended up inside the
+    key's value. Here the endpoint's path follows the location's path, and the
+    query is the location's parameters followed by the endpoint's, an endpoint
+    parameter replacing a location parameter of the same name. An absolute
+    ``http(s)://`` endpoint is used as it is. Parameters keep their encoding.
+    """
+    if endpoint.startswith(("http://", "https://")):
+        return endpoint
+    base, _, base_fragment = location.partition("#")
+    base_path, has_base_query, base_query = base.partition("?")
+    if not has_base_query:
+        return f"{location}{endpoint}" if not base_fragment else f"{base}{endpoint}"
+    extra, _, fragment = endpoint.partition("#")
+    extra_path, _, extra_query = extra.partition("?")
+    extra_pairs = [pair for pair in extra_query.split("&") if pair]
+    extra_names = {_param_name(pair) for pair in extra_pairs}
+    pairs = [pair for pair in base_query.split("&") if pair and _param_name(pair) not in extra_names]
+    pairs.extend(extra_pairs)
+    url = base_path + extra_path
+    if pairs:
+        url += "?" + "&".join(pairs)
+    return url + (f"#{fragment}" if fragment else "")
+
+
+def _param_name(pair: str) -> str:
+    return unquote_plus(pair.partition("=")[0])
 
 
 def split_url(url: str) -> PageRequest:

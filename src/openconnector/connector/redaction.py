@@ -17,13 +17,18 @@ Two complementary mechanisms:
 from __future__ import annotations
 
 import base64
+import logging
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 __all__ = [
     "REDACTED",
+    "install_log_redaction",
+    "redact_log_text",
+    "remember_secrets",
     "SECRET_CONFIG_KEYS",
     "is_secret_header",
     "is_secret_param",
@@ -42,7 +47,17 @@ SECRET_CONFIG_KEYS = frozenset(
 )
 
 _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "cookie", "set-cookie"})
-_SECRET_HEADER_PARTS = ("token", "secret", "key", "password", "session", "signature")
+_SECRET_HEADER_PARTS = (
+    "token",
+    "secret",
+    "key",
+    "password",
+    "session",
+    "signature",
+    "auth",
+    "cookie",
+    "credential",
+)
 _SECRET_PARAMS = frozenset(
     {
         "key",
@@ -60,6 +75,13 @@ _SECRET_PARAMS = frozenset(
         "pwd",
         "signature",
         "sig",
+        "access",
+        "access_key",
+        "accesskey",
+        "auth",
+        "jwt",
+        "session",
+        "sessionid",
     }
 )
 _SECRET_PARAM_PARTS = ("token", "secret", "password", "signature", "apikey", "api_key", "api-key")
@@ -158,34 +180,25 @@ def _string_values(value: Any) -> Iterable[str]:
 def source_secrets(source: Mapping[str, Any]) -> list[str]:
     """Collect the secret values of a source, for ``redact_text``.
 
-    Looks at ``authenticationConfig`` (and the original's
-    ``configuration.authentication``), literal credential headers and query
-    parameters in ``configuration``, and ``configuration.auth`` ``[user, pass]``.
-    A ``Bearer xyz`` or ``Basic xyz`` header contributes both the whole value
-    and ``xyz``; a Basic header also its decoded password.
+    The same paths that are encrypted at rest (``register/builtin.py``
+    ``SOURCE_SECRETS``: ``authenticationConfig``, credential headers and query
+    parameters, ``configuration.auth`` ``[user, pass]``, the password and
+    credential query values of ``location``) plus the paths the source's user
+    marked secret (``secretFields``); numbers count as written. A ``Bearer xyz``
+    or ``Basic xyz`` header contributes both the whole value and ``xyz``; a Basic
+    header also its decoded password. Every value found is also remembered for
+    the log redaction of this process (``remember_secrets``).
     """
+    from openconnector.register.builtin import SOURCE_SECRETS
+    from openconnector.store.secrets import secret_paths, secret_values
+
+    schema = {"configuration": {"secretProperties": SOURCE_SECRETS, "secretPathsProperty": "secretFields"}}
     found: list[str] = []
-    config = source.get("configuration") or {}
-    for settings in (source.get("authenticationConfig") or {}, config.get("authentication") or {}):
-        if isinstance(settings, Mapping):
-            for key, value in settings.items():
-                if key in SECRET_CONFIG_KEYS:
-                    found.extend(_string_values(value))
-    headers = config.get("headers") or {}
-    if isinstance(headers, Mapping):
-        for name, value in headers.items():
-            if is_secret_header(name):
-                for text in _string_values(value):
-                    found.extend(_header_secrets(text))
-    query = config.get("query") or {}
-    if isinstance(query, Mapping):
-        for name, value in query.items():
-            if is_secret_param(name):
-                found.extend(_string_values(value))
-    auth = config.get("auth")
-    if isinstance(auth, list | tuple) and len(auth) >= 2 and isinstance(auth[1], str):
-        found.append(auth[1])
-    return [s for s in dict.fromkeys(found) if len(s) >= _MIN_SECRET_LENGTH]
+    for value in secret_values(dict(source), secret_paths(schema, dict(source))):
+        found.extend(_header_secrets(value))
+    secrets = [s for s in dict.fromkeys(found) if len(s) >= _MIN_SECRET_LENGTH]
+    remember_secrets(secrets)
+    return secrets
 
 
 _SCHEME = re.compile(r"^\s*(\w+)\s+(\S+)\s*$")
@@ -206,3 +219,94 @@ def _header_secrets(value: str) -> list[str]:
             if ":" in decoded:
                 out.append(decoded.partition(":")[2])
     return out
+
+
+# -- every log line of the process -----------------------------------------------------
+
+#: Secret values met in this process (sources' credentials as they were called),
+#: oldest first; redacted from every log line whatever their name.
+_known: dict[str, None] = {}
+_known_lock = threading.Lock()
+_MAX_KNOWN = 10_000
+
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>]+")
+_PAIR_IN_TEXT = re.compile(r"(?<=[?&;])([^=&\s\"'#?]+)=([^&\s\"'#]*)")
+
+
+def remember_secrets(values: Iterable[str]) -> None:
+    """Add secret values to the ones every log line of this process is cleaned of."""
+    with _known_lock:
+        for value in values:
+            if isinstance(value, str) and len(value) >= _MIN_SECRET_LENGTH and value not in _known:
+                _known[value] = None
+                if len(_known) > _MAX_KNOWN:
+                    del _known[next(iter(_known))]
+
+
+def redact_log_text(text: str) -> str:
+    """``text`` without secrets: URLs' passwords and credential query values (by
+    name, also in a bare ``/path?token=x``), and every remembered secret value."""
+    if "://" in text:
+        text = _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
+    if "=" in text:
+        text = _PAIR_IN_TEXT.sub(
+            lambda m: f"{m.group(1)}={REDACTED}" if is_secret_param(m.group(1)) else m.group(0), text
+        )
+    with _known_lock:
+        known = list(_known)
+    return redact_text(text, known) if known else text
+
+
+def _redact_arg(value: Any) -> Any:
+    if isinstance(value, int | float | bool) or value is None:
+        return value
+    text = value if isinstance(value, str) else str(value)
+    clean = redact_log_text(text)
+    return value if clean == text else clean
+
+
+def _redact_record(record: logging.LogRecord) -> None:
+    if isinstance(record.msg, str):
+        record.msg = redact_log_text(record.msg)
+    elif record.msg is not None:
+        record.msg = _redact_arg(record.msg)
+    if isinstance(record.args, tuple):
+        record.args = tuple(_redact_arg(a) for a in record.args)
+    elif isinstance(record.args, Mapping):
+        record.args = {k: _redact_arg(v) for k, v in record.args.items()}
+    if record.exc_info and not record.exc_text:
+        record.exc_text = redact_log_text(logging.Formatter().formatException(record.exc_info))
+    if record.stack_info:
+        record.stack_info = redact_log_text(record.stack_info)
+
+
+_installed = False
+
+
+def install_log_redaction() -> None:
+    """Make every log record of this process pass through redaction, and keep the
+    HTTP client's per-request lines (every outgoing URL, at INFO) out of the log.
+
+    A record factory, not a handler filter: it also covers handlers configured
+    later (uvicorn's own, a library's) and records that never reach the root.
+    Idempotent.
+    """
+    global _installed
+    for name in ("httpx", "httpcore"):
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET or logger.level < logging.WARNING:
+            logger.setLevel(logging.WARNING)
+    if _installed:
+        return
+    _installed = True
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        try:
+            _redact_record(record)
+        except Exception:  # noqa: BLE001 - a log line must never break the caller
+            record.msg, record.args = "(log line withheld: it could not be redacted)", ()
+        return record
+
+    logging.setLogRecordFactory(factory)

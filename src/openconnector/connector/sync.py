@@ -109,6 +109,11 @@ class Run:
                 entry["errors"] = errors
             self.reasons.append(entry)
 
+    def nothing_valid(self) -> bool:
+        """Records were found and every one was invalid: nothing could be written (a failure)."""
+        o = self.objects
+        return o["invalid"] > 0 and o["created"] + o["updated"] + o["skipped"] == 0
+
     def result(self) -> dict[str, Any]:
         return {
             "objects": dict(self.objects),
@@ -336,11 +341,11 @@ class SynchronizationService:
                     mapping.get("passThrough"),
                     register["id"],
                     schema["id"],
-                    schema.get("updated"),
+                    schema,  # its content, not its "updated": that has whole seconds
                 ]
             )
             if mapping
-            else content_hash([register["id"], schema["id"]])
+            else content_hash([register["id"], schema["id"], schema])
         )
         id_position = str(config.get("idPosition") or "id")
         return {
@@ -440,6 +445,13 @@ class SynchronizationService:
         if run.stop_reason == "stopped":
             run.status, run.message = "interrupted", "Stopped after a complete page; nothing was deleted"
             return
+        if run.nothing_valid():
+            run.status = "error"
+            run.message = (
+                f"Failed: all {run.objects['invalid']} records were invalid; nothing was written "
+                "and nothing deleted (see result.invalid)"
+            )
+            return
         if run.complete and not run.test:
             run.objects["deleted"] = self._delete_vanished(run, contracts)
         elif run.complete and run.test and seen is not None:
@@ -448,13 +460,18 @@ class SynchronizationService:
         if self.db.is_sqlite and not run.test and run.objects["created"] + run.objects["deleted"] > 1000:
             with self.db.begin() as conn:  # fresh statistics after bulk changes keep the planner right
                 conn.exec_driver_sql("PRAGMA optimize")
-        run.status = "success"
-        if run.message == "Running":
+        early = (
+            "" if run.complete else f", but the run stopped early ({run.stop_reason}); nothing was deleted"
+        )
+        if run.objects["invalid"]:
+            run.status = "warning"
             run.message = (
-                "Success"
-                if run.complete
-                else f"Success, but the run stopped early ({run.stop_reason}); nothing was deleted"
+                f"Completed with {run.objects['invalid']} invalid of {run.objects['found']} records{early}"
             )
+        else:
+            run.status = "success"
+            if run.message == "Running":
+                run.message = f"Success{early}"
 
     def _page(
         self,

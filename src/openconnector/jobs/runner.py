@@ -123,6 +123,8 @@ def synchronization_action(
                 RATE_LIMITED, "WARNING", f"Rate limited: {log.get('message')}", retry_at=retry_at, result=log
             )
         return Outcome(FAILED, "ERROR", f"Failed to synchronize: {log.get('message')}", result=log)
+    if status == "warning":
+        return Outcome(SUCCESS, "WARNING", f"Synchronized: {log.get('message')}", result=log)
     return Outcome(SUCCESS, "INFO", f"Synchronized {objects.get('found', 0)} successfully", result=log)
 
 

@@ -220,14 +220,15 @@ class JobService:
         synchronization: Any,
         interval: Any = None,
         cron: str | None = None,
-        force: bool = False,
+        force: bool | None = None,
         *,
         enabled: bool = True,
     ) -> dict[str, Any]:
         """Run ``synchronization`` every ``interval`` seconds or on ``cron``: one call, one job.
 
-        Creates the synchronisation's job or updates the one it has; the next run is
-        the first slot from now.
+        Creates the synchronisation's job or updates the one it has (keeping its other
+        arguments, and its ``force`` unless one is given); the next run is the first
+        slot from now.
         """
         if interval not in (None, "") and cron not in (None, ""):
             raise BadRequest("Give interval or cron, not both")
@@ -242,6 +243,12 @@ class JobService:
         }
         existing = self.job_of(sync)
         if existing is not None:
+            arguments = dict(existing.get("arguments") or {})
+            body["arguments"] = {
+                **arguments,
+                "synchronizationId": sync["uuid"],
+                "force": bool(arguments.get("force", False) if force is None else force),
+            }
             return self.entities.update(existing["uuid"], self.prepare(body, existing))
         body.update(
             name=f"Synchronize {sync.get('name') or sync['uuid']}",

@@ -38,10 +38,16 @@ def _common(**props: Any) -> dict[str, Any]:
     }
 
 
-#: Where a source keeps secrets: encrypted at rest, masked in every answer.
+#: Where a source keeps secrets: encrypted at rest, masked in every answer
+#: (paths as ``store/secrets.py`` reads them). Besides these, a source's
+#: ``secretFields`` lists paths its user marked secret, e.g.
+#: ``configuration.headers.X-Custom`` or ``configuration.query.access``.
 SOURCE_SECRETS = [
     "authenticationConfig.*",
     "configuration.authentication.*",
+    "configuration.*",
+    "configuration.auth.1",
+    "url:location",
     "configuration.headers.*",
     "configuration.query.*",
     "headers.*",
@@ -58,12 +64,17 @@ BUILTIN_SCHEMAS: dict[str, dict[str, Any]] = {
         "title": "Source",
         "description": "Where data comes from: a base URL and how to authenticate.",
         "required": ["name"],
-        "configuration": {"objectNameField": "name", "secretProperties": SOURCE_SECRETS},
+        "configuration": {
+            "objectNameField": "name",
+            "secretProperties": SOURCE_SECRETS,
+            "secretPathsProperty": "secretFields",
+        },
         "properties": _common(
             type={"type": "string", "enum": ["api", "json", "xml", "soap", "database", "file"]},
             location=_S,
             isEnabled=_B,
             auth=_S,
+            secretFields={"type": "array", "items": {"type": "string", "minLength": 1}},
             authenticationConfig=_O,
             configuration=_O,
             headers=_O,

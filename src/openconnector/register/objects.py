@@ -24,7 +24,7 @@ from ..context import Context, get_context
 from ..errors import BadRequest, NotFound, ValidationFailed
 from ..store import tables as t
 from ..store.ids import new_uuids, row_id
-from ..store.secrets import mask, reveal, seal
+from ..store.secrets import mask, reveal, seal, secret_paths
 from ..store.statements import Statement, insert_statements, run_statements, update_statements
 from .registers import RegisterService
 from .search import ListQuery, SqlBuilder, combine, parse_params
@@ -40,6 +40,10 @@ _COLUMNS = (
     t.objects.c.created,
     t.objects.c.updated,
 )
+
+
+#: The built-in register whose objects are the connector's entities (sources, mappings, ...).
+ENTITY_REGISTER = "openconnector"
 
 
 def _dumps(value: Any) -> str:
@@ -199,8 +203,17 @@ class ObjectService:
             schema = schema or current["@self"]["schema"]
         with self.db.begin(conn) as c:
             reg, sch = self.resolve(register, schema, c)
+            given = object.get("uuid")
+            if reg.get("slug") == ENTITY_REGISTER and given and str(object_id or given) == str(given):
+                object_id = given  # a connector entity's uuid is its identity, not a field
+                object = {k: v for k, v in object.items() if k != "uuid"}
             batch = self.prepare_objects([object], reg, sch, c, owner=owner, patch=patch, uuids=[object_id])
-            return batch.write(c)[0]  # an invalid object raised ValidationFailed
+            saved = batch.write(c)[0]  # an invalid object raised ValidationFailed
+            if "objectId" not in saved["@self"]:  # a new row: its numeric id, as a later find shows it
+                saved["@self"]["objectId"] = c.execute(
+                    select(t.objects.c.id).where(t.objects.c.uuid == saved["id"])
+                ).scalar_one()
+            return _identified(saved, reg)
 
     def save_objects(
         self,
@@ -260,7 +273,9 @@ class ObjectService:
         maps the next.
         """
         validator = self.registers.validator(sch)
-        secret_paths = (sch.get("configuration") or {}).get("secretProperties") or []
+        has_secrets = bool(secret_paths(sch)) or bool(
+            (sch.get("configuration") or {}).get("secretPathsProperty")
+        )
         wanted = [str(u) for u in uuids if u]
         for value in wanted:
             if not _is_uuid(value):
@@ -306,9 +321,10 @@ class ObjectService:
                     raise failure
                 results.append(failure)
                 continue
-            if secret_paths:
+            if has_secrets:
                 data = copy.deepcopy(data)
-                seal(data, secret_paths, self.context.secrets, row.object if row is not None else None)
+                previous = row.object if row is not None else None
+                seal(data, secret_paths(sch, data), self.context.secrets, previous)
             if row is None:
                 made = key or next(fresh)
                 inserts.append((made, data))
@@ -369,7 +385,8 @@ class ObjectService:
         """One object in wire shape; 404 when it is not in the given register/schema."""
         with self.db.connect(conn) as c:
             row = self._find_row(id, register, schema, c)
-        return self._wire(row, self.registers.get_schema(row.schema_id))
+            reg = self.registers.get_register(row.register_id, c)
+        return _identified(self._wire(row, self.registers.get_schema(row.schema_id)), reg)
 
     def find_all(
         self,
@@ -417,7 +434,7 @@ class ObjectService:
             facets_out = self._facets(c, builder, where, query) if query.facets else None
         limit_ = query.limit
         envelope: dict[str, Any] = {
-            "results": [self._wire(r, sch) for r in rows],
+            "results": [_identified(self._wire(r, sch), reg) for r in rows],
             "total": total,
             "page": query.page,
             "pages": max(1, ceil(total / limit_)) if limit_ else 1,
@@ -509,15 +526,16 @@ class ObjectService:
     @staticmethod
     def _wire_from(record: Any, sch: dict[str, Any]) -> dict[str, Any]:
         data = record["object"]
-        secret_paths = (sch.get("configuration") or {}).get("secretProperties")
-        if secret_paths:
-            data = mask(data, secret_paths)
+        paths = secret_paths(sch, data)
+        if paths:
+            data = mask(data, paths)
         config = sch.get("configuration") or {}
         name_field = config.get("objectNameField") or "title"
         name = data.get(name_field) if isinstance(data.get(name_field), str) else data.get("name")
         out = {"id": record["uuid"], **data}
         out["@self"] = {
             "id": record["uuid"],
+            "uuid": record["uuid"],
             "name": name if isinstance(name, str) and name else record["uuid"],
             "register": str(record["register_id"]),
             "schema": str(record["schema_id"]),
@@ -534,14 +552,23 @@ class ObjectService:
         """The stored object with its secrets decrypted, for the code that uses them
         (CallService). Never send the result to a client or a log."""
         sch = schema if isinstance(schema, dict) else self.registers.get_schema(schema)
-        paths = (sch.get("configuration") or {}).get("secretProperties") or []
         with self.db.connect(None) as c:
             row = self._find_row(obj["id"], None, None, c)
+        paths = secret_paths(sch, row.object)
         return (
             {"id": row.uuid, **reveal(row.object, paths, self.context.secrets)}
             if paths
             else {"id": row.uuid, **row.object}
         )
+
+
+def _identified(obj: dict[str, Any], reg: dict[str, Any]) -> dict[str, Any]:
+    """Objects of the connector's register also carry ``uuid`` at the top, as the
+    OpenConnector entities do (the tutorial's ``$source->getUuid()`` is ``source["uuid"]``);
+    ``@self.objectId`` is the numeric id ``GET /api/sources/{id}`` shows."""
+    if reg.get("slug") == ENTITY_REGISTER and "uuid" not in obj:
+        return {"id": obj["id"], "uuid": obj["id"], **{k: v for k, v in obj.items() if k != "id"}}
+    return obj
 
 
 def _literal_int(value: int) -> Any:

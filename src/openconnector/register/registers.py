@@ -14,6 +14,7 @@ import time
 import uuid as uuidlib
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, delete, func, insert, select, text, update
 
 from ..clock import now_iso
@@ -255,8 +256,10 @@ class RegisterService:
             conn.execute(delete(t.schemas).where(t.schemas.c.id == current["id"]))
 
     def validator(self, schema: dict[str, Any]) -> Validator:
-        """The compiled validator of a schema version (cached by id and ``updated``)."""
-        key = (schema["uuid"], schema["updated"])  # uuids: two databases in one process never collide
+        """The compiled validator of a schema version (cached by uuid and content: ``updated``
+        has whole seconds, and two edits within one second must not share a validator)."""
+        # uuids: two databases in one process never collide
+        key = (schema["uuid"], orjson.dumps(schema, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS))
         found = self._validators.get(key)
         if found is None:
             found = Validator(schema, self.context.settings.timezone)

@@ -8,13 +8,15 @@ revisions shipped in the package and run on start and by ``openconnector db upgr
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
 
 from .settings import Settings
 
@@ -43,10 +45,34 @@ def _dumps(value: object) -> str:
 JSON_OPTIONS = {"json_serializer": _dumps, "json_deserializer": orjson.loads}
 
 
+def private_sqlite_file(url: str) -> None:
+    """Create the SQLite database file readable by its owner only (0600), like the key
+    file, and narrow an existing one and its ``-wal``/``-shm`` files to that mode.
+
+    SQLite creates the WAL and shared-memory files with the database file's mode, so a
+    private database file keeps them private too; left to the umask they were 0644,
+    readable by every user of the host (source secrets are sealed, but the data is not).
+    """
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            if file.stat().st_mode & 0o077:
+                file.chmod(0o600)
+        except OSError:  # absent, or not ours to change: SQLite reports what matters
+            pass
+
+
 def make_engine(settings: Settings) -> Engine:
     url = settings.url
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_sqlite_file(url)
         # LIFO: the connection just returned (its page cache warm) is the next one handed out,
         # so idle connections stay idle instead of each filling a cache of its own.
         engine = create_engine(

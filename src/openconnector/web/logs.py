@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from ..connector.entities import EntityService
-from ..errors import OpenConnectorError
+from ..errors import NotFound, OpenConnectorError
 from .pages import context_of, page_router
 from .templating import render
 
@@ -79,3 +79,23 @@ async def logs(request: Request, kind: str = "calls", _page: int = 1) -> Respons
         sync_names=dict(syncs),
         job_names=dict(jobs),
     )
+
+
+def _run_page(request: Request, ref: str) -> dict[str, Any]:
+    from ..connector.logs import LogService
+
+    context = context_of(request)
+    log = LogService(context).sync_log(ref)
+    try:
+        sync = EntityService("synchronization", context).get(log["synchronizationId"])
+    except NotFound:
+        sync = None
+    return {"log": log, "sync": sync}
+
+
+@router.get("/logs/runs/{ref}")
+async def run_log(request: Request, ref: str) -> Response:
+    """One run as stored: counts, timing, stop reason and invalid records, while the log is kept."""
+    data = await run_in_threadpool(_run_page, request, ref)
+    name = (data["sync"] or {}).get("name") or data["log"]["synchronizationId"]
+    return render(request, "run.html", section="logs", title=f"Run of {name}", name=name, **data)

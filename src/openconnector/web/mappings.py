@@ -161,6 +161,25 @@ def _to_mapping(state: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     return mapping, errors
 
 
+def _keep_stored(mapping: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+    """Rules and casts the user left as shown keep their stored value and type.
+
+    The form shows every value as text: a number rule ``5`` or a cast list
+    ``["integer", "string"]`` comes back as ``"5"`` / ``"integer,string"``; unchanged,
+    they are stored as they were, so a save changes only what the user changed.
+    """
+    stored_rules = current.get("mapping") or {}
+    for key, value in mapping["mapping"].items():
+        if key in stored_rules and isinstance(value, str) and value == _rule_text(stored_rules[key]):
+            mapping["mapping"][key] = stored_rules[key]
+    stored_casts = current.get("cast") or {}
+    for key, value in mapping["cast"].items():
+        old = stored_casts.get(key)
+        if isinstance(old, list) and value == ",".join(map(str, old)):
+            mapping["cast"][key] = old
+    return mapping
+
+
 def _choices(request: Request) -> dict[str, Any]:
     context = context_of(request)
     registers = RegisterService(context)
@@ -304,7 +323,7 @@ async def save_mapping(request: Request, ref: str) -> Response:
     if errors:
         return _detail(request, current, state, errors=errors, choices=choices, status_code=400)
     try:
-        await run_in_threadpool(service.update, current["uuid"], mapping)
+        await run_in_threadpool(service.update, current["uuid"], _keep_stored(mapping, current))
     except OpenConnectorError as exc:
         return _detail(
             request, current, state, errors=service_errors(exc, "name"), choices=choices, status_code=400

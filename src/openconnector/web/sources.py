@@ -86,16 +86,28 @@ async def create_source(request: Request) -> Response:
     )
 
 
+_HEADER_PATH = "configuration.headers."
+
+
+def _marked_headers(source: dict[str, Any]) -> set[str]:
+    """Names of the headers this source's user marked secret (``secretFields``)."""
+    listed = source.get("secretFields") or []
+    return {p[len(_HEADER_PATH) :] for p in listed if isinstance(p, str) and p.startswith(_HEADER_PATH)}
+
+
 def _header_rows(source: dict[str, Any]) -> list[dict[str, Any]]:
     headers = ((source.get("configuration") or {}).get("headers")) or {}
+    marked = _marked_headers(source)
     rows = []
     for name, value in headers.items():
-        secret = is_sensitive(name)
+        by_name = is_sensitive(name)
+        secret = by_name or name in marked
         rows.append(
             {
                 "name": name,
                 "value": "" if secret else value,
                 "secret": secret,
+                "by_name": by_name,
                 "is_set": secret and value not in (None, ""),
             }
         )
@@ -157,15 +169,25 @@ def _read_headers(
     names = lists.get("header.name", [])
     values = lists.get("header.value", [])
     clears = set(lists.get("header.clear", []))
+    ticked = set(lists.get("header.secret", []))
     headers: dict[str, Any] = {}
     rows: list[dict[str, Any]] = []
     errors: dict[str, str] = {}
     for i, name in enumerate(names):
         name = name.strip()
         value = values[i].strip() if i < len(values) else ""
-        secret = is_sensitive(name)
+        by_name = is_sensitive(name)
+        secret = by_name or str(i) in ticked
         kept = secret and not value and stored.get(name) not in (None, "") and str(i) not in clears
-        rows.append({"name": name, "value": "" if secret else value, "secret": secret, "is_set": kept})
+        rows.append(
+            {
+                "name": name,
+                "value": "" if secret else value,
+                "secret": secret,
+                "by_name": by_name,
+                "is_set": kept,
+            }
+        )
         if not name:
             if value:
                 errors[f"header.{i}"] = "Give the header a name."
@@ -206,7 +228,7 @@ async def save_source(request: Request, ref: str) -> Response:
     headers, header_rows, header_errors = _read_headers(lists, configuration.get("headers") or {})
     errors.update(header_errors)
     if action == "add-header":
-        header_rows.append({"name": "", "value": "", "secret": False, "is_set": False})
+        header_rows.append({"name": "", "value": "", "secret": False, "by_name": False, "is_set": False})
     for key, message in {
         "name": check_name(values["name"]),
         "type": check_choice(values["type"], SOURCE_TYPES, "type"),
@@ -226,6 +248,12 @@ async def save_source(request: Request, ref: str) -> Response:
         )
     configuration["headers"] = headers
     data = {k: values[k] for k in ("name", "type", "description", "location", "isEnabled", "auth")}
+    others = [p for p in source.get("secretFields") or [] if not str(p).startswith(_HEADER_PATH)]
+    data["secretFields"] = others + [
+        _HEADER_PATH + row["name"]
+        for row in header_rows
+        if row["secret"] and not row["by_name"] and row["name"] in headers
+    ]
     data["authenticationConfig"] = auth_config
     data["configuration"] = configuration
     try:

@@ -124,11 +124,31 @@ def _resolve(kind: str, context: Any, ref: Any) -> dict[str, Any] | None:
         return None
 
 
+def _target_values(context: Any, target_id: Any) -> tuple[str, str]:
+    """``targetId`` (``register/schema`` by id, uuid or slug) as the form's option values (ids).
+
+    A reference that resolves to nothing is shown as it is, so a Save keeps it.
+    """
+    register_ref, _, schema_ref = str(target_id or "").partition("/")
+    registers = RegisterService(context)
+    try:
+        register = registers.get_register(register_ref) if register_ref else None
+    except NotFound:
+        return register_ref, schema_ref
+    if register is None:
+        return "", schema_ref
+    try:
+        schema = registers.get_schema(schema_ref, register=register) if schema_ref else None
+    except NotFound:
+        return str(register["id"]), schema_ref
+    return str(register["id"]), str(schema["id"]) if schema else ""
+
+
 def _values(request: Request, sync: dict[str, Any]) -> dict[str, Any]:
-    """The form's values for a stored synchronisation (references shown as uuids)."""
+    """The form's values for a stored synchronisation (references shown as option values)."""
     context = context_of(request)
     config = sync.get("sourceConfig") or {}
-    register_id, _, schema_id = str(sync.get("targetId") or "").partition("/")
+    register_id, schema_id = _target_values(context, sync.get("targetId"))
     source = _resolve("source", context, sync.get("sourceId"))
     mapping = _resolve("mapping", context, sync.get("sourceTargetMapping"))
     return {
@@ -148,11 +168,16 @@ def _values(request: Request, sync: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _choices(request: Request, register: str) -> dict[str, Any]:
+def _choices(request: Request, register: str, stored: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The options of each select; a stored value that is not among them is offered too.
+
+    A reference made through the API to something this page cannot list (a source
+    since deleted, a type the form does not offer) stays selected, so Save keeps it.
+    """
     context = context_of(request)
     registers = RegisterService(context)
     regs = [r for r in registers.list_registers() if r.get("slug") != "openconnector"]
-    return {
+    choices = {
         "sources": [
             (s["uuid"], str(s.get("name") or s["id"])) for s in EntityService("source", context).list()
         ],
@@ -161,7 +186,28 @@ def _choices(request: Request, register: str) -> dict[str, Any]:
         ],
         "registers": [(str(r["id"]), str(r.get("title") or r["slug"])) for r in regs],
         "schemas": _schema_options(registers, register),
+        "source_types": [(t, t) for t in SOURCE_TYPES],
+        "target_types": [(t, t) for t in TARGET_TYPES],
     }
+    for field, key in _STORED_OPTIONS:
+        value = str((stored or {}).get(field) or "")
+        if key == "schemas" and register != (stored or {}).get("register"):
+            continue  # another register chosen: its own schemas only
+        if value and value not in {v for v, _ in choices[key]}:
+            choices[key].append((value, f"{value} (not found)" if key not in _TYPE_KEYS else value))
+    return choices
+
+
+#: Form field → the options it is chosen from.
+_STORED_OPTIONS = (
+    ("sourceId", "sources"),
+    ("sourceTargetMapping", "mappings"),
+    ("register", "registers"),
+    ("schema", "schemas"),
+    ("sourceType", "source_types"),
+    ("targetType", "target_types"),
+)
+_TYPE_KEYS = ("source_types", "target_types")
 
 
 def _schema_options(registers: RegisterService, register: str) -> list[tuple[str, str]]:
@@ -188,8 +234,9 @@ async def _detail(
     run: Any = None,
     schedule_errors: dict[str, str] | None = None,
 ) -> Response:
-    values = values or await run_in_threadpool(_values, request, sync)
-    choices = await run_in_threadpool(_choices, request, values["register"])
+    stored = await run_in_threadpool(_values, request, sync)
+    values = values or stored
+    choices = await run_in_threadpool(_choices, request, values["register"], stored)
     job = await run_in_threadpool(_job_view, request, sync)
     last = (await run_in_threadpool(_last_runs, request, [sync])).get(sync["uuid"])
     return render(
@@ -207,8 +254,6 @@ async def _detail(
         job=job,
         intervals=INTERVALS,
         schedule_errors=schedule_errors or {},
-        source_types=SOURCE_TYPES,
-        target_types=TARGET_TYPES,
         **choices,
     )
 
@@ -241,9 +286,14 @@ async def schema_options(request: Request, ref: str, register: str = "") -> Resp
 
 
 def _read_form(
-    form: dict[str, str], sync: dict[str, Any], choices: dict[str, Any]
+    form: dict[str, str], sync: dict[str, Any], choices: dict[str, Any], stored: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
-    """``(values for the form, data to store, errors)``."""
+    """``(values for the form, data to store, errors)``.
+
+    ``stored`` is the form as the stored synchronisation fills it: a reference the
+    user left as it was is written back exactly as stored (``targetId: "dcat/dataset"``
+    stays a slug pair, a numeric ``sourceId`` stays numeric).
+    """
     values = {
         k: form.get(k, "")
         for k in (
@@ -262,22 +312,24 @@ def _read_form(
         )
     }
     values["usesPagination"] = bool(form.get("usesPagination"))
+
+    def offered(key: str) -> set[str]:
+        return {str(v) for v, _ in choices[key]}
+
     errors = only_errors(
         {
             "name": check_name(values["name"]),
-            "sourceType": check_choice(values["sourceType"], SOURCE_TYPES, "source type"),
-            "targetType": check_choice(values["targetType"], TARGET_TYPES, "target type"),
+            "sourceType": check_choice(values["sourceType"], sorted(offered("source_types")), "source type"),
+            "targetType": check_choice(values["targetType"], sorted(offered("target_types")), "target type"),
         }
     )
-    if values["sourceId"] and values["sourceId"] not in {v for v, _ in choices["sources"]}:
+    if values["sourceId"] and values["sourceId"] not in offered("sources"):
         errors["sourceId"] = "Choose one of the sources in the list."
-    if values["sourceTargetMapping"] and values["sourceTargetMapping"] not in {
-        v for v, _ in choices["mappings"]
-    }:
+    if values["sourceTargetMapping"] and values["sourceTargetMapping"] not in offered("mappings"):
         errors["sourceTargetMapping"] = "Choose one of the mappings in the list."
-    if values["register"] and values["register"] not in {v for v, _ in choices["registers"]}:
+    if values["register"] and values["register"] not in offered("registers"):
         errors["register"] = "Choose one of the registers in the list."
-    if values["schema"] and values["schema"] not in {v for v, _ in choices["schemas"]}:
+    if values["schema"] and values["schema"] not in offered("schemas"):
         errors["schema"] = "Choose a schema of the chosen register."
     elif values["register"] and not values["schema"]:
         errors["schema"] = "Choose the schema the objects are written to."
@@ -290,19 +342,26 @@ def _read_form(
             config[key] = values[key]
         else:
             config.pop(key, None)
-    config["usesPagination"] = values["usesPagination"]
+    if "usesPagination" in config or not values["usesPagination"]:
+        config["usesPagination"] = values["usesPagination"]
     if max_pages:
         config["maxPages"] = max_pages
-    else:
+    elif str(values["maxPages"]) != str(stored["maxPages"]):
         config.pop("maxPages", None)
-    data = {
-        k: values[k]
-        for k in ("name", "description", "sourceType", "targetType", "sourceId", "sourceTargetMapping")
-    }
+    data: dict[str, Any] = {"name": values["name"], "description": values["description"]}
+    for key in ("sourceType", "targetType", "sourceId", "sourceTargetMapping"):
+        unchanged = values[key] == str(stored[key]) and key in sync
+        data[key] = sync[key] if unchanged else values[key]
     data["sourceConfig"] = config
-    data["targetId"] = (
-        f"{values['register']}/{values['schema']}" if values["register"] and values["schema"] else ""
-    )
+    if (values["register"], values["schema"]) == (
+        stored["register"],
+        stored["schema"],
+    ) and "targetId" in sync:
+        data["targetId"] = sync["targetId"]
+    else:
+        data["targetId"] = (
+            f"{values['register']}/{values['schema']}" if values["register"] and values["schema"] else ""
+        )
     return values, data, errors
 
 
@@ -311,8 +370,9 @@ async def save_synchronization(request: Request, ref: str) -> Response:
     service = _service(request)
     sync = await run_in_threadpool(service.get, ref)
     form = await form_of(request)
-    choices = await run_in_threadpool(_choices, request, form.get("register", ""))
-    values, data, errors = _read_form(form, sync, choices)
+    stored = await run_in_threadpool(_values, request, sync)
+    choices = await run_in_threadpool(_choices, request, form.get("register", ""), stored)
+    values, data, errors = _read_form(form, sync, choices, stored)
     if errors:
         return await _detail(request, sync, values=values, errors=errors, status_code=400)
     try:

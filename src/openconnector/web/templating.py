@@ -59,6 +59,25 @@ def zip_pairs(values: Any) -> list[tuple[Any, Any]]:
     return [(v, v) for v in values]
 
 
+#: Run, job and test states → the badge/result colour class.
+_STATUS_CLASSES = {
+    "success": "ok",
+    "ok": "ok",
+    "done": "ok",
+    "info": "ok",
+    "warning": "warn",
+    "interrupted": "warn",
+    "error": "bad",
+    "failed": "bad",
+    "running": "run",
+}
+
+
+def status_class(status: Any) -> str:
+    """``ok``, ``warn``, ``bad``, ``run`` or ``none``: one colour per state on every page."""
+    return _STATUS_CLASSES.get(str(status or "").lower(), "none")
+
+
 def _make_env() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES)),
@@ -70,6 +89,7 @@ def _make_env() -> Environment:
     env.filters["short"] = short
     env.filters["zip_pairs"] = zip_pairs
     env.filters["when"] = when
+    env.globals["status_class"] = status_class
     return env
 
 

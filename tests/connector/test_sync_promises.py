@@ -1,0 +1,263 @@
+"""The promises of a synchronisation run, each with a test that fails when it is broken.
+
+docs/architecture.md and the run's own docstring promise: a run that did not see the
+whole source deletes nothing (stopped by ``maxPages``, by a failing page, by a stop
+request, by a crash); a record the source repeats is written once; test mode writes
+nothing; an unchanged page is skipped only while its targets exist. Each test first
+makes a state in which the broken behaviour would show (records that vanished and
+would be deleted, a duplicate that would hit the unique index), then checks it does not.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from fake_api import make_record  # tests/connector is on sys.path (tests/conftest.py)
+from sqlalchemy import select
+
+from openconnector import ObjectService, SynchronizationService
+from openconnector.connector import sync as sync_module
+from openconnector.store import tables as t
+
+
+@pytest.fixture
+def objects(any_context, make_dcat):  # type: ignore[no-untyped-def]
+    """SQLite, then PostgreSQL: the tutorial's DCAT register and Dataset schema."""
+    make_dcat(any_context, value={"type": "integer"})
+    return ObjectService(any_context)
+
+
+def _save(objects: ObjectService, schema: str, data: dict[str, Any]) -> dict[str, Any]:
+    return objects.save_object(object=data, register="openconnector", schema=schema)
+
+
+@pytest.fixture
+def make_sync(objects, fake_api):  # type: ignore[no-untyped-def]
+    source = _save(
+        objects,
+        "source",
+        {"name": "Fake", "type": "api", "location": fake_api.url, "configuration": {"retries": 0}},
+    )
+    mapping = _save(objects, "mapping", {"name": "m", "mapping": {"title": "{{ name }}", "value": "value"}})
+
+    def make(endpoint: str = "/paged/page?pageSize=10", **config: Any) -> dict[str, Any]:
+        return _save(
+            objects,
+            "synchronization",
+            {
+                "name": f"sync {endpoint} {sorted(config)}",
+                "sourceId": source["id"],
+                "sourceTargetMapping": mapping["id"],
+                "sourceConfig": {"endpoint": endpoint, **config},
+                "targetId": "dcat/dataset",
+            },
+        )
+
+    return make
+
+
+def _service(objects: ObjectService) -> SynchronizationService:
+    return SynchronizationService(objects.context)
+
+
+def _count(objects: ObjectService) -> int:
+    return objects.find_all("dcat", "dataset", limit=0)["total"]
+
+
+def _synced_then_shrunk(objects: ObjectService, fake_api: Any, make_sync: Any, **config: Any) -> dict:
+    """A synchronisation whose 45 records were all written, after which the source lost 20:
+    a complete run now deletes 20 objects, an incomplete one must delete none."""
+    sync = make_sync(**config)
+    assert _service(objects).synchronize(sync)["result"]["objects"]["created"] == 45
+    fake_api.set_records(25)
+    return sync
+
+
+# -- no deletes after an incomplete run -----------------------------------------------------------
+
+
+def test_a_run_stopped_by_max_pages_deletes_nothing(objects, fake_api, make_sync):
+    sync = _synced_then_shrunk(objects, fake_api, make_sync)
+    capped = objects.save_object(
+        {"sourceConfig": {"endpoint": "/paged/page?pageSize=10", "maxPages": 2}},
+        "openconnector",
+        "synchronization",
+        uuid=sync["id"],
+        patch=True,
+    )
+    log = _service(objects).synchronize(capped)
+    result = log["result"]
+    assert log["status"] == "success"
+    assert result["pages"] == 2 and result["stopReason"].startswith("maxPages")
+    assert result["complete"] is False
+    assert result["objects"]["deleted"] == 0
+    assert "nothing was deleted" in log["message"]
+    assert _count(objects) == 45
+    # A complete run afterwards does delete what vanished: the cap was the only reason not to.
+    uncapped = objects.save_object(
+        {"sourceConfig": {"endpoint": "/paged/page?pageSize=10"}},
+        "openconnector",
+        "synchronization",
+        uuid=sync["id"],
+        patch=True,
+    )
+    assert _service(objects).synchronize(uncapped)["result"]["objects"]["deleted"] == 20
+    assert _count(objects) == 25
+
+
+def test_a_test_run_stopped_by_max_pages_reports_no_deletes(objects, fake_api, make_sync):
+    sync = _synced_then_shrunk(objects, fake_api, make_sync)
+    capped = objects.save_object(
+        {"sourceConfig": {"endpoint": "/paged/page?pageSize=10", "maxPages": 1}},
+        "openconnector",
+        "synchronization",
+        uuid=sync["id"],
+        patch=True,
+    )
+    dry = _service(objects).synchronize(capped, test=True)["result"]
+    assert (dry["complete"], dry["objects"]["deleted"]) == (False, 0)
+
+
+def test_a_failing_page_deletes_nothing(objects, fake_api, make_sync):
+    sync = _synced_then_shrunk(objects, fake_api, make_sync)
+    failing = objects.save_object(
+        {"sourceConfig": {"endpoint": "/paged/page?pageSize=10&failOn=2"}},
+        "openconnector",
+        "synchronization",
+        uuid=sync["id"],
+        patch=True,
+    )
+    log = _service(objects).synchronize(failing)
+    assert log["status"] == "error" and log["result"]["objects"]["deleted"] == 0
+    assert _count(objects) == 45
+
+
+def test_a_stop_request_ends_the_run_after_its_page_and_deletes_nothing(objects, fake_api, make_sync):
+    sync = _synced_then_shrunk(objects, fake_api, make_sync)
+    fake_api.records[0]["name"] = "Renamed"  # page 1 changes, so the stopped run has work to keep
+    stop = threading.Event()
+    log = _service(objects).synchronize(sync, stop=stop, progress=lambda _: stop.set())
+    result = log["result"]
+    assert log["status"] == "interrupted"
+    assert result["stopReason"] == "stopped" and result["complete"] is False
+    assert result["pages"] == 1 and result["objects"]["updated"] == 1  # the page in progress was kept
+    assert result["objects"]["deleted"] == 0
+    assert _count(objects) == 45
+
+
+@pytest.mark.parametrize("where", ["mapping a page", "writing a page"])
+def test_a_crash_in_the_middle_of_a_run_deletes_nothing(objects, fake_api, make_sync, monkeypatch, where):
+    sync = _synced_then_shrunk(objects, fake_api, make_sync, endpoint="/paged/page?pageSize=5")
+    for record in fake_api.records:
+        record["name"] += " (new)"  # every page changes, so every page is mapped and written
+    calls = {"n": 0}
+    if where == "mapping a page":
+        original = sync_module.SynchronizationService._page
+
+        def crashing(self, *args):  # type: ignore[no-untyped-def]
+            calls["n"] += 1
+            if calls["n"] == 3:
+                raise RuntimeError("a bug")
+            return original(self, *args)
+
+        monkeypatch.setattr(sync_module.SynchronizationService, "_page", crashing)
+    else:
+        original_write = sync_module._PageWriter._write
+
+        def crashing_write(self, write):  # type: ignore[no-untyped-def]
+            calls["n"] += 1
+            if calls["n"] == 3:
+                raise RuntimeError("the disk is full")
+            return original_write(self, write)
+
+        monkeypatch.setattr(sync_module._PageWriter, "_write", crashing_write)
+    log = _service(objects).synchronize(sync)
+    assert log["status"] == "error" and "RuntimeError" in log["message"]
+    assert log["result"]["objects"]["deleted"] == 0
+    assert _count(objects) == 45
+    titles = [o["title"] for o in objects.find_all("dcat", "dataset", limit=100)["results"]]
+    assert sum(title.endswith("(new)") for title in titles) >= 5  # pages before the crash were kept
+
+
+# -- a repeated record is written once -----------------------------------------------------------
+
+
+def test_a_record_twice_on_one_page_is_written_once(objects, fake_api, make_sync):
+    records = [make_record(i) for i in range(1, 46)]
+    fake_api.records = records[:5] + [dict(records[2])] + records[5:]  # record 3 twice on page 1
+    sync = make_sync()
+    log = _service(objects).synchronize(sync)
+    result = log["result"]["objects"]
+    assert log["status"] == "success", log["message"]
+    assert (result["found"], result["created"], result["skipped"], result["invalid"]) == (46, 45, 1, 0)
+    assert _count(objects) == 45
+    again = _service(objects).synchronize(sync)["result"]["objects"]
+    assert (again["found"], again["created"], again["skipped"]) == (46, 0, 46)
+
+
+def test_a_record_on_the_first_and_the_last_page_is_written_once(objects, fake_api, make_sync):
+    records = [make_record(i) for i in range(1, 46)]
+    fake_api.records = records + [dict(records[0])]  # record 1 on page 1 and again on page 5
+    log = _service(objects).synchronize(make_sync())
+    result = log["result"]["objects"]
+    assert log["status"] == "success", log["message"]
+    assert (result["found"], result["created"], result["skipped"]) == (46, 45, 1)
+    assert _count(objects) == 45
+    with objects.context.db.connect() as conn:
+        assert len(conn.execute(select(t.contracts.c.id)).all()) == 45
+
+
+# -- test mode writes nothing ----------------------------------------------------------------------
+
+
+def _snapshot(objects: ObjectService) -> tuple[list, list]:
+    with objects.context.db.connect() as conn:
+        rows = sorted(tuple(r) for r in conn.execute(select(t.objects)).all())
+        contracts = sorted(tuple(r) for r in conn.execute(select(t.contracts)).all())
+    return rows, contracts
+
+
+def test_test_mode_writes_no_object_and_no_contract(objects, fake_api, make_sync):
+    sync = make_sync()
+    before = _snapshot(objects)
+    dry = _service(objects).synchronize(sync, test=True)["result"]["objects"]
+    assert dry["created"] == 45
+    assert _snapshot(objects) == before
+    _service(objects).synchronize(sync)
+    fake_api.set_records(40)
+    fake_api.records[0]["name"] = "Renamed"
+    written = _snapshot(objects)
+    dry = _service(objects).synchronize(sync, test=True)["result"]["objects"]
+    assert (dry["updated"], dry["deleted"], dry["skipped"]) == (1, 5, 39)
+    assert _snapshot(objects) == written  # not even a contract's "last checked" moved
+
+
+# -- unchanged pages are skipped only while their targets exist -------------------------------------
+
+
+def test_an_unchanged_page_whose_targets_were_deleted_by_hand_is_written_again(objects, fake_api, make_sync):
+    sync = make_sync()
+    _service(objects).synchronize(sync)
+    page_one = objects.find_all("dcat", "dataset", limit=100)["results"]
+    for obj in page_one:
+        if obj["title"] in {"Record 1", "Record 2", "Record 3"}:
+            objects.delete_object(obj["id"])
+    assert _count(objects) == 42
+    again = _service(objects).synchronize(sync)["result"]
+    assert again["unchangedPages"] == 4
+    assert (again["objects"]["created"], again["objects"]["skipped"]) == (3, 42)
+    assert _count(objects) == 45
+    assert _service(objects).synchronize(sync)["result"]["unchangedPages"] == 5
+
+
+def test_a_changed_schema_makes_unchanged_pages_be_checked_again(objects, fake_api, make_sync):
+    sync = make_sync()
+    _service(objects).synchronize(sync)
+    objects.registers.update_schema(
+        "dataset", {"properties": {"title": {"type": "string", "maxLength": 8}, "value": {"type": "integer"}}}
+    )
+    again = _service(objects).synchronize(sync)["result"]
+    assert again["unchangedPages"] == 0
+    assert again["objects"]["invalid"] == 36  # "Record 10" .. "Record 45" are now too long
