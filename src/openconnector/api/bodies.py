@@ -81,17 +81,39 @@ CATALOG = _object(
     {
         **{k: v for k, v in CATALOG_SCHEMA["properties"].items() if k not in ("registers", "schemas")},
         "title": {"type": "string", "pattern": r"\S"},
-        "slug": {"type": "string", "pattern": r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$"},
+        "slug": {"type": "string"},
         "registers": {"type": "array", "items": _ID},
         "schemas": {"type": "array", "items": _ID},
-        "defaultTheme": {"enum": _THEME_CODES},
-        "themeMapping": {"type": "object", "additionalProperties": {"enum": _THEME_CODES}},
+        "defaultTheme": {"type": "string"},
+        "themeMapping": {"type": "object", "additionalProperties": {"type": "string"}},
         "contactPoint": {"type": ["object", "string"]},
         "published": {"type": "string", "format": "date-time"},
     },
     ["title"],
 )
 CATALOG_PATCH = _optional(CATALOG)
+
+
+def _with_theme_codes(schema: dict[str, Any]) -> dict[str, Any]:
+    """What the document promises: themes as EU codes, slugs in their pattern. The
+    service also takes theme labels, aliases and URIs in any case (``lookup_theme``),
+    which JSON Schema cannot spell, so the check is "a string" and the service names
+    a bad value in its own words (400)."""
+    out = copy.deepcopy(schema)
+    theme = {
+        "type": "string",
+        "enum": _THEME_CODES,
+        "description": "EU data theme code (labels and URIs work too)",
+    }
+    out["properties"]["slug"] = {"type": "string", "pattern": r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$"}
+    out["properties"]["defaultTheme"] = theme
+    out["properties"]["themeMapping"] = {"type": "object", "additionalProperties": theme}
+    return out
+
+
+#: The documented catalog bodies (a subset of what the check accepts).
+CATALOG_DOC = _with_theme_codes(CATALOG)
+CATALOG_PATCH_DOC = _with_theme_codes(CATALOG_PATCH)
 
 
 def _entity(kind: str) -> dict[str, Any]:

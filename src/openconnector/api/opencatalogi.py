@@ -72,7 +72,7 @@ async def list_catalogs(request: Request) -> Any:
     return {"results": found, "total": len(found)}
 
 
-@admin.post("/api/catalogs", status_code=201, openapi_extra=bodies.body(bodies.CATALOG))
+@admin.post("/api/catalogs", status_code=201, openapi_extra=bodies.body(bodies.CATALOG_DOC))
 async def create_catalog(request: Request) -> Any:
     body = await json_object(request, schema=bodies.CATALOG)
     user = request.state.user
@@ -85,13 +85,13 @@ async def get_catalog(ref: str, request: Request) -> Any:
     return await run_in_threadpool(_service(request).get, ref)
 
 
-@admin.put("/api/catalogs/{ref}", openapi_extra=bodies.body(bodies.CATALOG))
+@admin.put("/api/catalogs/{ref}", openapi_extra=bodies.body(bodies.CATALOG_DOC))
 async def replace_catalog(ref: str, request: Request) -> Any:
     body = await json_object(request, schema=bodies.CATALOG)
     return await run_in_threadpool(lambda: _service(request).update(ref, body, owner=request.state.user))
 
 
-@admin.patch("/api/catalogs/{ref}", openapi_extra=bodies.body(bodies.CATALOG_PATCH))
+@admin.patch("/api/catalogs/{ref}", openapi_extra=bodies.body(bodies.CATALOG_PATCH_DOC))
 async def patch_catalog(ref: str, request: Request) -> Any:
     body = await json_object(request, schema=bodies.CATALOG_PATCH)
     return await run_in_threadpool(
