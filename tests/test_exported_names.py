@@ -7,6 +7,7 @@ def test_all_is_sorted_and_complete():
     assert openconnector.__all__ == sorted(openconnector.__all__)
     assert set(openconnector.__all__) == {
         "CallService",
+        "EndpointService",
         "MappingService",
         "ObjectService",
         "OpenConnectorError",

@@ -18,6 +18,7 @@ from typing import Any
 
 __all__ = [
     "CallService",
+    "EndpointService",
     "MappingService",
     "ObjectService",
     "OpenConnectorError",
@@ -27,6 +28,7 @@ __all__ = [
 
 _WHERE = {
     "CallService": "openconnector.connector.call",
+    "EndpointService": "openconnector.connector.endpoints",
     "MappingService": "openconnector.connector.mapping",
     "ObjectService": "openconnector.register.objects",
     "OpenConnectorError": "openconnector.errors",

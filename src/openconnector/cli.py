@@ -17,6 +17,39 @@ from rich.console import Console
 from .errors import BadRequest, OpenConnectorError
 from .store.settings import Settings
 
+
+def _plain_help() -> None:
+    """Help that reads like a Unix command's: ``--test`` as a flag, ``SYNC`` as an argument.
+
+    Typer 0.2x prints ``<bool>`` after every flag (``--test <bool>`` reads as if it took a
+    value) and ``{name}`` for arguments in the usage line. Flags get no type column and
+    arguments show in capitals, as click and most CLIs do. ``tests/cli/test_help.py``
+    notices when a Typer upgrade changes this again.
+    """
+    from typer import core
+
+    option_type = core.TyperOption.display_type_rich
+
+    def display_type_rich(self: core.TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag else option_type(self, ctx)
+
+    def display_name(self: core.TyperArgument) -> str:
+        return self.metavar or (self.name or "").upper()
+
+    def usage_name(self: core.TyperArgument) -> str:
+        name = display_name(self) + ("..." if self.nargs != 1 else "")
+        return name if self.required else f"[{name}]"
+
+    if hasattr(core.TyperOption, "display_type_rich"):
+        core.TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+    if hasattr(core.TyperArgument, "display_name_raw"):
+        core.TyperArgument.display_name_raw = property(display_name)  # type: ignore[assignment,method-assign]
+    if hasattr(core.TyperArgument, "_usage_display_name"):
+        core.TyperArgument._usage_display_name = usage_name  # type: ignore[method-assign]
+
+
+_plain_help()
+
 app = typer.Typer(
     help="openconnector: pull external APIs into registers, keep them current, publish them.",
     no_args_is_help=True,
@@ -31,10 +64,11 @@ console = Console()
 err = Console(stderr=True)
 
 DataDir = Annotated[
-    Path | None, typer.Option("--data-dir", help="Data directory (env OPENCONNECTOR_DATA_DIR)")
+    Path | None, typer.Option("--data-dir", metavar="DIR", help="Data directory (env OPENCONNECTOR_DATA_DIR)")
 ]
 DbUrl = Annotated[
-    str | None, typer.Option("--database-url", help="Database URL (env OPENCONNECTOR_DATABASE_URL)")
+    str | None,
+    typer.Option("--database-url", metavar="URL", help="Database URL (env OPENCONNECTOR_DATABASE_URL)"),
 ]
 
 
@@ -61,8 +95,6 @@ def serve(
     ] = False,
 ) -> None:
     """Run the HTTP service (REST API, UI, public catalog) and the scheduler."""
-    import uvicorn
-
     from .api.app import create_app
     from .context import Context
 
@@ -75,13 +107,16 @@ def serve(
         settings = replace(settings, scheduler=False)
     context = Context(settings)
     application = create_app(context)
+    from .connector.sync import recover_dead_runs
+
+    recover_dead_runs(context)  # a run this service was doing when it was killed: interrupted
     console.print(
         f"openconnector on http://{settings.host}:{settings.port} "
         f"({'SQLite ' + str(settings.data_dir) if settings.is_sqlite else 'PostgreSQL'})"
     )
-    uvicorn.run(
-        application, host=settings.host, port=settings.port, log_level="info", timeout_graceful_shutdown=30
-    )
+    from .api.server import serve as serve_app
+
+    serve_app(application, settings.host, settings.port)
 
 
 @db_app.command("upgrade")

@@ -7,9 +7,10 @@ in-process on its own SQLite database. For every operation:
 * no answer is a server error (5xx);
 * every status answered is one the document declares for that operation;
 * a request the document calls valid is not refused with a 400
-  (``positive_data_acceptance``), except for the two bodies whose validity the
-  schema language cannot express: a mapping test (Twig syntax inside strings)
-  and a schedule (what croniter accepts). Those still must not fail with a 5xx.
+  (``positive_data_acceptance``), except for the requests whose validity the
+  schema language cannot express (``SEMANTIC_BODIES``: Twig syntax, cron syntax,
+  a rule's type-specific configuration, whether a synchronisation is configured to
+  run). Those still must not fail with a 5xx or answer an undeclared status.
 
 Only the ``/index.php/apps/...`` routes are fuzzed: the ``/apps/...`` routes are
 the same functions under a second prefix. A longer or different run::
@@ -43,8 +44,20 @@ pytestmark = [pytest.mark.fuzz, pytest.mark.timeout(900)]
 SEED = int(os.environ.get("OPENCONNECTOR_FUZZ_SEED", "1"))
 EXAMPLES = int(os.environ.get("OPENCONNECTOR_FUZZ_EXAMPLES", "20"))
 AUTH = {"Authorization": "Basic " + base64.b64encode(b"admin:admin").decode()}
-#: Bodies whose validity JSON Schema cannot say: checked for 5xx and statuses only.
-SEMANTIC_BODIES = ("/api/mappings/test", "/schedule")
+#: Requests whose validity JSON Schema cannot say: checked for 5xx and statuses only.
+#: A mapping test (Twig syntax in strings), a schedule (cron syntax), a rule (each type
+#: needs its own configuration), an endpoint (its path pattern must be able to match),
+#: a run or test run (the synchronisation must be configured, a state no request can show).
+SEMANTIC_BODIES = (
+    "/api/mappings/test",
+    "/schedule",
+    "/api/rules",
+    "/api/rules/{ref}",
+    "/api/endpoints",
+    "/api/endpoints/{ref}",
+    "/run",
+    "/test",
+)
 
 
 @pytest.fixture(scope="module")

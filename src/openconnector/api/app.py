@@ -17,7 +17,7 @@ from ..errors import OpenConnectorError
 from ..store.sessions import SessionStore
 from ..store.throttle import LoginThrottle
 from ..store.users import UserService
-from . import errors, openregister
+from . import docs, errors, openregister
 from .deps import require_user
 from .hardening import SecurityHeaders
 from .responses import FastJSONResponse as ORJSONResponse
@@ -28,6 +28,8 @@ PREFIXES = ("/index.php/apps/{app}", "/apps/{app}")
 
 #: Optional routers, added when their package is present (each feature lands on its own).
 OPTIONAL = (
+    # the public /api/endpoint/{path} and /api/endpoints/logs, before the generic routes
+    ("openconnector", "openconnector.api.endpoints"),
     ("openconnector", "openconnector.api.jobs"),  # before the generic /api/{kind}/{id} routes
     ("openconnector", "openconnector.api.openconnector"),
     ("opencatalogi", "openconnector.api.opencatalogi"),
@@ -47,7 +49,7 @@ def create_app(context: Context | None = None, *, make_default: bool = True) -> 
         title="openconnector",
         version=_version(),
         default_response_class=ORJSONResponse,
-        docs_url="/api/docs",
+        docs_url=None,  # docs.install serves the pages without a CDN
         openapi_url="/api/openapi.json",
         redoc_url=None,
     )
@@ -56,6 +58,7 @@ def create_app(context: Context | None = None, *, make_default: bool = True) -> 
     app.state.sessions = SessionStore(context.db)
     app.state.throttle = LoginThrottle()
     errors.install(app)
+    docs.install(app)
     for prefix in PREFIXES:
         app.include_router(openregister.router, prefix=prefix.format(app="openregister"))
     for name, module_name in OPTIONAL:

@@ -121,19 +121,36 @@ def _entity(kind: str) -> dict[str, Any]:
     return _object(copy.deepcopy(schema["properties"]), list(schema.get("required") or []))
 
 
-#: Entity bodies by URL segment (``/api/sources`` ...), from the built-in register's schemas.
-ENTITIES = {
-    "sources": _entity("source"),
-    "mappings": _entity("mapping"),
-    "synchronizations": _entity("synchronization"),
-    "jobs": _entity("job"),
-    "endpoints": _entity("endpoint"),
-    "rules": _entity("rule"),
-}
-ENTITY_PATCHES = {segment: _optional(schema) for segment, schema in ENTITIES.items()}
-#: What the generic ``/api/{segment}`` routes document: every entity has a name.
-ANY_ENTITY = _object({"name": {"type": "string", "minLength": 1, "maxLength": 255}}, ["name"])
-ANY_ENTITY_PATCH = _optional(ANY_ENTITY)
+#: Entity bodies by kind (``source``, ``mapping``...), from the built-in register's schemas.
+ENTITIES = {kind: _entity(kind) for kind in BUILTIN_SCHEMAS}
+ENTITY_PATCHES = {kind: _optional(schema) for kind, schema in ENTITIES.items()}
+
+
+def _entity_doc(kind: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """What the document promises for an entity: the check's schema, narrowed where the
+    service accepts only some strings (job classes, HTTP methods) or numbers (intervals).
+    Everything the document calls valid passes the check and the service."""
+    out = copy.deepcopy(schema)
+    props = out["properties"]
+    if kind == "job":
+        from ..jobs.runner import ACTIONS
+
+        props["jobClass"] = {"enum": sorted(ACTIONS), "description": "The action to run"}
+        props["interval"] = {
+            "type": "integer",
+            "minimum": 1,
+            "description": "Seconds (a cron text works too)",
+        }
+    if kind == "endpoint":
+        from ..connector.endpoint_checks import METHODS, TARGET_TYPES
+
+        props["method"] = {"enum": list(METHODS)}
+        props["targetType"] = {"enum": list(TARGET_TYPES)}
+    return out
+
+
+ENTITY_DOCS = {kind: _entity_doc(kind, schema) for kind, schema in ENTITIES.items()}
+ENTITY_PATCH_DOCS = {kind: _entity_doc(kind, schema) for kind, schema in ENTITY_PATCHES.items()}
 
 OBJECT = {"type": "object", "additionalProperties": True, "description": "An object of the schema"}
 
@@ -155,6 +172,16 @@ SOURCE_TEST = _object(
         "query": {"type": "object"},
         "body": {},
         "type": _STR,
+    }
+)
+
+ENDPOINT_TEST = _object(
+    {
+        "method": {"enum": ["GET", "POST", "PUT", "PATCH", "DELETE"]},
+        "path": _STR,
+        "headers": {"type": "object", "additionalProperties": _STR},
+        "query": {"type": "object"},
+        "body": {},
     }
 )
 

@@ -258,7 +258,8 @@ async def _serve_feed(request: Request, load: Any) -> Response:
     return Response(feed.body, media_type=feed.media_type, headers=headers)
 
 
-@public.api_route("/api/dcat", methods=["GET", "HEAD"], responses=bodies.answers(304, 406))
+@public.get("/api/dcat", responses=bodies.answers(304, 406))
+@public.head("/api/dcat", responses=bodies.answers(304, 406))
 async def instance_feed(request: Request) -> Response:
     service = _service(request)
 
@@ -275,7 +276,8 @@ async def instance_feed(request: Request) -> Response:
     return await _serve_feed(request, load)
 
 
-@public.api_route("/api/catalogs/{slug}/dcat", methods=["GET", "HEAD"], responses=bodies.answers(304, 406))
+@public.get("/api/catalogs/{slug}/dcat", responses=bodies.answers(304, 406))
+@public.head("/api/catalogs/{slug}/dcat", responses=bodies.answers(304, 406))
 async def catalog_feed(slug: str, request: Request) -> Response:
     service = _service(request)
 

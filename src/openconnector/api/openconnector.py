@@ -1,5 +1,5 @@
 """OpenConnector's REST API: sources, mappings, synchronisations, jobs, endpoints,
-rules, contracts, logs and the dashboard.
+rules, consumers, contracts, logs and the dashboard.
 
 Mounted at ``/index.php/apps/openconnector`` and ``/apps/openconnector``; every
 route needs login. Explicit routes (``/api/sources/logs``) are declared before the
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as PathParam
 from starlette.concurrency import run_in_threadpool
 
 from ..connector.entities import EntityService
@@ -31,6 +32,7 @@ KINDS = {
     "jobs": "job",
     "endpoints": "endpoint",
     "rules": "rule",
+    "consumers": "consumer",
 }
 
 
@@ -151,13 +153,20 @@ async def synchronization_contracts_of(ref: str, request: Request) -> Any:
     return await run_in_threadpool(run)
 
 
-async def _run_sync(ref: str, request: Request, *, test: bool) -> Any:
+_TEST_DOC = (
+    "true: a test run that fetches, maps and validates but writes nothing (the body's ``test`` also works)"
+)
+_FORCE_DOC = (
+    "true: process every record, even those unchanged since the last run (the body's ``force`` also works)"
+)
+
+
+async def _run_sync(ref: str, request: Request, *, test: bool, force: bool) -> Any:
     from ..connector.sync import SynchronizationService
 
-    params = request.query_params
     body = await json_object(request, required=False, schema=bodies.RUN)
-    test = test or flag(params.get("test") or str(body.get("test", "")))
-    force = flag(params.get("force") or str(body.get("force", "")))
+    test = test or flag(str(body.get("test", "")))
+    force = force or flag(str(body.get("force", "")))
     user = request.state.user
 
     def run() -> dict[str, Any]:
@@ -177,21 +186,36 @@ async def _run_sync(ref: str, request: Request, *, test: bool) -> Any:
         )
     if result["status"] == "error":
         return FastJSONResponse({"error": "Synchronization error", **result}, status_code=400)
+    if result["status"] == "interrupted":  # the service is shutting down: try again when it is back
+        return FastJSONResponse(
+            {"error": "Synchronization interrupted", **result}, status_code=503, headers={"Retry-After": "10"}
+        )
     return result
 
 
 @router.post(
     "/api/synchronizations/{ref}/run", openapi_extra=body(bodies.RUN, required=False), responses=answers(502)
 )
-async def run_synchronization(ref: str, request: Request) -> Any:
-    return await _run_sync(ref, request, test=False)
+async def run_synchronization(
+    request: Request,
+    ref: str = PathParam(description="the synchronization's id, uuid or slug"),
+    test: bool = Query(False, description=_TEST_DOC),
+    force: bool = Query(False, description=_FORCE_DOC),
+) -> Any:
+    """Run a synchronisation now and answer its result (counts, log id)."""
+    return await _run_sync(ref, request, test=test, force=force)
 
 
 @router.post(
     "/api/synchronizations/{ref}/test", openapi_extra=body(bodies.RUN, required=False), responses=answers(502)
 )
-async def test_synchronization(ref: str, request: Request) -> Any:
-    return await _run_sync(ref, request, test=True)
+async def test_synchronization(
+    request: Request,
+    ref: str = PathParam(description="the synchronization's id, uuid or slug"),
+    force: bool = Query(False, description=_FORCE_DOC),
+) -> Any:
+    """A test run: what a run would create, update, skip and delete, without writing."""
+    return await _run_sync(ref, request, test=True, force=force)
 
 
 @router.get("/api/synchronization-contracts")
@@ -278,60 +302,134 @@ async def revoke_session(session_id: str, request: Request) -> Any:
     return {"message": "Session ended", "session": ended}
 
 
-# -- generic CRUD ------------------------------------------------------------------------
+# -- CRUD, one named route per kind and verb -------------------------------------------
+
+#: What the list routes take besides a filter on any field (``?name=Petstore``).
+LIST_PARAMETERS = {
+    "_search": "case-insensitive text search over the string fields",
+    "_order[<field>]": "sort, e.g. ``_order[name]=asc``",
+    "<field>": "equality filter on any field, e.g. ``isEnabled=true``; ``<field>[]=a&<field>[]=b`` for any of",
+}
 
 
-def _kind(segment: str) -> str:
-    kind = KINDS.get(segment)
-    if kind is None:
-        from ..errors import NotFound
-
-        raise NotFound(f"Unknown collection {segment!r}; one of {sorted(KINDS)}")
-    return kind
-
-
-@router.get("/api/{segment}")
-async def list_entities(segment: str, request: Request) -> Any:
-    kind = _kind(segment)
-    params = query_pairs(request)
-    return {"results": await run_in_threadpool(_entities(request, kind).list, params)}
-
-
-@router.post("/api/{segment}", openapi_extra=body(bodies.ANY_ENTITY))
-async def create_entity(segment: str, request: Request) -> Any:
-    kind = _kind(segment)
-    body = await json_object(request, schema=bodies.ENTITIES[segment])
-    user = request.state.user
-
-    def run() -> dict[str, Any]:
-        data = _prepare_job(request, body) if kind == "job" else body
-        return _entities(request, kind).create(data, owner=user)
-
-    return await run_in_threadpool(run)
+def _list_docs(kind: str) -> dict[str, Any]:
+    """The list route's parameters for the OpenAPI document (filters are open-ended)."""
+    return {
+        "parameters": [
+            {
+                "name": name,
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string"},
+                "description": text,
+            }
+            for name, text in LIST_PARAMETERS.items()
+            if "<" not in name  # patterns (``_order[<field>]``) are described, not parameters
+        ],
+        "description": f"All {kind}s, as ``{{results: [...]}}``. Filter on any field with "
+        f"``?<field>=<value>``; {LIST_PARAMETERS['_order[<field>]']}.",
+    }
 
 
-@router.get("/api/{segment}/{ref}")
-async def get_entity(segment: str, ref: str, request: Request) -> Any:
-    kind = _kind(segment)
-    return await run_in_threadpool(_entities(request, kind).get, ref)
+def _add_crud(segment: str, kind: str) -> None:
+    """Register list/create/get/update/delete of one kind under its own paths and names.
+
+    Named routes (``/api/sources``, ``list_sources``) instead of one ``/api/{segment}``
+    pattern, so the OpenAPI document shows every collection with its parameters.
+    """
+    title = kind.capitalize()
+    jobs = kind == "job"
+
+    async def list_(request: Request) -> Any:
+        return {"results": await run_in_threadpool(_entities(request, kind).list, query_pairs(request))}
+
+    async def create(request: Request) -> Any:
+        body = await json_object(request, schema=bodies.ENTITIES[kind])
+        user = request.state.user
+
+        def run() -> dict[str, Any]:
+            data = _prepare_job(request, body) if jobs else body
+            return _entities(request, kind).create(data, owner=user)
+
+        return await run_in_threadpool(run)
+
+    ref_doc = f"the {kind}'s id, uuid or slug"
+
+    async def get(request: Request, ref: str = PathParam(description=ref_doc)) -> Any:
+        return await run_in_threadpool(_entities(request, kind).get, ref)
+
+    async def update(request: Request, ref: str = PathParam(description=ref_doc)) -> Any:
+        body = await json_object(request, schema=bodies.ENTITY_PATCHES[kind])
+
+        def run() -> dict[str, Any]:
+            service = _entities(request, kind)
+            data = _prepare_job(request, body, service.get(ref)) if jobs else body
+            return service.update(ref, data)
+
+        return await run_in_threadpool(run)
+
+    async def delete(request: Request, ref: str = PathParam(description=ref_doc)) -> Any:
+        await run_in_threadpool(_entities(request, kind).delete, ref)
+        return []
+
+    tag = f"{segment}"
+    path = f"/api/{segment}"
+    item = f"{path}/{{ref}}"
+    docs = _list_docs(kind)
+    router.add_api_route(
+        path,
+        list_,
+        methods=["GET"],
+        name=f"list_{segment}",
+        summary=f"List {kind}s",
+        tags=[tag],
+        description=docs["description"],
+        openapi_extra={"parameters": docs["parameters"]},
+    )
+    router.add_api_route(
+        path,
+        create,
+        methods=["POST"],
+        name=f"create_{kind}",
+        summary=f"Create a {kind}",
+        tags=[tag],
+        openapi_extra=body(bodies.ENTITY_DOCS[kind]),
+    )
+    router.add_api_route(
+        item,
+        get,
+        methods=["GET"],
+        name=f"get_{kind}",
+        summary=f"{title} by id, uuid or slug",
+        tags=[tag],
+    )
+    router.add_api_route(
+        item,
+        update,
+        methods=["PUT"],
+        name=f"update_{kind}",
+        tags=[tag],
+        openapi_extra=body(bodies.ENTITY_PATCH_DOCS[kind]),
+        summary=f"Update a {kind}: the fields the body names replace the stored ones",
+    )
+    router.add_api_route(
+        item,
+        update,
+        methods=["PATCH"],
+        name=f"patch_{kind}",
+        tags=[tag],
+        openapi_extra=body(bodies.ENTITY_PATCH_DOCS[kind]),
+        summary=f"Update a {kind} (same as PUT)",
+    )
+    router.add_api_route(
+        item,
+        delete,
+        methods=["DELETE"],
+        name=f"delete_{kind}",
+        summary=f"Delete a {kind}",
+        tags=[tag],
+    )
 
 
-@router.put("/api/{segment}/{ref}", openapi_extra=body(bodies.ANY_ENTITY_PATCH))
-@router.patch("/api/{segment}/{ref}", openapi_extra=body(bodies.ANY_ENTITY_PATCH))
-async def update_entity(segment: str, ref: str, request: Request) -> Any:
-    kind = _kind(segment)
-    body = await json_object(request, schema=bodies.ENTITY_PATCHES[segment])
-
-    def run() -> dict[str, Any]:
-        service = _entities(request, kind)
-        data = _prepare_job(request, body, service.get(ref)) if kind == "job" else body
-        return service.update(ref, data)
-
-    return await run_in_threadpool(run)
-
-
-@router.delete("/api/{segment}/{ref}")
-async def delete_entity(segment: str, ref: str, request: Request) -> Any:
-    kind = _kind(segment)
-    await run_in_threadpool(_entities(request, kind).delete, ref)
-    return []
+for _segment, _kind in KINDS.items():
+    _add_crud(_segment, _kind)

@@ -24,8 +24,8 @@ Configurations of the original keep token settings in
 ``render_token_functions`` fills in ``oauthToken(source)``/``jwtToken(source)``
 with the same machinery, so such sources work without the Twig engine.
 
-OAuth2 tokens are cached per (tokenUrl, clientId, scope) until shortly before
-they expire; the original fetched a new token for every call (reference §5),
+OAuth2 tokens are cached per (tokenUrl, clientId, scope, client secret) until
+shortly before they expire (across processes: ``connector/tokens.py``); the original fetched a new token for every call (reference §5),
 which token endpoints with rate limits punish. A 401 from the API drops the
 cached token (``invalidate``) so the next attempt fetches a fresh one.
 """
@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import re
 import threading
 import warnings
@@ -109,7 +110,7 @@ class Credentials:
 
 
 class TokenCache:
-    """Access tokens by (tokenUrl, clientId, scope) with their expiry (unix time).
+    """Access tokens by (tokenUrl, clientId, scope, secret hash) with their expiry (unix time).
 
     One per ``CallService`` unless shared on purpose; thread-safe, and one
     lock per key so concurrent calls fetch a token once.
@@ -266,7 +267,14 @@ class Authenticator:
 
     @staticmethod
     def _cache_key(settings: Mapping[str, Any]) -> tuple[str, ...]:
-        return (str(settings["tokenUrl"]), str(settings["clientId"]), str(settings.get("scope") or ""))
+        """Token URL, client id, scope and a hash of the client secret: a rotated secret misses."""
+        secret = hashlib.sha256(str(settings["clientSecret"]).encode()).hexdigest()
+        return (
+            str(settings["tokenUrl"]),
+            str(settings["clientId"]),
+            str(settings.get("scope") or ""),
+            secret,
+        )
 
     def invalidate(self, source: Mapping[str, Any]) -> bool:
         """Drop the cached OAuth2 token of ``source`` (after a 401); True if it had one."""

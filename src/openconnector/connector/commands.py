@@ -1,4 +1,5 @@
-"""CLI commands of the connector: ``sync run``, ``source test``, ``mapping test``.
+"""CLI commands of the connector: ``sync run``, ``source test``, ``mapping test``, ``endpoint test``
+(and ``list|show|create|update|delete`` of sources, mappings and synchronisations, from ``entity_commands.py``).
 
 Each is a thin call to the service the REST API uses; errors exit 1 with the message.
 ``sync run`` exits by the run's status (:data:`RUN_EXIT_CODES`, docs/operations.md), so
@@ -18,16 +19,28 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from ..cli import DataDir, DbUrl, context_from
+from ..shutdown import stop_on_signals
+
+#: ``sync run`` stopped by Ctrl-C or SIGTERM (after a complete page; nothing deleted).
+EXIT_INTERRUPTED = 130
 
 console = Console()
-sync_app = typer.Typer(help="Synchronisations: run and test them.", no_args_is_help=True)
-source_app = typer.Typer(help="Sources: test them.", no_args_is_help=True)
-mapping_app = typer.Typer(help="Mappings: test them.", no_args_is_help=True)
+sync_app = typer.Typer(
+    help="Synchronisations: list, show, create, update, delete, run and test them.", no_args_is_help=True
+)
+source_app = typer.Typer(
+    help="Sources: list, show, create, update, delete and test them.", no_args_is_help=True
+)
+mapping_app = typer.Typer(
+    help="Mappings: list, show, create, update, delete and test them.", no_args_is_help=True
+)
+endpoint_app = typer.Typer(help="Endpoints: try them.", no_args_is_help=True)
 
 
 #: ``sync run``'s exit code per run status: 0 success, 1 failed, 3 completed with invalid
-#: records (2 is Click's usage error).
-RUN_EXIT_CODES = {"success": 0, "error": 1, "warning": 3}
+#: records (2 is Click's usage error), 130 stopped by Ctrl-C or SIGTERM after a complete
+#: page (nothing deleted).
+RUN_EXIT_CODES = {"success": 0, "error": 1, "warning": 3, "interrupted": EXIT_INTERRUPTED}
 
 
 def _counts_table(log: dict[str, Any]) -> Table:
@@ -80,7 +93,8 @@ def sync_run(
                 f"({o['created']} created, {o['updated']} updated, {o['skipped']} skipped)",
             )
 
-        log = service.synchronize(synchronization, test=test, force=force, progress=progress)
+        with stop_on_signals():  # Ctrl-C or SIGTERM: stop after the current page, logged interrupted
+            log = service.synchronize(synchronization, test=test, force=force, progress=progress)
     service.calls.close()
     if json_output:
         sys.stdout.write(json.dumps(log, indent=2, default=str) + "\n")
@@ -152,7 +166,61 @@ def mapping_test(
         raise typer.Exit(1)
 
 
+@endpoint_app.command("test")
+def endpoint_test(
+    endpoint: Annotated[str, typer.Argument(help="Name, slug, id or uuid")],
+    method: Annotated[str | None, typer.Option("--method", help="Default: the endpoint's method")] = None,
+    path: Annotated[
+        str | None, typer.Option("--path", help="The path after /api/endpoint/, with a ?query if any")
+    ] = None,
+    body: Annotated[str | None, typer.Option("--body", help="The JSON body, or @file.json")] = None,
+    header: Annotated[
+        list[str] | None, typer.Option("--header", "-H", help="'Name: value', may be repeated")
+    ] = None,
+    data_dir: DataDir = None,
+    database_url: DbUrl = None,
+) -> None:
+    """Send one request through an endpoint (its rules included) and print the answer."""
+    from ..api.endpoints import try_endpoint
+    from .endpoints import EndpointService
+
+    context = context_from(data_dir, database_url)
+    headers: dict[str, str] = {}
+    for item in header or []:
+        name, sep, value = item.partition(":")
+        if not sep:
+            console.print(f"[red]--header must be 'Name: value', got {item!r}[/red]")
+            raise typer.Exit(1)
+        headers[name.strip()] = value.strip()
+    raw = Path(body[1:]).read_text() if body and body.startswith("@") else body
+    query = None
+    if path and "?" in path:
+        from urllib.parse import parse_qsl
+
+        path, _, qs = path.partition("?")
+        query = parse_qsl(qs, keep_blank_values=True)
+    spec = {"method": method, "path": path, "headers": headers, "body": raw, "query": query}
+    result = try_endpoint(EndpointService(context), endpoint, spec)
+    status = result["statusCode"]
+    colour = "green" if status < 400 else "red"
+    console.print(f"[{colour}]{status}[/{colour}] {result['endpoint'] or ''}", highlight=False)
+    if result["body"] is not None:
+        text = result["body"] if isinstance(result["body"], str) else json.dumps(result["body"], indent=2)
+        sys.stdout.write(text + "\n")
+    from .endpoint_logs import EndpointLogWriter
+
+    EndpointLogWriter.of(context).flush()
+    if status >= 400:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
+    from .entity_commands import add_crud
+
+    add_crud(source_app, "source")
+    add_crud(mapping_app, "mapping")
+    add_crud(sync_app, "synchronization")
+    app.add_typer(endpoint_app, name="endpoint")
     app.add_typer(sync_app, name="sync")
     app.add_typer(source_app, name="source")
     app.add_typer(mapping_app, name="mapping")

@@ -1,6 +1,6 @@
 """The connector's configuration objects as the OpenConnector API shows them.
 
-Sources, mappings, synchronisations, jobs, endpoints and rules are objects of the
+Sources, mappings, synchronisations, jobs, endpoints, rules and consumers are objects of the
 built-in ``openconnector`` register (one schema each). This service gives them the
 original's flat shape (``id`` the numeric id, ``uuid``, the fields, ``version``,
 ``slug``, ``created``/``updated`` with ``dateCreated``/``dateModified`` aliases) and
@@ -19,8 +19,20 @@ from ..register.objects import ObjectService, bump_version
 from ..register.slugs import slugify
 
 REGISTER = "openconnector"
-KINDS = ("source", "mapping", "synchronization", "job", "endpoint", "rule")
+KINDS = ("source", "mapping", "synchronization", "job", "endpoint", "rule", "consumer")
 _DROP = {"id", "uuid", "created", "updated", "dateCreated", "dateModified", "@self"}
+
+#: Bumped on every write through this service, so the endpoint router (which keeps
+#: endpoints, rules and consumers compiled in memory) knows its copy is stale.
+_generation = [0]
+
+
+def generation() -> int:
+    return _generation[0]
+
+
+def _changed() -> None:
+    _generation[0] += 1
 
 
 def to_entity(obj: dict[str, Any]) -> dict[str, Any]:
@@ -88,7 +100,11 @@ class EntityService:
         clean.setdefault("version", "0.0.1")
         if clean.get("name") and not clean.get("slug"):
             clean["slug"] = slugify(str(clean["name"]))
-        return to_entity(self.objects.save_object(clean, REGISTER, self.kind, owner=owner))
+        self._check(clean)
+        try:
+            return to_entity(self.objects.save_object(clean, REGISTER, self.kind, owner=owner))
+        finally:
+            _changed()
 
     def update(self, ref: Any, data: dict[str, Any]) -> dict[str, Any]:
         """Partial update (the original's PUT merges): given fields replace stored ones."""
@@ -96,12 +112,26 @@ class EntityService:
         clean = self._clean(data)
         if "version" not in clean:
             clean["version"] = bump_version(str(current.get("version") or "0.0.0"))
-        saved = self.objects.save_object(clean, REGISTER, self.kind, uuid=current["uuid"], patch=True)
+        self._check({**current, **clean})
+        try:
+            saved = self.objects.save_object(clean, REGISTER, self.kind, uuid=current["uuid"], patch=True)
+        finally:
+            _changed()
         return to_entity(saved)
 
     def delete(self, ref: Any) -> None:
         current = self.get(ref)
-        self.objects.delete_object(current["uuid"], REGISTER, self.kind)
+        try:
+            self.objects.delete_object(current["uuid"], REGISTER, self.kind)
+        finally:
+            _changed()
+
+    def _check(self, data: dict[str, Any]) -> None:
+        """Refuse what could never run (an unknown rule type, an endpoint pattern that is not a path)."""
+        if self.kind in ("rule", "endpoint"):
+            from .endpoint_checks import check_endpoint, check_rule
+
+            (check_rule if self.kind == "rule" else check_endpoint)(data)
 
     def count(self) -> int:
         return self.objects.find_all(REGISTER, self.kind, limit=0)["total"]

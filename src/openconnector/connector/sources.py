@@ -53,6 +53,10 @@ class CallService(BaseCallService):
         options.setdefault("client", shared_client())
         options.setdefault("log_sink", CallLogWriter(self.context))
         options.setdefault("source_state_sink", self._save_rate_limit)
+        if "token_cache" not in options:
+            from .tokens import token_cache
+
+            options["token_cache"] = token_cache(self.context)
         super().__init__(**options)
         self.sources = EntityService("source", self.context)
 

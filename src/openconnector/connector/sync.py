@@ -30,8 +30,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from typing import Any, NamedTuple
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 
+from .. import shutdown
 from ..clock import now_iso, utcnow
 from ..context import Context, get_context
 from ..errors import BadRequest, NotFound, OpenConnectorError, ValidationFailed
@@ -39,7 +40,7 @@ from ..register.objects import ObjectService
 from ..store import tables as t
 from ..store.db import Database
 from ..store.ids import new_uuid
-from ..store.locks import LockService, lock_ttl
+from ..store.locks import LockService, lock_ttl, new_holder
 from ..store.statements import Statement, run_statements
 from .contracts import ContractStore
 from .entities import EntityService
@@ -161,7 +162,9 @@ class _PageWriter:
     overlaps with fetching and mapping the next page. A page's ``created`` and
     ``updated`` count once its transaction has committed; a failed write ends the run
     like a failed page. A page that shares a record with the page being written waits
-    for that write, so its contract lookup sees the contract (never a duplicate).
+    for that write, so its contract lookup sees the contract (never a duplicate). The
+    same transaction saves the run's counts to its log, so the log of a run killed
+    mid-way says what it had written.
     """
 
     def __init__(self, db: Database, run: Run, call_logs: CallLogWriter | None = None) -> None:
@@ -171,6 +174,8 @@ class _PageWriter:
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="writer")
         self.future: Future[None] | None = None
         self.current: PageWrite | None = None
+        #: The run's counts once the page being written commits, saved with it.
+        self.progress: dict[str, Any] = {}
 
     def overlaps(self, origins: set[str]) -> bool:
         return self.current is not None and not self.current.origins.isdisjoint(origins)
@@ -179,6 +184,7 @@ class _PageWriter:
         self.drain()
         if write is not None:
             self.current = write
+            self.progress = self._progress(write)  # one write at a time: read by _write
             self.future = self.pool.submit(self._write, write)
 
     def drain(self, quietly: bool = False) -> None:
@@ -200,9 +206,25 @@ class _PageWriter:
     def close(self) -> None:
         self.pool.shutdown(wait=True)
 
+    def _progress(self, write: PageWrite) -> dict[str, Any]:
+        """The counts as they stand once ``write`` commits (taken now, in the mapping thread)."""
+        result = self.run.result()
+        result["objects"]["created"] += write.created
+        result["objects"]["updated"] += write.updated
+        return result
+
     def _write(self, write: PageWrite) -> None:
         with self.db.begin() as conn:
             run_statements(conn, write.statements)
+            conn.execute(
+                update(t.synchronization_logs)
+                .where(t.synchronization_logs.c.uuid == self.run.uuid)
+                .values(
+                    result=self.progress,
+                    execution_time=round((time.perf_counter() - self.run.started) * 1000, 1),
+                    updated=now_iso(),
+                )
+            )
         if self.call_logs is not None:  # the pages' call logs, held while they were fetched
             self.call_logs.flush()
 
@@ -249,6 +271,7 @@ class SynchronizationService:
         progress: Callable[[dict[str, Any]], None] | None = None,
         user: str | None = None,
         wait: float = 0.0,
+        records: list[Any] | None = None,
     ) -> dict[str, Any]:
         """Run one synchronisation and return its log (also stored, see ``GET /api/synchronizations/logs``).
 
@@ -257,9 +280,15 @@ class SynchronizationService:
         ``progress`` is called after each page with the counters. Raises
         :class:`Conflict` when the synchronisation is already running (after
         waiting ``wait`` seconds) and :class:`BadRequest` for an incomplete one.
+
+        ``records`` (an endpoint's ``synchronization`` rule pushes the request body) are
+        processed as the one page of the run instead of fetching the source; such a run
+        never deletes, as it saw only what was pushed.
         """
         sync = self.entities.get(synchronization)
-        plan = self._plan(sync)
+        plan = self._plan(sync, pushed=records is not None)
+        if records is not None:
+            plan["records"] = list(records)
         name = f"synchronization:{sync['uuid']}"
         with self.locks.held(
             name,
@@ -284,9 +313,10 @@ class SynchronizationService:
 
     # -- planning ------------------------------------------------------------------
 
-    def _plan(self, sync: dict[str, Any]) -> dict[str, Any]:
+    def _plan(self, sync: dict[str, Any], pushed: bool = False) -> dict[str, Any]:
         """Everything a run needs, checked up front so a misconfiguration is one clear 400."""
-        missing = [k for k in ("sourceId", "targetId") if not sync.get(k)]
+        needed = ("targetId",) if pushed else ("sourceId", "targetId")
+        missing = [k for k in needed if not sync.get(k)]
         if missing:
             raise BadRequest(
                 f"Synchronization {sync.get('name')!r} has no {' and no '.join(missing)}; "
@@ -311,10 +341,15 @@ class SynchronizationService:
             raise BadRequest(
                 f"The target {target!r} does not exist: {exc.message}", field="targetId"
             ) from None
+        source = None
         try:
-            source = self.calls.resolve(sync["sourceId"])
+            if not pushed or sync.get("sourceId"):
+                source = self.calls.resolve(sync["sourceId"])
         except NotFound:
-            raise BadRequest(f"The source {sync['sourceId']!r} does not exist", field="sourceId") from None
+            if not pushed:
+                raise BadRequest(
+                    f"The source {sync['sourceId']!r} does not exist", field="sourceId"
+                ) from None
         config = dict(sync.get("sourceConfig") or {})
         config = _expand_dotted(config)
         mapping = None
@@ -378,14 +413,18 @@ class SynchronizationService:
         heartbeat: Any,
     ) -> None:
         config = plan["config"]
-        pages = self.calls.pages(
-            plan["source"],
-            plan["endpoint"],
-            query=config.get("query") or None,
-            headers=config.get("headers") or None,
-            pagination=plan["pagination"],
-            results_position=plan["results_position"],
-            max_pages=plan["max_pages"],
+        pages = (
+            _Pushed(plan["records"])
+            if "records" in plan
+            else self.calls.pages(
+                plan["source"],
+                plan["endpoint"],
+                query=config.get("query") or None,
+                headers=config.get("headers") or None,
+                pagination=plan["pagination"],
+                results_position=plan["results_position"],
+                max_pages=plan["max_pages"],
+            )
         )
         contracts = ContractStore(run.sync["uuid"])
         # Only a test run remembers every origin id (to count what a real run would delete);
@@ -404,7 +443,7 @@ class SynchronizationService:
                     page = upcoming.result()  # raises the page's error: the run ends, deleting nothing
                     if page is _STOP:
                         break
-                    if stop is not None and stop.is_set():
+                    if (stop is not None and stop.is_set()) or shutdown.STOP.is_set():
                         run.stop_reason = "stopped"
                         break
                     upcoming = prefetch.submit(next, pages, _STOP)
@@ -441,7 +480,11 @@ class SynchronizationService:
             run.message = (
                 f"No records found: {run.where or 'the response held no records'}. Check resultsPosition."
             )
-        run.complete = run.stop_reason != "stopped" and not (run.stop_reason or "").startswith("maxPages")
+        run.complete = (
+            run.stop_reason != "stopped"
+            and not (run.stop_reason or "").startswith("maxPages")
+            and "records" not in plan
+        )
         if run.stop_reason == "stopped":
             run.status, run.message = "interrupted", "Stopped after a complete page; nothing was deleted"
             return
@@ -461,7 +504,9 @@ class SynchronizationService:
             with self.db.begin() as conn:  # fresh statistics after bulk changes keep the planner right
                 conn.exec_driver_sql("PRAGMA optimize")
         early = (
-            "" if run.complete else f", but the run stopped early ({run.stop_reason}); nothing was deleted"
+            ""
+            if run.complete or "records" in plan
+            else f", but the run stopped early ({run.stop_reason}); nothing was deleted"
         )
         if run.objects["invalid"]:
             run.status = "warning"
@@ -646,18 +691,7 @@ class SynchronizationService:
         now = now_iso()
         with self.db.begin() as conn:
             # We hold the run lock, so a log still "running" belongs to a process that died.
-            conn.execute(
-                update(t.synchronization_logs)
-                .where(
-                    t.synchronization_logs.c.synchronization_id == run.sync["uuid"],
-                    t.synchronization_logs.c.status == "running",
-                )
-                .values(
-                    status="error",
-                    message="Interrupted: the process running it stopped; the next run resumed",
-                    updated=now,
-                )
-            )
+            mark_interrupted(conn, run.sync["uuid"], now)
             conn.execute(
                 insert(t.synchronization_logs).values(
                     uuid=run.uuid,
@@ -690,6 +724,72 @@ class SynchronizationService:
                 )
             )
         return {**entry, "created": run.started_at, "updated": now}
+
+
+class _Pushed:
+    """Records given to the run (an endpoint's body) as its one page."""
+
+    def __init__(self, records: list[Any]) -> None:
+        self._pages = iter([Page(number=1, records=records, raw=records, url="(pushed records)")])
+        self.stop_reason: str | None = "pushed"
+
+    def __iter__(self) -> _Pushed:
+        return self
+
+    def __next__(self) -> Page:
+        return next(self._pages)
+
+
+DIED = "Interrupted: the process running it stopped; its counts are those of its last written page"
+
+
+def mark_interrupted(conn: Any, sync_uuid: str | None, now: str | None = None) -> int:
+    """Logs still ``running`` (of one synchronisation, or all) whose process died: ``interrupted``.
+
+    Only call it knowing no live process runs them (holding the run's lock, or having
+    checked the lock is free). Their counts stay as the last written page saved them.
+    """
+    where = [t.synchronization_logs.c.status == "running"]
+    if sync_uuid is not None:
+        where.append(t.synchronization_logs.c.synchronization_id == sync_uuid)
+    return conn.execute(
+        update(t.synchronization_logs)
+        .where(*where)
+        .values(status="interrupted", message=DIED, updated=now or now_iso())
+    ).rowcount
+
+
+def recover_dead_runs(context: Context) -> int:
+    """Mark the logs of runs whose process died ``interrupted`` and free their locks; returns how many.
+
+    A service, scheduler or worker calls this when it starts, so a run killed with
+    ``kill -9`` does not show as running, and its synchronisation can start again at once.
+    """
+    locks = LockService(context.db)
+    with context.db.connect() as conn:
+        running = (
+            conn.execute(
+                select(t.synchronization_logs.c.synchronization_id)
+                .where(t.synchronization_logs.c.status == "running")
+                .distinct()
+            )
+            .scalars()
+            .all()
+        )
+    recovered = 0
+    for sync_uuid in running:
+        name = f"synchronization:{sync_uuid}"
+        holder = new_holder()
+        if not locks.acquire(name, holder, ttl=lock_ttl()):
+            continue  # alive: a process still holds (and beats) the lock
+        try:
+            with context.db.begin() as conn:
+                recovered += mark_interrupted(conn, sync_uuid)
+        finally:
+            locks.release(name, holder)
+    if recovered:
+        log.warning("%d synchronization run(s) of a stopped process marked interrupted", recovered)
+    return recovered
 
 
 def _reason(errors: list[dict[str, Any]]) -> str:

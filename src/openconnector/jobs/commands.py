@@ -74,7 +74,9 @@ def _find_sync(context: Any, ref: str) -> dict[str, Any]:
 
 
 def sync_schedule(
-    ref: Annotated[str, typer.Argument(metavar="NAME_OR_ID", help="Synchronization name, slug, id or uuid")],
+    ref: Annotated[
+        str, typer.Argument(metavar="SYNCHRONIZATION", help="Synchronization id, uuid, slug or name")
+    ],
     interval: Annotated[int | None, typer.Option(help="Run every N seconds")] = None,
     cron: Annotated[str | None, typer.Option(help='Run on a cron expression, e.g. "*/5 * * * *"')] = None,
     force: Annotated[bool, typer.Option(help="Rewrite unchanged records on every run")] = False,
@@ -128,21 +130,18 @@ def job_list(
 
 
 def job_run(
-    ref: Annotated[str, typer.Argument(metavar="ID", help="Job id or uuid")],
+    ref: Annotated[str, typer.Argument(metavar="JOB", help="Job id, uuid, slug or name")],
     force: Annotated[bool, typer.Option(help="Run even when the job is not due")] = False,
     data_dir: DataDir = None,
     database_url: DbUrl = None,
 ) -> None:
     """Run one job now (if due, or with --force) and print its log."""
+    from ..shutdown import stop_on_signals
     from .service import JobService
 
     context = _context(data_dir, database_url)
-    stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        entry = JobService(context).run(ref, force=force, stop=stop, on_conflict="raise")
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    with stop_on_signals():  # SIGTERM or Ctrl-C: the run stops after its page, logged interrupted
+        entry = JobService(context).run(ref, force=force, on_conflict="raise")
     if entry is None:
         console.print("not due; use --force to run it now")
         return

@@ -25,7 +25,6 @@ import asyncio
 import contextlib
 import logging
 import signal
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,6 +35,7 @@ from procrastinate.retry import BaseRetryStrategy
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
+from .. import shutdown
 from ..clock import parse_iso, utcnow
 from ..context import Context
 from ..errors import BadRequest, Conflict, NotFound
@@ -49,7 +49,7 @@ QUEUE = "openconnector"
 SCHEMA_LOCK = 7_310_051  # pg_advisory_lock key: one process applies the queue schema
 
 #: Set on SIGTERM/SIGINT: runs finish the page in progress, commit and return "interrupted".
-STOP = threading.Event()
+STOP = shutdown.STOP
 
 
 class RetryLater(Exception):  # noqa: N818 - it is a signal, not an error
@@ -258,6 +258,7 @@ async def run_worker(
     loop.set_default_executor(ThreadPoolExecutor(max_workers=concurrency + 4, thread_name_prefix="run"))
     app = make_app(context, pool_size=concurrency + 3)
     STOP.clear()
+    await asyncio.to_thread(_recover, context)
     async with app.open_async():
         worker = asyncio.create_task(
             app.run_worker_async(
@@ -293,6 +294,15 @@ async def run_worker(
             for task in side:
                 task.cancel()
             await asyncio.gather(*side, return_exceptions=True)
+
+
+def _recover(context: Context) -> None:
+    from ..connector.sync import recover_dead_runs
+
+    try:
+        recover_dead_runs(context)
+    except Exception:
+        log.exception("could not look for runs of a stopped process")
 
 
 async def run_enqueuer(context: Context, *, poll: float = 0.5) -> None:

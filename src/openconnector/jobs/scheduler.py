@@ -21,6 +21,8 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from .. import shutdown
+from ..connector.sync import recover_dead_runs
 from ..context import Context
 from .service import JobService
 
@@ -111,7 +113,7 @@ class Scheduler:
             return 0
         started = 0
         for job in service.due():
-            if self.stopping.is_set() or started >= free:
+            if self.stopping.is_set() or shutdown.requested() or started >= free:
                 break
             if job["uuid"] in busy:
                 continue
@@ -136,7 +138,11 @@ class Scheduler:
             self._wake.set()
 
     def _loop(self) -> None:
-        while not self.stopping.is_set():
+        try:  # runs a killed process left "running": interrupted, their locks free
+            recover_dead_runs(self.context)
+        except Exception:
+            log.exception("could not look for runs of a stopped process")
+        while not self.stopping.is_set() and not shutdown.requested():
             try:
                 self.tick()
             except Exception:  # the database may be briefly away: keep polling

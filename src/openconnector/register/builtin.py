@@ -59,6 +59,12 @@ SOURCE_SECRETS = [
     "authorizationHeader",
 ]
 
+#: An authentication rule's own API keys (a list of strings).
+RULE_SECRETS = ["configuration.authentication.keys"]
+
+#: A consumer's API key, basic password or JWT key; ``algorithm`` and ``username`` stay readable.
+CONSUMER_SECRETS = ["authorizationConfiguration.*"]
+
 BUILTIN_SCHEMAS: dict[str, dict[str, Any]] = {
     "source": {
         "title": "Source",
@@ -159,7 +165,24 @@ BUILTIN_SCHEMAS: dict[str, dict[str, Any]] = {
         "title": "Rule",
         "description": "A step applied to requests or synchronised objects.",
         "required": ["name"],
+        "configuration": {"objectNameField": "name", "secretProperties": RULE_SECRETS},
         "properties": _common(action=_S, timing=_S, conditions={}, type=_S, configuration=_O, order=_I),
+    },
+    "consumer": {
+        "title": "Consumer",
+        "description": "Who may call an endpoint: an API key, a basic password or a JWT key.",
+        "required": ["name"],
+        "configuration": {"objectNameField": "name", "secretProperties": CONSUMER_SECRETS},
+        "properties": _common(
+            domains={"type": "array", "items": _S},
+            ips={"type": "array", "items": _S},
+            authorizationType={
+                "type": "string",
+                "enum": ["none", "basic", "bearer", "apiKey", "oauth2", "jwt"],
+            },
+            authorizationConfiguration=_O,
+            userId=_S,
+        ),
     },
 }
 
@@ -192,7 +215,7 @@ CATALOG_SCHEMA: dict[str, Any] = {
 BUILTIN_REGISTERS: dict[str, dict[str, Any]] = {
     "openconnector": {
         "title": "OpenConnector",
-        "description": "Sources, mappings, synchronisations, jobs, endpoints and rules.",
+        "description": "Sources, mappings, synchronisations, jobs, endpoints, rules and consumers.",
         "schemas": BUILTIN_SCHEMAS,
     },
     "publication": {

@@ -2,8 +2,10 @@
 whichever process or machine starts them.
 
 A lock is a row with a holder and an expiry. Taking it is one INSERT; a lock
-whose holder died (its expiry passed without a heartbeat) can be taken over. The
-holder calls :meth:`LockService.refresh` while it works (each page of a run).
+whose holder died can be taken over: at once when the holder was a process on this
+host that no longer exists (``kill -9``, then a restart), otherwise when its expiry
+passed without a heartbeat (``OPENCONNECTOR_LOCK_TTL``, default 30 s; a thread beats
+every quarter of that). The holder also calls :meth:`Heartbeat.beat` while it works.
 """
 
 from __future__ import annotations
@@ -25,20 +27,44 @@ from ..errors import Conflict
 from . import tables as t
 from .db import Database
 
-DEFAULT_TTL = 120.0
+DEFAULT_TTL = 30.0
+
+#: Holder names made by this process: a holder with our pid but not in here is a
+#: previous process that had the same pid (a container restarted as pid 1).
+_OURS: set[str] = set()
 
 
 def new_holder() -> str:
     """An identity for a lock holder: host, process and a random part."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    _OURS.add(holder)
+    return holder
+
+
+def holder_is_dead(holder: str) -> bool:
+    """True when ``holder`` was a process on this host that is gone; False when alive or unknown."""
+    host, _, rest = holder.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False  # another machine: only its expiry tells
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return holder not in _OURS
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists but belongs to another user
+        return False
+    return False
 
 
 def lock_ttl() -> float:
-    """Seconds a run's lock outlives a dead holder (``OPENCONNECTOR_LOCK_TTL``, default 120)."""
+    """Seconds a run's lock outlives a dead holder on another host (``OPENCONNECTOR_LOCK_TTL``, default 30)."""
     try:
-        return float(os.environ.get("OPENCONNECTOR_LOCK_TTL", "120"))
+        return float(os.environ.get("OPENCONNECTOR_LOCK_TTL", str(DEFAULT_TTL)))
     except ValueError:
-        return 120.0
+        return DEFAULT_TTL
 
 
 class LockService:
@@ -57,8 +83,17 @@ class LockService:
                 ).rowcount
                 if taken:
                     return True
-                if conn.execute(select(t.locks.c.name).where(t.locks.c.name == name)).first():
-                    return False
+                current = conn.execute(select(t.locks.c.holder).where(t.locks.c.name == name)).scalar()
+                if current is not None:
+                    if not holder_is_dead(current):
+                        return False
+                    return bool(  # the holder's process is gone: take over now, not at expiry
+                        conn.execute(
+                            update(t.locks)
+                            .where(t.locks.c.name == name, t.locks.c.holder == current)
+                            .values(holder=holder, acquired=iso(now), expires=expires)
+                        ).rowcount
+                    )
                 conn.execute(
                     insert(t.locks).values(name=name, holder=holder, acquired=iso(now), expires=expires)
                 )

@@ -171,6 +171,16 @@ def _walk(obj: dict, path: str, skip: frozenset[str] = frozenset()):  # type: ig
     if isinstance(node, list):
         if last.isdigit() and int(last) < len(node) and _present(node[int(last)]):
             yield node, int(last)
+    elif (
+        isinstance(node, dict)
+        and isinstance(node.get(last), list)
+        and all(isinstance(item, str) for item in node[last])
+    ):
+        # A list of secrets (an authentication rule's API keys): each string item is one.
+        items = node[last]
+        for index, item in enumerate(items):
+            if item != "":
+                yield items, index
     elif isinstance(node, dict) and last in node and _present(node[last]):
         yield node, last
 
@@ -195,12 +205,26 @@ def seal(obj: dict, paths: list[str], secrets: Secrets, previous: dict | None = 
                     container[key] = seal_url(value, secrets, old if isinstance(old, str) else None)
             elif value == MASK:
                 old = _lookup(previous, path, key)
-                if old is None:
-                    _drop(container, key)
-                else:
+                if old is not None:
                     container[key] = old
+                elif isinstance(container, list) and str(key) != path.rsplit(".", 1)[-1]:
+                    container[key] = ""  # an unknown masked item of a list of secrets: dropped below
+                else:
+                    _drop(container, key)
             else:
                 container[key] = secrets.encrypt(value)
+        for container, key in _lists(obj, path):
+            container[key] = [v for v in container[key] if v != ""]
+
+
+def _lists(obj: dict, path: str):  # type: ignore[no-untyped-def]
+    """``(container, key)`` when ``path`` names a list in ``obj``."""
+    *parents, last = path.split(".")
+    node = obj
+    for part in parents:
+        node = node.get(part) if isinstance(node, dict) else None
+    if isinstance(node, dict) and isinstance(node.get(last), list):
+        yield node, last
 
 
 def _drop(container: Any, key: Any) -> None:
@@ -251,6 +275,8 @@ def _lookup(previous: dict | None, path: str, key: Any = None) -> Any:
     node: Any = previous
     for part in parents:
         node = _child(node, part)
+    if isinstance(key, int) and str(key) != last:
+        node = _child(node, last)  # an item of a list of secrets: the previous list's item at that place
     value = _child(node, str(key) if key is not None else last)
     return value if _present(value) else None
 

@@ -171,6 +171,35 @@ locks = Table(
     Column("expires", Timestamp, nullable=False),
 )
 
+endpoint_logs = Table(
+    "endpoint_logs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("uuid", String(36), nullable=False, unique=True),
+    Column("endpoint_id", String(36), index=True),
+    Column("endpoint_name", String(255)),
+    Column("consumer", String(255)),
+    Column("method", String(10), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("duration", Float),
+    Column("message", Text),
+    Column("created", Timestamp, nullable=False, index=True),
+)
+
+#: OAuth2 access tokens shared by every process of an instance (service, scheduler,
+#: workers): ``key`` hashes the token URL, client id, scope and client secret, so a
+#: rotated secret never finds the old token. The token is encrypted (store/secrets.py).
+oauth_tokens = Table(
+    "oauth_tokens",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("client", String(64), nullable=False, index=True),
+    Column("token", Text, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("created", Timestamp, nullable=False),
+)
+
 #: UI login sessions, server-side: the cookie carries a random token, this table its
 #: hash. Logging out, changing the password or removing the user deletes the rows,
 #: so a copied cookie stops working at once (not when its signature expires).

@@ -18,15 +18,13 @@ from starlette.responses import RedirectResponse, Response
 from ..connector.entities import EntityService
 from ..errors import OpenConnectorError
 from ..register.registers import RegisterService
+from .entity_pages import Column, EntityPages, Field
 from .forms import check_name, parse_json, service_errors
 from .pages import (
     context_of,
-    create_entity,
-    delete_entity,
     entities,
     form_lists,
     form_of,
-    list_entities,
     page_router,
 )
 from .templating import render
@@ -40,36 +38,22 @@ def _service(request: Request) -> EntityService:
     return entities(request, "mapping")
 
 
-@router.get("/mappings")
-async def list_mappings(request: Request, q: str = "") -> Response:
-    mappings = await list_entities(request, "mapping", q)
-    return render(request, "mappings/list.html", section="mappings", title="Mappings", mappings=mappings, q=q)
-
-
-@router.get("/mappings/new")
-async def new_mapping(request: Request) -> Response:
-    return render(request, "mappings/new.html", section="mappings", title="Add mapping", values={}, errors={})
-
-
-@router.post("/mappings")
-async def create_mapping(request: Request) -> Response:
-    form = await form_of(request)
-    values = {"name": form.get("name", ""), "description": form.get("description", "")}
-    errors = {"name": message} if (message := check_name(values["name"])) else {}
-    if not errors:
-        data = {**values, "mapping": {}, "unset": [], "cast": {}, "passThrough": False}
-        done, errors = await create_entity(request, "mapping", "/mappings", data)
-        if done is not None:
-            return done
-    return render(
-        request,
-        "mappings/new.html",
-        status_code=400,
-        section="mappings",
-        title="Add mapping",
-        values=values,
-        errors=errors,
-    )
+MAPPINGS = EntityPages(
+    kind="mapping",
+    path="/mappings",
+    noun="mapping",
+    plural="mappings",
+    title="Mappings",
+    columns=[
+        Column("Name", lambda m: m.get("name")),
+        Column("Description", lambda m: m.get("description") or "", "wrap"),
+        Column("Rows", lambda m: len(m.get("mapping") or {}), "num"),
+        Column("Version", lambda m: m.get("version")),
+    ],
+    new_fields=[Field("name", "Name", required=True), Field("description", "Description", "textarea")],
+    new_defaults={"mapping": {}, "unset": [], "cast": {}, "passThrough": False},
+)
+MAPPINGS.mount(router)
 
 
 def _rule_text(value: Any) -> str:
@@ -329,8 +313,3 @@ async def save_mapping(request: Request, ref: str) -> Response:
             request, current, state, errors=service_errors(exc, "name"), choices=choices, status_code=400
         )
     return RedirectResponse(f"/mappings/{current['id']}?saved=1", status_code=303)
-
-
-@router.post("/mappings/{ref}/delete")
-async def delete_mapping(request: Request, ref: str) -> Response:
-    return await delete_entity(request, "mapping", ref, "/mappings")

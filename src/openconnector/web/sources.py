@@ -13,16 +13,14 @@ from ..connector.entities import EntityService
 from ..errors import OpenConnectorError
 from ..store.secrets import MASK, is_sensitive
 from .authfields import AUTH_LABELS, AUTH_TYPES, canonical, field_views, read_auth
-from .forms import check_choice, check_name, check_url, only_errors, service_errors
+from .entity_pages import Column, EntityPages, Field
+from .forms import check_choice, check_name, check_url, service_errors
 from .pages import (
     context_of,
-    create_entity,
-    delete_entity,
     entities,
     form_lists,
     form_of,
     is_htmx,
-    list_entities,
     page_router,
 )
 from .templating import render
@@ -36,54 +34,27 @@ def _service(request: Request) -> EntityService:
     return entities(request, "source")
 
 
-@router.get("/sources")
-async def list_sources(request: Request, q: str = "") -> Response:
-    sources = await list_entities(request, "source", q)
-    return render(request, "sources/list.html", section="sources", title="Sources", sources=sources, q=q)
-
-
-@router.get("/sources/new")
-async def new_source(request: Request) -> Response:
-    return render(
-        request,
-        "sources/new.html",
-        section="sources",
-        title="Add source",
-        values={"type": "api"},
-        errors={},
-        types=SOURCE_TYPES,
-    )
-
-
-@router.post("/sources")
-async def create_source(request: Request) -> Response:
-    form = await form_of(request)
-    values = {
-        "name": form.get("name", ""),
-        "type": form.get("type", ""),
-        "description": form.get("description", ""),
-    }
-    errors = only_errors(
-        {
-            "name": check_name(values["name"]),
-            "type": check_choice(values["type"], SOURCE_TYPES, "type"),
-        }
-    )
-    if not errors:
-        data = {**values, "isEnabled": True, "auth": "none", "location": ""}
-        done, errors = await create_entity(request, "source", "/sources", data)
-        if done is not None:
-            return done
-    return render(
-        request,
-        "sources/new.html",
-        status_code=400,
-        section="sources",
-        title="Add source",
-        values=values,
-        errors=errors,
-        types=SOURCE_TYPES,
-    )
+SOURCES = EntityPages(
+    kind="source",
+    path="/sources",
+    noun="source",
+    plural="sources",
+    title="Sources",
+    columns=[
+        Column("Name", lambda s: s.get("name")),
+        Column("Type", lambda s: s.get("type")),
+        Column("Location", lambda s: s.get("location") or "–", "wrap"),
+        Column("Enabled", lambda s: "yes" if s.get("isEnabled") else "no"),
+    ],
+    new_fields=[
+        Field("name", "Name", required=True),
+        Field("type", "Type", "select", [(t, t) for t in SOURCE_TYPES]),
+        Field("description", "Description", "textarea"),
+    ],
+    new_defaults={"type": "api", "isEnabled": True, "auth": "none", "location": ""},
+    empty="No sources yet. Add one to pull data from an external API.",
+)
+SOURCES.mount(router)
 
 
 _HEADER_PATH = "configuration.headers."
@@ -295,8 +266,3 @@ async def test_source(request: Request, ref: str) -> Response:
     if is_htmx(request):
         return render(request, "sources/_test_result.html", test=result)
     return _detail(request, source, test=result)
-
-
-@router.post("/sources/{ref}/delete")
-async def delete_source(request: Request, ref: str) -> Response:
-    return await delete_entity(request, "source", ref, "/sources")

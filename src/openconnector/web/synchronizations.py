@@ -11,15 +11,13 @@ from starlette.responses import RedirectResponse, Response
 from ..connector.entities import EntityService
 from ..errors import NotFound, OpenConnectorError
 from ..register.registers import RegisterService
+from .entity_pages import Column, EntityPages, Field
 from .forms import check_choice, check_int, check_name, only_errors, service_errors
 from .pages import (
     context_of,
-    create_entity,
-    delete_entity,
     entities,
     form_of,
     is_htmx,
-    list_entities,
     page_router,
 )
 from .runs import RunRegistry, UiRun
@@ -57,62 +55,40 @@ def _last_runs(request: Request, syncs: list[dict[str, Any]]) -> dict[str, dict[
     return out
 
 
-@router.get("/synchronizations")
-async def list_synchronizations(request: Request, q: str = "") -> Response:
-    syncs = await list_entities(request, "synchronization", q)
-    last = await run_in_threadpool(_last_runs, request, syncs)
-    return render(
-        request,
-        "synchronizations/list.html",
-        section="synchronizations",
-        title="Synchronisations",
-        syncs=syncs,
-        last=last,
-        q=q,
-    )
+def _with_last_runs(request: Request, syncs: list[dict[str, Any]]) -> None:
+    last = _last_runs(request, syncs)
+    for sync in syncs:
+        sync["_last"] = last.get(sync["uuid"]) or {}
 
 
-@router.get("/synchronizations/new")
-async def new_synchronization(request: Request) -> Response:
-    return render(
-        request,
-        "synchronizations/new.html",
-        section="synchronizations",
-        title="Add synchronisation",
-        values={"sourceType": "api", "targetType": "register/schema"},
-        errors={},
-        source_types=SOURCE_TYPES,
-        target_types=TARGET_TYPES,
-    )
-
-
-@router.post("/synchronizations")
-async def create_synchronization(request: Request) -> Response:
-    form = await form_of(request)
-    values = {k: form.get(k, "") for k in ("name", "description", "sourceType", "targetType")}
-    errors = only_errors(
-        {
-            "name": check_name(values["name"]),
-            "sourceType": check_choice(values["sourceType"], SOURCE_TYPES, "source type"),
-            "targetType": check_choice(values["targetType"], TARGET_TYPES, "target type"),
-        }
-    )
-    if not errors:
-        data = {**values, "sourceConfig": {}}
-        done, errors = await create_entity(request, "synchronization", "/synchronizations", data)
-        if done is not None:
-            return done
-    return render(
-        request,
-        "synchronizations/new.html",
-        status_code=400,
-        section="synchronizations",
-        title="Add synchronisation",
-        values=values,
-        errors=errors,
-        source_types=SOURCE_TYPES,
-        target_types=TARGET_TYPES,
-    )
+SYNCHRONIZATIONS = EntityPages(
+    kind="synchronization",
+    path="/synchronizations",
+    noun="synchronisation",
+    plural="synchronisations",
+    title="Synchronisations",
+    columns=[
+        Column("Name", lambda s: s.get("name")),
+        Column("Target", lambda s: s.get("targetId") or "–"),
+        Column(
+            "Last run",
+            lambda s: s["_last"].get("status"),
+            kind="badge",
+            note=lambda s: "(test)" if s["_last"].get("test") else None,
+        ),
+        Column("When", lambda s: s["_last"].get("created"), kind="when"),
+    ],
+    new_fields=[
+        Field("name", "Name", required=True),
+        Field("description", "Description", "textarea", rows=2),
+        Field("sourceType", "Source type", "select", [(t, t) for t in SOURCE_TYPES]),
+        Field("targetType", "Target type", "select", [(t, t) for t in TARGET_TYPES]),
+    ],
+    new_defaults={"sourceType": "api", "targetType": "register/schema", "sourceConfig": {}},
+    section="synchronizations",
+    decorate=_with_last_runs,
+)
+SYNCHRONIZATIONS.mount(router)
 
 
 def _resolve(kind: str, context: Any, ref: Any) -> dict[str, Any] | None:
@@ -443,8 +419,3 @@ async def schedule_synchronization(request: Request, ref: str) -> Response:
     except OpenConnectorError as exc:
         return await _detail(request, sync, schedule_errors={"interval": exc.message}, status_code=400)
     return RedirectResponse(f"/synchronizations/{sync['id']}?scheduled=1", status_code=303)
-
-
-@router.post("/synchronizations/{ref}/delete")
-async def delete_synchronization(request: Request, ref: str) -> Response:
-    return await delete_entity(request, "synchronization", ref, "/synchronizations")

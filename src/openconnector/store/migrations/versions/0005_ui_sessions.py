@@ -4,14 +4,14 @@ A signed cookie alone stays valid until it expires, even after logout; the
 cookie now names a row here, and a session ends when its row is deleted.
 
 Revision ID: 0005_ui_sessions
-Revises: 0004
+Revises: 0004_oauth_tokens
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_ui_sessions"
-down_revision = "0004"
+down_revision = "0004_oauth_tokens"
 branch_labels = None
 depends_on = None
 
