@@ -40,7 +40,7 @@ def _routes(app) -> list[tuple[str, str, list[str]]]:
             continue
         params = _PARAM.findall(route.path)
         for method in sorted(route.methods or ()):
-            if method == "HEAD":
+            if method in ("HEAD", "OPTIONS"):  # HEAD is GET; a CORS preflight answers for any path
                 continue
             found.append((method, route.path, params))
     return found
