@@ -12,7 +12,16 @@ are not all on the same second). For each worker count and round it starts
 
 * runs per minute (runs that started in the window);
 * lag: start of a run − the slot it ran for (the ``nextRun`` it was due at), p50/p95;
-* the ideal runs per minute (``syncs × 60 / interval``) for comparison.
+* due runs per minute: the slots that fell due inside the window, counted from the
+  slots the round actually gave the jobs (what a perfect scheduler would start).
+
+Before the rounds every synchronisation runs once directly (warm-up: its objects are
+written, so every later run is an unchanged re-run, in the baseline and in the rounds
+alike). The baseline, measured in the same run: the same synchronisations run back to
+back by ``SynchronizationService`` in this process on ``workers × concurrency`` threads
+for ``--baseline-seconds``, no scheduler, no queue: the runs per minute this machine
+can do at all. A round's ``of_possible`` is its runs per minute over the smaller of
+the due runs and that capacity.
 
 Reported values are medians over the rounds. The last line printed is one JSON object.
 """
@@ -65,7 +74,7 @@ def _percentile(values: list[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-def _setup(args: argparse.Namespace) -> tuple[Any, str, list[str], str]:
+def _setup(args: argparse.Namespace) -> tuple[Any, str, list[str], str, list[str]]:
     from sqlalchemy import create_engine, text
 
     from openconnector.connector.entities import EntityService
@@ -104,7 +113,7 @@ def _setup(args: argparse.Namespace) -> tuple[Any, str, list[str], str]:
     from openconnector.jobs.service import JobService
 
     jobs = JobService(context)
-    job_ids = []
+    job_ids, sync_ids = [], []
     for i in range(args.syncs):
         sync = EntityService("synchronization", context).create(
             {
@@ -122,7 +131,45 @@ def _setup(args: argparse.Namespace) -> tuple[Any, str, list[str], str]:
             }
         )
         job_ids.append(jobs.schedule(sync["uuid"], interval=args.interval, enabled=False)["uuid"])
-    return context, url, job_ids, name
+        sync_ids.append(sync["uuid"])
+    return context, url, job_ids, name, sync_ids
+
+
+def _direct(context: Any, sync_ids: list[str], threads: int, seconds: float) -> float:
+    """Runs per minute of the synchronisations run back to back on ``threads`` threads."""
+    from openconnector.connector.sync import SynchronizationService
+
+    stop = time.monotonic() + seconds
+    counts = [0] * threads
+
+    def worker(n: int) -> None:
+        service = SynchronizationService(context)
+        i = n
+        while time.monotonic() < stop:
+            service.synchronize(sync_ids[i % len(sync_ids)])
+            counts[n] += 1
+            i += threads
+
+    started = time.monotonic()
+    pool = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    return sum(counts) * 60 / (time.monotonic() - started)
+
+
+def _due(slots: dict[str, str], interval: float, window: tuple[float, float]) -> int:
+    """How many of the jobs' slots (first slot + k × interval) fall inside ``window``."""
+    from openconnector.clock import parse_iso
+
+    due = 0
+    for first in slots.values():
+        slot = parse_iso(first).timestamp()
+        while slot < window[1]:
+            due += slot >= window[0]
+            slot += interval
+    return due
 
 
 def _stagger(context: Any, job_ids: list[str], interval: float, start: datetime) -> dict[str, str]:
@@ -229,7 +276,11 @@ def _round(
             except subprocess.TimeoutExpired:
                 proc.kill()
     _disable(context, job_ids)
-    return _measure(context, slots, since, window)
+    result = _measure(context, slots, since, window)
+    result["due_runs_per_minute"] = round(
+        _due(slots, args.interval, window) * 60 / (window[1] - window[0]), 1
+    )
+    return result
 
 
 def main() -> None:
@@ -244,6 +295,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=40.0, help="measured seconds per round")
     parser.add_argument("--warmup", type=float, default=10.0)
     parser.add_argument("--repeat", type=int, default=2, help="rounds per worker count (median reported)")
+    parser.add_argument("--baseline-seconds", type=float, default=15.0, help="seconds of direct runs")
     parser.add_argument(
         "--pg",
         default=os.environ.get("OPENCONNECTOR_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
@@ -252,13 +304,26 @@ def main() -> None:
     args = parser.parse_args()
 
     setup_started = time.time()
-    context, url, job_ids, name = _setup(args)
+    context, url, job_ids, name, sync_ids = _setup(args)
     print(f"setup: {args.syncs} synchronisations in {time.time() - setup_started:.0f} s", file=sys.stderr)
+    from openconnector.connector.sync import SynchronizationService
+
+    warm = SynchronizationService(context)
+    for sync_id in sync_ids:  # warm-up: every later run, direct or scheduled, is an unchanged re-run
+        warm.synchronize(sync_id)
+    threads = max(int(w) for w in args.workers.split(",")) * args.concurrency
+    direct = _direct(context, sync_ids, threads, args.baseline_seconds)
+    print(f"baseline: {direct:,.0f} runs/min back to back on {threads} threads", file=sys.stderr)
     summary: dict[str, Any] = {
         "bench": "scheduler",
         "syncs": args.syncs,
         "interval": args.interval,
-        "ideal_runs_per_minute": round(args.syncs * 60 / args.interval, 1),
+        "baseline": {
+            "what": "the same synchronisations back to back in one process, no scheduler",
+            "threads": threads,
+            "seconds": args.baseline_seconds,
+            "runs_per_minute": round(direct, 1),
+        },
         "concurrency_per_worker": args.concurrency,
         "cpus": os.cpu_count(),
         "seconds_per_round": args.seconds,
@@ -274,8 +339,18 @@ def main() -> None:
                 rounds.append(result)
             summary["results"][f"{workers}_worker{'s' if workers > 1 else ''}"] = {
                 key: statistics.median([r[key] for r in rounds if r[key] is not None] or [0])
-                for key in ("runs_per_minute", "lag_p50", "lag_p95", "lag_max", "errors")
+                for key in (
+                    "runs_per_minute",
+                    "due_runs_per_minute",
+                    "lag_p50",
+                    "lag_p95",
+                    "lag_max",
+                    "errors",
+                )
             }
+            result = summary["results"][f"{workers}_worker{'s' if workers > 1 else ''}"]
+            possible = min(result["due_runs_per_minute"], direct)
+            result["of_possible"] = round(result["runs_per_minute"] / possible, 3) if possible else None
     finally:
         context.close()
         if not args.keep:

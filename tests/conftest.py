@@ -4,6 +4,7 @@ database per test) and the real application, in-process or on a socket."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import sys
 import threading
@@ -77,6 +78,16 @@ def pg_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's chromium for the browser tests, found on PATH (``$CHROMIUM`` overrides it).
+    Without it the test is skipped, and under CI fails."""
+    path = os.environ.get("CHROMIUM") or shutil.which("chromium")
+    if not path:
+        pytest.skip("Debian's chromium is not on PATH (apt-get install chromium)")
+    return path
 
 
 @pytest.fixture

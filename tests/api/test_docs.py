@@ -9,13 +9,11 @@ come from this server (no CDN), and the document lists ``/api/sources`` and
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
 KINDS = ("sources", "mappings", "synchronizations", "jobs", "endpoints", "rules")
 
 
@@ -101,9 +99,7 @@ def test_the_named_routes_still_serve_crud_and_flags(client: Any, fake_api: Any)
 
 
 @pytest.mark.browser
-def test_swagger_ui_renders_in_chromium_with_the_network_cut_off(live_server: Any) -> None:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium")
+def test_swagger_ui_renders_in_chromium_with_the_network_cut_off(live_server: Any, chromium: str) -> None:
     from playwright.sync_api import sync_playwright
 
     outside: list[str] = []
@@ -116,7 +112,7 @@ def test_swagger_ui_renders_in_chromium_with_the_network_cut_off(live_server: An
             route.abort()
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--headless=new", "--no-sandbox"])
+        browser = p.chromium.launch(executable_path=chromium, args=["--headless=new", "--no-sandbox"])
         try:
             page = browser.new_page()
             page.set_default_timeout(30_000)
@@ -128,3 +124,31 @@ def test_swagger_ui_renders_in_chromium_with_the_network_cut_off(live_server: An
         finally:
             browser.close()
     assert outside == []
+
+
+@pytest.mark.parametrize(
+    ("path", "names"),
+    [
+        ("/index.php/apps/openconnector/api/sources/logs", {"_page", "_limit", "statusCode", "sourceId"}),
+        ("/index.php/apps/openconnector/api/synchronizations/logs", {"status", "synchronizationId", "test"}),
+        ("/index.php/apps/openconnector/api/jobs/logs", {"job_id", "level", "date_from"}),
+        ("/index.php/apps/openconnector/api/synchronization-contracts", {"synchronizationId", "originId"}),
+    ],
+)
+def test_log_and_contract_lists_document_their_filters(client: Any, path: str, names: set[str]) -> None:
+    operation = client.get("/api/openapi.json", auth=None).json()["paths"][path]["get"]
+    assert names <= {p["name"] for p in operation["parameters"]}
+
+
+def test_force_run_of_a_job_is_documented_and_still_works(client: Any) -> None:
+    paths = client.get("/api/openapi.json", auth=None).json()["paths"]
+    params = paths["/apps/openconnector/api/jobs/run/{ref}"]["post"]["parameters"]
+    assert {"ref", "forceRun"} <= {p["name"] for p in params}
+    job = client.post(
+        "/apps/openconnector/api/jobs",
+        json={"name": "Ping later", "jobClass": "OCA\\OpenConnector\\Action\\EventAction", "interval": 3600},
+    ).json()
+    client.put(f"/apps/openconnector/api/jobs/{job['id']}", json={"nextRun": "2999-01-01T00:00:00+00:00"})
+    assert client.post(f"/apps/openconnector/api/jobs/run/{job['id']}").json() is None  # not due
+    forced = client.post(f"/apps/openconnector/api/jobs/run/{job['id']}?forceRun=true").json()
+    assert forced["level"] in ("SUCCESS", "INFO")

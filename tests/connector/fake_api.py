@@ -21,13 +21,39 @@ Paginated endpoints (page size ``size``, default 10)
         ``_links.next.href``), ``odata`` (``value``, ``@odata.nextLink``),
         ``hydra`` (``hydra:member``, ``hydra:view.hydra:next``), ``laravel``
         (``data``, ``next_page_url``); ``relative=1`` gives relative links.
-        Links carry only ``page`` and ``size``: other params are dropped, as
-        real APIs do.
+        Links carry only ``page`` and ``size`` (and ``delay``, a wait per page):
+        other params are dropped, as real APIs do.
     ``/paged/link``             bare list + ``Link: <...>; rel="next"`` header
     ``/paged/page``             ``{"items","page","totalPages"}``, ``?page=`` (1 when absent);
-                                ``failOn=3`` answers 500 for page 3
+                                ``failOn=3`` answers 500 for page 3; ``delay=0.05`` waits
+                                that long per page; ``tooManyOn=20`` answers page 20 once
+                                with 429 + ``Retry-After: 1``; ``repeatOn=5`` serves page 4's
+                                records again as page 5; ``limited=1`` applies ``rate_limit``
+                                (refilled every ``reset_in`` seconds); ``noTotal=1`` leaves
+                                ``totalPages`` out.
     ``/paged/offset``           ``{"data","total"}``, ``?offset=&limit=``
     ``/paged/cursor``           ``{"data","meta":{"next_cursor"}}``, ``?cursor=``
+
+Summaries and details (``extraDataConfigs``)
+    ``/summaries?page=&size=``  ``{"results": [{"id", "name"}], "next"}`` from ``records`` (size 100)
+    ``/details/{id}``           ``{"id", "description", "value", "self"}`` after ``detail_delay`` s (0.05);
+                                ids in ``detail_failures`` answer 500; ``detail_max_in_flight`` is the
+                                most detail requests the server was answering at once
+    ``/limited/details/{id}``   the same, at most ``window_limit`` per ``window`` seconds (X-RateLimit-*
+                                headers, 429 beyond); ``limited_answers`` counts 200s and 429s
+
+XML
+    ``/xml/pets``               the pets as XML with attributes and nested lists
+    ``/xml/bomb``, ``/xml/xxe`` a billion-laughs document and an external-entity file read
+
+Files
+    ``/files/{name}``           ``files[name]`` = ``(bytes, content type)``, streamed in 8 KB chunks
+    ``/generated.csv?rows=N``   a generated CSV (``id;title;amount``), streamed, never held whole
+
+SOAP
+    ``/soap?wsdl``              a hand-written WSDL (document/literal): operation ``ListZaken(status)``
+    ``/soap`` (POST)            answers ``ListZakenResponse`` with a ``zaak`` per record whose status
+                                (odd ids ``open``, even ``closed``) matches; status ``fault`` → a SOAP Fault
 
 Faults
     ``/faults/repeat``          ignores ``page``: the same 10 records for ever
@@ -51,7 +77,9 @@ to test that logs redact echoed secrets)
 
 Traffic
     ``requests`` lists every request (``method``, ``path``, ``query``,
-    ``headers``); ``hits(path)`` counts requests to a path.
+    ``headers``, ``at``); ``hits(path)`` counts requests to a path;
+    ``in_flight``/``max_in_flight`` count requests being answered at once;
+    ``answers`` lists ``(time, status)`` of ``/paged/page`` answers.
 """
 
 from __future__ import annotations
@@ -61,6 +89,7 @@ import base64
 import copy
 import email.utils
 import itertools
+import re
 import secrets
 import socket
 import threading
@@ -74,7 +103,7 @@ import jwt
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 __all__ = ["FakeApi", "FakeApiServer", "RecordedRequest"]
@@ -92,6 +121,48 @@ PETS: list[dict[str, Any]] = [
     {"id": 10, "name": "Nala", "category": "Cats", "status": "sold"},
 ]
 _CATEGORY_IDS = {"Dogs": 1, "Cats": 2, "Rabbits": 3}
+
+
+WSDL = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://schemas.xmlsoap.org/wsdl/" xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/"
+  xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:tns="http://example.org/zaken"
+  targetNamespace="http://example.org/zaken" name="Zaken">
+  <types>
+    <xs:schema targetNamespace="http://example.org/zaken" elementFormDefault="qualified">
+      <xs:element name="ListZaken">
+        <xs:complexType><xs:sequence><xs:element name="status" type="xs:string"/></xs:sequence></xs:complexType>
+      </xs:element>
+      <xs:element name="ListZakenResponse">
+        <xs:complexType><xs:sequence>
+          <xs:element name="zaak" minOccurs="0" maxOccurs="unbounded">
+            <xs:complexType><xs:sequence>
+              <xs:element name="id" type="xs:int"/>
+              <xs:element name="omschrijving" type="xs:string"/>
+              <xs:element name="status" type="xs:string"/>
+            </xs:sequence></xs:complexType>
+          </xs:element>
+        </xs:sequence></xs:complexType>
+      </xs:element>
+    </xs:schema>
+  </types>
+  <message name="ListZakenIn"><part name="parameters" element="tns:ListZaken"/></message>
+  <message name="ListZakenOut"><part name="parameters" element="tns:ListZakenResponse"/></message>
+  <portType name="ZakenPort">
+    <operation name="ListZaken"><input message="tns:ListZakenIn"/><output message="tns:ListZakenOut"/></operation>
+  </portType>
+  <binding name="ZakenBinding" type="tns:ZakenPort">
+    <soap:binding style="document" transport="http://schemas.xmlsoap.org/soap/http"/>
+    <operation name="ListZaken">
+      <soap:operation soapAction="http://example.org/zaken/ListZaken"/>
+      <input><soap:body use="literal"/></input>
+      <output><soap:body use="literal"/></output>
+    </operation>
+  </binding>
+  <service name="ZakenService">
+    <port name="ZakenPort" binding="tns:ZakenBinding"><soap:address location="{address}"/></port>
+  </service>
+</definitions>
+"""
 
 
 def _pet(raw: dict[str, Any]) -> dict[str, Any]:
@@ -115,6 +186,8 @@ class RecordedRequest:
     path: str
     query: dict[str, str]
     headers: dict[str, str]
+    #: time.monotonic() when the request arrived
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -135,6 +208,19 @@ class FakeApi:
     jwt_claims: list[dict[str, Any]] = field(default_factory=list)
     counters: Counter[str] = field(default_factory=Counter)
     limits: dict[str, int] | None = None
+    detail_delay: float = 0.05
+    window_limit: int = 10
+    window: float = 2.0
+    window_state: dict[str, float] = field(default_factory=dict)
+    limited_answers: Counter[int] = field(default_factory=Counter)
+    files: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    detail_failures: set[int] = field(default_factory=set)
+    detail_in_flight: int = 0
+    detail_max_in_flight: int = 0
+    in_flight: int = 0
+    max_in_flight: int = 0
+    #: (monotonic time, status) of every /paged/page answer
+    answers: list[tuple[float, int]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.reset()
@@ -164,6 +250,18 @@ class FakeApi:
         self.jwt_claims = []
         self.counters = Counter()
         self.limits = None
+        self.detail_delay = 0.05
+        self.window_limit = 10
+        self.window = 2.0
+        self.window_state = {}
+        self.limited_answers = Counter()
+        self.files = {}
+        self.detail_failures = set()
+        self.detail_in_flight = 0
+        self.detail_max_in_flight = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.answers = []
 
     # -- helpers for tests -------------------------------------------------------------------
 
@@ -212,6 +310,7 @@ class FakeApi:
             "limit": limit,
             "remaining": limit if remaining is None else remaining,
             "reset": int(time.time()) + reset_in,
+            "window": reset_in,
         }
 
     def revoke_tokens(self) -> None:
@@ -219,6 +318,9 @@ class FakeApi:
 
     def hits(self, path: str) -> int:
         return sum(1 for r in self.requests if r.path == path)
+
+    def hits_under(self, prefix: str) -> int:
+        return sum(1 for r in self.requests if r.path.startswith(prefix))
 
 
 def _int(value: str | None, default: int) -> int:
@@ -272,12 +374,21 @@ def build_app(api: FakeApi) -> Any:
     async def paged_next(request: Request) -> Response:
         q = request.query_params
         style = q.get("style", "next")
+        if q.get("delay"):
+            await asyncio.sleep(float(q["delay"]))
         size = _int(q.get("size"), 10)
         page = _int(q.get("page"), 1)
         items = _page_slice(api.records, page, size)
         more = page * size < len(api.records)
         path = "/paged/next"
-        link_query = urlencode({"style": style, "page": page + 1, "size": size})
+        link_query = urlencode(
+            {
+                "style": style,
+                "page": page + 1,
+                "size": size,
+                **({"delay": q["delay"]} if q.get("delay") else {}),
+            }
+        )
         if q.get("relative") == "1":
             link = f"{path}?{link_query}"
         else:
@@ -306,15 +417,42 @@ def build_app(api: FakeApi) -> Any:
         return JSONResponse(_page_slice(api.records, page, size), headers={"Link": ", ".join(links)})
 
     async def paged_page(request: Request) -> Response:
+        response = await _paged_page(request)
+        api.answers.append((time.monotonic(), response.status_code))
+        return response
+
+    async def _paged_page(request: Request) -> Response:
         q = request.query_params
         size = _int(q.get("pageSize"), 10)
         page = _int(q.get("page"), 1)
+        headers: dict[str, str] = {}
+        if q.get("limited") == "1" and api.limits is not None:
+            limits = api.limits
+            if time.time() >= limits["reset"]:
+                limits["remaining"] = limits["limit"]
+                limits["reset"] = int(time.time()) + limits["window"]
+            limits["remaining"] -= 1
+            headers = {
+                "X-RateLimit-Limit": str(limits["limit"]),
+                "X-RateLimit-Remaining": str(max(0, limits["remaining"])),
+                "X-RateLimit-Reset": str(limits["reset"]),
+            }
+            if limits["remaining"] < 0:
+                api.counters["rate limit exceeded"] += 1
+                return JSONResponse({"error": "rate limited"}, status_code=429, headers=headers)
+        if q.get("delay"):
+            await asyncio.sleep(float(q["delay"]))
         if q.get("failOn") and _int(q.get("failOn"), 0) == page:
             return JSONResponse({"error": "Internal Server Error"}, status_code=500)
-        total_pages = max(1, -(-len(api.records) // size))
-        return JSONResponse(
-            {"items": _page_slice(api.records, page, size), "page": page, "totalPages": total_pages}
-        )
+        if q.get("tooManyOn") and _int(q.get("tooManyOn"), 0) == page:
+            api.counters[f"429 page {page}"] += 1
+            if api.counters[f"429 page {page}"] == 1:
+                return JSONResponse({"error": "slow down"}, status_code=429, headers={"Retry-After": "1"})
+        shown = page - 1 if q.get("repeatOn") and _int(q.get("repeatOn"), 0) == page else page
+        body: dict[str, Any] = {"items": _page_slice(api.records, shown, size), "page": page}
+        if q.get("noTotal") != "1":
+            body["totalPages"] = max(1, -(-len(api.records) // size))
+        return JSONResponse(body, headers=headers)
 
     async def paged_offset(request: Request) -> Response:
         q = request.query_params
@@ -330,6 +468,139 @@ def build_app(api: FakeApi) -> Any:
         end = offset + size
         nxt = base64.urlsafe_b64encode(str(end).encode()).decode() if end < len(api.records) else None
         return JSONResponse({"data": api.records[offset:end], "meta": {"next_cursor": nxt}})
+
+    # -- summaries and details ------------------------------------------------------------------
+
+    async def summaries(request: Request) -> Response:
+        q = request.query_params
+        size = _int(q.get("size"), 100)
+        page = _int(q.get("page"), 1)
+        items = [{"id": r["id"], "name": r["name"]} for r in _page_slice(api.records, page, size)]
+        more = page * size < len(api.records)
+        nxt = f"{base(request)}/summaries?{urlencode({'page': page + 1, 'size': size})}" if more else None
+        return JSONResponse({"results": items, "next": nxt})
+
+    async def detail(request: Request) -> Response:
+        record_id = _int(request.path_params.get("record_id"), -1)
+        api.detail_in_flight += 1
+        api.detail_max_in_flight = max(api.detail_max_in_flight, api.detail_in_flight)
+        try:
+            await asyncio.sleep(api.detail_delay)
+        finally:
+            api.detail_in_flight -= 1
+        if record_id in api.detail_failures:
+            return JSONResponse({"error": "detail store unavailable"}, status_code=500)
+        found = next((r for r in api.records if r["id"] == record_id), None)
+        if found is None:
+            return JSONResponse({"error": "not found"}, status_code=404)
+        return JSONResponse(
+            {
+                "id": record_id,
+                "description": f"About {found['name']}",
+                "value": found["value"],
+                "self": f"{base(request)}/details/{record_id}",
+            }
+        )
+
+    async def limited_detail(request: Request) -> Response:
+        now = time.time()
+        state = api.window_state
+        if not state or now >= state["reset"]:
+            state.update(remaining=api.window_limit, reset=now + api.window)
+        state["remaining"] -= 1
+        headers = {
+            "X-RateLimit-Limit": str(api.window_limit),
+            "X-RateLimit-Remaining": str(max(0, int(state["remaining"]))),
+            "X-RateLimit-Reset": str(int(state["reset"]) + 1),
+        }
+        if state["remaining"] < 0:
+            api.limited_answers[429] += 1
+            return JSONResponse({"error": "rate limited"}, status_code=429, headers=headers)
+        api.limited_answers[200] += 1
+        answer = await detail(request)
+        answer.headers.update(headers)
+        return answer
+
+    # -- files ----------------------------------------------------------------------------------
+
+    async def files(request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in api.files:
+            return JSONResponse({"error": "no such file"}, status_code=404)
+        content, media_type = api.files[name]
+
+        async def chunks() -> Any:
+            for start in range(0, len(content), 8192):
+                yield content[start : start + 8192]
+
+        return StreamingResponse(chunks(), media_type=media_type)
+
+    async def generated_csv(request: Request) -> Response:
+        rows = _int(request.query_params.get("rows"), 1000)
+
+        async def chunks() -> Any:
+            yield b"id;title;amount\n"
+            for start in range(1, rows + 1, 1000):
+                end = min(rows, start + 999)
+                yield "".join(f"{i};Row {i};{i * 7 % 1000}.50\n" for i in range(start, end + 1)).encode()
+
+        return StreamingResponse(chunks(), media_type="text/csv")
+
+    # -- SOAP -----------------------------------------------------------------------------------
+
+    async def soap(request: Request) -> Response:
+        if request.method == "GET":
+            return Response(WSDL.replace("{address}", f"{base(request)}/soap"), media_type="text/xml")
+        body = (await request.body()).decode()
+        found = re.search(r"<(?:\w+:)?status>([^<]*)</", body)
+        status = found.group(1) if found else ""
+        if status == "fault":
+            fault = (
+                '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
+                "<soap:Fault><faultcode>soap:Server</faultcode><faultstring>Zaaksysteem niet bereikbaar"
+                "</faultstring></soap:Fault></soap:Body></soap:Envelope>"
+            )
+            return Response(fault, status_code=500, media_type="text/xml")
+        zaken = "".join(
+            f"<z:zaak><z:id>{r['id']}</z:id><z:omschrijving>{r['name']}</z:omschrijving>"
+            f"<z:status>{'open' if r['id'] % 2 else 'closed'}</z:status></z:zaak>"
+            for r in api.records
+            if ("open" if r["id"] % 2 else "closed") == status
+        )
+        answer = (
+            '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" '
+            'xmlns:z="http://example.org/zaken"><soap:Body>'
+            f"<z:ListZakenResponse>{zaken}</z:ListZakenResponse></soap:Body></soap:Envelope>"
+        )
+        return Response(answer, media_type="text/xml")
+
+    # -- XML ------------------------------------------------------------------------------------
+
+    async def xml_pets(request: Request) -> Response:
+        parts = [f'<?xml version="1.0" encoding="UTF-8"?>\n<pets count="{len(api.pets)}">']
+        for p in api.pets:
+            tags = "".join(f"<tag>{t}</tag>" for t in ("friendly", p["category"]["name"].lower()))
+            parts.append(
+                f'<pet id="{p["id"]}" status="{p["status"]}"><name>{p["name"]}</name>'
+                f'<category id="{p["category"]["id"]}">{p["category"]["name"]}</category>'
+                f"<tags>{tags}</tags></pet>"
+            )
+        parts.append("</pets>")
+        return Response("".join(parts), media_type="application/xml")
+
+    async def xml_bomb(request: Request) -> Response:
+        entities = ['<!ENTITY lol "lol">'] + [
+            f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">' for i in range(1, 10)
+        ]
+        body = f'<?xml version="1.0"?>\n<!DOCTYPE lolz [{"".join(entities)}]>\n<lolz><lol>&lol9;</lol></lolz>'
+        return Response(body, media_type="application/xml")
+
+    async def xml_xxe(request: Request) -> Response:
+        body = (
+            '<?xml version="1.0"?>\n<!DOCTYPE pets [<!ENTITY secret SYSTEM "file:///etc/passwd">]>\n'
+            '<pets><pet id="1"><name>&secret;</name></pet></pets>'
+        )
+        return Response(body, media_type="text/xml")
 
     # -- faults -------------------------------------------------------------------------------
 
@@ -491,6 +762,15 @@ def build_app(api: FakeApi) -> Any:
         Route("/paged/page", paged_page),
         Route("/paged/offset", paged_offset),
         Route("/paged/cursor", paged_cursor),
+        Route("/summaries", summaries),
+        Route("/details/{record_id}", detail),
+        Route("/limited/details/{record_id}", limited_detail),
+        Route("/soap", soap, methods=["GET", "POST"]),
+        Route("/files/{name}", files),
+        Route("/generated.csv", generated_csv),
+        Route("/xml/pets", xml_pets),
+        Route("/xml/bomb", xml_bomb),
+        Route("/xml/xxe", xml_xxe),
         Route("/faults/repeat", repeat),
         Route("/faults/loop", loop),
         Route("/faults/slow", slow),
@@ -521,6 +801,13 @@ def build_app(api: FakeApi) -> Any:
                     headers=dict(request.headers),
                 )
             )
+            api.in_flight += 1
+            api.max_in_flight = max(api.max_in_flight, api.in_flight)
+            try:
+                await app(scope, receive, send)
+            finally:
+                api.in_flight -= 1
+            return
         await app(scope, receive, send)
 
     return recording_app

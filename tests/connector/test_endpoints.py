@@ -39,7 +39,14 @@ def dcat(context, make_dcat):
     return make_dcat(context)
 
 
-def test_crud_on_a_register_with_the_register_error_shape(dcat):
+@pytest.fixture
+def any_dcat(any_context, make_dcat):
+    """The same on SQLite and on PostgreSQL."""
+    return make_dcat(any_context)
+
+
+def test_crud_on_a_register_with_the_register_error_shape(any_dcat):
+    dcat = any_dcat
     for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
         endpoint(dcat, endpoint="items/{{id}}", method=method)
     service = EndpointService(dcat)
@@ -202,7 +209,8 @@ def test_jwt_consumers_hs256_and_rs256(dcat):
     assert "nobody" in call(stranger).body["message"]
 
 
-def test_locking_answers_423_to_other_writers(dcat):
+def test_locking_answers_423_to_other_writers(any_dcat):
+    dcat = any_dcat
     lock = rule(dcat, type="locking", configuration={"locking": {"action": "lock", "duration": 600}})
     key_a = rule(
         dcat,
@@ -319,3 +327,29 @@ def test_consumer_domains_limit_browser_origins(dcat):
         "GET", "site", headers={"Authorization": "site-key", "Origin": "https://evil.example"}
     )
     assert other.status == 403
+
+
+def test_old_endpoint_logs_are_purged(any_dcat, monkeypatch):
+    dcat = any_dcat
+    from openconnector.connector import endpoint_logs
+
+    endpoint(dcat, endpoint="logged")
+    service = EndpointService(dcat)
+    service.handle("GET", "logged")
+    service.logs.flush()
+    with dcat.db.begin() as conn:
+        conn.execute(t.endpoint_logs.update().values(created="2020-01-01T00:00:00+00:00"))
+    monkeypatch.setattr(endpoint_logs, "PURGE_SECONDS", 0.0)
+    service.handle("GET", "logged")
+    service.logs.flush()
+    listed = endpoint_logs.list_logs(dcat, [])
+    assert listed["total"] == 1 and listed["results"][0]["created"] > "2020-01-02"
+
+
+def test_the_rest_try_route_sends_a_request_through_an_endpoint(client, dcat):
+    made = endpoint(dcat, endpoint="items/{{id}}")
+    tried = client.post(f"{OC}/endpoints/test/{made['id']}", json={"path": "items"}).json()
+    assert tried["statusCode"] == 200 and tried["body"]["count"] == 0 and tried["endpoint"] == "items/{{id}}"
+    unfilled = client.post(f"{OC}/endpoints/test/{made['id']}", json={})
+    assert unfilled.status_code == 400 and unfilled.json()["field"] == "path"
+    assert client.post(f"{OC}/endpoints/test/{made['id']}", json={}, auth=None).status_code == 401

@@ -261,3 +261,17 @@ def test_a_changed_schema_makes_unchanged_pages_be_checked_again(objects, fake_a
     again = _service(objects).synchronize(sync)["result"]
     assert again["unchangedPages"] == 0
     assert again["objects"]["invalid"] == 36  # "Record 10" .. "Record 45" are now too long
+
+
+def test_a_test_run_counts_as_deletes_exactly_its_own_vanished_records(objects, fake_api, make_sync):
+    """The first record gone (the oldest contract) counts; another synchronisation's contracts,
+    whose records this run never sees, do not."""
+    other = make_sync(endpoint="/paged/page?pageSize=10&for=other")  # the same records, another name
+    sync = make_sync()
+    _service(objects).synchronize(sync)
+    fake_api.set_records(20)
+    _service(objects).synchronize(other)  # 20 contracts of another synchronisation
+    fake_api.set_records(45)
+    del fake_api.records[0]  # record 1, the first contract written
+    dry = _service(objects).synchronize(sync, test=True)["result"]["objects"]
+    assert (dry["found"], dry["deleted"], dry["skipped"]) == (44, 1, 44)

@@ -12,9 +12,7 @@ show as text everywhere, and no dialog may open.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,8 +22,6 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
-#: Debian's chromium, found on PATH (``$CHROMIUM`` overrides it).
-CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium")
 ARGS = [
     "--headless=new",
     "--no-sandbox",
@@ -108,13 +104,11 @@ class Tour:
 
 
 @pytest.fixture
-def tour(live_server: Any) -> Iterator[Tour]:
-    if not CHROMIUM:
-        pytest.skip("Debian's chromium is not on PATH (apt-get install chromium)")
+def tour(live_server: Any, chromium: str) -> Iterator[Tour]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=chromium, args=ARGS)
         try:
             context = browser.new_context(viewport={"width": 1280, "height": 900})
             context.set_default_timeout(15_000)

@@ -100,8 +100,13 @@ def make_sync(
     size: int = 10,
     delay: float = 0.0,
     target: str = "jobs/items",
+    concurrency: int = 1,
 ) -> dict[str, Any]:
-    """A source + mapping + synchronisation that pulls set ``name`` of the paged source into ``target``."""
+    """A source + mapping + synchronisation that pulls set ``name`` of the paged source into ``target``.
+
+    One page at a time by default: these tests stop, kill and time runs by the pages the
+    source has served, which pages fetched at once (``connector/pages.py``) would blur.
+    """
     from openconnector.connector.entities import EntityService
 
     source = EntityService("source", context).create(
@@ -122,6 +127,7 @@ def make_sync(
                 "endpoint": f"/records?set={name}&total={total}&size={size}&delay={delay}",
                 "resultsPosition": "items",
                 "idPosition": "id",
+                "concurrency": concurrency,
             },
         }
     )

@@ -127,19 +127,24 @@ def test_the_served_application_runs_scheduled_synchronisations_and_stays_respon
     make_target(context)
     sync = make_sync(context, paged_source.url, "served", total=20, size=2, delay=0.2)  # ~2 s per run
     job = served.post(f"{OC}/synchronizations/{sync['uuid']}/schedule", json={"interval": 3600}).json()
-    deadline = time.time() + 15
-    slowest = 0.0
+    deadline = time.time() + 60  # how long to wait for the run
+    answered: list[float] = []  # when each /health answer arrived
     while time.time() < deadline:
-        started = time.perf_counter()
         assert served.get("/health").status_code == 200
-        slowest = max(slowest, time.perf_counter() - started)
+        answered.append(time.time())
         logs = served.get(f"{OC}/jobs/logs", params={"job_id": job["uuid"]}).json()
         if logs["total"]:
             break
         time.sleep(0.1)
     assert logs["total"] == 1 and logs["results"][0]["message"] == "Synchronized 20 successfully"
-    assert (parse_iso(logs["results"][0]["lastRun"]) - parse_iso(job["nextRun"])).total_seconds() < 1.5
-    assert slowest < 1.0  # a run takes ~2 s: a blocked event loop would show here
+    entry = logs["results"][0]
+    started = parse_iso(entry["lastRun"]).timestamp()
+    during = [t for t in answered if started < t < started + entry["executionTime"] / 1000]
+    # A run that blocked the event loop would let no request through until it ended; counting
+    # the answers that arrived while it ran holds however slow a loaded machine makes both.
+    assert len(during) >= 3, (len(during), entry["executionTime"])
+    # It started when due (test_scheduler checks the second; here only that the served app runs it).
+    assert (parse_iso(entry["lastRun"]) - parse_iso(job["nextRun"])).total_seconds() < 15
 
 
 def test_serve_without_scheduler_runs_nothing(api):

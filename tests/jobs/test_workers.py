@@ -154,7 +154,9 @@ def test_a_run_of_a_killed_worker_completes_on_the_other_without_duplicates(
 ):
     make_target(pg_context)
     jobs = JobService(pg_context)
-    sync = make_sync(pg_context, paged_source.url, "kill", total=30, size=2, delay=0.4)  # 15 pages, ~6 s
+    sync = make_sync(
+        pg_context, paged_source.url, "kill", total=30, size=2, delay=0.4, concurrency=1
+    )  # 15 pages one at a time, ~6 s
     job = jobs.schedule(sync["uuid"], interval=3600)
     workers.start(count=2, concurrency=1)
     name = f"synchronization:{sync['uuid']}"
@@ -163,7 +165,8 @@ def test_a_run_of_a_killed_worker_completes_on_the_other_without_duplicates(
     while time.time() < deadline:
         with pg_context.db.connect() as conn:
             holder = conn.execute(select(t.locks.c.holder).where(t.locks.c.name == name)).scalar()
-        if holder and paged_source.hits["kill"] >= 3:
+        # Kill once the run has committed a page: hits alone do not say anything was written.
+        if holder and paged_source.hits["kill"] >= 3 and len(_objects(pg_context)) >= 2:
             break
         time.sleep(0.1)
     assert holder, workers.output()

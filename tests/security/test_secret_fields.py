@@ -185,40 +185,59 @@ def test_a_plain_header_stays_readable(client, fake_api) -> None:
     assert created["location"] == fake_api.url
 
 
-def test_a_header_marked_secret_in_the_form_is_sealed_and_kept(context, fake_api) -> None:
+def _save_form_twice(context, fake_api, rows: list[tuple[str, str]], secret: str) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """Save the source form with ``rows``, then again with every value left empty, as a
+    user does who edits something else; returns the source's uuid and the page shown."""
     from urllib.parse import urlencode
 
-    sources = EntityService("source", context)
-    uuid = sources.create({"name": "Form", "location": fake_api.url, "auth": "none"})["uuid"]
+    uuid = EntityService("source", context).create(
+        {"name": "Form", "location": fake_api.url, "auth": "none"}
+    )["uuid"]
+    headers = {"content-type": "application/x-www-form-urlencoded"}
     with TestClient(create_app(context), raise_server_exceptions=False) as ui:
         token = _CSRF.search(ui.get("/login").text).group(1)
         login = {"username": "admin", "password": "admin", "csrf_token": token}
         assert ui.post("/login", data=login, follow_redirects=False).status_code == 303
-        token = _CSRF.search(ui.get(f"/sources/{uuid}").text).group(1)
-        form = [
+        fixed = [
             ("name", "Form"),
             ("type", "api"),
             ("location", fake_api.url),
             ("isEnabled", "on"),
             ("auth", "none"),
-            ("header.name", "X-Custom"),
-            ("header.value", "FormMarkedS3cret"),
-            ("header.secret", "0"),
-            ("action", "save"),
-            ("csrf_token", token),
         ]
-        headers = {"content-type": "application/x-www-form-urlencoded"}
-        saved = ui.post(f"/sources/{uuid}", content=urlencode(form), headers=headers, follow_redirects=False)
-        assert saved.status_code == 303, saved.text
-        page = ui.get(f"/sources/{uuid}")
-        assert "FormMarkedS3cret" not in page.text
-        assert 'name="header.secret" value="0" checked' in page.text
-        # Saving again without retyping the value keeps it.
-        token = _CSRF.search(page.text).group(1)
-        form = [(k, "" if k == "header.value" else (token if k == "csrf_token" else v)) for k, v in form]
-        again = ui.post(f"/sources/{uuid}", content=urlencode(form), headers=headers, follow_redirects=False)
-        assert again.status_code == 303, again.text
-    assert b"FormMarkedS3cret" not in _stored_bytes(context.settings.data_dir)
-    revealed = sources.get_with_secrets(uuid)
-    assert revealed["configuration"]["headers"] == {"X-Custom": "FormMarkedS3cret"}
+        for values in (rows, [(k, "" if k.endswith(".value") else v) for k, v in rows]):
+            token = _CSRF.search(ui.get(f"/sources/{uuid}").text).group(1)
+            form = [*fixed, *values, ("action", "save"), ("csrf_token", token)]
+            saved = ui.post(
+                f"/sources/{uuid}", content=urlencode(form), headers=headers, follow_redirects=False
+            )
+            assert saved.status_code == 303, saved.text
+        page = ui.get(f"/sources/{uuid}").text
+    assert secret not in page
+    assert secret.encode() not in _stored_bytes(context.settings.data_dir)
+    return uuid, page
+
+
+def test_a_header_marked_secret_in_the_form_is_sealed_and_kept(context, fake_api) -> None:
+    rows = [("header.name", "X-Custom"), ("header.value", "FormMarkedS3cret"), ("header.secret", "0")]
+    uuid, page = _save_form_twice(context, fake_api, rows, "FormMarkedS3cret")
+    assert 'name="header.secret" value="0" checked' in page
+    sources = EntityService("source", context)
+    assert sources.get_with_secrets(uuid)["configuration"]["headers"] == {"X-Custom": "FormMarkedS3cret"}
     assert sources.get(uuid)["configuration"]["headers"] == {"X-Custom": MASK}
+
+
+def test_a_query_value_marked_secret_in_the_form_is_sealed_and_kept(context, fake_api) -> None:
+    rows = [
+        ("query.name", "lang"),
+        ("query.value", "nl"),
+        ("query.name", "code"),
+        ("query.value", "FormQueryS3cret"),
+        ("query.secret", "1"),
+    ]
+    uuid, page = _save_form_twice(context, fake_api, rows, "FormQueryS3cret")
+    assert 'name="query.secret" value="1" checked' in page
+    sources = EntityService("source", context)
+    # the plain parameter was saved empty the second time, as typed; the secret one was kept
+    assert sources.get_with_secrets(uuid)["configuration"]["query"] == {"lang": "", "code": "FormQueryS3cret"}
+    assert sources.get(uuid)["configuration"]["query"] == {"lang": "", "code": MASK}

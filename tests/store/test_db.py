@@ -19,3 +19,44 @@ def test_sequential_transactions_reuse_the_warm_connection(context):
 def test_optimize_samples_instead_of_reading_whole_tables(context):
     with context.db.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA analysis_limit").scalar() == 1000
+
+
+def _has_statistics(context, table: str = "objects") -> bool:
+    with context.db.connect() as conn:
+        known = conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first()
+        return bool(
+            known and conn.exec_driver_sql("SELECT 1 FROM sqlite_stat1 WHERE tbl = ?", (table,)).first()
+        )
+
+
+def test_a_bulk_load_gives_the_planner_statistics(context, make_dcat):
+    """Without statistics SQLite served the public list at 100,000 datasets from the date
+    index, sorting every match (79 ms instead of 29 in-process; bench/catalog_list.py)."""
+    from openconnector.register.objects import ObjectService
+
+    make_dcat(context)
+    objects = ObjectService(context)
+    objects.save_objects([{"title": f"Dataset {i}"} for i in range(999)], "dcat", "dataset")
+    assert not _has_statistics(context)  # small registers need none
+    objects.save_objects([{"title": f"Dataset {i}"} for i in range(1000)], "dcat", "dataset")
+    assert _has_statistics(context)
+
+
+def test_a_register_filled_without_statistics_gets_them_when_the_service_starts(settings, make_dcat):
+    from openconnector.context import Context
+    from openconnector.register.objects import ObjectService
+
+    context = Context(settings)
+    try:
+        make_dcat(context)
+        objects = ObjectService(context)
+        for start in range(0, 1500, 500):  # batches too small to analyse on their own
+            objects.save_objects([{"title": f"D {i}"} for i in range(start, start + 500)], "dcat", "dataset")
+        assert not _has_statistics(context)
+    finally:
+        context.close()
+    reopened = Context(settings)
+    try:
+        assert _has_statistics(reopened)
+    finally:
+        reopened.close()

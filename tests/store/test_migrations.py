@@ -63,3 +63,21 @@ def test_secrets_are_encrypted_at_rest_and_masked_in_answers(context):
     )
     again = objects.reveal(saved, objects.registers.get_schema("source"))
     assert again["authenticationConfig"]["password"] == "hunter2" and again["name"] == "Secret 2"
+
+
+def test_an_older_database_learns_the_file_and_harvest_source_types(context):
+    from sqlalchemy import select, text, update
+
+    from openconnector.store import tables as t
+
+    old = ["api", "json", "xml", "soap", "database", "file"]
+    with context.db.engine.begin() as conn:
+        row = conn.execute(select(t.schemas.c.id, t.schemas.c.data).where(t.schemas.c.slug == "source")).one()
+        data = {**row.data, "properties": {**row.data["properties"], "type": {"type": "string", "enum": old}}}
+        conn.execute(update(t.schemas).where(t.schemas.c.id == row.id).values(data=data))
+        conn.execute(text("UPDATE alembic_version SET version_num = '0004_oauth_tokens'"))
+    context.db.upgrade()
+    with context.db.engine.connect() as conn:
+        data = conn.execute(select(t.schemas.c.data).where(t.schemas.c.slug == "source")).scalar_one()
+    assert data["properties"]["type"]["enum"][:6] == old
+    assert {"csv", "jsonl", "xlsx", "dcat"} <= set(data["properties"]["type"]["enum"])

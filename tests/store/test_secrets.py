@@ -151,6 +151,7 @@ def test_a_mask_sent_for_a_secret_that_was_never_set_stores_nothing(context):
         "credentials",
         "client_assertion",
         "privateKey",
+        "tokenValue",
     ],
 )
 def test_names_that_hold_a_secret_are_sensitive(name):
@@ -166,6 +167,9 @@ def test_names_that_hold_a_secret_are_sensitive(name):
         "keyName",
         "grantType",
         "authMethod",
+        "token_type",
+        "oauth_signature_method",
+        "PASSWORD_METHOD",
         "username",
         "Accept",
         "",
@@ -184,7 +188,7 @@ def test_seal_mask_reveal_follow_the_paths_and_numbers_too():
         "other": "visible",
         "deep": "not-a-dict",
     }
-    paths = ["headers.*", "password", "secret", "deep.key", "missing.*", "missing.password"]
+    paths = ["headers.*", "password", "secret", "deep.key", "deep.more.key", "missing.*", "missing.password"]
     seal(obj, paths, secrets)
     assert is_encrypted(obj["headers"]["Authorization"]) and is_encrypted(obj["password"])
     assert obj["headers"]["Accept"] == "json"
@@ -215,13 +219,30 @@ def test_another_key_cannot_read_a_secret_and_says_so(tmp_path):
     token = mine.encrypt("s3cret")
     assert mine.decrypt(token) == "s3cret"
     assert theirs.decrypt("plain text") == "plain text"
-    with pytest.raises(ValueError, match="cannot be decrypted"):
+    with pytest.raises(ValueError, match=r"^a stored secret cannot be decrypted with this instance's key$"):
         theirs.decrypt(token)
 
 
-def test_without_a_configured_key_one_is_generated_once_and_kept_private(tmp_path):
-    settings = Settings(data_dir=tmp_path / "data")
+@pytest.mark.parametrize("data_dir", ["data", "new/nested/data"])
+def test_without_a_configured_key_one_is_generated_once_and_kept_private(tmp_path, data_dir):
+    settings = Settings(data_dir=tmp_path / data_dir)
     token = Secrets.for_settings(settings).encrypt("s")
-    key_file = tmp_path / "data" / "secret.key"
+    key_file = tmp_path / data_dir / "secret.key"
     assert key_file.stat().st_mode & 0o777 == 0o600
     assert Secrets.for_settings(settings).decrypt(token) == "s"  # the same key on a restart
+    with pytest.raises(ValueError):  # another instance generates another key
+        Secrets.for_settings(Settings(data_dir=tmp_path / "other")).decrypt(token)
+
+
+def test_a_key_is_generated_into_a_data_dir_that_already_exists(tmp_path):
+    (tmp_path / "data").mkdir()
+    token = Secrets.for_settings(Settings(data_dir=tmp_path / "data")).encrypt("s")
+    assert Secrets.for_settings(Settings(data_dir=tmp_path / "data")).decrypt(token) == "s"
+
+
+@pytest.mark.parametrize("previous", [None, {}, {"auth": "text"}, {"auth": {"other": "x"}}], ids=repr)
+def test_a_mask_with_no_previous_secret_at_its_place_drops_the_key(previous):
+    secrets = Secrets.for_settings(Settings(secret_key="k"))
+    obj = {"auth": {"password": MASK, "user": "alice"}}
+    seal(obj, ["auth.*"], secrets, previous)
+    assert obj == {"auth": {"user": "alice"}}

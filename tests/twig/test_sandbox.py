@@ -233,3 +233,53 @@ def test_reasonable_nesting_still_works() -> None:
     assert env.from_string(nested_ifs).render({}) == "ok"
     loops = "".join(f"{{% for i{n} in [1] %}}" for n in range(8)) + "ok" + "{% endfor %}" * 8
     assert env.from_string(loops).render({}) == "ok"
+
+
+def test_each_limit_allows_exactly_its_value() -> None:
+    """At the limit a template renders; one past it, it fails (ranges count their elements as
+    iterations: a loop over 1..10 is 10 + 10 = 20)."""
+    env = Environment(max_range=11, max_iterations=20, max_output=100)
+    assert env.from_string("{% for i in 1..10 %}{% endfor %}ok").render({}) == "ok"
+    with pytest.raises(twig.RuntimeError, match=r"^The template exceeded the limit of 20 loop iterations"):
+        env.from_string("{% for i in 1..11 %}{% endfor %}").render({})
+    assert len(env.from_string("{% set t = s ~ '' %}{{ t }}").render({"s": "x" * 100})) == 100
+    with pytest.raises(twig.RuntimeError, match=r"^The string exceeded the limit of 100 characters"):
+        env.from_string("{% set t = s ~ '' %}").render({"s": "x" * 101})
+    assert env.from_string("{{ 'a' ~ 1 ~ 'b' }}").render({}) == "a1b"
+    assert env.from_string("{{ (1..11)|length }}").render({}) == "11"
+    with pytest.raises(twig.RuntimeError, match=r"^A range of 12 elements exceeds the limit of 11"):
+        env.from_string("{{ (1..12)|length }}").render({})
+
+
+def test_output_is_counted_once_however_often_it_is_checked() -> None:
+    """The output limit is checked every 1,024 iterations; each check counts what was added
+    since the last one, so 3,000 characters pass a limit of 3,100 and 4,000 do not."""
+    env = Environment(max_output=3100)
+    assert len(env.from_string("{% for i in 1..3000 %}x{% endfor %}").render({})) == 3000
+    with pytest.raises(twig.RuntimeError, match=r"^The output exceeded the limit of 3100 characters"):
+        env.from_string("{% for i in 1..4000 %}x{% endfor %}").render({})
+    again = env.from_string("{% for i in 1..3000 %}x{% endfor %}")
+    assert len(again.render({})) == len(again.render({})) == 3000  # a new render starts from zero
+
+
+def test_the_output_limit_is_exact_where_it_is_checked() -> None:
+    """A loop checks its output every 1,024 iterations: over 1..1024 the check comes after
+    1,023 characters, so a limit of 1,022 stops the loop and 1,023 lets it finish."""
+    loop = "{% for i in 1..1024 %}x{% endfor %}"
+    with pytest.raises(twig.RuntimeError, match=r"^The output exceeded the limit of 1022 characters"):
+        Environment(max_output=1022).from_string(loop).render({})
+    assert len(Environment(max_output=1023).from_string(loop).render({})) == 1024
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ('{{ range("a", 3)|join(",") }}', "0,1,2,3"),  # one side a number: numbers
+        ('{{ range(3, "a")|join(",") }}', "3,2,1,0"),
+        ('{{ range("1", "3")|join(",") }}', "1,2,3"),  # two numeric strings: numbers
+        ('{{ range("a", "c")|join(",") }}', "a,b,c"),  # two letters: characters
+        ('{{ range("1", "c")|length }}', "51"),  # a digit and a letter: characters "1" to "c"
+    ],
+)
+def test_ranges_of_strings_follow_php(template: str, expected: str) -> None:
+    assert Environment().from_string(template).render({}) == expected

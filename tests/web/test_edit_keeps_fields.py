@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,7 +19,6 @@ import pytest
 from openconnector.connector.entities import EntityService
 from openconnector.context import Context
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
     "--headless=new",
     "--no-sandbox",
@@ -33,13 +31,11 @@ PETS = "/pet/findByStatus?status=available"
 
 
 @pytest.fixture
-def page(live_server: Any) -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
+def page(live_server: Any, chromium: str) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = p.chromium.launch(executable_path=chromium, args=ARGS)
         try:
             tab = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
             tab.set_default_timeout(15_000)
@@ -244,3 +240,20 @@ def test_scheduling_from_the_page_keeps_the_jobs_other_arguments(browser: Any, c
     assert stored["interval"] == 900
     assert stored["arguments"] == {"synchronizationId": sync["uuid"], "force": True, "note": "set by API"}
     assert stored["userId"] == "ops"
+
+
+def test_saving_a_source_form_keeps_auth_settings_it_has_no_input_for(browser: Any, context: Context) -> None:
+    sources = EntityService("source", context)
+    source = sources.create(
+        {
+            "name": "Auth kept",
+            "location": "https://example.org",
+            "auth": "basic",
+            "authenticationConfig": {"username": "u", "password": "p-secret", "realm": "ops"},
+        }
+    )
+    form = {"name": "Auth kept", "type": "api", "location": "https://example.org", "auth": "basic"}
+    form["auth.username"] = "u"
+    assert browser.post(f"/sources/{source['id']}", form).status_code == 303
+    stored = sources.get_with_secrets(source["uuid"])["authenticationConfig"]
+    assert stored == {"username": "u", "password": "p-secret", "realm": "ops"}

@@ -26,6 +26,7 @@ def test_an_endpoint_page_warns_it_is_public_and_tries_a_request(browser, dcat):
     )
     page = browser.get(f"/endpoints/{ref}").text
     assert 'class="notice bad" role="alert">Public: this endpoint has no authentication rule' in page
+    assert '<span class="badge bad">public</span>' in browser.get("/endpoints").text
     tried = browser.post(
         f"/endpoints/{ref}/try",
         {"try_method": "GET", "try_path": "datasets?_limit=2", "try_headers": "", "try_body": ""},

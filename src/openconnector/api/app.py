@@ -17,7 +17,7 @@ from ..errors import OpenConnectorError
 from ..store.sessions import SessionStore
 from ..store.throttle import LoginThrottle
 from ..store.users import UserService
-from . import docs, errors, openregister
+from . import docs, errors, metrics, openregister
 from .deps import require_user
 from .hardening import SecurityHeaders
 from .responses import FastJSONResponse as ORJSONResponse
@@ -81,6 +81,8 @@ def create_app(context: Context | None = None, *, make_default: bool = True) -> 
     else:
         if hasattr(web, "install"):
             web.install(app)
+
+    metrics.install(app)
 
     @app.get("/health", include_in_schema=False)
     async def health(request: Request) -> dict[str, Any]:

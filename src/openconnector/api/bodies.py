@@ -185,6 +185,22 @@ ENDPOINT_TEST = _object(
     }
 )
 
+#: ``openapi_extra`` of a file upload (multipart field ``file``).
+FILE_UPLOAD = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "required": ["file"],
+                }
+            }
+        },
+    }
+}
+
 RUN = _object({"test": {"type": ["boolean", "string"]}, "force": {"type": ["boolean", "string"]}})
 
 SCHEDULE = _object(

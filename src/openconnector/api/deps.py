@@ -95,3 +95,32 @@ def query_pairs(request: Request) -> list[tuple[str, str]]:
 def flag(value: str | None) -> bool:
     """Boolean query parameters as OpenConnector parses them (true/1/yes/on)."""
     return str(value or "").strip().lower() in ("true", "1", "yes", "on")
+
+
+def query_docs(**params: str) -> dict[str, Any]:
+    """``openapi_extra`` naming the query parameters a route reads from ``query_pairs``.
+
+    Routes that take open-ended or repeated filters parse them themselves; this makes the
+    OpenAPI document (``/docs``) list them anyway, by name, with what they do.
+    """
+    return {
+        "parameters": [
+            {
+                "name": name,
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string"},
+                "description": text,
+            }
+            for name, text in params.items()
+        ]
+    }
+
+
+#: Paging and date filters every log list takes.
+LOG_QUERY = {
+    "_page": "page number, from 1",
+    "_limit": "results per page (default 20, at most 500)",
+    "date_from": "only logs created at or after this date or date-time",
+    "date_to": "only logs created at or before this date-time (a bare date includes the whole day)",
+}

@@ -12,14 +12,14 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from ..errors import NotFound, OpenConnectorError
 from ..jobs.scheduler import Scheduler
 from ..jobs.service import JobService
 from . import bodies
-from .deps import context_of, flag, json_object, query_pairs, require_user
+from .deps import LOG_QUERY, context_of, json_object, query_docs, query_pairs, require_user
 from .responses import FastJSONResponse as ORJSONResponse
 
 router = APIRouter(dependencies=[Depends(require_user)], responses=bodies.ADMIN_ERRORS)
@@ -54,16 +54,27 @@ async def _run(request: Request, ref: str, force: bool) -> Any:
     return ORJSONResponse(entry)
 
 
-@router.get("/api/jobs/logs")
+@router.get(
+    "/api/jobs/logs",
+    openapi_extra=query_docs(
+        **LOG_QUERY,
+        job_id="only logs of this job (id or uuid; also jobId)",
+        level="INFO, SUCCESS, WARNING or ERROR; several comma-separated",
+    ),
+)
 async def job_logs(request: Request) -> Any:
     """``_page``, ``_limit``, ``job_id``, ``level``, ``date_from``, ``date_to`` → ``{results, page, pages, results_count, total}``."""
     return await run_in_threadpool(_service(request).logs, query_pairs(request))
 
 
 @router.post("/api/jobs/run/{ref}")
-async def run_job(ref: str, request: Request) -> Any:
+async def run_job(
+    ref: str,
+    request: Request,
+    force_run: bool = Query(False, alias="forceRun", description="true: run even when the job is not due"),
+) -> Any:
     """Run a job: its JobLog, or ``null`` when not forced (``forceRun``) and not due."""
-    return await _run(request, ref, flag(request.query_params.get("forceRun")))
+    return await _run(request, ref, force_run)
 
 
 @router.post("/api/jobs/test/{ref}")

@@ -19,7 +19,7 @@ from ..errors import BadRequest, OpenConnectorError
 from ..store.ids import row_id
 from . import bodies
 from .bodies import answers, body
-from .deps import context_of, flag, json_object, query_pairs, require_user
+from .deps import LOG_QUERY, context_of, flag, json_object, query_docs, query_pairs, require_user
 from .responses import FastJSONResponse
 
 router = APIRouter(dependencies=[Depends(require_user)], responses=bodies.ADMIN_ERRORS)
@@ -73,7 +73,17 @@ async def dashboard_syncstats(request: Request) -> Any:
     return await run_in_threadpool(DashboardService(context_of(request)).syncstats)
 
 
-@router.get("/api/sources/logs")
+@router.get(
+    "/api/sources/logs",
+    openapi_extra=query_docs(
+        **LOG_QUERY,
+        sourceId="only calls of this source (id or uuid; also source_id)",
+        synchronization_id="only calls made by this synchronization's runs",
+        method="only calls with this HTTP method",
+        statusCode="status codes: 404, a range 400-499 or 4xx, or a list 400,500-599 (also status_code)",
+        **{"_order[created]": "asc or desc", "_order[status_code]": "asc or desc"},
+    ),
+)
 async def source_logs(request: Request) -> Any:
     from ..connector.logs import LogService
 
@@ -102,6 +112,25 @@ async def test_source(ref: str, request: Request) -> Any:
     return await run_in_threadpool(run)
 
 
+@router.post("/api/sources/{ref}/file", openapi_extra=bodies.FILE_UPLOAD)
+async def upload_source_file(ref: str, request: Request) -> Any:
+    """A file as the source's data (``type`` csv, jsonl or xlsx): multipart field ``file``."""
+    from ..connector.sources import SourceService
+
+    form = await request.form()
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        raise BadRequest('Send the file as multipart/form-data in the field "file"', parameter="file")
+
+    def run() -> dict[str, Any]:
+        return SourceService(context_of(request)).upload(ref, upload.filename or "upload", upload.file)
+
+    try:
+        return await run_in_threadpool(run)
+    finally:
+        await upload.close()
+
+
 @router.post("/api/mappings/test", openapi_extra=body(bodies.MAPPING_TEST))
 async def test_mapping(request: Request) -> Any:
     from ..connector.mappings import MappingTester, in_test_pool
@@ -118,7 +147,16 @@ async def test_mapping(request: Request) -> Any:
     return await in_test_pool(run)
 
 
-@router.get("/api/synchronizations/logs")
+@router.get(
+    "/api/synchronizations/logs",
+    openapi_extra=query_docs(
+        **LOG_QUERY,
+        synchronizationId="only runs of this synchronization (uuid; also synchronization_id)",
+        status="success, warning, error, interrupted or running; several comma-separated",
+        test="true: only test runs; false: only real runs",
+        **{"_order[created]": "asc or desc"},
+    ),
+)
 async def synchronization_logs(request: Request) -> Any:
     from ..connector.logs import LogService
 
@@ -218,7 +256,16 @@ async def test_synchronization(
     return await _run_sync(ref, request, test=True, force=force)
 
 
-@router.get("/api/synchronization-contracts")
+@router.get(
+    "/api/synchronization-contracts",
+    openapi_extra=query_docs(
+        limit="results per page (default 20, at most 1000; also _limit)",
+        offset="results to skip (also _offset)",
+        synchronizationId="only contracts of this synchronization (id, uuid or slug)",
+        originId="only the contract of this source record id",
+        targetId="only the contract of this target object uuid",
+    ),
+)
 async def synchronization_contracts(request: Request) -> Any:
     from ..connector.contracts import list_contracts
 

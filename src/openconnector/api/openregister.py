@@ -20,7 +20,7 @@ from ..register.objects import ObjectService
 from ..register.registers import RegisterService
 from . import bodies
 from .bodies import body
-from .deps import context_of, json_object, query_pairs, require_user
+from .deps import context_of, json_object, query_docs, query_pairs, require_user
 from .responses import FastJSONResponse as ORJSONResponse
 
 router = APIRouter(dependencies=[Depends(require_user)], responses=bodies.ADMIN_ERRORS)
@@ -41,7 +41,7 @@ def _envelope(items: list[dict[str, Any]]) -> dict[str, Any]:
 # -- registers -------------------------------------------------------------------------
 
 
-@router.get("/api/registers")
+@router.get("/api/registers", openapi_extra=query_docs(_search="only registers matching this text"))
 async def list_registers(request: Request) -> Any:
     search = request.query_params.get("_search")
     return _envelope(await run_in_threadpool(_registers(request).list_registers, search))
@@ -79,7 +79,9 @@ async def register_schemas(ref: str, request: Request) -> Any:
 # -- schemas ---------------------------------------------------------------------------
 
 
-@router.get("/api/schemas")
+@router.get(
+    "/api/schemas", openapi_extra=query_docs(register="only the schemas of this register (id, uuid or slug)")
+)
 async def list_schemas(request: Request) -> Any:
     return _envelope(
         await run_in_threadpool(_registers(request).list_schemas, request.query_params.get("register"))
@@ -115,7 +117,19 @@ async def delete_schema(ref: str, request: Request) -> Response:
 # -- objects ---------------------------------------------------------------------------
 
 
-@router.get("/api/objects/{register}/{schema}")
+@router.get(
+    "/api/objects/{register}/{schema}",
+    description="Objects of a schema, paged. Filter on any property: ``?title=Bella`` (equal), "
+    "``?status[]=a&status[]=b`` (any of), ``?publicatiedatum[gte]=2026-01-01`` (also ``lte``, ``gt``, "
+    "``lt``, ``ne``), ``?title=IS NULL``; sort with ``_order[<property>]=asc|desc``; count values with "
+    "``_facets[<property>][type]=terms``.",
+    openapi_extra=query_docs(
+        _limit="results per page (default 20, at most 1000; 0 for only counts and facets)",
+        _page="page number, from 1",
+        _offset="results to skip (instead of _page)",
+        _search="case-insensitive text search over the string properties",
+    ),
+)
 async def list_objects(register: str, schema: str, request: Request) -> Any:
     params = query_pairs(request)
     return await run_in_threadpool(lambda: _objects(request).find_all(register, schema, params=params))

@@ -40,7 +40,8 @@ import random
 import ssl
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -48,6 +49,7 @@ from typing import Any
 import httpx
 import orjson
 
+from openconnector import metrics
 from openconnector.connector import ratelimit
 from openconnector.connector.auth import Authenticator, Credentials, TokenCache, has_token_function
 from openconnector.connector.calllog import (
@@ -59,7 +61,7 @@ from openconnector.connector.calllog import (
 )
 from openconnector.connector.pages import Page, Pages
 from openconnector.connector.pagination import PageRequest, join_location, make_paginator, split_url
-from openconnector.connector.redaction import redact_text, redact_url, source_secrets
+from openconnector.connector.redaction import redact_headers, redact_text, redact_url, source_secrets
 from openconnector.errors import BadRequest, Conflict, OpenConnectorError, SourceRejected, SourceUnavailable
 
 __all__ = ["DEFAULT_TIMEOUT", "MAX_LOGGED_BODY", "CallResult", "CallService", "Page", "Pages"]
@@ -79,6 +81,15 @@ NO_LOCATION_MESSAGE = "This source has no location"
 _HEADERS = {"User-Agent": "openconnector-python"}
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 _CONTENT_TYPES = {"json": "application/json", "xml": "application/xml", "yaml": "application/x-yaml"}
+
+
+def _transport_reason(exc: Exception) -> str:
+    """What went wrong on the way, said so a person can act: TLS problems named as such."""
+    text = f"{type(exc).__name__}: {exc}".rstrip(": ")
+    lowered = str(exc).lower()
+    if "ssl" in lowered or "certificate" in lowered or "tls" in lowered or "handshake" in lowered:
+        return f"TLS error (the certificate or the TLS handshake failed): {text}"
+    return text
 
 
 def _now_iso(clock: Callable[[], float]) -> str:
@@ -125,6 +136,13 @@ class CallResult:
             where = "empty body" if not (self.content or self.body) else str(exc)
             raise SourceRejected(f"invalid JSON at {self.url}: {where}", url=self.url) from None
 
+    def data(self, kind: str | None = None) -> Any:
+        """The body decoded by its content type (JSON, JSON Lines or XML, see ``connector/bodies.py``);
+        ``kind`` (a source's ``type``: ``xml``, ``jsonl``, ``json``) overrides the content type."""
+        from openconnector.connector.bodies import decode_body
+
+        return decode_body(self.content or self.body, self.headers.get("content-type"), kind, self.url)
+
     def raise_for_status(self, *, page: int | None = None) -> None:
         """Raise for non-2xx: ``SourceUnavailable`` for 5xx and 429 (retry later), else ``SourceRejected``.
 
@@ -145,6 +163,21 @@ class CallResult:
                 details["retry_at"] = int(self.retry_at)
             raise SourceUnavailable(message, **details)
         raise SourceRejected(message, **details)
+
+
+class _Gate:
+    """What the threads calling one source at once share (pages fetched concurrently).
+
+    ``in_flight`` requests count against the source's ``rateLimitRemaining`` before
+    their answers bring the new count, so N threads never send more than the source
+    allows; ``until`` is when a 429's ``Retry-After`` lets anyone call again, so all
+    back off together instead of each running into the limit on its own.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.in_flight = 0
+        self.until = 0.0
 
 
 @dataclass
@@ -246,6 +279,8 @@ class CallService:
         self._client = client if client is not None else httpx.Client(follow_redirects=True, headers=_HEADERS)
         self._verify_clients: dict[str, httpx.Client] = {}
         self._local = threading.local()  # the source whose token is being fetched, per thread
+        self._gates: dict[str, _Gate] = {}
+        self._gates_lock = threading.Lock()
         self.auth = Authenticator(
             clock=clock, token_cache=token_cache, on_token_response=self._log_token_call
         )
@@ -308,6 +343,7 @@ class CallService:
         method: str = "GET",
         json: Any = None,
         config: Mapping[str, Any] | None = None,
+        concurrency: int = 1,
     ) -> Pages:
         """Stream the pages of a list endpoint, one request per ``next()``.
 
@@ -319,7 +355,9 @@ class CallService:
         ``endpoint`` and ``query`` are kept on every page. ``method``,
         ``json`` (e.g. the original's ``useDataAsRequestBody``) and ``config``
         apply to every page request as in ``call``. A disabled source raises
-        ``Conflict`` here, before the first page.
+        ``Conflict`` here, before the first page. ``concurrency`` > 1 requests up to that
+        many pages at once where the addresses are predictable (``connector/pages.py``),
+        never more than the source's known ``rateLimitLimit``; pages still arrive in order.
         """
         self._check_usable(source, method, endpoint)
         url = join_location(source.get("location") or "", endpoint)
@@ -331,7 +369,94 @@ class CallService:
                 source, page.url, method, query=page.query, headers=headers, json=json, config=config
             )
 
-        return Pages(fetch, request, make_paginator(pagination), results_position, max_pages)
+        limit = ratelimit.number(source.get("rateLimitLimit"))
+        if limit is not None and limit >= 1:
+            concurrency = min(concurrency, int(limit))
+        kind = str(source.get("type") or "").lower()
+        return Pages(
+            fetch,
+            request,
+            make_paginator(pagination),
+            results_position,
+            max_pages,
+            concurrency,
+            decode=lambda result: result.data(kind if kind in ("xml", "jsonl", "json") else None),
+        )
+
+    @contextmanager
+    def stream(
+        self, source: dict[str, Any], endpoint: str = "", *, config: Mapping[str, Any] | None = None
+    ) -> Iterator[httpx.Response]:
+        """A GET whose body is read as it arrives (files as sources: CSV, JSON Lines, .xlsx).
+
+        Auth, the rate limit and a call log as in ``call`` (the log has no body: it was
+        streamed), no retries. A non-2xx answer raises as ``CallResult.raise_for_status``.
+        """
+        self._check_usable(source, "GET", endpoint)
+        url = join_location(source.get("location") or "", endpoint)
+        prepared = self._prepare(source, url, "GET", None, None, None, None, config)
+        secrets = source_secrets(source)
+        gate = self._gate(source)
+        self._respect_rate_limit(source, prepared, secrets, None, gate)
+        started = time.perf_counter()
+        try:
+            send_headers, send_query, secrets = self._signed(source, prepared, secrets)
+            client = self._client_for(prepared.verify)
+            request = client.build_request(
+                "GET",
+                prepared.url,
+                params=send_query or None,
+                headers={k: header_text(v) for k, v in send_headers.items()},
+                timeout=prepared.timeout,
+            )
+            shown = redact_url(str(request.url), secrets)
+            response = client.send(request, stream=True)
+        except httpx.TransportError as exc:
+            shown = redact_url(prepared.url, secrets)
+            error = redact_text(f"{type(exc).__name__}: {exc}".rstrip(": "), secrets)
+            self._emit(
+                self._call_log(
+                    source,
+                    status=503,
+                    message=status_phrase(503),
+                    method="GET",
+                    url=shown,
+                    request_headers=prepared.headers,
+                    elapsed_ms=(time.perf_counter() - started) * 1000,
+                    body_text=error,
+                    error=error,
+                    secrets=secrets,
+                ),
+                None,
+            )
+            raise SourceUnavailable(f"GET {shown} failed: {error}", url=shown) from None
+        finally:
+            with gate.lock:
+                gate.in_flight -= 1
+        try:
+            elapsed = (time.perf_counter() - started) * 1000
+            if not 200 <= response.status_code < 300:
+                response.read()
+                self._result(source, prepared, response, elapsed, secrets, 0, None).raise_for_status()
+            if ratelimit.update_from_headers(source, response.headers, self.clock()):
+                self._state_changed(source)
+            log = self._call_log(
+                source,
+                status=response.status_code,
+                message=response.reason_phrase or status_phrase(response.status_code),
+                method="GET",
+                url=shown,
+                request_headers=grouped_headers(request.headers),
+                elapsed_ms=elapsed,
+                secrets=secrets,
+            )
+            log["response"]["headers"] = redact_headers(grouped_headers(response.headers))
+            log["response"]["body"] = None
+            log["streamed"] = True
+            self._emit(log, None)
+            yield response
+        finally:
+            response.close()
 
     def test(
         self,
@@ -482,85 +607,119 @@ class CallService:
         secrets = source_secrets(source)
         attempt = 0
         refreshed_token = False
+        gate = self._gate(source)
         while True:
-            self._respect_rate_limit(source, prepared, secrets, trace)
-            self._local.source = source
+            self._respect_rate_limit(source, prepared, secrets, trace, gate)
             try:
-                credentials = self._credentials(source, prepared)
+                outcome = self._attempt(source, prepared, secrets, trace, attempt, refreshed_token)
             finally:
-                self._local.source = None
-            send_headers = _merge_headers(prepared.headers, credentials.headers)
-            send_query = {**prepared.query, **credentials.query}
-            derived = list(credentials.secrets)
-            for values in (send_headers, send_query):
-                for name, value in values.items():
-                    if has_token_function(value):
-                        self._local.source = source
-                        try:
-                            values[name], tokens = self.auth.render_token_functions(
-                                value, source, timeout=prepared.timeout, verify=prepared.verify
-                            )
-                        finally:
-                            self._local.source = None
-                        derived.extend(tokens)
-            secrets = list(dict.fromkeys([*secrets, *derived]))
-            started = time.perf_counter()
-            try:
-                response = self._client_for(prepared.verify).request(
-                    prepared.method,
-                    prepared.url,
-                    params=send_query or None,
-                    headers={k: header_text(v) for k, v in send_headers.items()},
-                    json=prepared.json,
-                    content=prepared.content,
-                    data=prepared.data,
-                    timeout=prepared.timeout,
-                )
-            except httpx.TransportError as exc:
-                elapsed = (time.perf_counter() - started) * 1000
-                shown = redact_url(str(httpx.URL(prepared.url, params=send_query or None)), secrets)
-                error = redact_text(f"{type(exc).__name__}: {exc}".rstrip(": "), secrets)
-                self._emit(
-                    self._call_log(
-                        source,
-                        status=503,
-                        message=status_phrase(503),
-                        method=prepared.method,
-                        url=shown,
-                        request_headers=send_headers,
-                        elapsed_ms=elapsed,
-                        body_text=error,
-                        error=error,
-                        attempt=attempt + 1,
-                        secrets=secrets,
-                    ),
-                    trace,
-                )
-                # A refused connection never reached the server: safe to retry for any method.
-                unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-                if attempt < prepared.retries and (unsent or prepared.method in _IDEMPOTENT):
-                    self.sleep(self._backoff(attempt, prepared))
-                    attempt += 1
-                    continue
-                tries = f" after {attempt + 1} attempts" if attempt else ""
-                raise SourceUnavailable(
-                    f"{prepared.method} {shown} failed{tries}: {error}", url=shown, attempts=attempt + 1
-                ) from None
+                with gate.lock:
+                    gate.in_flight -= 1
+            if isinstance(outcome, CallResult):
+                return outcome
+            attempt, refreshed_token, delay = outcome
+            if delay is not None:
+                self.sleep(delay)
+
+    def _attempt(
+        self,
+        source: dict[str, Any],
+        prepared: _Prepared,
+        secrets: list[str],
+        trace: list[dict[str, Any]] | None,
+        attempt: int,
+        refreshed_token: bool,
+    ) -> CallResult | tuple[int, bool, float | None]:
+        """One attempt: its result, or ``(attempt, refreshed_token, delay)`` to try again."""
+        send_headers, send_query, signed = self._signed(source, prepared, secrets)
+        secrets[:] = signed  # kept for the next attempt too
+        started = time.perf_counter()
+        try:
+            response = self._client_for(prepared.verify).request(
+                prepared.method,
+                prepared.url,
+                params=send_query or None,
+                headers={k: header_text(v) for k, v in send_headers.items()},
+                json=prepared.json,
+                content=prepared.content,
+                data=prepared.data,
+                timeout=prepared.timeout,
+            )
+        except httpx.TransportError as exc:
             elapsed = (time.perf_counter() - started) * 1000
-            result = self._result(source, prepared, response, elapsed, secrets, attempt, trace)
-            if response.status_code == 401 and not refreshed_token and self.auth.invalidate(source):
-                # An expired or revoked token: fetch a new one, once.
-                refreshed_token = True
-                continue
-            if not self._retryable(response.status_code, prepared.method) or attempt >= prepared.retries:
+            metrics.observe_call(source, "error", elapsed / 1000)
+            shown = redact_url(str(httpx.URL(prepared.url, params=send_query or None)), secrets)
+            error = redact_text(_transport_reason(exc), secrets)
+            self._emit(
+                self._call_log(
+                    source,
+                    status=503,
+                    message=status_phrase(503),
+                    method=prepared.method,
+                    url=shown,
+                    request_headers=send_headers,
+                    elapsed_ms=elapsed,
+                    body_text=error,
+                    error=error,
+                    attempt=attempt + 1,
+                    secrets=secrets,
+                ),
+                trace,
+            )
+            # A refused connection never reached the server: safe to retry for any method.
+            unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+            if attempt < prepared.retries and (unsent or prepared.method in _IDEMPOTENT):
+                return attempt + 1, refreshed_token, self._backoff(attempt, prepared)
+            tries = f" after {attempt + 1} attempts" if attempt else ""
+            raise SourceUnavailable(
+                f"{prepared.method} {shown} failed{tries}: {error}", url=shown, attempts=attempt + 1
+            ) from None
+        elapsed = (time.perf_counter() - started) * 1000
+        metrics.observe_call(source, response.status_code, elapsed / 1000)
+        result = self._result(source, prepared, response, elapsed, secrets, attempt, trace)
+        if response.status_code == 401 and not refreshed_token and self.auth.invalidate(source):
+            # An expired or revoked token: fetch a new one, once.
+            return attempt, True, None
+        if not self._retryable(response.status_code, prepared.method) or attempt >= prepared.retries:
+            return result
+        delay = self._backoff(attempt, prepared)
+        if result.retry_at is not None:
+            delay = max(0.0, result.retry_at - self.clock())
+            if delay > prepared.max_rate_limit_wait:
                 return result
-            delay = self._backoff(attempt, prepared)
-            if result.retry_at is not None:
-                delay = max(0.0, result.retry_at - self.clock())
-                if delay > prepared.max_rate_limit_wait:
-                    return result
-            self.sleep(delay)
-            attempt += 1
+            metrics.observe_rate_limit_wait(source, delay)
+        if response.status_code == 429:  # everyone calling this source waits as long
+            gate = self._gate(source)
+            with gate.lock:
+                gate.until = max(gate.until, self.clock() + delay)
+        return attempt + 1, refreshed_token, delay
+
+    def _signed(
+        self, source: dict[str, Any], prepared: _Prepared, secrets: list[str]
+    ) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+        """Headers and query with the source's credentials and rendered token functions,
+        and the secrets to redact (the source's and the tokens derived from them)."""
+        self._local.source = source
+        try:
+            credentials = self._credentials(source, prepared)
+        finally:
+            self._local.source = None
+        send_headers = _merge_headers(prepared.headers, credentials.headers)
+        send_query = {**prepared.query, **credentials.query}
+        derived = list(credentials.secrets)
+        for values in (send_headers, send_query):
+            for name, value in values.items():
+                if has_token_function(value):
+                    self._local.source = source
+                    try:
+                        values[name], tokens = self.auth.render_token_functions(
+                            value, source, timeout=prepared.timeout, verify=prepared.verify
+                        )
+                    finally:
+                        self._local.source = None
+                    derived.extend(tokens)
+        secrets = list(dict.fromkeys([*secrets, *derived]))
+        return send_headers, send_query, secrets
 
     @staticmethod
     def _retryable(status: int, method: str) -> bool:
@@ -572,39 +731,78 @@ class CallService:
         """Full jitter: uniform in [0, min(cap, base·2^attempt)] (AWS architecture blog)."""
         return self.jitter() * min(prepared.backoff_max, prepared.backoff * 2**attempt)
 
+    def _gate(self, source: Mapping[str, Any]) -> _Gate:
+        key = metrics.source_label(source)
+        with self._gates_lock:
+            gate = self._gates.get(key)
+            if gate is None:
+                gate = self._gates[key] = _Gate()
+            return gate
+
     def _respect_rate_limit(
         self,
         source: dict[str, Any],
         prepared: _Prepared,
         secrets: list[str],
         trace: list[dict[str, Any]] | None,
+        gate: _Gate | None = None,
     ) -> None:
+        """Wait until the source allows a call, then count this one in flight on ``gate``."""
+        gate = gate or self._gate(source)
         before = ratelimit.rate_limit_state(source)
-        wait = ratelimit.check(source, self.clock())
-        if wait > 0:
-            if wait > prepared.max_rate_limit_wait:
-                reset = self.clock() + wait
-                self._emit(
-                    self._call_log(
-                        source,
-                        status=429,
-                        message=RATE_LIMIT_MESSAGE,
-                        method=prepared.method,
-                        url=redact_url(prepared.url, secrets),
-                    ),
-                    trace,
-                )
-                raise SourceUnavailable(
-                    f'{RATE_LIMIT_MESSAGE} Source "{source.get("name", "")}" allows new calls at '
-                    f"{datetime.fromtimestamp(reset, UTC).isoformat(timespec='seconds')}",
-                    retry_at=int(reset),
-                )
-            logger.info("Rate limit of %s reached; waiting %.1f s", source.get("name"), wait)
-            self.sleep(wait)
-            source["rateLimitRemaining"] = None
-            source["rateLimitReset"] = None
+        while True:
+            with gate.lock:
+                now = self.clock()
+                wait = max(ratelimit.check(source, now, in_flight=gate.in_flight), gate.until - now)
+                limit = ratelimit.number(source.get("rateLimitLimit"))
+                if (
+                    wait <= 0
+                    and limit is not None
+                    and source.get("rateLimitRemaining") is None
+                    and gate.in_flight >= limit
+                ):
+                    # A new window whose count no answer has brought yet: no more than the
+                    # limit in flight until one does.
+                    wait = -1.0
+                elif wait <= 0:
+                    gate.in_flight += 1
+                    break
+            if wait < 0:
+                self.sleep(0.02)
+            else:
+                self._wait_for_rate_limit(source, prepared, secrets, trace, wait)
         if ratelimit.rate_limit_state(source) != before:
             self._state_changed(source)
+
+    def _wait_for_rate_limit(
+        self,
+        source: dict[str, Any],
+        prepared: _Prepared,
+        secrets: list[str],
+        trace: list[dict[str, Any]] | None,
+        wait: float,
+    ) -> None:
+        if wait > prepared.max_rate_limit_wait:
+            metrics.observe_rate_limit_wait(source, wait, refused=True)
+            reset = self.clock() + wait
+            self._emit(
+                self._call_log(
+                    source,
+                    status=429,
+                    message=RATE_LIMIT_MESSAGE,
+                    method=prepared.method,
+                    url=redact_url(prepared.url, secrets),
+                ),
+                trace,
+            )
+            raise SourceUnavailable(
+                f'{RATE_LIMIT_MESSAGE} Source "{source.get("name", "")}" allows new calls at '
+                f"{datetime.fromtimestamp(reset, UTC).isoformat(timespec='seconds')}",
+                retry_at=int(reset),
+            )
+        logger.info("Rate limit of %s reached; waiting %.1f s", source.get("name"), wait)
+        metrics.observe_rate_limit_wait(source, wait)
+        self.sleep(wait)
 
     def _state_changed(self, source: dict[str, Any]) -> None:
         if self.source_state_sink is not None:

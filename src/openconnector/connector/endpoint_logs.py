@@ -5,24 +5,31 @@ writer's lock) on the path of every read an endpoint serves. Rows are queued and
 background thread writes them in batches, at the latest a second later;
 ``flush()`` writes what is queued now (the log list calls it, so a client that just
 made a request sees it listed).
+
+Rows older than ``OPENCONNECTOR_ENDPOINT_LOG_DAYS`` (30 by default) are deleted by the
+writer, at most once an hour, so a busy public endpoint cannot fill the disk.
 """
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 import weakref
+from datetime import timedelta
 from math import ceil
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
 
-from ..clock import now_iso
+from ..clock import iso, now_iso, utcnow
 from ..context import Context
 from ..errors import BadRequest
 from ..store import tables as t
 from ..store.ids import new_uuid
 
 FLUSH_SECONDS = 1.0
+PURGE_SECONDS = 3600.0
 _writers: weakref.WeakKeyDictionary[Context, EndpointLogWriter] = weakref.WeakKeyDictionary()
 _writers_lock = threading.Lock()
 
@@ -34,6 +41,7 @@ class EndpointLogWriter:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._purged = 0.0
 
     @classmethod
     def of(cls, context: Context) -> EndpointLogWriter:
@@ -78,6 +86,9 @@ class EndpointLogWriter:
         if rows:
             with self.db.begin() as conn:
                 conn.execute(insert(t.endpoint_logs), rows)
+            if time.monotonic() - self._purged > PURGE_SECONDS:
+                self._purged = time.monotonic()
+                purge_logs(self.db, iso(utcnow() - timedelta(days=retention_days())))
 
     def _run(self) -> None:
         while True:
@@ -162,6 +173,14 @@ def list_logs(context: Context, params: list[tuple[str, str]]) -> dict[str, Any]
     }
 
 
-def purge_logs(context: Context, before: str) -> int:
-    with context.db.begin() as conn:
+def retention_days() -> float:
+    try:
+        return float(os.environ.get("OPENCONNECTOR_ENDPOINT_LOG_DAYS") or 30)
+    except ValueError:
+        return 30.0
+
+
+def purge_logs(db: Any, before: str) -> int:
+    """Delete endpoint log rows created before ``before`` (canonical UTC text)."""
+    with db.begin() as conn:
         return conn.execute(delete(t.endpoint_logs).where(t.endpoint_logs.c.created < before)).rowcount

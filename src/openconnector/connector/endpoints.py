@@ -192,7 +192,7 @@ class EndpointService:
         response.endpoint = route.endpoint.get("name") if route else None
         response.consumer = consumer
         origin = lowered.get("origin")
-        if origin and "access-control-allow-origin" not in response.headers:
+        if origin and "Access-Control-Allow-Origin" not in response.headers:
             response.headers["Access-Control-Allow-Origin"] = origin
         if method != "OPTIONS":
             message = None

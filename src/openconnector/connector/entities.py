@@ -14,12 +14,15 @@ from __future__ import annotations
 from typing import Any
 
 from ..context import Context, get_context
-from ..errors import BadRequest, NotFound
+from ..errors import BadRequest, Conflict, NotFound
 from ..register.objects import ObjectService, bump_version
 from ..register.slugs import slugify
 
 REGISTER = "openconnector"
 KINDS = ("source", "mapping", "synchronization", "job", "endpoint", "rule", "consumer")
+#: Kinds whose slug identifies one (a second is refused with 409). Jobs, endpoints, rules
+#: and consumers are made by the hundred from templates and referred to by id, so they may share.
+UNIQUE_SLUGS = ("source", "mapping", "synchronization")
 _DROP = {"id", "uuid", "created", "updated", "dateCreated", "dateModified", "@self"}
 
 #: Bumped on every write through this service, so the endpoint router (which keeps
@@ -79,7 +82,16 @@ class EntityService:
         except NotFound:
             pass
         for field in ("slug", "name"):
-            found = self.objects.find_all(REGISTER, self.kind, filters={field: ref}, limit=1)["results"]
+            found = self.objects.find_all(REGISTER, self.kind, filters={field: ref}, limit=20)["results"]
+            if len(found) > 1:
+                candidates = [to_entity(f) for f in found]
+                listed = "; ".join(f"id {c['id']} ({c['uuid']}) {c.get('name')!r}" for c in candidates)
+                raise Conflict(
+                    f"{len(candidates)} {self.kind}s have the {field} {ref!r}: {listed}. Use an id or uuid.",
+                    candidates=[
+                        {"id": c["id"], "uuid": c["uuid"], "name": c.get("name")} for c in candidates
+                    ],
+                )
             if found:
                 return to_entity(found[0])
         raise NotFound(f"{self.kind.capitalize()} {ref!r} not found", id=ref)
@@ -95,11 +107,16 @@ class EntityService:
         )
         return {**entity, **{k: v for k, v in revealed.items() if k != "id"}}
 
-    def create(self, data: dict[str, Any], *, owner: str | None = None) -> dict[str, Any]:
-        clean = self._clean(data)
+    def create(
+        self, data: dict[str, Any], *, owner: str | None = None, draft: bool = False
+    ) -> dict[str, Any]:
+        """Create one; ``draft`` allows what the UI fills in on the next page (a source's location)."""
+        clean = self._prepare(self._clean(data), creating=True, draft=draft)
         clean.setdefault("version", "0.0.1")
         if clean.get("name") and not clean.get("slug"):
             clean["slug"] = slugify(str(clean["name"]))
+        if clean.get("slug") and self.kind in UNIQUE_SLUGS:
+            self._unique_slug(str(clean["slug"]))
         self._check(clean)
         try:
             return to_entity(self.objects.save_object(clean, REGISTER, self.kind, owner=owner))
@@ -109,7 +126,9 @@ class EntityService:
     def update(self, ref: Any, data: dict[str, Any]) -> dict[str, Any]:
         """Partial update (the original's PUT merges): given fields replace stored ones."""
         current = self.get(ref)
-        clean = self._clean(data)
+        clean = self._prepare(self._clean(data), creating=False)
+        if clean.get("slug") and clean["slug"] != current.get("slug") and self.kind in UNIQUE_SLUGS:
+            self._unique_slug(str(clean["slug"]), but=current["uuid"])
         if "version" not in clean:
             clean["version"] = bump_version(str(current.get("version") or "0.0.0"))
         self._check({**current, **clean})
@@ -135,6 +154,30 @@ class EntityService:
 
     def count(self) -> int:
         return self.objects.find_all(REGISTER, self.kind, limit=0)["total"]
+
+    def _prepare(self, data: dict[str, Any], *, creating: bool, draft: bool = False) -> dict[str, Any]:
+        """Refuse, at save time, what a source or mapping cannot run with (``connector/checks.py``)."""
+        from .checks import check_mapping, check_source
+
+        if self.kind == "source":
+            return check_source(data, creating=creating, draft=draft)
+        if self.kind == "mapping":
+            check_mapping(data)
+        return data
+
+    def _unique_slug(self, slug: str, but: str | None = None) -> None:
+        """Slugs identify (the CLI and references take them): a second one is a 409."""
+        found = self.objects.find_all(REGISTER, self.kind, filters={"slug": slug}, limit=2)["results"]
+        taken = [f for f in found if f["id"] != but]
+        if taken:
+            other = to_entity(taken[0])
+            raise Conflict(
+                f"A {self.kind} with slug {slug!r} already exists (id {other['id']}, {other.get('name')!r}); "
+                "choose another name or slug",
+                property="slug",
+                slug=slug,
+                id=other["id"],
+            )
 
     def _clean(self, data: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(data, dict):

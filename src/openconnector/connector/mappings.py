@@ -106,4 +106,55 @@ class MappingTester:
             data = dict(result) if isinstance(result, dict) else {}
             validator.normalise(data)
             errors = validator.errors(data)
-        return {"resultObject": result, "isValid": not errors, "validationErrors": errors}
+        return {
+            "resultObject": result,
+            "isValid": not errors,
+            "validationErrors": errors,
+            "warnings": missing_variables(mapping, input),
+        }
+
+
+def missing_variables(mapping: dict[str, Any], input: Any) -> list[dict[str, Any]]:
+    """Warnings for template reads the input cannot satisfy: ``{{ nmae }}`` renders as ""
+    without a word, so the test says ``title reads nmae, which the input does not have``."""
+    from ..twig.errors import Error as TwigError
+    from ..twig.variables import read_paths
+
+    warnings: list[dict[str, Any]] = []
+    for key, value in (mapping.get("mapping") or {}).items():
+        if not isinstance(value, str) or ("{{" not in value and "{%" not in value):
+            continue
+        try:
+            paths = read_paths(value)
+        except TwigError:
+            continue  # a syntax error is reported as an error, not as a warning
+        for path in paths:
+            missing = _first_missing(input, path)
+            if missing is not None:
+                warnings.append(
+                    {
+                        "property": str(key),
+                        "variable": path,
+                        "message": f"{key} reads {path}, which the input does not have"
+                        + (f" (no {missing})" if missing != path else ""),
+                    }
+                )
+    return warnings
+
+
+def _first_missing(data: Any, path: str) -> str | None:
+    """The shortest prefix of ``path`` that ``data`` lacks, or None when all of it is there.
+
+    A key holding null counts as present (as the mapping engine treats it)."""
+    current = data
+    parts = path.split(".")
+    for i, part in enumerate(parts):
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+        elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
+            current = current[int(part)]
+        elif isinstance(current, dict | list) or current is None or i == 0:
+            return ".".join(parts[: i + 1])
+        else:
+            return None  # an attribute of a scalar (e.g. a string's length): not a field read
+    return None

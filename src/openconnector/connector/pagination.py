@@ -52,9 +52,11 @@ __all__ = [
     "Paginator",
     "SinglePagePaginator",
     "from_source_config",
+    "integer_step",
     "join_location",
     "make_paginator",
     "split_url",
+    "total_pages_hint",
 ]
 
 STOP_EMPTY = "empty page"
@@ -165,6 +167,16 @@ class Paginator:
     def next(self, page: PageContext) -> PageRequest | None:
         """The next request, or None after setting ``stop_reason``."""
         self.stop_reason = STOP_SINGLE
+        return None
+
+    def predict(self, request: PageRequest, ahead: int) -> PageRequest | None:
+        """The request ``ahead`` pages after ``request`` when it does not depend on any
+        page's contents (page numbers, offsets), else None. Never changes state: ``next``
+        still decides, page by page, whether that request comes at all."""
+        return None
+
+    def total_pages(self, body: Any, records: int) -> int | None:
+        """How many pages the listing has, when this paginator's settings say where to read it."""
         return None
 
     def _stop(self, reason: str) -> None:
@@ -283,6 +295,83 @@ def _int(value: Any) -> int | None:
         return None
 
 
+def _count(value: Any) -> int | None:
+    """A positive whole number from a body (``12``, ``"12"``), else None (``True`` is not a count)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return None
+    number = _int(value)
+    return number if number is not None and number > 0 else None
+
+
+#: Where a first answer often says how many pages (resp. records) a listing has.
+PAGE_COUNT_PATHS = (
+    "totalPages",
+    "total_pages",
+    "pageCount",
+    "page_count",
+    "last_page",
+    "lastPage",
+    "meta.totalPages",
+    "meta.total_pages",
+    "meta.last_page",
+    "meta.pagination.total_pages",
+    "page.totalPages",  # Spring Data
+    "pagination.totalPages",
+    "pagination.total_pages",
+)
+RECORD_COUNT_PATHS = (
+    "count",  # DRF
+    "total",
+    "totalCount",
+    "total_count",
+    "totalResults",
+    "totalItems",
+    "meta.total",
+    "meta.count",
+    "meta.pagination.total",
+    "pagination.total",
+    "page.totalElements",  # Spring Data
+    "@odata.count",
+    "hydra:totalItems",
+)
+
+
+def total_pages_hint(paginator: Paginator, body: Any, records: int) -> int | None:
+    """How many pages a listing has, from the first answer: the paginator's ``totalPath``,
+    else a well-known page-count or record-count field (record count / first page's size).
+
+    Only a bound on how far ahead pages are requested at once, never a reason to stop:
+    a wrong hint costs a few requests or a little speed, not records.
+    """
+    known = paginator.total_pages(body, records)
+    if known is not None or not isinstance(body, Mapping):
+        return known
+    for path in PAGE_COUNT_PATHS:
+        pages = _count(get_path(body, path, None))
+        if pages is not None:
+            return pages
+    if records > 0:
+        for path in RECORD_COUNT_PATHS:
+            total = _count(get_path(body, path, None))
+            if total is not None:
+                return -(-total // records)
+    return None
+
+
+def integer_step(before: PageRequest, after: PageRequest) -> tuple[str, int] | None:
+    """``(param, delta)`` when two requests differ in exactly one whole-number query
+    parameter (``?page=3`` → ``?page=4``: ``("page", 1)``), else None."""
+    if before.url != after.url or before.query.keys() != after.query.keys():
+        return None
+    changed = [k for k in after.query if str(after.query[k]) != str(before.query[k])]
+    if len(changed) != 1:
+        return None
+    old, new = _int(before.query[changed[0]]), _int(after.query[changed[0]])
+    if old is None or new is None or old == new:
+        return None
+    return changed[0], new - old
+
+
 class PageNumberPaginator(Paginator):
     """Counts pages in a query parameter::
 
@@ -335,6 +424,17 @@ class PageNumberPaginator(Paginator):
         self.current += 1
         return PageRequest(page.request.url, {**page.request.query, self.param: self.current})
 
+    def predict(self, request: PageRequest, ahead: int) -> PageRequest | None:
+        number = _int(request.query.get(self.param, self.start))
+        if number is None:
+            return None
+        return PageRequest(request.url, {**request.query, self.param: number + ahead})
+
+    def total_pages(self, body: Any, records: int) -> int | None:
+        if not self.total_path:
+            return None
+        return _count(get_path(body, self.total_path, None))
+
 
 class OffsetPaginator(Paginator):
     """Moves an offset by the limit::
@@ -381,6 +481,18 @@ class OffsetPaginator(Paginator):
             if total is not None and self.offset >= total:
                 return self._stop(STOP_LAST)
         return PageRequest(page.request.url, {**page.request.query, self.offset_param: self.offset})
+
+    def predict(self, request: PageRequest, ahead: int) -> PageRequest | None:
+        offset = _int(request.query.get(self.offset_param))
+        if offset is None:
+            return None
+        return PageRequest(request.url, {**request.query, self.offset_param: offset + ahead * self.limit})
+
+    def total_pages(self, body: Any, records: int) -> int | None:
+        if not self.total_path:
+            return None
+        total = _count(get_path(body, self.total_path, None))
+        return None if total is None else -(-total // self.limit)
 
 
 class CursorPaginator(Paginator):
@@ -433,6 +545,12 @@ class AutoPaginator(Paginator):
         request = self.chosen.next(page)
         self.stop_reason = self.chosen.stop_reason
         return request
+
+    def predict(self, request: PageRequest, ahead: int) -> PageRequest | None:
+        return self.chosen.predict(request, ahead) if self.chosen is not None else None
+
+    def total_pages(self, body: Any, records: int) -> int | None:
+        return self.chosen.total_pages(body, records) if self.chosen is not None else None
 
     def _choose(self, page: PageContext) -> Paginator:
         if LinkHeaderPaginator.find_link(page.headers):

@@ -27,6 +27,7 @@ from typing import Any
 __all__ = [
     "RATE_LIMIT_FIELDS",
     "check",
+    "number",
     "parse_retry_after",
     "rate_limit_state",
     "update_from_headers",
@@ -62,11 +63,12 @@ def _number(value: Any) -> float | None:
         return None
 
 
-def check(source: MutableMapping[str, Any], now: float) -> float:
+def check(source: MutableMapping[str, Any], now: float, in_flight: int = 0) -> float:
     """Seconds to wait before the next call may be sent (0.0: go now).
 
-    Clears ``rateLimitReset``/``rateLimitRemaining`` once the reset time has
-    passed (a new window).
+    ``in_flight`` calls already sent (pages fetched at once) use up the remaining
+    allowance before their answers update it. Clears
+    ``rateLimitReset``/``rateLimitRemaining`` once the reset time has passed (a new window).
     """
     reset = _number(source.get("rateLimitReset"))
     if reset is not None and reset <= now:
@@ -74,9 +76,14 @@ def check(source: MutableMapping[str, Any], now: float) -> float:
         source["rateLimitRemaining"] = None
         return 0.0
     remaining = _number(source.get("rateLimitRemaining"))
-    if remaining is not None and remaining <= 0 and reset is not None:
+    if remaining is not None and remaining - in_flight <= 0 and reset is not None:
         return reset - now
     return 0.0
+
+
+def number(value: Any) -> float | None:
+    """A header or field value as a number (``"100"``, ``["100"]``, ``"100, 10;w=1"``), else None."""
+    return _number(value)
 
 
 def _header(headers: Mapping[str, Any], names: tuple[str, ...]) -> Any:
@@ -107,7 +114,12 @@ def update_from_headers(source: MutableMapping[str, Any], headers: Mapping[str, 
         if window:
             source["rateLimitReset"] = int(now + window)
     if remaining is not None:
-        source["rateLimitRemaining"] = int(remaining)
+        current = _number(before["rateLimitRemaining"])
+        same_window = reset is not None and _number(before["rateLimitReset"]) == source.get("rateLimitReset")
+        # Answers to pages fetched at once arrive in any order: within one window the
+        # allowance only shrinks, so an older answer's higher count is not taken back.
+        if not (same_window and current is not None and current < remaining):
+            source["rateLimitRemaining"] = int(remaining)
     elif source.get("rateLimitLimit") is not None:
         current = _number(source.get("rateLimitRemaining"))
         base = current if current is not None else _number(source.get("rateLimitLimit"))

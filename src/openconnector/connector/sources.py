@@ -12,8 +12,9 @@ id or a uuid, and looks the real source up before calling it::
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, BinaryIO
 
 import httpx
 
@@ -27,6 +28,10 @@ from .logs import CallLogWriter
 
 _RATE_FIELDS = ("rateLimitLimit", "rateLimitRemaining", "rateLimitReset", "rateLimitWindow")
 
+
+#: When each source's rate-limit state was last written (monotonic seconds), per process.
+_saved_at: dict[str, float] = {}
+_saved_lock = threading.Lock()
 
 _shared: httpx.Client | None = None
 _shared_lock = threading.Lock()
@@ -79,6 +84,13 @@ class CallService(BaseCallService):
     def call(self, source: Any, endpoint: str = "", method: str = "GET", **options: Any) -> CallResult:
         return super().call(self.resolve(source), endpoint, method, **options)
 
+    def call_resolved(
+        self, source: dict[str, Any], endpoint: str = "", method: str = "GET", **options: Any
+    ) -> CallResult:
+        """``call`` for a source already resolved (many calls, e.g. detail calls, share one lookup
+        and one rate-limit state)."""
+        return super().call(source, endpoint, method, **options)
+
     def pages(self, source: Any, endpoint: str = "", **options: Any) -> Pages:
         return super().pages(self.resolve(source), endpoint, **options)
 
@@ -86,12 +98,26 @@ class CallService(BaseCallService):
         return super().test(self.resolve(source), endpoint, method, **options)
 
     def _save_rate_limit(self, source: dict[str, Any], state: dict[str, Any]) -> None:
+        """Keep the source's rate-limit state for the next run (and other processes).
+
+        Written when the allowance is used up (the next call must wait) and otherwise at
+        most once a second per source: a run fetching pages at once would else write the
+        source after every call, each write queueing behind the run's own page writes.
+        """
         ref = source.get("uuid")
         if not ref:
             return
         changes = {k: state[k] for k in _RATE_FIELDS if k in state and state[k] is not None}
-        if changes:
-            ObjectService(self.context).save_object(changes, REGISTER, "source", uuid=ref, patch=True)
+        if not changes:
+            return
+        remaining = changes.get("rateLimitRemaining")
+        now = time.monotonic()
+        with _saved_lock:
+            exhausted = remaining is not None and remaining <= 0
+            if not exhausted and now - _saved_at.get(ref, float("-inf")) < 1.0:
+                return
+            _saved_at[ref] = now
+        ObjectService(self.context).save_object(changes, REGISTER, "source", uuid=ref, patch=True)
 
 
 class SourceService:
@@ -102,12 +128,45 @@ class SourceService:
         self.calls = call_service or CallService(self.context)
 
     def test(self, ref: Any, endpoint: str = "", method: str = "GET", **options: Any) -> dict[str, Any]:
-        """One call, returned as its log with ``ok`` (2xx); never raises for the remote status."""
+        """One call, returned as its log with ``ok`` (2xx) and, when not ok, a ``message``
+        saying why; never raises for the remote status or a call that could not be made.
+
+        A successful test also carries ``preview``: the first records read the way a
+        synchronisation reads them (``records``, ``count`` on the first page, ``where``).
+        A SOAP source is tested by calling the operation named as endpoint; a file source by
+        reading its first rows (streamed, never the whole file).
+        """
         source = self.calls.resolve(ref)
-        result = self.calls.test(source, endpoint, method, **options)
+        kind = str(source.get("type") or "").lower()
+        if kind in ("soap", "csv", "jsonl", "xlsx"):
+            # a file is streamed and only its first rows read (a plain test call would load it whole)
+            preview = self.preview(source, endpoint)
+            return {
+                "ok": preview["ok"],
+                "message": preview.get("message"),
+                "preview": preview,
+                "response": {"responseTime": None, "size": None},
+            }
+        try:
+            result = self.calls.test(source, endpoint, method, **options)
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError, TypeError) as exc:
+            # e.g. a location httpx cannot even parse: still an answer, not a 500
+            return {
+                "ok": False,
+                "statusCode": None,
+                "statusMessage": None,
+                "message": f"The call could not be made: {type(exc).__name__}: {exc}",
+                "request": None,
+                "response": None,
+            }
+        if result.get("ok") and method == "GET":
+            result["preview"] = self.preview(source, endpoint)
         status = result.get("statusCode") or 0
+        if not result.get("ok") and not result.get("message"):
+            result["message"] = f"The source answered {status} {result.get('statusMessage') or ''}".rstrip()
         if (
             not endpoint
+            and result.get("response")  # the remote answered: not a refusal made here
             and not result.get("ok")
             and 400 <= status < 500
             and status not in (401, 403, 407, 429)
@@ -119,3 +178,39 @@ class SourceService:
                 "Give an endpoint to test a real resource."
             )
         return result
+
+    def upload(self, ref: Any, name: str, stream: BinaryIO) -> dict[str, Any]:
+        """Keep an uploaded file (CSV, JSON Lines, .xlsx) as the source's data: written in
+        chunks under ``<data dir>/uploads/<source uuid>/``, the location becomes ``upload:<name>``."""
+        from .files import CHUNK, UPLOAD_PREFIX, upload_path
+
+        sources = EntityService("source", self.context)
+        source = sources.get(ref)
+        path = upload_path(self.context.settings.data_dir, source["uuid"], name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".part")
+        with partial.open("wb") as handle:
+            while chunk := stream.read(CHUNK):
+                handle.write(chunk)
+        partial.replace(path)
+        return sources.update(source["uuid"], {"location": f"{UPLOAD_PREFIX}{path.name}"})
+
+    def preview(self, source: dict[str, Any], endpoint: str = "", limit: int = 5) -> dict[str, Any]:
+        """The first ``limit`` records of the first page, and where they were found."""
+        from ..errors import OpenConnectorError
+        from .readers import source_pages
+
+        try:
+            pages = source_pages(
+                self.calls, source, endpoint, {}, self.context.settings.data_dir, max_pages=1
+            )
+            try:
+                page = next(pages, None)
+            finally:
+                if hasattr(pages, "close"):
+                    pages.close()
+        except OpenConnectorError as exc:
+            return {"ok": False, "message": exc.message, "records": [], "count": 0}
+        if page is None:
+            return {"ok": True, "records": [], "count": 0, "where": pages.stop_reason or "no records"}
+        return {"ok": True, "records": page.records[:limit], "count": len(page.records), "where": page.where}

@@ -32,23 +32,25 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import insert, select, update
 
-from .. import shutdown
+from .. import metrics, shutdown
 from ..clock import now_iso, utcnow
 from ..context import Context, get_context
 from ..errors import BadRequest, NotFound, OpenConnectorError, ValidationFailed
 from ..register.objects import ObjectService
 from ..store import tables as t
-from ..store.db import Database
+from ..store.db import Database, ensure_statistics
 from ..store.ids import new_uuid
 from ..store.locks import LockService, lock_ttl, new_holder
 from ..store.statements import Statement, run_statements
 from .contracts import ContractStore
 from .entities import EntityService
+from .extradata import DetailFailed, ExtraData
 from .logs import CallLogWriter
 from .mapping import MappingError
 from .mappings import MappingService
 from .pages import Page
 from .pagination import from_source_config
+from .readers import source_pages
 from .records import MISSING, content_hash, get_path
 from .sources import CallService
 from .tuning import tuned_for_runs
@@ -56,6 +58,9 @@ from .tuning import tuned_for_runs
 log = logging.getLogger("openconnector.sync")
 
 MAX_REASONS = 100
+#: Pages requested at once where their addresses are predictable (``connector/pages.py``).
+DEFAULT_CONCURRENCY = 4
+MAX_CONCURRENCY = 32
 _STOP = object()
 
 
@@ -309,7 +314,11 @@ class SynchronizationService:
             except Exception as exc:  # a bug or an unexpected failure: log it, keep the counts
                 run.status, run.message = "error", f"Unexpected error: {type(exc).__name__}: {exc}"
                 log.error("synchronization %s crashed\n%s", sync["uuid"], traceback.format_exc())
-            return self._close_log(run, user)
+            entry = self._close_log(run, user)
+            metrics.observe_run(
+                sync["uuid"], run.status, run.test, run.objects, time.perf_counter() - run.started
+            )
+            return entry
 
     # -- planning ------------------------------------------------------------------
 
@@ -367,6 +376,8 @@ class SynchronizationService:
         if conditions is not None and not isinstance(conditions, dict | list | bool):
             raise BadRequest("conditions must be a JSON Logic object", field="conditions")
         pagination, max_pages = from_source_config(config)
+        extra_configs = config.get("extraDataConfigs") or None
+        extra = self._extra_data(extra_configs, source) if extra_configs else None
         mapping_hash = (
             content_hash(
                 [
@@ -377,13 +388,20 @@ class SynchronizationService:
                     register["id"],
                     schema["id"],
                     schema,  # its content, not its "updated": that has whole seconds
+                    *([extra_configs] if extra_configs else []),
                 ]
             )
             if mapping
-            else content_hash([register["id"], schema["id"], schema])
+            else content_hash(
+                [register["id"], schema["id"], schema, *([extra_configs] if extra_configs else [])]
+            )
         )
         id_position = str(config.get("idPosition") or "id")
+        concurrency = _concurrency(config.get("concurrency"), "sourceConfig.concurrency")
+        if concurrency is None:
+            concurrency = _concurrency(source.get("concurrency"), "the source's concurrency")
         return {
+            "concurrency": DEFAULT_CONCURRENCY if concurrency is None else concurrency,
             "register": register,
             "schema": schema,
             "source": source,
@@ -400,7 +418,33 @@ class SynchronizationService:
             "id_position": id_position,
             "results_position": config.get("resultsPosition") or None,
             "endpoint": str(config.get("endpoint") or ""),
+            "extra": extra,
+            "extra_first": extra is not None
+            and config.get("fetchExtraDataBeforeConditions") in (True, 1, "1", "true"),
         }
+
+    def _extra_data(self, configs: Any, source: dict[str, Any]) -> ExtraData:
+        """Detail calls per record (``extraDataConfigs``), decoded like the source's pages."""
+        from ..twig import Environment
+
+        calls = self.calls
+
+        def call(target: dict[str, Any], endpoint: str) -> Any:
+            result = calls.call_resolved(target, endpoint)
+            result.raise_for_status()
+            kind = str(target.get("type") or "").lower()
+            return result.data(kind if kind in ("xml", "jsonl", "json") else None)
+
+        def resolve(ref: Any) -> dict[str, Any]:
+            try:
+                return calls.resolve(ref)
+            except NotFound:
+                raise BadRequest(
+                    f"extraDataConfigs names source {ref!r}, which does not exist", field="extraDataConfigs"
+                ) from None
+
+        twig = Environment(autoescape=False, timezone=self.context.settings.timezone)
+        return ExtraData(configs, source, call, resolve, twig)
 
     # -- running -------------------------------------------------------------------
 
@@ -413,17 +457,16 @@ class SynchronizationService:
         heartbeat: Any,
     ) -> None:
         config = plan["config"]
-        pages = (
+        pages: Any = (
             _Pushed(plan["records"])
             if "records" in plan
-            else self.calls.pages(
+            else source_pages(
+                self.calls,
                 plan["source"],
                 plan["endpoint"],
-                query=config.get("query") or None,
-                headers=config.get("headers") or None,
-                pagination=plan["pagination"],
-                results_position=plan["results_position"],
-                max_pages=plan["max_pages"],
+                config,
+                self.context.settings.data_dir,
+                concurrency=plan["concurrency"],
             )
         )
         contracts = ContractStore(run.sync["uuid"])
@@ -474,6 +517,7 @@ class SynchronizationService:
                 raise
             finally:
                 writer.close()
+                pages.close()  # requests sent ahead of a run that ended early are dropped
             if run.stop_reason != "stopped":
                 run.stop_reason = pages.stop_reason
         if run.objects["found"] == 0 and run.pages:
@@ -503,6 +547,7 @@ class SynchronizationService:
         if self.db.is_sqlite and not run.test and run.objects["created"] + run.objects["deleted"] > 1000:
             with self.db.begin() as conn:  # fresh statistics after bulk changes keep the planner right
                 conn.exec_driver_sql("PRAGMA optimize")
+                ensure_statistics(conn)  # optimize skips tables this connection never queried
         early = (
             ""
             if run.complete or "records" in plan
@@ -549,13 +594,17 @@ class SynchronizationService:
                     return None
         id_position = plan["id_position"]
         conditions = plan["conditions"]
+        failed: dict[int, str] = {}
+        if plan["extra_first"]:  # fetchExtraDataBeforeConditions: conditions may test the details
+            records, failed = self._details_first(plan, records)
         keyed: list[tuple[str, Any]] = []
         on_page: set[str] = set()
         for record in records:
             if not isinstance(record, dict):
                 run.invalid(None, f"The record is not an object but {type(record).__name__}")
                 continue
-            if conditions is not None and not _conditions_hold(conditions, record):
+            reason = failed.get(id(record)) if failed else None
+            if reason is None and conditions is not None and not _conditions_hold(conditions, record):
                 run.objects["skipped"] += 1
                 continue
             origin = _origin_text(get_path(record, id_position))
@@ -570,7 +619,7 @@ class SynchronizationService:
             on_page.add(origin)
             if seen is not None:
                 seen.add(origin)
-            keyed.append((origin, record))
+            keyed.append((origin, DetailFailed(reason) if reason else record))
         if not keyed:
             return None
         if writer.overlaps(on_page):
@@ -578,6 +627,26 @@ class SynchronizationService:
         with self.db.connect() as conn:
             existing = contracts.for_origins(conn, [o for o, _ in keyed])
             return self._prepare(run, plan, keyed, existing, contracts, page_hash, on_page, conn)
+
+    def _details_first(self, plan: dict[str, Any], records: list[Any]) -> tuple[list[Any], dict[int, str]]:
+        """Every record with an id gets its details before the conditions; returns the records
+        and, by ``id()`` of the record, the reason of each failed detail call."""
+        id_position = plan["id_position"]
+        items = [
+            (origin, record)
+            for record in records
+            if isinstance(record, dict)
+            and (origin := _origin_text(get_path(record, id_position))) is not None
+        ]
+        filled = plan["extra"].fill_many(items)
+        replaced: dict[int, Any] = {}
+        failed: dict[int, str] = {}
+        for (_, record), result in zip(items, filled, strict=True):
+            if isinstance(result, DetailFailed):
+                failed[id(record)] = str(result)
+            else:
+                replaced[id(record)] = result
+        return [replaced.get(id(r), r) for r in records], failed
 
     def _prepare(
         self,
@@ -599,7 +668,12 @@ class SynchronizationService:
         to_save: list[dict[str, Any]] = []
         uuids: list[str | None] = []
         meta: list[tuple[str, str, Any]] = []
+        changed_records: list[tuple[str, Any, str, Any]] = []
         for origin, record in keyed:
+            if isinstance(record, DetailFailed):  # fetched before the conditions, and failed
+                run.invalid(origin, str(record))
+                seen_invalid.append(origin)
+                continue
             try:
                 origin_hash = content_hash(hash_mapping.apply(record) if hash_mapping else record)
             except MappingError as exc:
@@ -616,6 +690,19 @@ class SynchronizationService:
             ):
                 run.objects["skipped"] += 1
                 seen_only.append(origin)
+                continue
+            changed_records.append((origin, record, origin_hash, contract))
+        if plan["extra"] is not None and not plan["extra_first"] and changed_records:
+            # Only records whose list entry changed get their detail calls, all of the page's at once.
+            filled = plan["extra"].fill_many([(origin, record) for origin, record, _, _ in changed_records])
+            changed_records = [
+                (origin, full, origin_hash, contract)
+                for (origin, _, origin_hash, contract), full in zip(changed_records, filled, strict=True)
+            ]
+        for origin, record, origin_hash, contract in changed_records:
+            if isinstance(record, DetailFailed):
+                run.invalid(origin, str(record))
+                seen_invalid.append(origin)
                 continue
             try:
                 target = mapping.apply(record) if mapping else dict(record)
@@ -726,6 +813,22 @@ class SynchronizationService:
         return {**entry, "created": run.started_at, "updated": now}
 
 
+def _concurrency(value: Any, where: str) -> int | None:
+    """A page concurrency setting: None when unset, else a whole number 1..MAX_CONCURRENCY."""
+    if value is None or value == "":
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if isinstance(value, bool) or number != value and str(number) != str(value).strip() or number < 1:
+        raise BadRequest(
+            f"{where} must be a whole number of pages to fetch at once (1 = one by one), not {value!r}",
+            field="concurrency",
+        )
+    return min(number, MAX_CONCURRENCY)
+
+
 class _Pushed:
     """Records given to the run (an endpoint's body) as its one page."""
 
@@ -738,6 +841,9 @@ class _Pushed:
 
     def __next__(self) -> Page:
         return next(self._pages)
+
+    def close(self) -> None:
+        """Nothing was requested ahead (``Pages.close``'s twin)."""
 
 
 DIED = "Interrupted: the process running it stopped; its counts are those of its last written page"

@@ -171,6 +171,26 @@ def job_logs(
         )
 
 
+MetricsPort = Annotated[
+    int | None,
+    typer.Option(
+        envvar="OPENCONNECTOR_METRICS_PORT",
+        help="Serve this process's Prometheus metrics at http://ADDRESS:PORT/metrics (no login)",
+    ),
+]
+MetricsAddress = Annotated[
+    str, typer.Option(help="Address for --metrics-port; only the Prometheus server should reach it")
+]
+
+
+def _serve_metrics(port: int | None, address: str) -> None:
+    if port:
+        from ..metrics import serve_metrics
+
+        serve_metrics(port, address)
+        console.print(f"metrics: http://{address}:{port}/metrics")
+
+
 def worker(
     concurrency: Annotated[int, typer.Option(help="Runs at once in this process")] = 4,
     enqueue: Annotated[bool, typer.Option(help="Also queue due jobs (safe on every worker)")] = True,
@@ -179,6 +199,8 @@ def worker(
     stalled_after: Annotated[
         float, typer.Option(help="A worker silent this long is dead; its runs are retried")
     ] = 30.0,
+    metrics_port: MetricsPort = None,
+    metrics_address: MetricsAddress = "127.0.0.1",
     data_dir: DataDir = None,
     database_url: DbUrl = None,
 ) -> None:
@@ -188,6 +210,7 @@ def worker(
     _logging()
     context = _context(data_dir, database_url)
     distributed.dsn_of(context)  # fails early and clearly on SQLite
+    _serve_metrics(metrics_port, metrics_address)
     console.print(f"worker: {concurrency} concurrent runs{', enqueuing due jobs' if enqueue else ''}")
     asyncio.run(
         distributed.run_worker(
@@ -207,12 +230,15 @@ def scheduler(
     ] = False,
     threads: Annotated[int, typer.Option(help="Runs at once (without --enqueue-only)")] = 4,
     poll: Annotated[float, typer.Option(help="Seconds between looks for due jobs")] = 0.5,
+    metrics_port: MetricsPort = None,
+    metrics_address: MetricsAddress = "127.0.0.1",
     data_dir: DataDir = None,
     database_url: DbUrl = None,
 ) -> None:
     """Run the scheduler on its own: runs due jobs here, or with --enqueue-only queues them for workers."""
     _logging()
     context = _context(data_dir, database_url)
+    _serve_metrics(metrics_port, metrics_address)
     if enqueue_only:
         from . import distributed
 

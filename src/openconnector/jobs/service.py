@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 from sqlalchemy import desc, insert, select
 
+from .. import metrics
 from ..clock import iso, parse_iso, utcnow
 from ..connector.entities import EntityService
 from ..connector.logs import LogService, job_log_to_wire
@@ -352,6 +353,9 @@ class JobService:
         import time
 
         started = utcnow()
+        scheduled = _moment(job.get("nextRun"))
+        if not force and scheduled is not None:
+            metrics.SCHEDULER_LAG.observe(max(0.0, (started - scheduled).total_seconds()))
         clock = time.perf_counter()
         outcome = runner.execute(self.context, job, stop)
         duration = round((time.perf_counter() - clock) * 1000, 1)

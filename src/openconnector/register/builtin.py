@@ -76,7 +76,10 @@ BUILTIN_SCHEMAS: dict[str, dict[str, Any]] = {
             "secretPathsProperty": "secretFields",
         },
         "properties": _common(
-            type={"type": "string", "enum": ["api", "json", "xml", "soap", "database", "file"]},
+            type={
+                "type": "string",
+                "enum": ["api", "json", "xml", "soap", "csv", "jsonl", "xlsx", "dcat", "database", "file"],
+            },
             location=_S,
             isEnabled=_B,
             auth=_S,

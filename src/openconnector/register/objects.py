@@ -23,6 +23,7 @@ from ..clock import now_iso
 from ..context import Context, get_context
 from ..errors import BadRequest, NotFound, ValidationFailed
 from ..store import tables as t
+from ..store.db import ensure_statistics
 from ..store.ids import new_uuids, row_id
 from ..store.secrets import mask, reveal, seal, secret_paths
 from ..store.statements import Statement, insert_statements, run_statements, update_statements
@@ -241,7 +242,10 @@ class ObjectService:
             batch = self.prepare_objects(
                 objects, reg, sch, c, owner=owner, uuids=uuids, raise_invalid=raise_invalid, shape=shape
             )
-            return batch.write(c)
+            saved = batch.write(c)
+            if len(objects) >= 1000 and c.dialect.name == "sqlite":
+                ensure_statistics(c)  # a bulk load into a register the planner knows nothing of
+            return saved
 
     def validate(self, object: dict[str, Any], register: Any, schema: Any) -> list[dict[str, Any]]:
         """The validation errors ``object`` would get, without saving it."""

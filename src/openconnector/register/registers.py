@@ -211,6 +211,21 @@ class RegisterService:
         slug = slugify(str(given_slug or data["title"]))
         now = now_iso()
         with self.db.begin(conn) as c:
+            if register is not None:
+                reg = self.get_register(register, c)
+                if (
+                    reg.get("schemas")
+                    and c.execute(
+                        select(t.schemas.c.id).where(
+                            t.schemas.c.id.in_(reg["schemas"]), func.lower(t.schemas.c.slug) == slug.lower()
+                        )
+                    ).first()
+                ):
+                    raise Conflict(
+                        f"Register {reg['slug']!r} already has a schema with slug {slug!r}",
+                        slug=slug,
+                        property="slug",
+                    )
             new_id = c.execute(
                 insert(t.schemas).values(
                     uuid=str(uuidlib.uuid4()), slug=slug, data=data, created=now, updated=now

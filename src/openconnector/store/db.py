@@ -38,6 +38,27 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
+def ensure_statistics(conn: Connection, table: str = "objects", rows: int = 1000) -> bool:
+    """SQLite: gather planner statistics for ``table`` when it has ``rows`` or more and none yet.
+
+    A register filled through the API or ``save_objects`` had none (``PRAGMA optimize``
+    before SQLite 3.46 only analyses tables its own connection queried), and without them
+    the public list at 100,000 datasets walked the ``publicatiedatum`` index and sorted
+    every match instead of walking ``ix_objects_register_schema`` in id order: 72-79 ms
+    instead of 20-30 in-process, 109 ms instead of 34 over HTTP (``bench/catalog_list.py``).
+    ``analysis_limit`` makes this a sample of 1,000 rows per index. True when it ran.
+    """
+    known = conn.exec_driver_sql(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'"
+    ).first()
+    if known and conn.exec_driver_sql("SELECT 1 FROM sqlite_stat1 WHERE tbl = ?", (table,)).first():
+        return False
+    if not conn.exec_driver_sql(f"SELECT 1 FROM {table} LIMIT 1 OFFSET {rows - 1}").first():
+        return False
+    conn.exec_driver_sql(f"ANALYZE {table}")
+    return True
+
+
 def _dumps(value: object) -> str:
     return orjson.dumps(value).decode()
 
@@ -135,6 +156,7 @@ class Database:
         if self.is_sqlite:
             with self.engine.begin() as conn:  # statistics for the planner, cheap when nothing changed
                 conn.exec_driver_sql("PRAGMA optimize")
+                ensure_statistics(conn)
 
     def dispose(self) -> None:
         self.engine.dispose()

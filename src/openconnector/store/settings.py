@@ -35,6 +35,8 @@ class Settings:
     """Work limit: seconds one record's mapping may take (runs and mapping tests)."""
     mapping_max_output: int = 10_000_000
     """Work limit: characters one record's templates may produce, all keys together."""
+    #: Networks that may read ``/metrics`` without a login (comma-separated, e.g. ``127.0.0.1/32``).
+    metrics_allow: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.data_dir, Path):
@@ -54,6 +56,7 @@ class Settings:
             base_url=_env("OPENCONNECTOR_BASE_URL"),
             mapping_seconds=float(_env("OPENCONNECTOR_MAPPING_SECONDS", "5") or 5),
             mapping_max_output=int(_env("OPENCONNECTOR_MAPPING_MAX_OUTPUT", "10000000") or 10_000_000),
+            metrics_allow=_env("OPENCONNECTOR_METRICS_ALLOW"),
         )
         clean = {k: v for k, v in overrides.items() if v is not None}
         if "data_dir" in clean:

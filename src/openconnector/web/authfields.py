@@ -99,7 +99,10 @@ def read_auth(
     from .forms import check_int, parse_json
 
     stored = stored or {}
-    config: dict[str, Any] = {}
+    shown = {f.name for f in AUTH_FIELDS.get(auth, ())}
+    # settings the form has no input for (set through the API) stay as stored; masked
+    # secrets among them are sent back masked, which keeps the stored value
+    config: dict[str, Any] = {k: v for k, v in stored.items() if k not in shown}
     errors: dict[str, str] = {}
     for f in AUTH_FIELDS.get(auth, ()):
         key = f"auth.{f.name}"

@@ -54,6 +54,16 @@ def _endpoint_extra(request: Request, item: dict[str, Any]) -> dict[str, Any]:
     return {"notices": notices, "tried": None, "tried_values": {}}
 
 
+def _with_access(request: Request, items: list[dict[str, Any]]) -> None:
+    """Mark each endpoint public or guarded (an authentication rule among its rules)."""
+    rules = EntityService("rule", context_of(request)).list()
+    guards = {str(r["id"]) for r in rules if r.get("type") == "authentication"}
+    guards |= {str(r["uuid"]) for r in rules if r.get("type") == "authentication"}
+    guards |= {str(r.get("slug")) for r in rules if r.get("type") == "authentication" and r.get("slug")}
+    for item in items:
+        item["_public"] = not any(str(ref) in guards for ref in item.get("rules") or [])
+
+
 ENDPOINTS = EntityPages(
     kind="endpoint",
     path="/endpoints",
@@ -66,6 +76,7 @@ ENDPOINTS = EntityPages(
         Column("Path", lambda e: "/api/endpoint/" + str(e.get("endpoint") or "")),
         Column("Target", lambda e: f"{e.get('targetType') or ''} {e.get('targetId') or ''}".strip()),
         Column("Rules", lambda e: len(e.get("rules") or []), "num"),
+        Column("Access", lambda e: "public" if e["_public"] else "authenticated", kind="access"),
     ],
     new_fields=[
         Field("name", "Name", required=True),
@@ -102,6 +113,7 @@ ENDPOINTS = EntityPages(
         ),
     ],
     extra=_endpoint_extra,
+    decorate=_with_access,
     panels=["endpoints/_try.html"],
 )
 
@@ -233,30 +245,16 @@ async def try_endpoint_page(request: Request, ref: str) -> Response:
             tried = await run_in_threadpool(try_endpoint, _service(request), item["uuid"], spec)
         except OpenConnectorError as exc:
             errors = {"try_path": exc.message}
-    current = {f.name: _value(item, f) for f in ENDPOINTS.fields}
-    extra = await run_in_threadpool(_endpoint_extra, request, item)
-    return ENDPOINTS._form(
+    return await ENDPOINTS.detail(
         request,
-        "entity/detail.html",
-        current,
+        item,
+        ENDPOINTS.values_of(item),
         {},
-        200 if not errors else 400,
-        fields=ENDPOINTS.fields,
-        title=str(item.get("name") or "Endpoint"),
-        item=item,
-        flash=None,
-        secrets_set={},
-        notices=extra["notices"],
+        status_code=400 if errors else 200,
         tried=tried,
         tried_values=values,
         try_errors=errors,
     )
-
-
-def _value(item: dict[str, Any], f: Field) -> Any:
-    from .entity_pages import _get, _text
-
-    return _text(_get(item, f.name), f)
 
 
 for _pages in (ENDPOINTS, RULES, CONSUMERS):

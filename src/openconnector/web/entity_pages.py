@@ -53,7 +53,8 @@ class Field:
 
 @dataclass
 class Column:
-    """A list cell: ``kind`` text, ``badge`` (a run status) or ``when`` (a date-time);
+    """A list cell: ``kind`` text, ``badge`` (a run status), ``access`` (public in red) or
+    ``when`` (a date-time);
     ``note`` adds muted text after it."""
 
     label: str
@@ -81,6 +82,9 @@ class EntityPages:
     panels: list[str] = field(default_factory=list)
     #: adds what list cells show beyond the entity (a synchronisation's last run), in place
     decorate: Callable[[Request, list[dict[str, Any]]], None] | None = None
+    #: the add form asks only the first fields and the entity's page the rest (a source's
+    #: location): the service accepts the entity without them (``EntityService.create(draft=)``)
+    draft: bool = False
 
     def __post_init__(self) -> None:
         self.section = self.section or self.plural
@@ -116,7 +120,9 @@ class EntityPages:
             values = {f.name: form.get(f.name, "") for f in self.new_fields}
             data, errors = await run_in_threadpool(self.read, request, self.new_fields, form, lists, {})
             if not errors:
-                done, errors = await create_entity(request, self.kind, path, {**self.new_defaults, **data})
+                done, errors = await create_entity(
+                    request, self.kind, path, {**self.new_defaults, **data}, draft=self.draft
+                )
                 if done is not None:
                     return done
             return self._form(
@@ -142,9 +148,13 @@ class EntityPages:
 
     async def _show(self, request: Request, ref: str, created: int = 0, saved: int = 0) -> Response:
         item = await run_in_threadpool(entities(request, self.kind).get, ref)
-        values = {f.name: _text(_get(item, f.name), f) for f in self.fields}
+        values = self.values_of(item)
         flash = f"{self.noun.capitalize()} created." if created else "Saved." if saved else None
         return await self.detail(request, item, values, {}, flash=flash)
+
+    def values_of(self, item: dict[str, Any]) -> dict[str, Any]:
+        """The edit form's values for a stored entity."""
+        return {f.name: _text(_get(item, f.name), f) for f in self.fields}
 
     async def _save(self, request: Request, ref: str) -> Response:
         service = entities(request, self.kind)
@@ -193,8 +203,7 @@ class EntityPages:
             item=item,
             flash=flash,
             secrets_set=secrets_set,
-            **extra,
-            **more,
+            **{**extra, **more},
         )
 
     def _form(

@@ -145,6 +145,15 @@ def _to_mapping(state: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     return mapping, errors
 
 
+def _row_errors(exc: OpenConnectorError, state: dict[str, Any]) -> dict[str, str]:
+    """A service error beside the row it is about (a Twig error names its key), else by field."""
+    key = exc.details.get("key") if isinstance(exc.details, dict) else None
+    for i, (target, _) in enumerate(state["rules"]):
+        if key is not None and target == key:
+            return {f"rule.{i}": exc.message}
+    return service_errors(exc, "name")
+
+
 def _keep_stored(mapping: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
     """Rules and casts the user left as shown keep their stored value and type.
 
@@ -310,6 +319,6 @@ async def save_mapping(request: Request, ref: str) -> Response:
         await run_in_threadpool(service.update, current["uuid"], _keep_stored(mapping, current))
     except OpenConnectorError as exc:
         return _detail(
-            request, current, state, errors=service_errors(exc, "name"), choices=choices, status_code=400
+            request, current, state, errors=_row_errors(exc, state), choices=choices, status_code=400
         )
     return RedirectResponse(f"/mappings/{current['id']}?saved=1", status_code=303)

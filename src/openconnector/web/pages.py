@@ -80,12 +80,15 @@ async def list_entities(request: Request, kind: str, q: str = "") -> list[dict[s
 
 
 async def create_entity(
-    request: Request, kind: str, path: str, data: dict[str, Any]
+    request: Request, kind: str, path: str, data: dict[str, Any], *, draft: bool = False
 ) -> tuple[Response | None, dict[str, str]]:
-    """Create one and answer the redirect to its page; or no answer and the errors to show."""
+    """Create one and answer the redirect to its page; or no answer and the errors to show.
+
+    ``draft``: the add form asks only the first fields; the entity's page asks the rest.
+    """
     try:
         created = await run_in_threadpool(
-            entities(request, kind).create, data, owner=request.session.get("user")
+            lambda: entities(request, kind).create(data, owner=request.session.get("user"), draft=draft)
         )
     except OpenConnectorError as exc:
         return None, service_errors(exc, "name")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
@@ -27,7 +29,52 @@ from .templating import render
 
 router = page_router()
 
-SOURCE_TYPES = ("api", "json", "xml", "soap", "database", "file")
+#: The types a synchronisation can read (issue 16); "database" and "file" are not offered.
+SOURCE_TYPES = ("api", "xml", "soap", "csv", "jsonl", "xlsx", "dcat")
+TYPE_LABELS = {
+    "api": "api (JSON; XML by content type)",
+    "xml": "xml",
+    "soap": "soap (WSDL operation)",
+    "csv": "csv file",
+    "jsonl": "jsonl file (JSON Lines)",
+    "xlsx": "xlsx file (Excel)",
+    "dcat": "dcat (harvest a DCAT-AP feed)",
+}
+FILE_TYPES = ("csv", "jsonl", "xlsx")
+_CONCURRENCY = ("detailConcurrency", "Detail calls at once", "For extraDataConfigs; empty = 8")
+#: Per type, the configuration settings the form shows: (key, label, help).
+TYPE_FIELDS: dict[str, list[tuple[str, str, str]]] = {
+    "api": [_CONCURRENCY],
+    "xml": [_CONCURRENCY],
+    "soap": [("wsdl", "WSDL", "Address of the WSDL; empty = the location + ?wsdl"), _CONCURRENCY],
+    "csv": [
+        ("delimiter", "Delimiter", "Empty = detected (, ; tab |)"),
+        ("encoding", "Encoding", "Empty = detected (UTF-8, else Windows-1252)"),
+    ],
+    "jsonl": [],
+    "xlsx": [("sheet", "Sheet", "Empty = the first sheet")],
+    "dcat": [],
+}
+LOCATION_HELP = {
+    "soap": "The service address, e.g. https://zaken.example.nl/soap",
+    "dcat": "The feed URL, e.g. https://data.example.nl/index.php/apps/opencatalogi/api/dcat",
+    "csv": "The file's URL, or upload a file below",
+    "jsonl": "The file's URL, or upload a file below",
+    "xlsx": "The file's URL, or upload a file below",
+}
+
+
+def _type_options() -> list[tuple[str, str]]:
+    return [(t, TYPE_LABELS[t]) for t in SOURCE_TYPES]
+
+
+def _types(source: dict[str, Any]) -> list[tuple[str, str]]:
+    """The types offered: the working ones, and a stored other one so a save keeps it."""
+    stored = source.get("type")
+    options = _type_options()
+    if stored and stored not in SOURCE_TYPES:
+        options.append((str(stored), str(stored)))
+    return options
 
 
 def _service(request: Request) -> EntityService:
@@ -48,40 +95,67 @@ SOURCES = EntityPages(
     ],
     new_fields=[
         Field("name", "Name", required=True),
-        Field("type", "Type", "select", [(t, t) for t in SOURCE_TYPES]),
+        Field("type", "Type", "select", _type_options()),
         Field("description", "Description", "textarea"),
     ],
     new_defaults={"type": "api", "isEnabled": True, "auth": "none", "location": ""},
+    draft=True,  # the location is set on the source's page, as the tutorial does it
     empty="No sources yet. Add one to pull data from an external API.",
 )
 SOURCES.mount(router)
 
 
-_HEADER_PATH = "configuration.headers."
+@dataclass(frozen=True)
+class Pairs:
+    """A name/value table of the source form, stored in ``configuration.<key>``.
+
+    Headers and query parameters work alike: a value whose name says it is a
+    credential is always secret; any other can be marked secret with its box
+    (kept in the source's ``secretFields`` as ``configuration.<key>.<name>``).
+    A secret value is write-only: left empty, the stored one is kept.
+    """
+
+    field: str  # the form fields' prefix: header.name, header.value, header.secret, header.clear
+    key: str  # where in configuration
+    noun: str
+    forbidden: str  # characters a name cannot hold
+    rule: str  # the error text for such a name
+
+    @property
+    def path(self) -> str:
+        return f"configuration.{self.key}."
 
 
-def _marked_headers(source: dict[str, Any]) -> set[str]:
-    """Names of the headers this source's user marked secret (``secretFields``)."""
+HEADERS = Pairs("header", "headers", "header", " :\r\n", "has no spaces or colons")
+QUERY = Pairs("query", "query", "query parameter", " &=#\r\n", "has no spaces, &, = or #")
+
+
+def _marked(source: dict[str, Any], pairs: Pairs) -> set[str]:
+    """Names in this table the source's user marked secret (``secretFields``)."""
     listed = source.get("secretFields") or []
-    return {p[len(_HEADER_PATH) :] for p in listed if isinstance(p, str) and p.startswith(_HEADER_PATH)}
+    return {p[len(pairs.path) :] for p in listed if isinstance(p, str) and p.startswith(pairs.path)}
 
 
-def _header_rows(source: dict[str, Any]) -> list[dict[str, Any]]:
-    headers = ((source.get("configuration") or {}).get("headers")) or {}
-    marked = _marked_headers(source)
+def _row(name: str, value: Any, secret: bool, by_name: bool, is_set: bool) -> dict[str, Any]:
+    return {
+        "name": name,
+        "value": "" if secret else value,
+        "secret": secret,
+        "by_name": by_name,
+        "is_set": is_set,
+    }
+
+
+def _rows(source: dict[str, Any], pairs: Pairs) -> list[dict[str, Any]]:
+    stored = ((source.get("configuration") or {}).get(pairs.key)) or {}
+    if not isinstance(stored, dict):
+        return []
+    marked = _marked(source, pairs)
     rows = []
-    for name, value in headers.items():
+    for name, value in stored.items():
         by_name = is_sensitive(name)
         secret = by_name or name in marked
-        rows.append(
-            {
-                "name": name,
-                "value": "" if secret else value,
-                "secret": secret,
-                "by_name": by_name,
-                "is_set": secret and value not in (None, ""),
-            }
-        )
+        rows.append(_row(name, value, secret, by_name, secret and value not in (None, "")))
     return rows
 
 
@@ -95,8 +169,16 @@ def _detail(
     flash: str | None = None,
     test: dict[str, Any] | None = None,
     headers: list[dict[str, Any]] | None = None,
+    query: list[dict[str, Any]] | None = None,
 ) -> Response:
     auth = canonical((values or {}).get("auth", source.get("auth")))
+    shown = values or source
+    kind = str(shown.get("type") or "api")
+    configuration = (values or {}).get("configuration") or source.get("configuration") or {}
+    type_fields = [
+        {"key": key, "label": label, "help": help_text, "value": configuration.get(key, "")}
+        for key, label, help_text in TYPE_FIELDS.get(kind, [])
+    ]
     return render(
         request,
         "sources/detail.html",
@@ -107,11 +189,15 @@ def _detail(
         values=values or source,
         errors=errors or {},
         flash=flash,
-        types=SOURCE_TYPES,
+        types=_types(source),
+        type_fields=type_fields,
+        is_file=kind in FILE_TYPES,
+        location_help=LOCATION_HELP.get(kind, "For example https://petstore3.swagger.io/api/v3"),
         auth=auth,
         auth_types=[(a, AUTH_LABELS[a]) for a in AUTH_TYPES],
         auth_fields=field_views(auth, source.get("authenticationConfig")),
-        header_rows=headers if headers is not None else _header_rows(source),
+        header_rows=headers if headers is not None else _rows(source, HEADERS),
+        query_rows=query if query is not None else _rows(source, QUERY),
         test=test,
     )
 
@@ -134,14 +220,15 @@ async def auth_fields(request: Request, ref: str, auth: str = "none") -> Respons
     )
 
 
-def _read_headers(
-    lists: dict[str, list[str]], stored: dict[str, Any]
+def _read_rows(
+    lists: dict[str, list[str]], stored: dict[str, Any], pairs: Pairs
 ) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, str]]:
-    names = lists.get("header.name", [])
-    values = lists.get("header.value", [])
-    clears = set(lists.get("header.clear", []))
-    ticked = set(lists.get("header.secret", []))
-    headers: dict[str, Any] = {}
+    """The table's values (a kept secret as the mask), its rows to show again, and errors."""
+    names = lists.get(f"{pairs.field}.name", [])
+    values = lists.get(f"{pairs.field}.value", [])
+    clears = set(lists.get(f"{pairs.field}.clear", []))
+    ticked = set(lists.get(f"{pairs.field}.secret", []))
+    found: dict[str, Any] = {}
     rows: list[dict[str, Any]] = []
     errors: dict[str, str] = {}
     for i, name in enumerate(names):
@@ -150,30 +237,37 @@ def _read_headers(
         by_name = is_sensitive(name)
         secret = by_name or str(i) in ticked
         kept = secret and not value and stored.get(name) not in (None, "") and str(i) not in clears
-        rows.append(
-            {
-                "name": name,
-                "value": "" if secret else value,
-                "secret": secret,
-                "by_name": by_name,
-                "is_set": kept,
-            }
-        )
+        rows.append(_row(name, value, secret, by_name, kept))
         if not name:
             if value:
-                errors[f"header.{i}"] = "Give the header a name."
+                errors[f"{pairs.field}.{i}"] = f"Give the {pairs.noun} a name."
             continue
-        if any(c in name for c in " :\r\n"):
-            errors[f"header.{i}"] = f"A header name has no spaces or colons: {name!r}."
+        if any(c in name for c in pairs.forbidden):
+            errors[f"{pairs.field}.{i}"] = f"A {pairs.noun} name {pairs.rule}: {name!r}."
             continue
         if str(i) in clears:
             continue
         if secret and not value:
             if kept:
-                headers[name] = MASK
+                found[name] = MASK
             continue
-        headers[name] = value
-    return headers, rows, errors
+        found[name] = value
+    return found, rows, errors
+
+
+def _secret_fields(
+    source: dict[str, Any], tables: dict[Pairs, tuple[dict[str, Any], list[dict[str, Any]]]]
+) -> list[str]:
+    """``secretFields`` after a save: the marked rows of the tables in the form, other paths kept."""
+    prefixes = tuple(pairs.path for pairs in tables)
+    kept = [p for p in source.get("secretFields") or [] if not str(p).startswith(prefixes)]
+    marked = [
+        pairs.path + row["name"]
+        for pairs, (found, rows) in tables.items()
+        for row in rows
+        if row["secret"] and not row["by_name"] and row["name"] in found
+    ]
+    return kept + marked
 
 
 @router.post("/sources/{ref}")
@@ -196,35 +290,52 @@ async def save_source(request: Request, ref: str) -> Response:
     stored_auth = source.get("authenticationConfig") if canonical(source.get("auth")) == auth else {}
     auth_config, errors = read_auth(auth, form, stored_auth) if auth in AUTH_TYPES else ({}, {})
     configuration = dict(source.get("configuration") or {})
-    headers, header_rows, header_errors = _read_headers(lists, configuration.get("headers") or {})
-    errors.update(header_errors)
-    if action == "add-header":
-        header_rows.append({"name": "", "value": "", "secret": False, "by_name": False, "is_set": False})
+    tables: dict[Pairs, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+    for pairs in (HEADERS, QUERY):
+        if f"{pairs.field}.name" not in lists and pairs is not HEADERS and action != f"add-{pairs.field}":
+            continue  # a form without this table (none shown yet) leaves it as stored
+        stored = configuration.get(pairs.key)
+        found, rows, table_errors = _read_rows(lists, stored if isinstance(stored, dict) else {}, pairs)
+        errors.update(table_errors)
+        if action == f"add-{pairs.field}":
+            rows.append(_row("", "", False, False, False))
+        tables[pairs] = (found, rows)
+    header_rows = tables[HEADERS][1]
+    query_rows = tables[QUERY][1] if QUERY in tables else None
+    adding = action in ("add-header", "add-query")
+    uploaded = values["type"] in FILE_TYPES and values["location"].startswith("upload:")
     for key, message in {
         "name": check_name(values["name"]),
-        "type": check_choice(values["type"], SOURCE_TYPES, "type"),
-        "location": check_url(values["location"]),
+        "type": check_choice(values["type"], [t for t, _ in _types(source)], "type"),
+        "location": None if uploaded else check_url(values["location"]),
         "auth": check_choice(auth, AUTH_TYPES, "authentication method"),
     }.items():
         if message:
             errors[key] = message
-    if errors or action == "add-header":
+    if errors or adding:
         return _detail(
             request,
             source,
             errors=errors,
             values=values,
             headers=header_rows,
+            query=query_rows,
             status_code=400 if errors else 200,
         )
-    configuration["headers"] = headers
+    for pairs, (found, _rows_shown) in tables.items():
+        configuration[pairs.key] = found
+    for key, _, _ in TYPE_FIELDS.get(values["type"], []):
+        if f"config.{key}" in form:  # settings of other types, and unshown ones, are kept
+            if form[f"config.{key}"]:
+                configuration[key] = form[f"config.{key}"]
+            else:
+                configuration.pop(key, None)
     data = {k: values[k] for k in ("name", "type", "description", "location", "isEnabled", "auth")}
-    others = [p for p in source.get("secretFields") or [] if not str(p).startswith(_HEADER_PATH)]
-    data["secretFields"] = others + [
-        _HEADER_PATH + row["name"]
-        for row in header_rows
-        if row["secret"] and not row["by_name"] and row["name"] in headers
-    ]
+    if data["type"] == source.get("type"):
+        del data["type"]  # unchanged: kept as stored, even a type the form would not offer
+    if not data["location"] and not source.get("location"):
+        del data["location"]  # still a draft (the page says so); clearing a set location is refused
+    data["secretFields"] = _secret_fields(source, tables)
     data["authenticationConfig"] = auth_config
     data["configuration"] = configuration
     try:
@@ -236,6 +347,7 @@ async def save_source(request: Request, ref: str) -> Response:
             errors=service_errors(exc, "name"),
             values=values,
             headers=header_rows,
+            query=query_rows,
             status_code=400,
         )
     return RedirectResponse(f"/sources/{source['id']}?saved=1", status_code=303)
@@ -258,11 +370,55 @@ def _test(request: Request, source: dict[str, Any], endpoint: str) -> dict[str, 
     return result
 
 
+def _preview_table(preview: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The preview's records as a table: the first 12 fields the records have, one row each;
+    nested values as compact JSON (the template escapes every cell)."""
+    if not preview or not preview.get("records"):
+        return None
+    columns: list[str] = []
+    for record in preview["records"]:
+        for key in record if isinstance(record, dict) else []:
+            if key not in columns and len(columns) < 12:
+                columns.append(str(key))
+
+    def cell(value: Any) -> str:
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        return text if len(text) <= 120 else text[:119] + "…"
+
+    rows = [
+        [cell(record.get(c)) if isinstance(record, dict) and c in record else "" for c in columns]
+        for record in preview["records"]
+    ]
+    return {"columns": columns, "rows": rows}
+
+
 @router.post("/sources/{ref}/test")
 async def test_source(request: Request, ref: str) -> Response:
     source = await run_in_threadpool(_service(request).get, ref)
     form = await form_of(request)
     result = await run_in_threadpool(_test, request, source, form.get("endpoint", ""))
+    result["table"] = _preview_table(result.get("preview"))
     if is_htmx(request):
         return render(request, "sources/_test_result.html", test=result)
     return _detail(request, source, test=result)
+
+
+@router.post("/sources/{ref}/file")
+async def upload_file(request: Request, ref: str) -> Response:
+    """A file (CSV, JSON Lines, .xlsx) as the source's data."""
+    from ..connector.sources import SourceService
+
+    source = await run_in_threadpool(_service(request).get, ref)
+    form = await request.form()
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str) or not upload.filename:
+        return _detail(request, source, errors={"file": "Choose a file to upload."}, status_code=400)
+    try:
+        await run_in_threadpool(
+            SourceService(context_of(request)).upload, source["uuid"], upload.filename, upload.file
+        )
+    except OpenConnectorError as exc:
+        return _detail(request, source, errors={"file": exc.message}, status_code=400)
+    finally:
+        await upload.close()
+    return RedirectResponse(f"/sources/{source['id']}?saved=1", status_code=303)

@@ -3,15 +3,15 @@
 A signed cookie alone stays valid until it expires, even after logout; the
 cookie now names a row here, and a session ends when its row is deleted.
 
-Revision ID: 0005_ui_sessions
-Revises: 0004_oauth_tokens
+Revision ID: 0006_ui_sessions
+Revises: 0005_source_types
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_ui_sessions"
-down_revision = "0004_oauth_tokens"
+revision = "0006_ui_sessions"
+down_revision = "0005_source_types"
 branch_labels = None
 depends_on = None
 
