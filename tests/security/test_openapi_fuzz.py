@@ -47,6 +47,7 @@ AUTH = {"Authorization": "Basic " + base64.b64encode(b"admin:admin").decode()}
 #: Requests whose validity JSON Schema cannot say: checked for 5xx and statuses only.
 #: A mapping test (Twig syntax in strings), a schedule (cron syntax), a rule (each type
 #: needs its own configuration), an endpoint (its path pattern must be able to match),
+#: a source (a location is needed for some types only),
 #: a run or test run (the synchronisation must be configured, a state no request can show).
 SEMANTIC_BODIES = (
     "/api/mappings/test",
@@ -55,6 +56,8 @@ SEMANTIC_BODIES = (
     "/api/rules/{ref}",
     "/api/endpoints",
     "/api/endpoints/{ref}",
+    "/api/sources",  # whether a location is needed depends on the source's type
+    "/api/sources/{ref}",
     "/run",
     "/test",
 )

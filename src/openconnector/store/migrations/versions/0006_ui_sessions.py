@@ -17,6 +17,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    if sa.inspect(op.get_bind()).has_table("ui_sessions"):  # a database put back to an older revision
+        return
     op.create_table(
         "ui_sessions",
         sa.Column("id", sa.Integer, primary_key=True),
