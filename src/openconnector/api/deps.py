@@ -104,6 +104,11 @@ _QUERY_SCHEMAS: dict[str, dict[str, Any]] = {
     "_limit": {"type": "integer", "minimum": 1, "maximum": 500},
     "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
     "offset": {"type": "integer", "minimum": 0},
+    "_offset": {"type": "integer", "minimum": 0},
+    "statusCode": {
+        "type": "string",
+        "pattern": r"^[1-5](?:xx|XX|[0-9]{2}(?:-[1-5][0-9]{2})?)(?:,[1-5](?:xx|XX|[0-9]{2}(?:-[1-5][0-9]{2})?))*$",
+    },
     "date_from": {"type": "string", "format": "date"},
     "date_to": {"type": "string", "format": "date"},
 }
