@@ -102,7 +102,7 @@ def test_the_three_formats_give_the_same_records(publisher):
     server, _, _ = publisher
     by_format = {}
     for fmt in ("turtle", "jsonld", "rdfxml"):
-        answer = httpx.get(server.url + FEED, params={"format": fmt})
+        answer = httpx.get(server.url + FEED, params={"format": fmt}, timeout=60)
         graph = parse_feed(answer.content, answer.headers["content-type"], "feed")
         by_format[fmt] = dataset_records(graph)
     assert len(by_format["turtle"]) == 25

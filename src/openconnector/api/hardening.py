@@ -12,8 +12,8 @@ Every response gets:
 * ``X-Content-Type-Options: nosniff``: a JSON answer holding source data is never
   run as a script or rendered as HTML.
 
-The interactive API documentation (``/api/docs``) loads Swagger UI from a CDN with
-an inline script, so it gets the framing and referrer headers but no CSP.
+A response that sets its own policy keeps it (the API documentation pages, whose
+viewers need inline styles: ``api/docs.py``).
 
 Cookies set on a request that arrived over HTTPS (the scheme itself, or
 ``X-Forwarded-Proto: https`` from a proxy that terminates TLS) are marked
@@ -36,7 +36,6 @@ _ALWAYS = (
     (b"referrer-policy", b"same-origin"),
     (b"x-content-type-options", b"nosniff"),
 )
-_NO_CSP_PREFIXES = ("/api/docs",)
 
 
 def is_https(scope: Scope) -> bool:
@@ -59,16 +58,13 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        csp = not str(scope.get("path", "")).startswith(_NO_CSP_PREFIXES)
         secure = is_https(scope)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers") or [])
                 present = {name.lower() for name, _ in headers}
-                extra = list(_ALWAYS)
-                if csp:
-                    extra.append((b"content-security-policy", CONTENT_SECURITY_POLICY.encode()))
+                extra = [*_ALWAYS, (b"content-security-policy", CONTENT_SECURITY_POLICY.encode())]
                 headers.extend((name, value) for name, value in extra if name not in present)
                 if secure:
                     headers = [_secure_cookie(name, value) for name, value in headers]
