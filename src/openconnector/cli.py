@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from .errors import OpenConnectorError
+from .errors import BadRequest, OpenConnectorError
 from .store.settings import Settings
 
 
@@ -155,7 +155,63 @@ def user_passwd(
 
     context = context_from(data_dir, database_url)
     UserService(context.db).set_password(username, password)
-    console.print(f"password of {username} changed")
+    console.print(f"password of {username} changed (their open sessions were ended)")
+
+
+@user_app.command("remove")
+def user_remove(username: str, data_dir: DataDir = None, database_url: DbUrl = None) -> None:
+    """Remove a user; their logins and open UI sessions stop working at once."""
+    from .store.users import UserService
+
+    context = context_from(data_dir, database_url)
+    UserService(context.db).remove(username)
+    console.print(f"user {username} removed")
+
+
+@user_app.command("sessions")
+def user_sessions(
+    username: Annotated[str | None, typer.Argument(help="Only this user's sessions")] = None,
+    data_dir: DataDir = None,
+    database_url: DbUrl = None,
+) -> None:
+    """List open UI sessions (id, user, address, created, last seen, expires)."""
+    from rich.table import Table
+
+    from .store.sessions import SessionStore
+
+    context = context_from(data_dir, database_url)
+    table = Table("id", "user", "address", "created", "last seen", "expires", "browser")
+    for s in SessionStore(context.db).list(username):
+        table.add_row(
+            str(s["id"]),
+            s["user"],
+            s["address"] or "",
+            s["created"],
+            s["lastSeen"],
+            s["expires"],
+            (s["userAgent"] or "")[:40],
+        )
+    console.print(table)
+
+
+@user_app.command("revoke")
+def user_revoke(
+    session: Annotated[str | None, typer.Argument(help="A session id from `user sessions`")] = None,
+    all_of: Annotated[str | None, typer.Option("--all", help="End every session of this user")] = None,
+    data_dir: DataDir = None,
+    database_url: DbUrl = None,
+) -> None:
+    """End a UI session (or all of a user's): its cookie is refused from the next request on."""
+    from .store.sessions import SessionStore
+
+    if (session is None) == (all_of is None):
+        raise BadRequest("Give a session id or --all USER")
+    store = SessionStore(context_from(data_dir, database_url).db)
+    if all_of is not None:
+        console.print(f"{store.end_all(all_of)} session(s) of {all_of} ended")
+    else:
+        ended = store.revoke(session)
+        console.print(f"session {ended['id']} of {ended['user']} ended")
 
 
 def _load_extensions() -> None:

@@ -74,6 +74,18 @@ class Forbidden(OpenConnectorError):
     error = "Forbidden"
 
 
+class TooManyRequests(OpenConnectorError):
+    """Slowed down on purpose (password guessing); ``retry_after`` seconds until the next try."""
+
+    status = 429
+    error = "Too Many Requests"
+
+    def __init__(self, message: str, retry_after: int, **details: Any) -> None:
+        super().__init__(message, retryAfter=retry_after, **details)
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 class Conflict(OpenConnectorError):
     status = 409
     error = "Conflict"

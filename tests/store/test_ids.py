@@ -23,3 +23,13 @@ def test_later_uuids_sort_after_earlier_ones():
     assert max(first) < second
     # the first 48 bits are the unix time in milliseconds
     assert abs(int(second.replace("-", "")[:12], 16) - time.time() * 1000) < 5000
+
+
+def test_row_id_accepts_only_ascii_numbers_a_bigint_can_hold():
+    from openconnector.store.ids import MAX_ROW_ID, row_id
+
+    assert row_id("42") == 42
+    assert row_id(" 7 ") == 7
+    assert row_id(MAX_ROW_ID) == MAX_ROW_ID
+    for ref in (str(MAX_ROW_ID + 1), "0", "-1", "1" * 5000, "\u00b2", "\u0661", "", None, "1e3", "0x10"):
+        assert row_id(ref) is None, ref

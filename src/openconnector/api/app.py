@@ -14,6 +14,8 @@ from fastapi import FastAPI, Request
 
 from ..context import Context, set_context
 from ..errors import OpenConnectorError
+from ..store.sessions import SessionStore
+from ..store.throttle import LoginThrottle
 from ..store.users import UserService
 from . import docs, errors, metrics, openregister
 from .deps import require_user
@@ -54,6 +56,8 @@ def create_app(context: Context | None = None, *, make_default: bool = True) -> 
     )
     app.state.context = context
     app.state.users = users
+    app.state.sessions = SessionStore(context.db)
+    app.state.throttle = LoginThrottle()
     errors.install(app)
     docs.install(app)
     for prefix in PREFIXES:

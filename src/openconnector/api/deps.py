@@ -30,9 +30,15 @@ def require_user(request: Request) -> str:
             username, _, password = decoded.partition(":")
         except (binascii.Error, UnicodeDecodeError, ValueError):
             raise Unauthorized("The Authorization header is not valid Basic credentials") from None
-        if request.app.state.users.verify(username, password):
+        throttle = request.app.state.throttle
+        address = request.client.host if request.client else None
+        if request.app.state.users.verify(
+            username, password, before_hashing=lambda: throttle.check(username, address)
+        ):
+            throttle.succeeded(username, address)
             request.state.user = username
             return username
+        throttle.failed(username, address)
         raise Unauthorized("Wrong username or password")
     if session_user:
         # A browser session may read the API; writing needs the UI's CSRF token too, so a
@@ -68,10 +74,17 @@ async def json_body(request: Request, *, required: bool = True) -> Any:
         ) from None
 
 
-async def json_object(request: Request, *, required: bool = True) -> dict[str, Any]:
+async def json_object(
+    request: Request, *, required: bool = True, schema: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The body as a JSON object; with ``schema`` (``api/bodies.py``) also of the right shape."""
     body = await json_body(request, required=required)
     if not isinstance(body, dict):
         raise BadRequest(f"The body must be a JSON object, got {type(body).__name__}")
+    if schema is not None:
+        from .bodies import checked
+
+        checked(body, schema)
     return body
 
 
@@ -82,6 +95,23 @@ def query_pairs(request: Request) -> list[tuple[str, str]]:
 def flag(value: str | None) -> bool:
     """Boolean query parameters as OpenConnector parses them (true/1/yes/on)."""
     return str(value or "").strip().lower() in ("true", "1", "yes", "on")
+
+
+#: Query parameters that take numbers or dates: documented as such, so a client (or a
+#: fuzzer) that follows the document is never refused.
+_QUERY_SCHEMAS: dict[str, dict[str, Any]] = {
+    "_page": {"type": "integer", "minimum": 1},
+    "_limit": {"type": "integer", "minimum": 1, "maximum": 500},
+    "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
+    "offset": {"type": "integer", "minimum": 0},
+    "_offset": {"type": "integer", "minimum": 0},
+    "statusCode": {
+        "type": "string",
+        "pattern": r"^[1-5](?:xx|XX|[0-9]{2}(?:-[1-5][0-9]{2})?)(?:,[1-5](?:xx|XX|[0-9]{2}(?:-[1-5][0-9]{2})?))*$",
+    },
+    "date_from": {"type": "string", "format": "date"},
+    "date_to": {"type": "string", "format": "date"},
+}
 
 
 def query_docs(**params: str) -> dict[str, Any]:
@@ -96,7 +126,7 @@ def query_docs(**params: str) -> dict[str, Any]:
                 "name": name,
                 "in": "query",
                 "required": False,
-                "schema": {"type": "string"},
+                "schema": _QUERY_SCHEMAS.get(name, {"type": "string"}),
                 "description": text,
             }
             for name, text in params.items()

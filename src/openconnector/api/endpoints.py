@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from ..connector.endpoints import EndpointResponse, EndpointService, max_body, to_xml
+from . import bodies
 from .deps import context_of, query_pairs, require_user
 from .responses import FastJSONResponse
 
@@ -92,19 +93,24 @@ async def serve_endpoint(path: str, request: Request) -> Response:
     return _render(result, request)
 
 
-@router.get("/api/endpoints/logs", dependencies=[Depends(require_user)])
+@router.get("/api/endpoints/logs", dependencies=[Depends(require_user)], responses=bodies.ADMIN_ERRORS)
 async def endpoint_logs(request: Request) -> Any:
     from ..connector.endpoint_logs import list_logs
 
     return await run_in_threadpool(list_logs, context_of(request), query_pairs(request))
 
 
-@router.post("/api/endpoints/test/{ref}", dependencies=[Depends(require_user)])
+@router.post(
+    "/api/endpoints/test/{ref}",
+    dependencies=[Depends(require_user)],
+    openapi_extra=bodies.body(bodies.ENDPOINT_TEST, required=False),
+    responses=bodies.ADMIN_ERRORS,
+)
 async def test_endpoint(ref: str, request: Request) -> Any:
     """The UI's "Try it": send one request through an endpoint and show the answer."""
     from .deps import json_object
 
-    body = await json_object(request, required=False)
+    body = await json_object(request, required=False, schema=bodies.ENDPOINT_TEST)
 
     def run() -> dict[str, Any]:
         return try_endpoint(_service(request), ref, body)

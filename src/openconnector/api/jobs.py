@@ -18,10 +18,11 @@ from starlette.concurrency import run_in_threadpool
 from ..errors import NotFound, OpenConnectorError
 from ..jobs.scheduler import Scheduler
 from ..jobs.service import JobService
+from . import bodies
 from .deps import LOG_QUERY, context_of, json_object, query_docs, query_pairs, require_user
 from .responses import FastJSONResponse as ORJSONResponse
 
-router = APIRouter(dependencies=[Depends(require_user)])
+router = APIRouter(dependencies=[Depends(require_user)], responses=bodies.ADMIN_ERRORS)
 
 
 def _service(request: Request) -> JobService:
@@ -82,10 +83,12 @@ async def test_job(ref: str, request: Request) -> Any:
     return await _run(request, ref, True)
 
 
-@router.post("/api/synchronizations/{ref}/schedule")
+@router.post(
+    "/api/synchronizations/{ref}/schedule", openapi_extra=bodies.body(bodies.SCHEDULE, required=False)
+)
 async def schedule_synchronization(ref: str, request: Request) -> Any:
     """``{interval?: seconds, cron?: "*/5 * * * *", isEnabled?: true, force?: false}`` → the sync's job."""
-    body = await json_object(request, required=False)
+    body = await json_object(request, required=False, schema=bodies.SCHEDULE)
     job = await run_in_threadpool(
         lambda: _service(request).schedule(
             ref,

@@ -38,6 +38,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..catalog.service import RESERVED_SLUGS, CatalogNotFound, CatalogService, FeedPage
 from ..clock import parse_iso
 from ..errors import BadRequest, NotFound
+from . import bodies
 from .deps import context_of, json_object, query_pairs, require_user
 from .responses import FastJSONResponse as ORJSONResponse
 
@@ -54,8 +55,8 @@ PREFLIGHT_HEADERS = {
     "Access-Control-Max-Age": "86400",
 }
 
-admin = APIRouter(dependencies=[Depends(require_user)])
-public = APIRouter()
+admin = APIRouter(dependencies=[Depends(require_user)], responses=bodies.ADMIN_ERRORS)
+public = APIRouter(responses=bodies.answers(400, 404))
 
 
 def _service(request: Request) -> CatalogService:
@@ -71,9 +72,9 @@ async def list_catalogs(request: Request) -> Any:
     return {"results": found, "total": len(found)}
 
 
-@admin.post("/api/catalogs", status_code=201)
+@admin.post("/api/catalogs", status_code=201, openapi_extra=bodies.body(bodies.CATALOG_DOC))
 async def create_catalog(request: Request) -> Any:
-    body = await json_object(request)
+    body = await json_object(request, schema=bodies.CATALOG)
     user = request.state.user
     created = await run_in_threadpool(lambda: _service(request).create(body, owner=user))
     return ORJSONResponse(created, status_code=201)
@@ -84,21 +85,21 @@ async def get_catalog(ref: str, request: Request) -> Any:
     return await run_in_threadpool(_service(request).get, ref)
 
 
-@admin.put("/api/catalogs/{ref}")
+@admin.put("/api/catalogs/{ref}", openapi_extra=bodies.body(bodies.CATALOG_DOC))
 async def replace_catalog(ref: str, request: Request) -> Any:
-    body = await json_object(request)
+    body = await json_object(request, schema=bodies.CATALOG)
     return await run_in_threadpool(lambda: _service(request).update(ref, body, owner=request.state.user))
 
 
-@admin.patch("/api/catalogs/{ref}")
+@admin.patch("/api/catalogs/{ref}", openapi_extra=bodies.body(bodies.CATALOG_PATCH_DOC))
 async def patch_catalog(ref: str, request: Request) -> Any:
-    body = await json_object(request)
+    body = await json_object(request, schema=bodies.CATALOG_PATCH)
     return await run_in_threadpool(
         lambda: _service(request).update(ref, body, merge=True, owner=request.state.user)
     )
 
 
-@admin.delete("/api/catalogs/{ref}", status_code=204)
+@admin.delete("/api/catalogs/{ref}", status_code=204, response_class=Response)
 async def delete_catalog(ref: str, request: Request) -> Response:
     await run_in_threadpool(_service(request).delete, ref)
     return Response(status_code=204)
@@ -257,8 +258,8 @@ async def _serve_feed(request: Request, load: Any) -> Response:
     return Response(feed.body, media_type=feed.media_type, headers=headers)
 
 
-@public.get("/api/dcat")
-@public.head("/api/dcat")
+@public.get("/api/dcat", responses=bodies.answers(304, 406))
+@public.head("/api/dcat", responses=bodies.answers(304, 406))
 async def instance_feed(request: Request) -> Response:
     service = _service(request)
 
@@ -275,8 +276,8 @@ async def instance_feed(request: Request) -> Response:
     return await _serve_feed(request, load)
 
 
-@public.get("/api/catalogs/{slug}/dcat")
-@public.head("/api/catalogs/{slug}/dcat")
+@public.get("/api/catalogs/{slug}/dcat", responses=bodies.answers(304, 406))
+@public.head("/api/catalogs/{slug}/dcat", responses=bodies.answers(304, 406))
 async def catalog_feed(slug: str, request: Request) -> Response:
     service = _service(request)
 

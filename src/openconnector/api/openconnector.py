@@ -16,10 +16,13 @@ from starlette.concurrency import run_in_threadpool
 
 from ..connector.entities import EntityService
 from ..errors import BadRequest, OpenConnectorError
+from ..store.ids import row_id
+from . import bodies
+from .bodies import answers, body
 from .deps import LOG_QUERY, context_of, flag, json_object, query_docs, query_pairs, require_user
 from .responses import FastJSONResponse
 
-router = APIRouter(dependencies=[Depends(require_user)])
+router = APIRouter(dependencies=[Depends(require_user)], responses=bodies.ADMIN_ERRORS)
 
 #: URL segment → entity kind.
 KINDS = {
@@ -88,11 +91,13 @@ async def source_logs(request: Request) -> Any:
     return await run_in_threadpool(LogService(context_of(request)).call_logs, params)
 
 
-@router.post("/api/sources/test/{ref}")
+@router.post(
+    "/api/sources/test/{ref}", openapi_extra=body(bodies.SOURCE_TEST, required=False), responses=answers(502)
+)
 async def test_source(ref: str, request: Request) -> Any:
     from ..connector.sources import SourceService
 
-    body = await json_object(request, required=False)
+    body = await json_object(request, required=False, schema=bodies.SOURCE_TEST)
     options = {k: body[k] for k in ("headers", "query", "body", "type") if body.get(k) not in (None, "", {})}
     method = str(body.get("method") or "GET").upper()
     endpoint = str(body.get("endpoint") or "")
@@ -107,7 +112,7 @@ async def test_source(ref: str, request: Request) -> Any:
     return await run_in_threadpool(run)
 
 
-@router.post("/api/sources/{ref}/file")
+@router.post("/api/sources/{ref}/file", openapi_extra=bodies.FILE_UPLOAD)
 async def upload_source_file(ref: str, request: Request) -> Any:
     """A file as the source's data (``type`` csv, jsonl or xlsx): multipart field ``file``."""
     from ..connector.sources import SourceService
@@ -126,11 +131,11 @@ async def upload_source_file(ref: str, request: Request) -> Any:
         await upload.close()
 
 
-@router.post("/api/mappings/test")
+@router.post("/api/mappings/test", openapi_extra=body(bodies.MAPPING_TEST))
 async def test_mapping(request: Request) -> Any:
-    from ..connector.mappings import MappingTester
+    from ..connector.mappings import MappingTester, in_test_pool
 
-    body = await json_object(request)
+    body = await json_object(request, schema=bodies.MAPPING_TEST)
     missing = [k for k in ("mapping", "inputObject") if k not in body]
     if missing:
         raise BadRequest(f"The body needs {' and '.join(missing)}", fields=missing)
@@ -139,7 +144,7 @@ async def test_mapping(request: Request) -> Any:
     def run() -> dict[str, Any]:
         return MappingTester(context_of(request)).test(body["mapping"], body["inputObject"], schema)
 
-    return await run_in_threadpool(run)
+    return await in_test_pool(run)
 
 
 @router.get(
@@ -197,7 +202,7 @@ _FORCE_DOC = (
 async def _run_sync(ref: str, request: Request, *, test: bool, force: bool) -> Any:
     from ..connector.sync import SynchronizationService
 
-    body = await json_object(request, required=False)
+    body = await json_object(request, required=False, schema=bodies.RUN)
     test = test or flag(str(body.get("test", "")))
     force = force or flag(str(body.get("force", "")))
     user = request.state.user
@@ -226,7 +231,9 @@ async def _run_sync(ref: str, request: Request, *, test: bool, force: bool) -> A
     return result
 
 
-@router.post("/api/synchronizations/{ref}/run")
+@router.post(
+    "/api/synchronizations/{ref}/run", openapi_extra=body(bodies.RUN, required=False), responses=answers(502)
+)
 async def run_synchronization(
     request: Request,
     ref: str = PathParam(description="the synchronization's id, uuid or slug"),
@@ -237,7 +244,9 @@ async def run_synchronization(
     return await _run_sync(ref, request, test=test, force=force)
 
 
-@router.post("/api/synchronizations/{ref}/test")
+@router.post(
+    "/api/synchronizations/{ref}/test", openapi_extra=body(bodies.RUN, required=False), responses=answers(502)
+)
 async def test_synchronization(
     request: Request,
     ref: str = PathParam(description="the synchronization's id, uuid or slug"),
@@ -301,16 +310,43 @@ async def synchronization_contract(ref: str, request: Request) -> Any:
     from ..store import tables as t
 
     def run() -> Any:
-        column = t.contracts.c.id if ref.isdigit() else t.contracts.c.uuid
+        number = row_id(ref)
+        column = t.contracts.c.id if number is not None else t.contracts.c.uuid
         with context_of(request).db.connect() as conn:
             row = conn.execute(
-                select(t.contracts).where(column == (int(ref) if ref.isdigit() else ref))
+                select(t.contracts).where(column == (ref if number is None else number))
             ).first()
         if row is None:
             return FastJSONResponse({"error": "Contract not found"}, status_code=404)
         return contract_to_wire(row)
 
     return await run_in_threadpool(run)
+
+
+# -- UI sessions (admin) ---------------------------------------------------------------
+
+
+def _require_admin(request: Request) -> None:
+    if not request.app.state.users.is_admin(request.state.user):
+        from ..errors import Forbidden
+
+        raise Forbidden("Only an admin may see or end sessions")
+
+
+@router.get("/api/sessions")
+async def list_sessions(request: Request, user: str | None = None) -> Any:
+    """Open UI sessions (never their tokens), newest first; ``?user=`` for one user's."""
+    await run_in_threadpool(_require_admin, request)
+    found = await run_in_threadpool(request.app.state.sessions.list, user)
+    return {"results": found, "total": len(found)}
+
+
+@router.delete("/api/sessions/{session_id}")
+async def revoke_session(session_id: str, request: Request) -> Any:
+    """End one UI session: its cookie is refused from the next request on."""
+    await run_in_threadpool(_require_admin, request)
+    ended = await run_in_threadpool(request.app.state.sessions.revoke, session_id)
+    return {"message": "Session ended", "session": ended}
 
 
 # -- CRUD, one named route per kind and verb -------------------------------------------
@@ -335,7 +371,7 @@ def _list_docs(kind: str) -> dict[str, Any]:
                 "description": text,
             }
             for name, text in LIST_PARAMETERS.items()
-            if not name.startswith("<")
+            if "<" not in name  # patterns (``_order[<field>]``) are described, not parameters
         ],
         "description": f"All {kind}s, as ``{{results: [...]}}``. Filter on any field with "
         f"``?<field>=<value>``; {LIST_PARAMETERS['_order[<field>]']}.",
@@ -355,7 +391,7 @@ def _add_crud(segment: str, kind: str) -> None:
         return {"results": await run_in_threadpool(_entities(request, kind).list, query_pairs(request))}
 
     async def create(request: Request) -> Any:
-        body = await json_object(request)
+        body = await json_object(request, schema=bodies.ENTITIES[kind])
         user = request.state.user
 
         def run() -> dict[str, Any]:
@@ -370,7 +406,7 @@ def _add_crud(segment: str, kind: str) -> None:
         return await run_in_threadpool(_entities(request, kind).get, ref)
 
     async def update(request: Request, ref: str = PathParam(description=ref_doc)) -> Any:
-        body = await json_object(request)
+        body = await json_object(request, schema=bodies.ENTITY_PATCHES[kind])
 
         def run() -> dict[str, Any]:
             service = _entities(request, kind)
@@ -398,7 +434,13 @@ def _add_crud(segment: str, kind: str) -> None:
         openapi_extra={"parameters": docs["parameters"]},
     )
     router.add_api_route(
-        path, create, methods=["POST"], name=f"create_{kind}", summary=f"Create a {kind}", tags=[tag]
+        path,
+        create,
+        methods=["POST"],
+        name=f"create_{kind}",
+        summary=f"Create a {kind}",
+        tags=[tag],
+        openapi_extra=body(bodies.ENTITY_DOCS[kind]),
     )
     router.add_api_route(
         item,
@@ -414,6 +456,7 @@ def _add_crud(segment: str, kind: str) -> None:
         methods=["PUT"],
         name=f"update_{kind}",
         tags=[tag],
+        openapi_extra=body(bodies.ENTITY_PATCH_DOCS[kind]),
         summary=f"Update a {kind}: the fields the body names replace the stored ones",
     )
     router.add_api_route(
@@ -422,6 +465,7 @@ def _add_crud(segment: str, kind: str) -> None:
         methods=["PATCH"],
         name=f"patch_{kind}",
         tags=[tag],
+        openapi_extra=body(bodies.ENTITY_PATCH_DOCS[kind]),
         summary=f"Update a {kind} (same as PUT)",
     )
     router.add_api_route(

@@ -18,10 +18,12 @@ from starlette.concurrency import run_in_threadpool
 
 from ..register.objects import ObjectService
 from ..register.registers import RegisterService
+from . import bodies
+from .bodies import body
 from .deps import context_of, json_object, query_docs, query_pairs, require_user
 from .responses import FastJSONResponse as ORJSONResponse
 
-router = APIRouter(dependencies=[Depends(require_user)])
+router = APIRouter(dependencies=[Depends(require_user)], responses=bodies.ADMIN_ERRORS)
 
 
 def _registers(request: Request) -> RegisterService:
@@ -45,9 +47,9 @@ async def list_registers(request: Request) -> Any:
     return _envelope(await run_in_threadpool(_registers(request).list_registers, search))
 
 
-@router.post("/api/registers", status_code=201)
+@router.post("/api/registers", status_code=201, openapi_extra=body(bodies.REGISTER))
 async def create_register(request: Request) -> Any:
-    body = await json_object(request)
+    body = await json_object(request, schema=bodies.REGISTER)
     return ORJSONResponse(await run_in_threadpool(_registers(request).create_register, body), status_code=201)
 
 
@@ -56,14 +58,14 @@ async def get_register(ref: str, request: Request) -> Any:
     return await run_in_threadpool(_registers(request).get_register, ref)
 
 
-@router.put("/api/registers/{ref}")
-@router.patch("/api/registers/{ref}")
+@router.put("/api/registers/{ref}", openapi_extra=body(bodies.REGISTER_PATCH))
+@router.patch("/api/registers/{ref}", openapi_extra=body(bodies.REGISTER_PATCH))
 async def patch_register(ref: str, request: Request) -> Any:
-    body = await json_object(request)
+    body = await json_object(request, schema=bodies.REGISTER_PATCH)
     return await run_in_threadpool(_registers(request).update_register, ref, body)
 
 
-@router.delete("/api/registers/{ref}", status_code=204)
+@router.delete("/api/registers/{ref}", status_code=204, response_class=Response)
 async def delete_register(ref: str, request: Request) -> Response:
     await run_in_threadpool(_registers(request).delete_register, ref)
     return Response(status_code=204)
@@ -86,9 +88,9 @@ async def list_schemas(request: Request) -> Any:
     )
 
 
-@router.post("/api/schemas", status_code=201)
+@router.post("/api/schemas", status_code=201, openapi_extra=body(bodies.SCHEMA))
 async def create_schema(request: Request) -> Any:
-    body = await json_object(request)
+    body = await json_object(request, schema=bodies.SCHEMA)
     register = body.pop("register", None) or request.query_params.get("register")
     result = await run_in_threadpool(lambda: _registers(request).create_schema(body, register=register))
     return ORJSONResponse(result, status_code=201)
@@ -99,14 +101,14 @@ async def get_schema(ref: str, request: Request) -> Any:
     return await run_in_threadpool(_registers(request).get_schema, ref)
 
 
-@router.put("/api/schemas/{ref}")
-@router.patch("/api/schemas/{ref}")
+@router.put("/api/schemas/{ref}", openapi_extra=body(bodies.SCHEMA_PATCH))
+@router.patch("/api/schemas/{ref}", openapi_extra=body(bodies.SCHEMA_PATCH))
 async def patch_schema(ref: str, request: Request) -> Any:
-    body = await json_object(request)
+    body = await json_object(request, schema=bodies.SCHEMA_PATCH)
     return await run_in_threadpool(_registers(request).update_schema, ref, body)
 
 
-@router.delete("/api/schemas/{ref}", status_code=204)
+@router.delete("/api/schemas/{ref}", status_code=204, response_class=Response)
 async def delete_schema(ref: str, request: Request) -> Response:
     await run_in_threadpool(_registers(request).delete_schema, ref)
     return Response(status_code=204)
@@ -133,7 +135,7 @@ async def list_objects(register: str, schema: str, request: Request) -> Any:
     return await run_in_threadpool(lambda: _objects(request).find_all(register, schema, params=params))
 
 
-@router.post("/api/objects/{register}/{schema}", status_code=201)
+@router.post("/api/objects/{register}/{schema}", status_code=201, openapi_extra=body(bodies.OBJECT))
 async def create_object(register: str, schema: str, request: Request) -> Any:
     body = await json_object(request)
     user = request.state.user
@@ -148,7 +150,7 @@ async def get_object(register: str, schema: str, object_id: str, request: Reques
     return await run_in_threadpool(_objects(request).find, object_id, register, schema)
 
 
-@router.put("/api/objects/{register}/{schema}/{object_id}")
+@router.put("/api/objects/{register}/{schema}/{object_id}", openapi_extra=body(bodies.OBJECT))
 async def replace_object(register: str, schema: str, object_id: str, request: Request) -> Any:
     body = await json_object(request)
     service = _objects(request)
@@ -160,8 +162,8 @@ async def replace_object(register: str, schema: str, object_id: str, request: Re
     return await run_in_threadpool(replace)
 
 
-@router.patch("/api/objects/{register}/{schema}/{object_id}")
-@router.post("/api/objects/{register}/{schema}/{object_id}")
+@router.patch("/api/objects/{register}/{schema}/{object_id}", openapi_extra=body(bodies.OBJECT))
+@router.post("/api/objects/{register}/{schema}/{object_id}", openapi_extra=body(bodies.OBJECT))
 async def patch_object(register: str, schema: str, object_id: str, request: Request) -> Any:
     body = await json_object(request)
     service = _objects(request)
@@ -173,7 +175,7 @@ async def patch_object(register: str, schema: str, object_id: str, request: Requ
     return await run_in_threadpool(patch)
 
 
-@router.delete("/api/objects/{register}/{schema}/{object_id}", status_code=204)
+@router.delete("/api/objects/{register}/{schema}/{object_id}", status_code=204, response_class=Response)
 async def delete_object(register: str, schema: str, object_id: str, request: Request) -> Response:
     await run_in_threadpool(_objects(request).delete_object, object_id, register, schema)
     return Response(status_code=204)

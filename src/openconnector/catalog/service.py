@@ -45,6 +45,7 @@ from ..register.objects import ObjectService
 from ..register.registers import RegisterService
 from ..register.search import ListQuery, SqlBuilder, parse_params
 from ..register.slugs import slugify
+from ..store.ids import row_id
 from .themes import THEMES, lookup_theme, resolve_theme
 
 __all__ = [
@@ -245,7 +246,7 @@ class CatalogService:
         key = str(ref or "").strip()
         if not key:
             return None
-        if key.isdigit() or _looks_like_uuid(key):
+        if row_id(key) is not None or _looks_like_uuid(key):
             try:
                 return self.objects.find(key, CATALOG_REGISTER, CATALOG_SCHEMA)
             except NotFound:
@@ -266,7 +267,7 @@ class CatalogService:
         title = out.get("title")
         if not isinstance(title, str) or not title.strip():
             raise BadRequest("A catalog needs a title", property="title")
-        slug = out.get("slug") or slugify(title)
+        slug = out.get("slug") or slugify(title) or "catalog"  # a title of only non-Latin letters
         if not isinstance(slug, str) or not _SLUG.match(slug):
             raise BadRequest(f"Slug {slug!r} must be lowercase letters, digits and dashes", property="slug")
         if slug in RESERVED_SLUGS:
@@ -330,7 +331,7 @@ class CatalogService:
                 continue
             if sch["id"] in (reg.get("schemas") or []):
                 return int(sch["id"])
-        raise BadRequest(
+        raise NotFound(  # like a register that is not there: a reference that resolves to nothing
             f"Schema {ref!r} is not in any of the catalog's registers", property="schemas", schema=str(ref)
         )
 
@@ -367,7 +368,7 @@ class CatalogService:
     def pairs(self, catalog: dict[str, Any]) -> list[Pair]:
         """The catalog's (register, schema) pairs: each listed schema in each listed register holding it."""
         out: list[Pair] = []
-        schema_ids = [int(s) for s in catalog.get("schemas") or [] if str(s).isdigit()]
+        schema_ids = [n for s in catalog.get("schemas") or [] if (n := row_id(s)) is not None]
         for register_ref in catalog.get("registers") or []:
             try:
                 reg = self.registers.get_register(register_ref)

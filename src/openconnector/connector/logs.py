@@ -22,7 +22,7 @@ from ..context import Context, get_context
 from ..errors import BadRequest, NotFound
 from ..register.dates import parse_datetime
 from ..store import tables as t
-from ..store.ids import new_uuid
+from ..store.ids import new_uuid, row_id
 
 #: How long logs are kept (the original's defaults): successes 1 h for calls, errors 30 days.
 CALL_LOG_RETENTION = timedelta(days=30)
@@ -193,8 +193,9 @@ class LogService:
         return self._list(t.job_logs, params or [], job_log_to_wire)
 
     def sync_log(self, ref: str) -> dict[str, Any]:
-        column = t.synchronization_logs.c.id if str(ref).isdigit() else t.synchronization_logs.c.uuid
-        value: Any = int(ref) if str(ref).isdigit() else str(ref)
+        number = row_id(ref)
+        column = t.synchronization_logs.c.id if number is not None else t.synchronization_logs.c.uuid
+        value: Any = number if number is not None else str(ref)
         with self.db.connect() as conn:
             row = conn.execute(select(t.synchronization_logs).where(column == value)).first()
         if row is None:

@@ -53,6 +53,7 @@ caches it by content; :meth:`MappingService.execute_mapping` uses that cache.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import time
@@ -67,8 +68,9 @@ import orjson
 from openconnector.connector import casts as _casts
 from openconnector.connector import paths
 from openconnector.errors import BadRequest
+from openconnector.twig.runtime import deadline as _twig_deadline
 
-__all__ = ["CompiledMapping", "MappingError", "MappingService"]
+__all__ = ["CompiledMapping", "MappingError", "MappingService", "WorkLimits"]
 
 _MISSING: Final = paths.MISSING
 _CONTAINERS: Final = (dict, list)
@@ -99,6 +101,54 @@ class MappingError(BadRequest):
 
     def to_dict(self) -> dict[str, Any]:
         return {"error": self.error, "message": self.message}
+
+
+# --------------------------------------------------------------------------- work limits
+
+
+@dataclass(frozen=True)
+class WorkLimits:
+    """What mapping one record may cost, all its keys and sub-mappings together.
+
+    The Twig sandbox bounds each template (iterations, output, nesting); these
+    bound the record: a mapping of a hundred keys that each render 10 MB, or a
+    sub-mapping chain that loops for minutes, is stopped and named. Set with
+    ``OPENCONNECTOR_MAPPING_SECONDS`` and ``OPENCONNECTOR_MAPPING_MAX_OUTPUT``.
+    """
+
+    seconds: float = 5.0
+    """Wall-clock seconds one record's mapping may take."""
+    max_output: int = 10_000_000
+    """Characters the templates of one record may produce, all keys together."""
+
+    @functools.cached_property
+    def time_message(self) -> str:
+        return (
+            f"The mapping exceeded the work limit of {self.seconds:g} seconds per record "
+            "(OPENCONNECTOR_MAPPING_SECONDS)"
+        )
+
+    @functools.cached_property
+    def output_message(self) -> str:
+        return (
+            f"The mapping produced more than the work limit of {self.max_output} characters per record "
+            "across its keys (OPENCONNECTOR_MAPPING_MAX_OUTPUT)"
+        )
+
+
+class _Budget:
+    """One record's spending against :class:`WorkLimits` (shared by its sub-mappings)."""
+
+    __slots__ = ("limits", "deadline", "chars")
+
+    def __init__(self, limits: WorkLimits) -> None:
+        self.limits = limits
+        self.deadline = time.monotonic() + limits.seconds
+        self.chars = 0
+
+
+_budget = threading.local()
+_DEFAULT_LIMITS = WorkLimits()
 
 
 # --------------------------------------------------------------------------- templates
@@ -215,6 +265,21 @@ class CompiledMapping:
         or printed with ``|raw``, comes out as ``&``; a value printed normally
         keeps its entities (``{{ name }}`` of ``"A &amp; B"`` is ``"A &amp; B"``).
         """
+        if getattr(_budget, "current", None) is not None:  # a sub-mapping: the record's budget runs
+            return self._apply(input)
+        service = self._service
+        limits = service.limits if service is not None else _DEFAULT_LIMITS
+        budget = _budget.current = _Budget(limits)
+        _twig_deadline.at, _twig_deadline.message = budget.deadline, limits.time_message
+        try:
+            return self._apply(input)
+        finally:
+            _budget.current = None
+            _twig_deadline.at = 0.0
+
+    __call__ = apply
+
+    def _apply(self, input: Any) -> dict[str, Any] | list[Any]:
         output: Any = paths.clone(input) if self.pass_through else {}
         if type(output) is not dict and type(output) is not list:
             output = {}
@@ -239,8 +304,6 @@ class CompiledMapping:
                 return []
             return root if type(root) is dict or type(root) is list else [root]
         return output
-
-    __call__ = apply
 
     def apply_list(self, input: Any) -> dict[str, Any] | list[Any]:
         """Map each item of a list (the original's ``list=true``).
@@ -378,6 +441,14 @@ class CompiledMapping:
                 service._depth.loop = None
                 reason = loop
             raise MappingError(self.name, rule.key, rule.value, reason) from error
+        budget = getattr(_budget, "current", None)
+        if budget is not None:
+            # only templates can spend much: the limits are checked after each render
+            budget.chars += len(rendered)
+            if budget.chars > budget.limits.max_output:
+                raise MappingError(self.name, rule.key, rule.value, budget.limits.output_message)
+            if time.monotonic() > budget.deadline:
+                raise MappingError(self.name, rule.key, rule.value, budget.limits.time_message)
         return _casts.html_entity_decode(rendered)
 
     def _cast(self, output: Any) -> Any:
@@ -463,8 +534,10 @@ class MappingService:
         mapping_resolver: Callable[[Any], Mapping[str, Any]] | None = None,
         source_caller: Callable[..., str] | None = None,
         cache_size: int = 256,
+        limits: WorkLimits | None = None,
         timezone: str | None = None,
     ) -> None:
+        self.limits = limits or WorkLimits()
         self.mapping_resolver = mapping_resolver
         #: Where dates without a zone (Twig's ``"now"``) are read and shown; default the
         #: instance's (``OPENCONNECTOR_TIMEZONE``), as everywhere else.

@@ -1,17 +1,38 @@
 """Mappings as the application uses them: sub-mappings looked up in the register,
-``callSource`` wired to stored sources, dates in the configured timezone, and the
-"Test mapping" action (``POST /api/mappings/test``).
+``callSource`` wired to stored sources, dates in the configured timezone, the
+instance's work limits, and the "Test mapping" action (``POST /api/mappings/test``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from ..context import Context, get_context
 from ..errors import BadRequest
 from ..register.objects import ObjectService
 from .entities import EntityService
 from .mapping import MappingService as BaseMappingService
+from .mapping import WorkLimits
+
+T = TypeVar("T")
+
+#: Mapping tests run here, at most two at a time, whoever asks: a user testing a
+#: heavy mapping (or many at once) waits for these threads instead of taking the
+#: server's request threads, so other users' requests keep theirs.
+_TEST_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mapping-test")
+
+
+async def in_test_pool(fn: Callable[[], T]) -> T:
+    """Run ``fn`` (a mapping test) in the bounded mapping-test pool, off the event loop."""
+    return await asyncio.wrap_future(_TEST_POOL.submit(fn))
+
+
+def work_limits(context: Context) -> WorkLimits:
+    settings = context.settings
+    return WorkLimits(seconds=settings.mapping_seconds, max_output=settings.mapping_max_output)
 
 
 def _twig_env(timezone: str) -> Any:
@@ -33,6 +54,7 @@ class MappingService(BaseMappingService):
         options.setdefault("source_caller", self._call_source)
         if "twig_env" not in options:
             options["twig_env"] = _twig_env(self.context.settings.timezone)
+        options.setdefault("limits", work_limits(self.context))
         super().__init__(**options)
 
     def execute_mapping(self, mapping: Any, input: Any, list: bool = False) -> Any:

@@ -24,7 +24,7 @@ from ..context import Context, get_context
 from ..errors import BadRequest, NotFound, ValidationFailed
 from ..store import tables as t
 from ..store.db import ensure_statistics
-from ..store.ids import new_uuids
+from ..store.ids import new_uuids, row_id
 from ..store.secrets import mask, reveal, seal, secret_paths
 from ..store.statements import Statement, insert_statements, run_statements, update_statements
 from .registers import RegisterService
@@ -540,8 +540,9 @@ class ObjectService:
 
     def _find_row(self, id: str, register: Any, schema: Any, conn: Connection) -> Any:
         key = str(id).strip().lower()
-        if key.isdigit():
-            clause = t.objects.c.id == int(key)
+        number = row_id(key)
+        if number is not None:
+            clause = t.objects.c.id == number
         elif _is_uuid(key):
             clause = t.objects.c.uuid == key
         else:

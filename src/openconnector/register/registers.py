@@ -21,6 +21,7 @@ from ..clock import now_iso
 from ..context import Context, get_context
 from ..errors import BadRequest, Conflict, NotFound
 from ..store import tables as t
+from ..store.ids import row_id
 from .slugs import slugify
 from .validation import Validator
 
@@ -82,8 +83,9 @@ def _clean_input(data: dict[str, Any]) -> dict[str, Any]:
 
 def _lookup_clause(table: Any, ref: Any) -> Any:
     text_ref = str(ref).strip()
-    if text_ref.isdigit():
-        return table.c.id == int(text_ref)
+    number = row_id(text_ref)
+    if number is not None:
+        return table.c.id == number
     if len(text_ref) == 36 and text_ref.count("-") == 4:
         return table.c.uuid == text_ref.lower()
     return func.lower(table.c.slug) == text_ref.lower()
@@ -185,7 +187,7 @@ class RegisterService:
         self, ref: Any, conn: Connection | None = None, *, register: dict | None = None
     ) -> dict[str, Any]:
         """A schema by id, uuid or slug; a slug is looked up among ``register``'s schemas first."""
-        if register is not None and not str(ref).isdigit():
+        if register is not None and row_id(ref) is None:
             ids = register.get("schemas") or []
             if ids:
                 row = self._remembered(

@@ -32,3 +32,25 @@ def new_uuids(count: int) -> list[str]:
         f"{head}{noise[s : s + 3]}-{variant[noise[s + 3]]}{noise[s + 4 : s + 7]}-{noise[s + 7 : s + 19]}"
         for s in range(0, 20 * count, 20)
     ]
+
+
+#: The largest row id a BIGINT (PostgreSQL) or INTEGER (SQLite) column can hold.
+MAX_ROW_ID = 2**63 - 1
+_ASCII_DIGITS = frozenset("0123456789")
+
+
+def row_id(ref: object) -> int | None:
+    """``ref`` as a numeric row id, or None when it cannot be one.
+
+    Every route that accepts "an id, a uuid or a slug" asks this one function
+    whether the reference is numeric. Only ASCII digits between 1 and 2^63 - 1
+    qualify: ``str.isdigit()`` also says yes to ``²`` and ``١٢`` (which ``int()``
+    rejects or the database never stores), and a number past 2^63 overflows
+    the driver (a 500) where the user deserves a 404. Such references are then
+    looked up as uuids or slugs, which finds nothing.
+    """
+    text = str(ref).strip() if ref is not None else ""
+    if not text or len(text) > 19 or not _ASCII_DIGITS.issuperset(text):
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ROW_ID else None

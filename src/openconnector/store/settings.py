@@ -31,6 +31,10 @@ class Settings:
     secret_key: str | None = None
     scheduler: bool = True
     base_url: str | None = None
+    mapping_seconds: float = 5.0
+    """Work limit: seconds one record's mapping may take (runs and mapping tests)."""
+    mapping_max_output: int = 10_000_000
+    """Work limit: characters one record's templates may produce, all keys together."""
     #: Networks that may read ``/metrics`` without a login (comma-separated, e.g. ``127.0.0.1/32``).
     metrics_allow: str | None = None
 
@@ -50,6 +54,8 @@ class Settings:
             admin_password=_env("OPENCONNECTOR_ADMIN_PASSWORD"),
             secret_key=_env("OPENCONNECTOR_SECRET_KEY"),
             base_url=_env("OPENCONNECTOR_BASE_URL"),
+            mapping_seconds=float(_env("OPENCONNECTOR_MAPPING_SECONDS", "5") or 5),
+            mapping_max_output=int(_env("OPENCONNECTOR_MAPPING_MAX_OUTPUT", "10000000") or 10_000_000),
             metrics_allow=_env("OPENCONNECTOR_METRICS_ALLOW"),
         )
         clean = {k: v for k, v in overrides.items() if v is not None}

@@ -224,3 +224,19 @@ outbox = Table(
     Index("ix_outbox_status_next", "status", "next_attempt"),
     Index("ix_outbox_object", "synchronization_id", "object_id", "id"),
 )
+
+#: UI login sessions, server-side: the cookie carries a random token, this table its
+#: hash. Logging out, changing the password or removing the user deletes the rows,
+#: so a copied cookie stops working at once (not when its signature expires).
+ui_sessions = Table(
+    "ui_sessions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("username", String(190), nullable=False, index=True),
+    Column("created", Timestamp, nullable=False),
+    Column("last_seen", Timestamp, nullable=False),
+    Column("expires", Timestamp, nullable=False, index=True),
+    Column("address", String(64)),
+    Column("user_agent", String(300)),
+)

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from .errors import Error
@@ -64,10 +67,40 @@ class Arrow:
         return self.fn(*args)
 
 
+#: This thread's render deadline: ``at`` (a ``time.monotonic()`` value, 0 for none) and
+#: ``message``. A caller that renders many templates for one piece of work (a mapping,
+#: per record) sets both around them and puts ``at`` back to 0 afterwards; renders
+#: stop with ``message`` once ``at`` has passed. The check rides on the loop and
+#: callback counting renders already do, so a template that loops for long is
+#: stopped within about a thousand iterations of its deadline.
+deadline = threading.local()
+
+
+@contextmanager
+def time_limit(seconds: float, message: str) -> Iterator[None]:
+    """Renders on this thread inside the block stop with ``message`` after ``seconds``."""
+    previous = getattr(deadline, "at", 0.0), getattr(deadline, "message", "")
+    deadline.at, deadline.message = time.monotonic() + seconds, message
+    try:
+        yield
+    finally:
+        deadline.at, deadline.message = previous
+
+
 class State:
     """Per-render bookkeeping: limits shared by loops, ranges and arrow calls."""
 
-    __slots__ = ("env", "ticks", "max_ticks", "max_range", "max_output", "out_list", "out_pos", "out_len")
+    __slots__ = (
+        "env",
+        "ticks",
+        "max_ticks",
+        "max_range",
+        "max_output",
+        "out_list",
+        "out_pos",
+        "out_len",
+        "deadline",
+    )
 
     def __init__(self, env: Any) -> None:
         self.env = env
@@ -78,6 +111,7 @@ class State:
         self.out_list: list[str] | None = None
         self.out_pos = 0
         self.out_len = 0
+        self.deadline = getattr(deadline, "at", 0.0)
 
     def tick(self, n: int = 1) -> None:
         self.ticks += n
@@ -85,6 +119,8 @@ class State:
             raise TwigRuntimeError(
                 f"The template exceeded the limit of {self.max_ticks} loop iterations/callback calls."
             )
+        if self.deadline and time.monotonic() > self.deadline:
+            raise TwigRuntimeError(getattr(deadline, "message", "") or "The render exceeded its time limit.")
 
     def check_size(self, n: int, what: str = "output") -> None:
         if n > self.max_output:

@@ -307,7 +307,9 @@ async def save_mapping(request: Request, ref: str) -> Response:
             status_code=400 if message else 200,
         )
     if action == "test":
-        test, test_errors = await run_in_threadpool(_run_test, request, mapping, state)
+        from ..connector.mappings import in_test_pool
+
+        test, test_errors = await in_test_pool(lambda: _run_test(request, mapping, state))
         return _detail(request, current, state, errors={**errors, **test_errors}, test=test, choices=choices)
     if action != "save":
         return _detail(request, current, state, errors={}, choices=choices)

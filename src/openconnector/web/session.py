@@ -18,8 +18,11 @@ import secrets
 from pathlib import Path
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..store.sessions import SessionStore
 from ..store.settings import Settings
 
 log = logging.getLogger("openconnector.web")
@@ -47,10 +50,35 @@ def session_key(settings: Settings) -> str:
     return secrets.token_hex(32)
 
 
+class SessionCheck:
+    """Empty the request's session unless its token names a live server-side session.
+
+    Runs inside Starlette's SessionMiddleware (which has checked the signature
+    and put the cookie's content in ``scope["session"]``), before any route: the
+    UI pages and the API's session login both see an empty session for a cookie
+    whose session was ended (logout, password change, user removed, revoked),
+    and the emptied session makes the middleware clear the browser's cookie.
+    """
+
+    def __init__(self, app: ASGIApp, store: SessionStore) -> None:
+        self.app = app
+        self.store = store
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        session = scope.get("session") if scope["type"] == "http" else None
+        if session and session.get("user"):
+            user = await run_in_threadpool(self.store.user_of, session.get("sid"))
+            if user is None or user != session.get("user"):
+                session.clear()
+        await self.app(scope, receive, send)
+
+
 def install_sessions(app: FastAPI, settings: Settings) -> None:
     """Add the session middleware: cookie HttpOnly, SameSite=Lax, Secure behind https."""
     https = (settings.base_url or "").lower().startswith("https://")
     app.state.web_session_key = session_key(settings)
+    # added first, so it runs inside SessionMiddleware (the last added is the outermost)
+    app.add_middleware(SessionCheck, store=app.state.sessions)
     app.add_middleware(
         SessionMiddleware,
         secret_key=app.state.web_session_key,

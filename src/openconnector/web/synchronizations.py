@@ -20,9 +20,11 @@ from .pages import (
     is_htmx,
     page_router,
 )
-from .runs import RunRegistry
+from .runs import RunRegistry, UiRun
 from .schedules import INTERVALS, find_job, schedule
 from .templating import render
+
+_HEX = frozenset("0123456789abcdef")
 
 router = page_router()
 
@@ -274,6 +276,7 @@ async def show_synchronization(
 @router.get("/synchronizations/{ref}/schema-options")
 async def schema_options(request: Request, ref: str, register: str = "") -> Response:
     """The schema dropdown for another register, swapped in by htmx."""
+    await run_in_threadpool(_service(request).get, ref)  # 404 for a synchronisation that is not there
     options = await run_in_threadpool(_schema_options, RegisterService(context_of(request)), register)
     return render(
         request, "synchronizations/_schema_select.html", schemas=options, values={"schema": ""}, errors={}
@@ -393,10 +396,24 @@ async def run_synchronization(request: Request, ref: str) -> Response:
     return RedirectResponse(f"/synchronizations/{sync['id']}?run={run.id}", status_code=303)
 
 
+async def _ui_run(request: Request, ref: str, run_id: str) -> UiRun | None:
+    """The UI run ``run_id`` of synchronisation ``ref``: None when it is over and forgotten.
+
+    404 when the synchronisation does not exist or ``run_id`` could never name a
+    run (run ids are 32 hex digits); a well-formed id this process no longer
+    remembers is a run that ended, which the fragment shows as such.
+    """
+    sync = await run_in_threadpool(_service(request).get, ref)
+    if len(run_id) != 32 or not _HEX.issuperset(run_id):
+        raise NotFound(f"There is no run {run_id[:40]!r}", id=run_id[:40])
+    run = _runs(request).get(run_id)
+    return run if run is not None and run.sync_id in (str(sync["uuid"]), str(sync["id"])) else None
+
+
 @router.get("/synchronizations/{ref}/runs/{run_id}")
 async def run_progress(request: Request, ref: str, run_id: str) -> Response:
     """The progress fragment htmx polls every 500 ms while the run goes on."""
-    run = _runs(request).get(run_id)
+    run = await _ui_run(request, ref, run_id)
     if run is None:
         return render(request, "synchronizations/_run.html", sync={"id": ref}, run=None, gone=True)
     return render(request, "synchronizations/_run.html", sync={"id": ref}, run=run)
@@ -404,7 +421,7 @@ async def run_progress(request: Request, ref: str, run_id: str) -> Response:
 
 @router.post("/synchronizations/{ref}/runs/{run_id}/stop")
 async def stop_run(request: Request, ref: str, run_id: str) -> Response:
-    run = _runs(request).get(run_id)
+    run = await _ui_run(request, ref, run_id)
     if run is not None:
         run.stop.set()
     if is_htmx(request):

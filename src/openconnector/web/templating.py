@@ -96,7 +96,13 @@ def _make_env() -> Environment:
 ENV = _make_env()
 
 
-def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+def render(
+    request: Request,
+    template: str,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> HTMLResponse:
     """Render ``template`` with the request, the user and the CSRF token at hand."""
     context.setdefault("request", request)
     context.setdefault("user", request.session.get("user"))
@@ -104,4 +110,4 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     context.setdefault("section", "")
     context.setdefault("tz", request.app.state.context.settings.timezone)
     html = ENV.get_template(template).render(**context)
-    return HTMLResponse(html, status_code=status_code)
+    return HTMLResponse(html, status_code=status_code, headers=headers)

@@ -1,7 +1,7 @@
 """Outbox of object events for push synchronisations; wider contract target ids
 
-Revision ID: 0006_outbox
-Revises: 0005_source_types
+Revision ID: 0007_outbox
+Revises: 0006_ui_sessions
 
 A push synchronisation's contract keeps the id the remote API gave (a number, a
 uuid or a URL), so ``target_id`` grows from 36 to 255 characters.
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-revision = "0006_outbox"
-down_revision = "0005_source_types"
+revision = "0007_outbox"
+down_revision = "0006_ui_sessions"
 branch_labels = None
 depends_on = None
 
