@@ -79,7 +79,7 @@ async def outbox_retry_all(request: Request) -> Any:
 
 
 @router.post("/api/outbox/{event_id}/retry", dependencies=[Depends(require_user)])
-async def outbox_retry(event_id: int, request: Request) -> Any:
+async def outbox_retry(event_id: str, request: Request) -> Any:
     """One failed event pending again, due now: ``{retried: 1}``."""
     return ORJSONResponse({"retried": await run_in_threadpool(outbox.retry, context_of(request), event_id)})
 

@@ -33,6 +33,7 @@ from ..clock import iso, now_iso, utcnow
 from ..context import Context
 from ..errors import NotFound, OpenConnectorError
 from ..store import tables as t
+from ..store.ids import row_id
 from ..store.statements import Statement, insert_statements
 from .mapping import MappingError
 from .push import EVENTS, PushFailed, is_push, trigger_events
@@ -218,15 +219,21 @@ def list_events(
     return {"results": [to_wire(r) for r in rows], "total": total}
 
 
-def retry(context: Context, event_id: int | None = None) -> int:
-    """Make failed events (one, or all) pending again, due now; returns how many."""
+def retry(context: Context, event_id: int | str | None = None) -> int:
+    """Make failed events (one, or all) pending again, due now; returns how many.
+
+    ``event_id`` goes through ``row_id``: an id that cannot be a row's (past 2^63, negative,
+    not digits) is "not found" like any unknown one, never a driver overflow (a 500)."""
     where = [t.outbox.c.status == FAILED]
     if event_id is not None:
-        with context.db.connect() as conn:
-            found = conn.execute(select(t.outbox.c.status).where(t.outbox.c.id == event_id)).first()
+        number = row_id(event_id)
+        found = None
+        if number is not None:
+            with context.db.connect() as conn:
+                found = conn.execute(select(t.outbox.c.status).where(t.outbox.c.id == number)).first()
         if found is None:
             raise NotFound(f"Outbox event {event_id} not found (delivered events are removed)", id=event_id)
-        where = [t.outbox.c.id == event_id]
+        where = [t.outbox.c.id == number]
     with context.db.begin() as conn:
         count = conn.execute(
             update(t.outbox)

@@ -110,7 +110,7 @@ async def run_log(request: Request, ref: str) -> Response:
 
 
 @router.post("/logs/outbox/{event_id}/retry")
-async def retry_event(request: Request, event_id: int) -> Response:
+async def retry_event(request: Request, event_id: str) -> Response:
     """A failed outbox event pending again (the deliverer sends it at once)."""
     from ..connector import outbox
 
