@@ -60,6 +60,8 @@ SEMANTIC_BODIES = (
     "/api/sources/{ref}",
     "/run",
     "/test",
+    "/api/notifications",  # a notification must name a subscribed kanaal and a fetchable resourceUrl
+    "/webhook",  # the synchronisation must be configured to map the records
 )
 
 

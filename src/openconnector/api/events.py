@@ -8,7 +8,7 @@ routes are for administrators. Mounted before the generic ``/api/{kind}/{id}`` r
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from starlette.background import BackgroundTask
@@ -18,6 +18,7 @@ from starlette.responses import Response
 from ..connector import outbox
 from ..connector.notifications import check_notification, consumer_for_key, run_quietly
 from ..errors import BadRequest, Unauthorized
+from . import bodies
 from .deps import context_of, json_body, require_user
 from .responses import FastJSONResponse as ORJSONResponse
 
@@ -37,7 +38,14 @@ def caller(request: Request) -> str:
     return name
 
 
-@router.post("/api/notifications", dependencies=[Depends(caller)], status_code=204, response_model=None)
+@router.post(
+    "/api/notifications",
+    dependencies=[Depends(caller)],
+    status_code=204,
+    response_model=None,
+    openapi_extra=bodies.body({"type": "object", "description": "A ZGW notification"}),
+    responses=bodies.ADMIN_ERRORS,
+)
 async def notification(request: Request) -> Response:
     """A ZGW notification ``{kanaal, resource, resourceUrl, actie, aanmaakdatum, kenmerken?}``:
     204 at once; the subscribed synchronisations then fetch and write (or delete) that one record."""
@@ -45,7 +53,12 @@ async def notification(request: Request) -> Response:
     return Response(status_code=204, background=BackgroundTask(run_quietly, context_of(request), body))
 
 
-@router.post("/api/synchronizations/{ref}/webhook", dependencies=[Depends(caller)])
+@router.post(
+    "/api/synchronizations/{ref}/webhook",
+    dependencies=[Depends(caller)],
+    openapi_extra=bodies.body({"type": ["object", "array"], "description": "A record or a list of records"}),
+    responses=bodies.answers(400, 401, 403, 404, 409, 429, 502),
+)
 async def webhook(ref: str, request: Request) -> Any:
     """A record or a list of records in the body: the synchronisation runs on exactly those; its log."""
     from ..connector.sync import SynchronizationService
@@ -58,12 +71,12 @@ async def webhook(ref: str, request: Request) -> Any:
     return await run_in_threadpool(lambda: service.synchronize(ref, records=records, wait=30.0))
 
 
-@router.get("/api/outbox", dependencies=[Depends(require_user)])
+@router.get("/api/outbox", dependencies=[Depends(require_user)], responses=bodies.ADMIN_ERRORS)
 async def outbox_list(
     request: Request,
-    status: str | None = Query(None, description="pending or failed"),
+    status: Literal["pending", "failed"] | None = Query(None, description="pending or failed"),
     limit: int = Query(100, alias="_limit", ge=1, le=1000),
-    offset: int = Query(0, alias="_offset", ge=0),
+    offset: int = Query(0, alias="_offset", ge=0, le=10**9),
 ) -> Any:
     """Object events not yet delivered to push synchronisations, oldest first: ``{results, total}``."""
     if status not in (None, "", outbox.PENDING, outbox.FAILED):
@@ -72,13 +85,15 @@ async def outbox_list(
     return await run_in_threadpool(outbox.list_events, context, status or None, limit, offset)
 
 
-@router.post("/api/outbox/retry", dependencies=[Depends(require_user)])
+@router.post("/api/outbox/retry", dependencies=[Depends(require_user)], responses=bodies.ADMIN_ERRORS)
 async def outbox_retry_all(request: Request) -> Any:
     """Every failed event pending again: ``{retried}``."""
     return ORJSONResponse({"retried": await run_in_threadpool(outbox.retry, context_of(request))})
 
 
-@router.post("/api/outbox/{event_id}/retry", dependencies=[Depends(require_user)])
+@router.post(
+    "/api/outbox/{event_id}/retry", dependencies=[Depends(require_user)], responses=bodies.ADMIN_ERRORS
+)
 async def outbox_retry(event_id: str, request: Request) -> Any:
     """One failed event pending again, due now: ``{retried: 1}``."""
     return ORJSONResponse({"retried": await run_in_threadpool(outbox.retry, context_of(request), event_id)})

@@ -286,14 +286,18 @@ def status_code_clause(column: Any, value: str, name: str = "status_code") -> An
     """A status code filter: ``404``, ``400,599`` (a range, the original's form), ``500-599``,
     ``4xx``, or a list of those (``401,403,404``, ``4xx,503``)."""
     items = [item.strip().lower() for item in str(value).split(",") if item.strip()]
-    if len(items) == 2 and all(item.isdigit() for item in items):
+
+    def code(text: str) -> bool:  # ASCII digits, at most three: isdigit() also admits "²", int() then fails
+        return 0 < len(text) <= 3 and text.isascii() and text.isdigit()
+
+    if len(items) == 2 and all(code(item) for item in items):
         items = [f"{items[0]}-{items[1]}"]
     ranges: list[tuple[int, int]] = []
     for item in items:
         low, sep, high = item.partition("-")
-        if item.endswith("xx") and item[:-2].isdigit() and len(item) == 3:
+        if item.endswith("xx") and code(item[:-2]) and len(item) == 3:
             ranges.append((int(item[0]) * 100, int(item[0]) * 100 + 99))
-        elif low.isdigit() and (not sep or high.isdigit()):
+        elif code(low) and (not sep or code(high)):
             ranges.append((int(low), int(high or low)))
         else:
             raise BadRequest(
@@ -307,10 +311,11 @@ def status_code_clause(column: Any, value: str, name: str = "status_code") -> An
 
 
 def _positive(name: str, value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise BadRequest(f"{name} must be a positive integer, got {value!r}", parameter=name) from None
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit()):
+        raise BadRequest(f"{name} must be a positive integer, got {value!r}", parameter=name)
+    number = int(text)
     if number < 1:
         raise BadRequest(f"{name} must be at least 1", parameter=name)
-    return number
+    # A page past 10^9 is as empty as any page past the last; unclamped it would overflow OFFSET.
+    return min(number, 10**9)
