@@ -11,6 +11,7 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
+from ..connector import checks
 from ..connector.entities import EntityService
 from ..errors import OpenConnectorError
 from ..store.secrets import MASK, is_sensitive
@@ -29,8 +30,9 @@ from .templating import render
 
 router = page_router()
 
-#: The types a synchronisation can read (issue 16); "database" and "file" are not offered.
-SOURCE_TYPES = ("api", "xml", "soap", "csv", "jsonl", "xlsx", "dcat")
+#: The types a synchronisation can read, as the save check accepts them (connector/checks.py),
+#: less "json", the original's other name for "api".
+SOURCE_TYPES = tuple(kind for kind in checks.SOURCE_TYPES if kind != "json")
 TYPE_LABELS = {
     "api": "api (JSON; XML by content type)",
     "xml": "xml",
@@ -40,7 +42,7 @@ TYPE_LABELS = {
     "xlsx": "xlsx file (Excel)",
     "dcat": "dcat (harvest a DCAT-AP feed)",
 }
-FILE_TYPES = ("csv", "jsonl", "xlsx")
+FILE_TYPES = checks.FILE_TYPES
 _CONCURRENCY = ("detailConcurrency", "Detail calls at once", "For extraDataConfigs; empty = 8")
 #: Per type, the configuration settings the form shows: (key, label, help).
 TYPE_FIELDS: dict[str, list[tuple[str, str, str]]] = {
