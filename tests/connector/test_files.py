@@ -136,3 +136,19 @@ def test_testing_a_csv_url_reads_only_its_first_page(client, objects, fake_api):
     preview = answer.json()["preview"]
     assert answer.json()["ok"] and preview["count"] == 1000 and len(preview["records"]) == 5
     assert preview["records"][0] == {"id": "1", "title": "Row 1", "amount": "7.50"}
+
+
+def test_a_line_that_is_not_json_is_one_invalid_record(objects, fake_api):
+    fake_api.files["broken.jsonl"] = (
+        b'{"id": 1, "titel": "Een", "plaats": "A", "bedrag": "1"}\n'
+        b'{"id": 2, "titel": "Twee", \n'
+        b'{"id": 3, "titel": "Drie", "plaats": "C", "bedrag": "3"}\n',
+        "application/x-ndjson",
+    )
+    source = _save(objects, "source", {"name": "broken", "type": "jsonl", "location": fake_api.url})
+    run = SynchronizationService().synchronize(_sync(objects, source, "/files/broken.jsonl")["id"])
+    counts = run["result"]["objects"]
+    assert (counts["found"], counts["created"], counts["invalid"]) == (3, 2, 1)
+    assert run["status"] == "warning"
+    assert any("line 2" in reason["reason"] for reason in run["result"]["invalid"]), run["result"]["invalid"]
+    assert _titles(objects) == ["Drie", "Een"]

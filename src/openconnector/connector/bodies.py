@@ -25,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from openconnector.connector.records import Unreadable
 from openconnector.errors import SourceRejected
 
 __all__ = ["decode_body", "is_xml_type", "parse_json_lines", "parse_xml", "xml_to_data"]
@@ -98,7 +99,7 @@ def parse_xml(content: bytes | str, where: str = "") -> Any:
 
 
 def parse_json_lines(content: bytes | str, where: str = "") -> list[Any]:
-    """One JSON value per line; blank lines are ignored."""
+    """One JSON value per line; blank lines are ignored, a line that is not JSON is ``Unreadable``."""
     text = content.decode("utf-8-sig") if isinstance(content, bytes) else content
     out: list[Any] = []
     for number, line in enumerate(text.splitlines(), 1):
@@ -106,8 +107,8 @@ def parse_json_lines(content: bytes | str, where: str = "") -> list[Any]:
             continue
         try:
             out.append(orjson.loads(line))
-        except orjson.JSONDecodeError as exc:
-            raise SourceRejected(f"invalid JSON on line {number} of {where or 'the answer'}: {exc}") from None
+        except orjson.JSONDecodeError as exc:  # an invalid record of the run, not the end of it
+            out.append(Unreadable(f"Invalid JSON on line {number} of {where or 'the answer'}: {exc}"))
     return out
 
 

@@ -37,7 +37,7 @@ import orjson
 
 from openconnector.connector.pages import Page
 from openconnector.connector.pagination import join_location
-from openconnector.connector.records import content_hash
+from openconnector.connector.records import Unreadable, content_hash
 from openconnector.errors import BadRequest, SourceRejected
 
 __all__ = ["DEFAULT_PAGE_SIZE", "FILE_TYPES", "FilePages", "read_records", "upload_path"]
@@ -170,8 +170,8 @@ def jsonl_rows(chunks: Iterator[bytes]) -> Iterator[Any]:
             continue
         try:
             yield orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            raise SourceRejected(f"invalid JSON on line {number}: {exc}", line=number) from None
+        except orjson.JSONDecodeError as exc:  # that line is an invalid record; the rest goes on
+            yield Unreadable(f"Invalid JSON on line {number}: {exc}")
 
 
 def _cell(value: Any) -> Any:

@@ -25,7 +25,15 @@ import orjson
 
 from openconnector.errors import SourceRejected
 
-__all__ = ["AUTO_KEYS", "MISSING", "RecordsNotFound", "content_hash", "find_records", "get_path"]
+__all__ = [
+    "AUTO_KEYS",
+    "MISSING",
+    "RecordsNotFound",
+    "Unreadable",
+    "content_hash",
+    "find_records",
+    "get_path",
+]
 
 #: Keys tried in order when no results position is configured. The original
 #: tries ``items``, ``result``, ``results``; we add the common envelopes.
@@ -176,6 +184,15 @@ def _nested_auto(value: Mapping[str, Any]) -> tuple[list[Any], str] | None:
         if isinstance(inner, list):
             return inner, key
     return None
+
+
+class Unreadable(str):
+    """A record a source could not decode (a JSON Lines line that is not JSON), as its reason.
+
+    It stays in its page so the run counts it ``invalid`` with this reason and goes on
+    with the next line, instead of one bad line ending the run. Being a ``str``, it
+    hashes and logs like any other value.
+    """
 
 
 def content_hash(value: Any) -> str:

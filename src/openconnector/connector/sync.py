@@ -53,7 +53,7 @@ from .pages import Page
 from .pagination import from_source_config
 from .push import Pusher, is_push
 from .readers import source_pages
-from .records import MISSING, content_hash, get_path
+from .records import MISSING, Unreadable, content_hash, get_path
 from .sources import CallService
 from .tuning import tuned_for_runs
 
@@ -615,7 +615,12 @@ class SynchronizationService:
         on_page: set[str] = set()
         for record in records:
             if not isinstance(record, dict):
-                run.invalid(None, f"The record is not an object but {type(record).__name__}")
+                run.invalid(
+                    None,
+                    record
+                    if isinstance(record, Unreadable)
+                    else f"The record is not an object but {type(record).__name__}",
+                )
                 continue
             reason = failed.get(id(record)) if failed else None
             if reason is None and conditions is not None and not _conditions_hold(conditions, record):
