@@ -147,3 +147,49 @@ def test_stopping_the_scheduler_lets_the_page_in_progress_finish_and_leaves_the_
     assert len(_objects(context)) == len(set(_objects(context))) == 40
     with context.db.connect() as conn:
         assert conn.execute(select(func.count()).select_from(t.contracts)).scalar_one() == 40
+
+
+def test_the_scheduler_deletes_expired_logs_and_keeps_the_others(context):
+    """Logs carry ``expires`` (call logs 1 day or 1 week, runs and job logs their retention):
+    the scheduler deletes the expired ones when it starts and every ten minutes after."""
+    past, future, created = (
+        iso(utcnow() - timedelta(hours=1)),
+        iso(utcnow() + timedelta(days=1)),
+        iso(utcnow()),
+    )
+    with context.db.begin() as conn:
+        for n, expires in enumerate((past, future)):
+            conn.execute(t.call_logs.insert().values(uuid=f"c{n}", created=created, expires=expires))
+            conn.execute(
+                t.synchronization_logs.insert().values(
+                    uuid=f"s{n}",
+                    synchronization_id="x",
+                    status="success",
+                    result={},
+                    created=created,
+                    updated=created,
+                    expires=expires,
+                )
+            )
+            conn.execute(
+                t.job_logs.insert().values(
+                    uuid=f"j{n}", job_id="x", level="INFO", created=created, expires=expires
+                )
+            )
+
+    def left() -> list[str]:
+        with context.db.connect() as conn:
+            return sorted(
+                uuid
+                for table in (t.call_logs, t.synchronization_logs, t.job_logs)
+                for uuid in conn.execute(select(table.c.uuid)).scalars()
+            )
+
+    scheduler = Scheduler(context, poll=0.25).start()
+    try:
+        deadline = time.monotonic() + 60
+        while left() != ["c1", "j1", "s1"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        scheduler.stop()
+    assert left() == ["c1", "j1", "s1"]

@@ -176,6 +176,11 @@ _FILTERS: dict[str, dict[str, str]] = {
 }
 
 
+#: Seconds between two purges of expired call, run and job logs by the scheduler and the
+#: enqueuer (the original's LogCleanUpTask); the first purge happens when they start.
+LOG_PURGE_EVERY = 600.0
+
+
 class LogService:
     """Lists of call, run and job logs with the original's filters."""
 

@@ -37,6 +37,7 @@ from sqlalchemy.engine import make_url
 
 from .. import shutdown
 from ..clock import parse_iso, utcnow
+from ..connector.logs import LOG_PURGE_EVERY, LogService
 from ..context import Context
 from ..errors import BadRequest, Conflict, NotFound
 from ..store import tables as t
@@ -193,6 +194,7 @@ async def enqueuer(app: procrastinate.App, context: Context, poll: float = 0.5) 
     """Enqueue due jobs every ``poll`` seconds, for ever (cancel to stop)."""
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="enqueuer")
     repaired = 0.0
+    purged: float | None = None
     loop = asyncio.get_running_loop()
     try:
         while True:
@@ -200,6 +202,9 @@ async def enqueuer(app: procrastinate.App, context: Context, poll: float = 0.5) 
                 if loop.time() - repaired > 30:
                     await loop.run_in_executor(executor, JobService(context).repair)
                     repaired = loop.time()
+                if purged is None or loop.time() - purged > LOG_PURGE_EVERY:
+                    purged = loop.time()
+                    await loop.run_in_executor(executor, LogService(context).purge_expired)
                 queued = await enqueue_due(app, context, executor)
                 if queued:
                     log.debug("queued %d due job(s)", queued)

@@ -22,6 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from .. import shutdown
+from ..connector.logs import LOG_PURGE_EVERY, LogService
 from ..connector.outbox import OutboxDeliverer
 from ..connector.sync import recover_dead_runs
 from ..context import Context
@@ -54,6 +55,7 @@ class Scheduler:
         self._pool: ThreadPoolExecutor | None = None
         self._thread: threading.Thread | None = None
         self._repaired = 0.0
+        self._purged: float | None = None
         self.runs = 0
         self.outbox: OutboxDeliverer | None = None
 
@@ -112,6 +114,9 @@ class Scheduler:
         if now - self._repaired > self.repair_every:
             service.repair()
             self._repaired = now
+        if self._purged is None or now - self._purged > LOG_PURGE_EVERY:
+            self._purged = now
+            LogService(self.context).purge_expired()
         with self._lock:
             free = self.workers - len(self._running)
             busy = set(self._running)
