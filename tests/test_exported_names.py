@@ -8,6 +8,7 @@ def test_all_is_sorted_and_complete():
     assert set(openconnector.__all__) == {
         "CallService",
         "EndpointService",
+        "FileService",
         "MappingService",
         "ObjectService",
         "OpenConnectorError",

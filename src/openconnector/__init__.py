@@ -19,6 +19,7 @@ from typing import Any
 __all__ = [
     "CallService",
     "EndpointService",
+    "FileService",
     "MappingService",
     "ObjectService",
     "OpenConnectorError",
@@ -29,6 +30,7 @@ __all__ = [
 _WHERE = {
     "CallService": "openconnector.connector.call",
     "EndpointService": "openconnector.connector.endpoints",
+    "FileService": "openconnector.files.service",
     "MappingService": "openconnector.connector.mapping",
     "ObjectService": "openconnector.register.objects",
     "OpenConnectorError": "openconnector.errors",

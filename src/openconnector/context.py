@@ -16,6 +16,7 @@ from .store.db import Database
 from .store.settings import Settings
 
 if TYPE_CHECKING:
+    from .files.storage import Storage
     from .store.secrets import Secrets
 
 
@@ -33,6 +34,13 @@ class Context:
         from .store.secrets import Secrets
 
         return Secrets.for_settings(self.settings)
+
+    @cached_property
+    def storage(self) -> Storage:
+        """Where files on objects keep their bytes (``OPENCONNECTOR_FILES_URL``)."""
+        from .files.storage import open_storage
+
+        return open_storage(self.settings)
 
     def close(self) -> None:
         self.db.dispose()

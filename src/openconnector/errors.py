@@ -13,6 +13,8 @@ run, ``InvalidRecord`` is counted and the run goes on.
     ├── Unauthorized (401)
     ├── Forbidden (403)
     ├── Conflict (409)
+    ├── PayloadTooLarge (413)
+    ├── StorageUnavailable (503, the file storage cannot be reached)
     ├── SourceError (502)
     │   ├── SourceUnavailable (retried: connection errors, 5xx, 429)
     │   └── SourceRejected (fatal: 4xx, bad body)
@@ -89,6 +91,20 @@ class TooManyRequests(OpenConnectorError):
 class Conflict(OpenConnectorError):
     status = 409
     error = "Conflict"
+
+
+class PayloadTooLarge(OpenConnectorError):
+    """A request body (an uploaded file) is over the configured limit."""
+
+    status = 413
+    error = "Payload Too Large"
+
+
+class StorageUnavailable(OpenConnectorError):
+    """The file storage (a directory or an S3 bucket) failed; worth trying again later."""
+
+    status = 503
+    error = "Storage unavailable"
 
 
 class SourceError(OpenConnectorError):

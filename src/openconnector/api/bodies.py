@@ -293,6 +293,7 @@ def answers(*codes: int) -> dict[int | str, dict[str, Any]]:
         404: "Not found",
         406: "None of the accepted formats can be produced",
         409: "Conflicts with the current state (already exists, running, in use)",
+        413: "The body (a file) is larger than the configured limit",
         429: "Too many failed logins; see Retry-After",
         502: "The source answered with an error or could not be reached",
     }

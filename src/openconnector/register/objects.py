@@ -368,6 +368,7 @@ class ObjectService:
         """Delete one object (hard delete); 404 when it does not exist."""
         with self.db.begin(conn) as c:
             row = self._find_row(id, register, schema, c)
+            _files().discard_on_commit(self.context, c, t.files.c.object_id == row.id)
             c.execute(delete(t.objects).where(t.objects.c.id == row.id))
             self._record_deletes(c, [row])
 
@@ -389,6 +390,9 @@ class ObjectService:
                         ).all(),
                     )
             for start in range(0, len(ids), 500):
+                _files().discard_on_commit(
+                    self.context, c, t.files.c.object_uuid.in_(ids[start : start + 500])
+                )
                 count += c.execute(
                     delete(t.objects).where(t.objects.c.uuid.in_(ids[start : start + 500]))
                 ).rowcount
@@ -603,6 +607,14 @@ def _outbox() -> Any:
     from ..connector import outbox
 
     return outbox
+
+
+def _files() -> Any:
+    """``files/service.py``, imported late: it builds on this module. Deleting an object
+    deletes its files (rows by ``ON DELETE CASCADE``, bytes when the transaction commits)."""
+    from ..files import service
+
+    return service
 
 
 def _identified(obj: dict[str, Any], reg: dict[str, Any]) -> dict[str, Any]:

@@ -169,6 +169,9 @@ class RegisterService:
             current = self.get_register(ref, conn)
             if current["slug"] == "openconnector":
                 raise Conflict("The built-in openconnector register cannot be deleted")
+            from ..files.service import discard_on_commit
+
+            discard_on_commit(self.context, conn, t.files.c.register_id == current["id"])
             conn.execute(delete(t.objects).where(t.objects.c.register_id == current["id"]))
             conn.execute(delete(t.registers).where(t.registers.c.id == current["id"]))
 

@@ -20,6 +20,22 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value if value not in (None, "") else default
 
 
+_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+def parse_size(text: str) -> int:
+    """Bytes from ``1048576``, ``500M``, ``4G`` or ``2GB`` (binary units: ``1K`` is 1024)."""
+    value = str(text).strip().upper().removesuffix("B").removesuffix("I")
+    number, unit = (value[:-1], value[-1]) if value[-1:] in _UNITS else (value, "")
+    try:
+        size = int(float(number) * _UNITS[unit])
+    except ValueError:
+        raise ValueError(f"Not a size: {text!r}; use bytes or a number with K, M, G or T") from None
+    if size <= 0:
+        raise ValueError(f"A size must be more than 0, got {text!r}")
+    return size
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -37,6 +53,11 @@ class Settings:
     """Work limit: characters one record's templates may produce, all keys together."""
     #: Networks that may read ``/metrics`` without a login (comma-separated, e.g. ``127.0.0.1/32``).
     metrics_allow: str | None = None
+    #: Where files on objects are kept: None for ``<data_dir>/files``, a directory, or
+    #: ``s3://bucket/prefix?endpoint=http://host:9000&region=eu-west-1`` (``files/storage.py``).
+    files_url: str | None = None
+    #: Largest file accepted, in bytes (``OPENCONNECTOR_FILES_MAX_SIZE`` also takes ``500M``, ``4G``).
+    files_max_size: int = 4 * 1024**3
 
     def __post_init__(self) -> None:
         if not isinstance(self.data_dir, Path):
@@ -57,6 +78,8 @@ class Settings:
             mapping_seconds=float(_env("OPENCONNECTOR_MAPPING_SECONDS", "5") or 5),
             mapping_max_output=int(_env("OPENCONNECTOR_MAPPING_MAX_OUTPUT", "10000000") or 10_000_000),
             metrics_allow=_env("OPENCONNECTOR_METRICS_ALLOW"),
+            files_url=_env("OPENCONNECTOR_FILES_URL"),
+            files_max_size=parse_size(_env("OPENCONNECTOR_FILES_MAX_SIZE", "4G") or "4G"),
         )
         clean = {k: v for k, v in overrides.items() if v is not None}
         if "data_dir" in clean:

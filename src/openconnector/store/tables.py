@@ -240,3 +240,35 @@ ui_sessions = Table(
     Column("address", String(64)),
     Column("user_agent", String(300)),
 )
+
+#: Files attached to objects (``files/service.py``). The bytes live in the configured
+#: storage (``files/storage.py``) under ``storage_key``; the row goes with its object.
+#: ``source_*`` remember where a synchronisation fetched the file, to fetch it again
+#: only when it changed.
+files = Table(
+    "files",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("uuid", String(36), nullable=False, unique=True),
+    Column("object_id", Integer, ForeignKey("objects.id", ondelete="CASCADE"), nullable=False),
+    Column("object_uuid", String(36), nullable=False),
+    Column("register_id", Integer, nullable=False),
+    Column("schema_id", Integer, nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("content_type", String(255), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    #: sha256 of the bytes, hex.
+    Column("checksum", String(64), nullable=False),
+    Column("labels", Document, nullable=False),
+    #: When the file was published (UTC ISO text), or null: not public.
+    Column("published", Timestamp),
+    Column("storage_key", String(300), nullable=False),
+    Column("source_url", Text),
+    Column("source_etag", String(255)),
+    Column("source_last_modified", String(64)),
+    Column("owner", String(190)),
+    Column("created", Timestamp, nullable=False),
+    Column("updated", Timestamp, nullable=False),
+    Index("ix_files_object", "object_id", "id"),
+    Index("ix_files_object_uuid", "object_uuid"),
+)
