@@ -47,7 +47,11 @@ XML
     ``/xml/bomb``, ``/xml/xxe`` a billion-laughs document and an external-entity file read
 
 Files
-    ``/files/{name}``           ``files[name]`` = ``(bytes, content type)``, streamed in 8 KB chunks
+    ``/files/{name}``           ``files[name]`` = ``(bytes, content type)``, streamed in 8 KB chunks,
+                                with an ``ETag`` (of the bytes) and a ``Last-Modified`` (when ``put_file``
+                                last changed them); ``If-None-Match``/``If-Modified-Since`` get a 304;
+                                ``file_answers`` lists ``(name, status, body bytes sent)``
+    ``/documents``              ``{"results": documents}``: records whose fields link to files
     ``/generated.csv?rows=N``   a generated CSV (``id;title;amount``), streamed, never held whole
 
 SOAP
@@ -88,6 +92,7 @@ import asyncio
 import base64
 import copy
 import email.utils
+import hashlib
 import itertools
 import re
 import secrets
@@ -214,6 +219,10 @@ class FakeApi:
     window_state: dict[str, float] = field(default_factory=dict)
     limited_answers: Counter[int] = field(default_factory=Counter)
     files: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    #: When each file last changed (unix seconds, whole), for Last-Modified.
+    file_times: dict[str, int] = field(default_factory=dict)
+    file_answers: list[tuple[str, int, int]] = field(default_factory=list)
+    documents: list[dict[str, Any]] = field(default_factory=list)
     detail_failures: set[int] = field(default_factory=set)
     detail_in_flight: int = 0
     detail_max_in_flight: int = 0
@@ -256,6 +265,9 @@ class FakeApi:
         self.window_state = {}
         self.limited_answers = Counter()
         self.files = {}
+        self.file_times = {}
+        self.file_answers = []
+        self.documents = []
         self.detail_failures = set()
         self.detail_in_flight = 0
         self.detail_max_in_flight = 0
@@ -315,6 +327,16 @@ class FakeApi:
 
     def revoke_tokens(self) -> None:
         self.tokens.clear()
+
+    def put_file(self, name: str, content: bytes, media_type: str, *, modified: int | None = None) -> str:
+        """Serve ``content`` at ``/files/{name}`` (new or changed) and return its URL."""
+        self.files[name] = (content, media_type)
+        self.file_times[name] = int(time.time()) if modified is None else modified
+        return f"{self.url}/files/{name}"
+
+    def file_bodies(self) -> int:
+        """How many answers of ``/files/...`` carried bytes (200s)."""
+        return sum(1 for _, status, sent in self.file_answers if status == 200 and sent)
 
     def hits(self, path: str) -> int:
         return sum(1 for r in self.requests if r.path == path)
@@ -528,12 +550,30 @@ def build_app(api: FakeApi) -> Any:
         if name not in api.files:
             return JSONResponse({"error": "no such file"}, status_code=404)
         content, media_type = api.files[name]
+        etag = '"' + hashlib.sha256(content).hexdigest()[:20] + '"'
+        modified = api.file_times.get(name, 0)
+        headers = {"ETag": etag, "Last-Modified": email.utils.formatdate(modified, usegmt=True)}
+        match = request.headers.get("if-none-match")
+        since = request.headers.get("if-modified-since")
+        fresh = False
+        if match is not None:
+            fresh = etag in [tag.strip().removeprefix("W/") for tag in match.split(",")]
+        elif since:
+            parsed = email.utils.parsedate_to_datetime(since)
+            fresh = parsed is not None and modified <= parsed.timestamp()
+        if fresh:
+            api.file_answers.append((name, 304, 0))
+            return Response(status_code=304, headers=headers)
+        api.file_answers.append((name, 200, len(content)))
 
         async def chunks() -> Any:
             for start in range(0, len(content), 8192):
                 yield content[start : start + 8192]
 
-        return StreamingResponse(chunks(), media_type=media_type)
+        return StreamingResponse(chunks(), media_type=media_type, headers=headers)
+
+    async def documents(request: Request) -> Response:
+        return JSONResponse({"results": api.documents})
 
     async def generated_csv(request: Request) -> Response:
         rows = _int(request.query_params.get("rows"), 1000)
@@ -767,6 +807,7 @@ def build_app(api: FakeApi) -> Any:
         Route("/limited/details/{record_id}", limited_detail),
         Route("/soap", soap, methods=["GET", "POST"]),
         Route("/files/{name}", files),
+        Route("/documents", documents),
         Route("/generated.csv", generated_csv),
         Route("/xml/pets", xml_pets),
         Route("/xml/bomb", xml_bomb),

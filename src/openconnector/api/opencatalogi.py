@@ -10,6 +10,9 @@ Public (no login; credentials are ignored, so an admin sees what anyone sees)::
 
     GET /api/{catalogSlug}              published objects, OpenRegister list parameters
     GET /api/{catalogSlug}/{id}         one published object
+    GET /api/{catalogSlug}/{id}/attachments                    its published files
+    GET /api/{catalogSlug}/{id}/attachments/{fileId}           one of them
+    GET /api/{catalogSlug}/{id}/attachments/{fileId}/download  its bytes
     GET /api/catalogs/{slug}/dcat       the catalog's DCAT-AP-NL 3.0 feed
     GET /api/dcat                       every DCAT-enabled catalog in one feed
     GET /api/catalogi                   the listed catalogs
@@ -31,13 +34,14 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
+from fastapi.responses import Response, StreamingResponse
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..catalog.service import RESERVED_SLUGS, CatalogNotFound, CatalogService, FeedPage
 from ..clock import parse_iso
 from ..errors import BadRequest, NotFound
+from ..files.names import content_disposition
 from . import bodies
 from .deps import context_of, json_object, query_pairs, require_user
 from .responses import FastJSONResponse as ORJSONResponse
@@ -149,15 +153,15 @@ def _version() -> str:
 def _fingerprint(fmt: str, base: str, pages: list[FeedPage]) -> str:
     """The ETag: a hash of everything the body is made from, so a 304 needs no graph.
 
-    Catalog, datasets (with their ``updated``), page, total and format decide
-    the bytes exactly; the package version covers changes to the writer.
+    Catalog, datasets (with their ``updated``), their published files, page, total
+    and format decide the bytes exactly; the package version covers changes to the writer.
     """
     digest = hashlib.sha256()
     digest.update(orjson.dumps([_version(), fmt, base]))
     for p in pages:
         digest.update(
             orjson.dumps(
-                [p.catalog, p.page, p.per_page, p.total, p.datasets],
+                [p.catalog, p.page, p.per_page, p.total, p.datasets, p.attachments],
                 option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS,
             )
         )
@@ -210,14 +214,14 @@ def _build_feed(
     last_modified = _last_modified(pages)
 
     def body() -> _Feed:
-        from ..catalog.dcat import build_graph, serialize
+        from ..catalog.dcat import build_graph, serialize, with_distributions
 
         graph = None
         for p in pages:
             slug = p.catalog["slug"]
             part = build_graph(
                 p.catalog,
-                p.datasets,
+                with_distributions(p.datasets, p.attachments, base, slug),
                 base_url=base,
                 page=p.page,
                 per_page=p.per_page,
@@ -323,6 +327,63 @@ async def publications(catalog_slug: str, request: Request) -> Any:
 async def publication(catalog_slug: str, object_id: str, request: Request) -> Any:
     service = _service(request)
     return await run_in_threadpool(service.publication, _catalog_slug(catalog_slug), object_id)
+
+
+@public.get("/api/{catalog_slug}/{object_id}/attachments")
+async def attachments(catalog_slug: str, object_id: str, request: Request) -> Any:
+    """The published files of a published object (404 as for the object otherwise)."""
+    service = _service(request)
+    slug = _catalog_slug(catalog_slug)
+    return await run_in_threadpool(lambda: service.attachments(slug, object_id, base_url=_base_url(request)))
+
+
+@public.get("/api/{catalog_slug}/{object_id}/attachments/{file_id}")
+async def attachment(catalog_slug: str, object_id: str, file_id: str, request: Request) -> Any:
+    service = _service(request)
+    slug = _catalog_slug(catalog_slug)
+
+    def describe() -> dict[str, Any]:
+        found, chunks = service.attachment(slug, object_id, file_id, base_url=_base_url(request))
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()  # only the description is wanted: let the storage go
+        return found
+
+    return await run_in_threadpool(describe)
+
+
+@public.get(
+    "/api/{catalog_slug}/{object_id}/attachments/{file_id}/download",
+    response_class=StreamingResponse,
+    responses={200: {"description": "The file's bytes, with its content type"}},
+)
+@public.head("/api/{catalog_slug}/{object_id}/attachments/{file_id}/download")
+async def download_attachment(catalog_slug: str, object_id: str, file_id: str, request: Request) -> Response:
+    """A published file's bytes, streamed, with its content type and a download name.
+
+    Sent as an attachment with ``nosniff`` and a sandboxing CSP: a published HTML or
+    SVG file must never run as a page of this site.
+    """
+    service = _service(request)
+    slug = _catalog_slug(catalog_slug)
+    found, chunks = await run_in_threadpool(
+        lambda: service.attachment(slug, object_id, file_id, base_url=_base_url(request))
+    )
+    headers = {
+        "Content-Disposition": content_disposition(found["title"]),
+        "Content-Length": str(found["size"]),
+        "ETag": f'"{found["hash"]}"',
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "sandbox; default-src 'none'",
+        "Cache-Control": "public, no-cache",
+    }
+    if request.method == "HEAD" or request.headers.get("if-none-match") == headers["ETag"]:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+        status = 304 if request.method != "HEAD" else 200
+        return Response(status_code=status, headers=headers, media_type=found["type"])
+    return StreamingResponse(iterate_in_threadpool(chunks), media_type=found["type"], headers=headers)
 
 
 router = APIRouter()

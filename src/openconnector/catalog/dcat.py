@@ -51,6 +51,7 @@ __all__ = [
     "build_graph",
     "negotiate",
     "serialize",
+    "with_distributions",
 ]
 
 log = logging.getLogger(__name__)
@@ -93,9 +94,10 @@ HYDRA = _Terms(
 )
 RDF = _Terms("http://www.w3.org/1999/02/22-rdf-syntax-ns#", "type")
 RDFS = _Terms("http://www.w3.org/2000/01/rdf-schema#", "Resource")
+SPDX = _Terms("http://spdx.org/rdf/terms#", "Checksum ChecksumAlgorithm algorithm checksum checksumValue")
 SKOS = _Terms("http://www.w3.org/2004/02/skos/core#", "Concept ConceptScheme inScheme prefLabel")
 VCARD = _Terms("http://www.w3.org/2006/vcard/ns#", "Kind Organization fn hasEmail hasURL")
-XSD = _Terms("http://www.w3.org/2001/XMLSchema#", "date dateTime integer nonNegativeInteger string")
+XSD = _Terms("http://www.w3.org/2001/XMLSchema#", "date dateTime hexBinary integer nonNegativeInteger string")
 
 PREFIXES: dict[str, str] = {
     "adms": str(ADMS),
@@ -106,6 +108,7 @@ PREFIXES: dict[str, str] = {
     "rdf": str(RDF),
     "rdfs": str(RDFS),
     "skos": str(SKOS),
+    "spdx": str(SPDX),
     "vcard": str(VCARD),
     "xsd": str(XSD),
 }
@@ -420,6 +423,63 @@ def _byte_size(value: object) -> Literal | None:
     except (TypeError, ValueError):
         return None
     return Literal(str(size), datatype=XSD.nonNegativeInteger, normalize=False) if size >= 0 else None
+
+
+#: SPDX's name for the one checksum algorithm files carry.
+SHA256 = URIRef("http://spdx.org/rdf/terms#checksumAlgorithm_sha256")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _sha256(value: object) -> str | None:
+    """A lower-case hex sha256 from ``"<hex>"`` or ``{"algorithm": "sha256", "value": "<hex>"}``."""
+    if isinstance(value, Mapping):
+        if str(value.get("algorithm") or "sha256").lower().replace("-", "") != "sha256":
+            return None
+        value = value.get("value")
+    text = _text(value)
+    if text is None:
+        return None
+    text = text.lower()
+    return text if _HEX64.match(text) else None
+
+
+def with_distributions(
+    datasets: Iterable[Mapping[str, Any]],
+    attachments: Mapping[str, list[Mapping[str, Any]]],
+    base_url: str,
+    catalog_slug: str,
+) -> list[Mapping[str, Any]]:
+    """The datasets with one distribution per published attachment, after their own.
+
+    ``attachments`` are the published files by dataset uuid (``files/public.py``'s
+    shape); each becomes ``downloadURL``/``accessURL`` (the public download route:
+    DCAT-AP asks for an accessURL, and for a plain file the download is the access),
+    ``mediaType``, ``byteSize`` and a sha256 ``checksum``.
+    """
+    from ..files.public import with_urls
+
+    out: list[Mapping[str, Any]] = []
+    for dataset in datasets:
+        files = attachments.get(str(dataset.get("id"))) if isinstance(dataset, Mapping) else None
+        if not files:
+            out.append(dataset)
+            continue
+        own = dataset.get("distributions")
+        distributions = list(own) if isinstance(own, (list, tuple)) else []
+        for file in files:
+            public = with_urls(dict(file), base_url, catalog_slug)
+            distributions.append(
+                {
+                    "title": public.get("title"),
+                    "downloadURL": public["downloadUrl"],
+                    "accessURL": public["downloadUrl"],
+                    "mediaType": public.get("type"),
+                    "byteSize": public.get("size"),
+                    "checksum": {"algorithm": "sha256", "value": public.get("hash")},
+                }
+            )
+        out.append({**dataset, "distributions": distributions})
+    return out
 
 
 def _page_url(feed_url: str, page: int) -> URIRef:
@@ -799,6 +859,13 @@ class _FeedBuilder:
             self.type_once(media, DCTERMS.MediaType)
         if (size := _byte_size(item.get("byteSize"))) is not None:
             add((node, DCAT.byteSize, size))
+        if (digest := _sha256(item.get("checksum"))) is not None:
+            checksum = URIRef(f"{node}-checksum")
+            add((node, SPDX.checksum, checksum))
+            add((checksum, RDF.type, SPDX.Checksum))
+            add((checksum, SPDX.algorithm, SHA256))
+            add((checksum, SPDX.checksumValue, Literal(digest, datatype=XSD.hexBinary, normalize=False)))
+            self.type_once(SHA256, SPDX.ChecksumAlgorithm)
         own = _license(item.get("license")) or licence
         add((node, DCTERMS.license, own))
         self.type_once(own, DCTERMS.LicenseDocument)
@@ -951,8 +1018,15 @@ def serialize(graph: Graph, fmt: str = "jsonld") -> tuple[bytes, str]:
 
 # --------------------------------------------------------------------------- writers
 
-# datasets and distributions share a rank: "<uuid>#distribution-1" sorts right after "<uuid>"
-_RANK = {DCAT.Catalog: 0, HYDRA.PartialCollectionView: 1, DCAT.Dataset: 2, DCAT.Distribution: 2}
+# datasets, distributions and checksums share a rank: "<uuid>#distribution-1" sorts right after
+# "<uuid>", and "<uuid>#distribution-1-checksum" right after its distribution
+_RANK = {
+    DCAT.Catalog: 0,
+    HYDRA.PartialCollectionView: 1,
+    DCAT.Dataset: 2,
+    DCAT.Distribution: 2,
+    SPDX.Checksum: 2,
+}
 
 
 _TYPE = str(RDF.type)

@@ -30,7 +30,7 @@ import re
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -40,6 +40,7 @@ from sqlalchemy import ColumnElement, and_, false
 from .. import clock
 from ..context import Context, get_context
 from ..errors import BadRequest, Conflict, NotFound
+from ..files.public import published_files, with_urls
 from ..register.dates import zone
 from ..register.objects import ObjectService
 from ..register.registers import RegisterService
@@ -55,6 +56,7 @@ __all__ = [
     "PUBLICATION_FIELD",
     "RESERVED_SLUGS",
     "CatalogNotFound",
+    "AttachmentNotFound",
     "CatalogService",
     "FeedPage",
     "PublicationNotFound",
@@ -124,6 +126,12 @@ class PublicationNotFound(NotFound):
     error = "Publication not found"
 
 
+class AttachmentNotFound(NotFound):
+    """No such published file on a published object of the catalog (all cases look the same)."""
+
+    error = "Attachment not found"
+
+
 @dataclass
 class Pair:
     """One (register, schema) of a catalog, resolved."""
@@ -141,6 +149,8 @@ class FeedPage:
     total: int
     page: int
     per_page: int
+    #: The published files of each dataset (by uuid), in ``files/public.py``'s shape, without URLs.
+    attachments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     pages: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -396,6 +406,7 @@ class CatalogService:
         """
         cat, pairs = self.resolved(catalog)
         query = parse_params(list(params))
+        query.search_files = "published"  # words in unpublished files must not find anything
         if not pairs:
             result = _empty(query)
         elif len(pairs) == 1:
@@ -471,7 +482,58 @@ class CatalogService:
             raise BadRequest(f"page must be at least 1, got {page}", parameter="page")
         query = ListQuery(limit=per_page, page=page, offset=(page - 1) * per_page)
         result = self._concatenated(pairs, query, now) if pairs else _empty(query)
-        return FeedPage(cat, result["results"], result["total"], page, per_page)
+        files = published_files(
+            self.context, [d["id"] for d in result["results"]], now=clock.iso(now) if now else None
+        )
+        return FeedPage(cat, result["results"], result["total"], page, per_page, attachments=files)
+
+    # -- attachments ---------------------------------------------------------------
+
+    def attachments(
+        self, catalog: Any, object_id: str, *, base_url: str | None = None, now: datetime | None = None
+    ) -> dict[str, Any]:
+        """The published files of one published object: ``{"results": [...], "total": n}``.
+
+        The object must pass :meth:`publication` (the one publication rule, same 404
+        otherwise); of its files only those published (``files.service.published_clause``).
+        """
+        found = self.publication(catalog, object_id, now=now)
+        slug = self.resolved(catalog)[0]["slug"]
+        base = (self.context.settings.base_url or "") if base_url is None else base_url
+        files = published_files(self.context, [found["id"]], now=clock.iso(now) if now else None)
+        shown = [with_urls(f, base, slug) for f in files[found["id"]]]
+        return {"results": shown, "total": len(shown)}
+
+    def attachment(
+        self,
+        catalog: Any,
+        object_id: str,
+        file_id: str,
+        *,
+        base_url: str | None = None,
+        now: datetime | None = None,
+    ) -> tuple[dict[str, Any], Iterator[bytes]]:
+        """One published file of a published object and its bytes as chunks; 404 otherwise.
+
+        An unpublished object, an unpublished file, a file of another object and an
+        id that exists nowhere all answer the same ``Attachment not found``.
+        """
+        try:
+            listed = self.attachments(catalog, object_id, base_url=base_url, now=now)["results"]
+        except PublicationNotFound:
+            listed = []
+        wanted = str(file_id).strip().lower()
+        match = next((f for f in listed if f["id"] == wanted), None)
+        if match is None:
+            raise AttachmentNotFound(
+                f"Attachment {str(file_id)!r} not found on {str(object_id)!r}",
+                id=str(file_id),
+                object=str(object_id),
+            )
+        from ..files.service import FileService
+
+        _, chunks = FileService(self.context).download(match["object"], match["id"])
+        return match, chunks
 
     def dcat_catalogs(self) -> list[dict[str, Any]]:
         """The catalogs with a DCAT feed, for the instance feed."""

@@ -43,7 +43,7 @@ from datetime import datetime
 from itertools import chain
 from typing import Any, BinaryIO
 
-from sqlalchemy import ColumnElement, Connection, delete, event, insert, select, update
+from sqlalchemy import ColumnElement, Connection, and_, delete, event, insert, select, update
 
 from ..clock import iso, now_iso, utcnow
 from ..context import Context, get_context
@@ -69,6 +69,12 @@ MAX_LABEL_LENGTH = 100
 
 #: The URL prefix file URLs are built on (OpenRegister's, as the tutorial uses).
 API_PREFIX = "/index.php/apps/openregister/api/objects"
+
+
+def published_clause(now: str) -> ColumnElement[bool]:
+    """The SQL clause "this file is published at ``now``" (canonical UTC text): the one rule
+    the object's file list, the public catalog, its DCAT feed and its search all use."""
+    return and_(t.files.c.published.isnot(None), t.files.c.published <= now)
 
 
 class FileService:
@@ -202,7 +208,7 @@ class FileService:
         target = self._object(object, register, schema)
         query = select(t.files).where(t.files.c.object_id == target["@self"]["objectId"])
         if published_only:
-            query = query.where(t.files.c.published.isnot(None), t.files.c.published <= now_iso())
+            query = query.where(published_clause(now_iso()))
         with self.db.connect() as conn:
             rows = conn.execute(query.order_by(t.files.c.id)).all()
         return [self._wire(r._mapping) for r in rows]

@@ -268,6 +268,9 @@ async def run_worker(
 
     # every worker also delivers outbox events (rows are claimed, so workers share them)
     deliverer = OutboxDeliverer(context).start()
+    from ..files.extraction import TextExtractor
+
+    texts = TextExtractor(context).start()  # and extracts the text of new files for search
     async with app.open_async():
         worker = asyncio.create_task(
             app.run_worker_async(
@@ -304,6 +307,7 @@ async def run_worker(
                 task.cancel()
             await asyncio.gather(*side, return_exceptions=True)
             await asyncio.to_thread(deliverer.stop)
+            await asyncio.to_thread(texts.stop)
 
 
 def _recover(context: Context) -> None:

@@ -26,6 +26,7 @@ from ..connector.logs import LOG_PURGE_EVERY, LogService
 from ..connector.outbox import OutboxDeliverer
 from ..connector.sync import recover_dead_runs
 from ..context import Context
+from ..files.extraction import TextExtractor
 from .service import JobService
 
 log = logging.getLogger("openconnector.scheduler")
@@ -58,6 +59,7 @@ class Scheduler:
         self._purged: float | None = None
         self.runs = 0
         self.outbox: OutboxDeliverer | None = None
+        self.texts: TextExtractor | None = None
 
     @property
     def running(self) -> list[str]:
@@ -77,6 +79,8 @@ class Scheduler:
         self._thread.start()
         # object events for push synchronisations are delivered wherever jobs run
         self.outbox = OutboxDeliverer(self.context).start()
+        # and the text of new or changed files is extracted for search (files/extraction.py)
+        self.texts = TextExtractor(self.context).start()
         log.info("scheduler started (%d threads, poll %.1fs)", self.workers, self.poll)
         return self
 
@@ -90,6 +94,8 @@ class Scheduler:
         self._wake.set()
         if self.outbox is not None:
             self.outbox.stop()
+        if self.texts is not None:
+            self.texts.stop()
         if self._thread is not None:
             self._thread.join(timeout=5)
         deadline = time.monotonic() + (self.grace if timeout is None else timeout)

@@ -9,9 +9,16 @@ expression indexes ``RegisterService.ensure_indexes`` creates.
     ?_limit=2&_page=2                      paging (limit default 20)
     ?category=Dogs&status[]=a&status[]=b   equality / IN
     ?publicatiedatum[lte]=2026-11-29       gte, lte, gt, lt, ne, in (comma list), IS NULL / IS NOT NULL
-    ?_search=bel                           case-insensitive substring over string properties
+    ?_search=bel                           case-insensitive substring over string properties,
+                                           and over the text of the object's files (see below)
     ?_order[title]=desc                    sorting (also _created, _updated, _uuid)
     ?_facets[category][type]=terms         counts per value over the filtered set
+
+Search in documents: ``_search`` also finds an object by words in the extracted
+text of its files (``files/extraction.py`` fills ``file_texts`` in the
+background). :func:`file_text_match` is the one place that says how; the
+public catalog asks for ``ListQuery.search_files = "published"``, so only the
+text of published files can find a published object.
 """
 
 from __future__ import annotations
@@ -21,8 +28,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, and_, literal, literal_column, or_
+from sqlalchemy import ColumnElement, and_, literal, literal_column, or_, select
 
+from ..clock import now_iso
 from ..errors import BadRequest
 from ..store import tables as t
 from .dates import normalise_date, normalise_datetime
@@ -79,6 +87,8 @@ class ListQuery:
     filters: list[Filter] = field(default_factory=list)
     facets: dict[str, dict[str, Any]] = field(default_factory=dict)
     ids: list[str] | None = None
+    #: Whose file text ``search`` also looks in: ``all`` files, ``published`` ones, or ``none``.
+    search_files: str = "all"
 
 
 def _int(name: str, value: str, minimum: int) -> int:
@@ -249,7 +259,7 @@ class SqlBuilder:
         for flt in query.filters:
             clauses.append(self._filter(flt))
         if query.search:
-            clauses.append(self._search(query.search))
+            clauses.append(self._search(query.search, query.search_files))
         if query.ids:
             clauses.append(t.objects.c.uuid.in_(query.ids))
         return clauses
@@ -287,7 +297,13 @@ class SqlBuilder:
             return column.ilike(f"%{_escape_like(str(value))}%", escape="\\")
         raise BadRequest(f"Unknown operator {op!r}", parameter=flt.path)  # pragma: no cover
 
-    def _search(self, term: str) -> ColumnElement[bool]:
+    def _search(self, term: str, files: str = "all") -> ColumnElement[bool]:
+        in_properties = self._search_properties(term)
+        if files == "none":
+            return in_properties
+        return or_(in_properties, file_text_match(term, published_only=files == "published"))
+
+    def _search_properties(self, term: str) -> ColumnElement[bool]:
         pattern = f"%{_escape_like(term)}%"
         names = [
             n
@@ -323,6 +339,29 @@ class SqlBuilder:
             out.append(column.desc() if direction == "desc" else column.asc())
         out.append(t.objects.c.id.asc())
         return out
+
+
+def file_text_match(term: str, *, published_only: bool) -> ColumnElement[bool]:
+    """Objects one of whose files' extracted text contains ``term`` (case-insensitive).
+
+    One uncorrelated ``objects.id IN (...)`` subquery, computed once per query
+    rather than per object row. Only text taken from the file's current bytes
+    counts (a re-fetched file's old text no longer matches); ``published_only``
+    keeps to files whose publication date has come, what the public catalog
+    may show. This is the hook a full-text index replaces: give back the ids of
+    objects whose file text matches, however it is found.
+    """
+    f, x = t.files.c, t.file_texts.c
+    matching = (
+        select(f.object_id)
+        .select_from(t.files.join(t.file_texts, x.file_id == f.id))
+        .where(x.checksum == f.checksum, x.text.ilike(f"%{_escape_like(term)}%", escape="\\"))
+    )
+    if published_only:
+        from ..files.service import published_clause
+
+        matching = matching.where(published_clause(now_iso()))
+    return t.objects.c.id.in_(matching)
 
 
 def _escape_like(term: str) -> str:

@@ -272,3 +272,21 @@ files = Table(
     Index("ix_files_object", "object_id", "id"),
     Index("ix_files_object_uuid", "object_uuid"),
 )
+
+#: The text of each file, for ``_search`` (``files/extraction.py`` fills it in the
+#: background). ``checksum`` is that of the bytes the text came from: when it differs
+#: from the file's, the text is stale (not searched) and the file is extracted again.
+#: ``status``: ``done`` (text, possibly empty), ``none`` (not a PDF, DOCX, ODT or text
+#: file, or too large), ``failed`` (the parser gave up; ``error`` says why).
+file_texts = Table(
+    "file_texts",
+    metadata,
+    Column("file_id", Integer, ForeignKey("files.id", ondelete="CASCADE"), primary_key=True),
+    Column("checksum", String(64), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("text", Text),
+    Column("characters", Integer, nullable=False),
+    Column("truncated", Boolean, nullable=False),
+    Column("error", Text),
+    Column("extracted", Timestamp, nullable=False),
+)
