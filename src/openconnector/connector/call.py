@@ -390,7 +390,9 @@ class CallService:
         """A GET whose body is read as it arrives (files as sources: CSV, JSON Lines, .xlsx).
 
         Auth, the rate limit and a call log as in ``call`` (the log has no body: it was
-        streamed), no retries. A non-2xx answer raises as ``CallResult.raise_for_status``.
+        streamed), no retries. A non-2xx answer raises as ``CallResult.raise_for_status``,
+        except 304 Not Modified: a conditional GET (``If-None-Match`` in ``config``'s
+        headers, as synchronisations fetching files send) gets that answer back.
         """
         self._check_usable(source, "GET", endpoint)
         url = join_location(source.get("location") or "", endpoint)
@@ -435,7 +437,7 @@ class CallService:
                 gate.in_flight -= 1
         try:
             elapsed = (time.perf_counter() - started) * 1000
-            if not 200 <= response.status_code < 300:
+            if not 200 <= response.status_code < 300 and response.status_code != 304:
                 response.read()
                 self._result(source, prepared, response, elapsed, secrets, 0, None).raise_for_status()
             if ratelimit.update_from_headers(source, response.headers, self.clock()):

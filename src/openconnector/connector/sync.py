@@ -46,6 +46,7 @@ from . import outbox
 from .contracts import ContractStore
 from .entities import EntityService
 from .extradata import DetailFailed, ExtraData
+from .fetched_files import FileFetcher, file_fields
 from .logs import CallLogWriter
 from .mapping import MappingError
 from .mappings import MappingService
@@ -111,6 +112,8 @@ class Run:
         self.complete = False
         #: When a rate-limited source said to come back (unix seconds); the scheduler reads it.
         self.retry_at: float | None = None
+        #: ``{fetched, skipped, failed, deleted}`` when the synchronisation fetches files.
+        self.files: dict[str, int] | None = None
 
     def invalid(self, origin_id: str | None, reason: str, errors: list[dict[str, Any]] | None = None) -> None:
         self.objects["invalid"] += 1
@@ -138,6 +141,8 @@ class Run:
         }
         if self.preview is not None:
             result["wouldSend"] = list(self.preview)
+        if self.files is not None:
+            result["files"] = dict(self.files)
         return result
 
     def to_log(self, user: str | None = None) -> dict[str, Any]:
@@ -411,6 +416,7 @@ class SynchronizationService:
             )
         )
         id_position = str(config.get("idPosition") or "id")
+        files = file_fields(sync, config, self._rules(sync.get("actions")))
         concurrency = _concurrency(config.get("concurrency"), "sourceConfig.concurrency")
         if concurrency is None:
             concurrency = _concurrency((source or {}).get("concurrency"), "the source's concurrency")
@@ -433,9 +439,25 @@ class SynchronizationService:
             "results_position": config.get("resultsPosition") or None,
             "endpoint": str(config.get("endpoint") or ""),
             "extra": extra,
+            "files": files,
             "extra_first": extra is not None
             and config.get("fetchExtraDataBeforeConditions") in (True, 1, "1", "true"),
         }
+
+    def _rules(self, refs: Any) -> list[dict[str, Any]]:
+        """The synchronisation's ``actions`` (rule ids); only ``fetch_file`` rules act on a run."""
+        if not isinstance(refs, list) or not refs:
+            return []
+        rules = EntityService("rule", self.context)
+        found = []
+        for ref in refs:
+            try:
+                found.append(rules.get(ref))
+            except NotFound:
+                raise BadRequest(
+                    f"actions names rule {ref!r}, which does not exist", field="actions"
+                ) from None
+        return found
 
     def _extra_data(self, configs: Any, source: dict[str, Any]) -> ExtraData:
         """Detail calls per record (``extraDataConfigs``), decoded like the source's pages."""
@@ -490,6 +512,12 @@ class SynchronizationService:
         sink = self.calls.log_sink
         call_logs = sink if isinstance(sink, CallLogWriter) else None
         writer = _PageWriter(self.db, run, call_logs)  # a test run prepares no writes: it stays idle
+        fetcher = None
+        if plan.get("files") and not run.test:  # a test run writes nothing, files included
+            fetcher = FileFetcher(
+                self.context, self.calls, plan["files"], plan["source"], plan["concurrency"]
+            )
+            run.files = fetcher.counts
         with (
             call_logs.hold() if call_logs is not None else nullcontext(),
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch") as prefetch,
@@ -509,6 +537,11 @@ class SynchronizationService:
                         run.where = page.where
                     # the write waits for the previous page's; meanwhile the next page is fetched and mapped
                     writer.submit(self._page(run, plan, page, contracts, seen, writer))
+                    if fetcher is not None:
+                        # files go on the page's objects: once they are written (the next
+                        # page is still fetched meanwhile)
+                        writer.drain()
+                        fetcher.page(run, self._file_items(plan, page), contracts)
                     heartbeat.beat()
                     if (
                         run.pages in (1, 4, 16, 64, 256)
@@ -531,6 +564,8 @@ class SynchronizationService:
                 raise
             finally:
                 writer.close()
+                if fetcher is not None:
+                    fetcher.close()
                 pages.close()  # requests sent ahead of a run that ended early are dropped
             if run.stop_reason != "stopped":
                 run.stop_reason = pages.stop_reason
@@ -646,6 +681,20 @@ class SynchronizationService:
         with self.db.connect() as conn:
             existing = contracts.for_origins(conn, [o for o, _ in keyed])
             return self._prepare(run, plan, keyed, existing, contracts, page_hash, on_page, conn)
+
+    def _file_items(self, plan: dict[str, Any], page: Page) -> list[tuple[str, Any]]:
+        """The page's records that may have an object, by origin id, for their files."""
+        items: dict[str, Any] = {}
+        conditions = plan["conditions"]
+        for record in page.records:
+            if not isinstance(record, dict):
+                continue
+            if conditions is not None and not _conditions_hold(conditions, record):
+                continue
+            origin = _origin_text(get_path(record, plan["id_position"]))
+            if origin is not None:
+                items.setdefault(origin, record)
+        return list(items.items())
 
     def _details_first(self, plan: dict[str, Any], records: list[Any]) -> tuple[list[Any], dict[int, str]]:
         """Every record with an id gets its details before the conditions; returns the records
