@@ -50,7 +50,8 @@ Files
     ``/files/{name}``           ``files[name]`` = ``(bytes, content type)``, streamed in 8 KB chunks,
                                 with an ``ETag`` (of the bytes) and a ``Last-Modified`` (when ``put_file``
                                 last changed them); ``If-None-Match``/``If-Modified-Since`` get a 304;
-                                ``file_answers`` lists ``(name, status, body bytes sent)``
+                                ``file_answers`` lists ``(name, status, body bytes sent)``;
+                                ``file_delay`` seconds of waiting before each answer
     ``/documents``              ``{"results": documents}``: records whose fields link to files
     ``/generated.csv?rows=N``   a generated CSV (``id;title;amount``), streamed, never held whole
 
@@ -222,6 +223,8 @@ class FakeApi:
     #: When each file last changed (unix seconds, whole), for Last-Modified.
     file_times: dict[str, int] = field(default_factory=dict)
     file_answers: list[tuple[str, int, int]] = field(default_factory=list)
+    #: Seconds each ``/files/...`` answer waits first (to see downloads overlap).
+    file_delay: float = 0.0
     documents: list[dict[str, Any]] = field(default_factory=list)
     detail_failures: set[int] = field(default_factory=set)
     detail_in_flight: int = 0
@@ -267,6 +270,7 @@ class FakeApi:
         self.files = {}
         self.file_times = {}
         self.file_answers = []
+        self.file_delay = 0.0
         self.documents = []
         self.detail_failures = set()
         self.detail_in_flight = 0
@@ -550,6 +554,8 @@ def build_app(api: FakeApi) -> Any:
         if name not in api.files:
             return JSONResponse({"error": "no such file"}, status_code=404)
         content, media_type = api.files[name]
+        if api.file_delay:
+            await asyncio.sleep(api.file_delay)
         etag = '"' + hashlib.sha256(content).hexdigest()[:20] + '"'
         modified = api.file_times.get(name, 0)
         headers = {"ETag": etag, "Last-Modified": email.utils.formatdate(modified, usegmt=True)}
