@@ -1,4 +1,5 @@
-"""Every page but the login page needs a session; every form POST needs its CSRF token."""
+"""Every page but the login page and the public catalog (tests/web/test_catalog_pages.py) needs a
+session; every form POST needs its CSRF token."""
 
 from __future__ import annotations
 
