@@ -222,6 +222,7 @@ def _load_extensions() -> None:
         "openconnector.connector.commands",
         "openconnector.jobs.commands",
         "openconnector.catalog.commands",
+        "openconnector.files.commands",
     ):
         try:
             module = importlib.import_module(name)

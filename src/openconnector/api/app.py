@@ -28,6 +28,7 @@ PREFIXES = ("/index.php/apps/{app}", "/apps/{app}")
 
 #: Optional routers, added when their package is present (each feature lands on its own).
 OPTIONAL = (
+    ("openregister", "openconnector.api.files"),  # files on objects
     # the public /api/endpoint/{path} and /api/endpoints/logs, before the generic routes
     ("openconnector", "openconnector.api.endpoints"),
     ("openconnector", "openconnector.api.jobs"),  # before the generic /api/{kind}/{id} routes

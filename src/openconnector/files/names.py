@@ -23,6 +23,18 @@ from ..errors import BadRequest
 MAX_NAME_BYTES = 255
 
 _FORBIDDEN = set('<>:"|?*')
+#: Invisible characters that reorder or hide text (bidi overrides, zero-width, BOM):
+#: ``invoice\u202efdp.exe`` shows as ``invoiceexe.pdf``. Other format characters stay.
+_INVISIBLE = set("\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064")
+_INVISIBLE |= set("\u2066\u2067\u2068\u2069\ufeff\u2028\u2029")
+
+#: JSON Schema ``pattern`` of a name :func:`sanitise_name` accepts: its last path segment
+#: holds one character that survives cleaning (the API documents it, so a client or a
+#: fuzzer that follows the document never gets the "no usable characters" 400).
+NAME_PATTERN = (
+    '[^/\\\\\\s.<>:"|?*\\x00-\\x1f\\x7f-\\x9f\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u2064\\u2066-\\u2069\\ufeff]'
+    "[^/\\\\]*$"
+)
 _WINDOWS_DEVICES = {
     "CON",
     "PRN",

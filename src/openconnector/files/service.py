@@ -326,7 +326,7 @@ class FileService:
                 return now_iso()
             if text in ("false", "0", "no", "off", "null", "none"):
                 return None
-            moment = parse_datetime(value, self.context.settings.timezone)
+            moment = parse_datetime(value, self.context.settings.timezone) or _rfc3339(value)
             if moment is not None:
                 return iso(moment)
         raise BadRequest(
@@ -396,6 +396,18 @@ def discard_on_commit(context: Context, conn: Connection, which: ColumnElement[b
 
     event.listen(conn, "rollback", rolled_back, once=True)
     event.listen(conn, "commit", committed, once=True)
+
+
+def _rfc3339(text: str) -> datetime | None:
+    """The RFC 3339 forms ``datetime.fromisoformat`` refuses (``t``/``z`` in lower case,
+    more than six fraction digits), which an OpenAPI ``date-time`` allows."""
+    from dateutil.parser import isoparse
+
+    try:
+        moment = isoparse(text.strip().upper())
+    except (ValueError, OverflowError):
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 def _chunks(content: Content) -> Iterator[bytes]:
