@@ -101,6 +101,10 @@ def test_a_published_file_downloads_anonymously_with_its_type_and_bytes(any_clie
     assert got.headers["content-disposition"].startswith("attachment")
     assert got.headers["x-content-type-options"] == "nosniff"
     assert got.content == b"".join(FileService().open(woo["public"], woo["files"]["besluit"]["id"]))
+    again = any_client.get(path, headers={"If-None-Match": got.headers["etag"]}, auth=None)
+    assert again.status_code == 304 and not again.content
+    head = any_client.head(path, auth=None)
+    assert head.status_code == 200 and head.headers["content-length"] == str(len(got.content))
     described = any_client.get(shown["accessUrl"].removeprefix("http://testserver"), auth=None).json()
     assert described["title"] == "besluit.pdf"
 

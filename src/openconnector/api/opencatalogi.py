@@ -35,15 +35,15 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
-from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..catalog.service import RESERVED_SLUGS, CatalogNotFound, CatalogService, FeedPage
 from ..clock import parse_iso
 from ..errors import BadRequest, NotFound
-from ..files.names import content_disposition
 from . import bodies
 from .deps import context_of, json_object, query_pairs, require_user
+from .files import file_response
 from .responses import FastJSONResponse as ORJSONResponse
 
 __all__ = ["install", "router"]
@@ -369,21 +369,18 @@ async def download_attachment(catalog_slug: str, object_id: str, file_id: str, r
     found, chunks = await run_in_threadpool(
         lambda: service.attachment(slug, object_id, file_id, base_url=_base_url(request))
     )
-    headers = {
-        "Content-Disposition": content_disposition(found["title"]),
-        "Content-Length": str(found["size"]),
-        "ETag": f'"{found["hash"]}"',
-        "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": "sandbox; default-src 'none'",
-        "Cache-Control": "public, no-cache",
-    }
-    if request.method == "HEAD" or request.headers.get("if-none-match") == headers["ETag"]:
+    response = file_response(found, chunks)  # the admin download's headers: type, length, ETag, sandbox
+    response.headers["Cache-Control"] = "public, no-cache"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    if request.method == "HEAD" or request.headers.get("if-none-match") == response.headers["etag"]:
         close = getattr(chunks, "close", None)
         if close is not None:
             close()
-        status = 304 if request.method != "HEAD" else 200
-        return Response(status_code=status, headers=headers, media_type=found["type"])
-    return StreamingResponse(iterate_in_threadpool(chunks), media_type=found["type"], headers=headers)
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-type"}
+        return Response(
+            status_code=200 if request.method == "HEAD" else 304, headers=headers, media_type=found["type"]
+        )
+    return response
 
 
 router = APIRouter()
