@@ -355,7 +355,7 @@ async def attachment(catalog_slug: str, object_id: str, file_id: str, request: R
 @public.get(
     "/api/{catalog_slug}/{object_id}/attachments/{file_id}/download",
     response_class=StreamingResponse,
-    responses={200: {"description": "The file's bytes, with its content type"}},
+    responses={200: {"description": "The file's bytes, with its content type"}, **bodies.answers(304)},
 )
 @public.head("/api/{catalog_slug}/{object_id}/attachments/{file_id}/download")
 async def download_attachment(catalog_slug: str, object_id: str, file_id: str, request: Request) -> Response:
