@@ -36,10 +36,28 @@ from openconnector.register.objects import ObjectService
 from openconnector.register.search import parse_params
 from openconnector.store.settings import Settings
 
-WORDS = (
-    "besluit gemeente verzoek openbaar document raad college wethouder bomen verkeer haven "
-    "subsidie vergunning bestemmingsplan inventaris bijlage advies rapport notulen begroting"
-).split()
+WORDS = [
+    "besluit",
+    "gemeente",
+    "verzoek",
+    "openbaar",
+    "document",
+    "raad",
+    "college",
+    "wethouder",
+    "bomen",
+    "verkeer",
+    "haven",
+    "subsidie",
+    "vergunning",
+    "bestemmingsplan",
+    "inventaris",
+    "bijlage",
+    "advies",
+    "rapport",
+    "notulen",
+    "begroting",
+]
 PAST = "2020-06-01T12:00:00+00:00"
 
 
@@ -101,7 +119,9 @@ def main() -> None:
         context = Context(settings)
         started = time.perf_counter()
         fill(context, args.count, args.files, args.chars)
-        print(f"filled {args.count} datasets, {args.files} documents in {time.perf_counter() - started:.1f} s")
+        print(
+            f"filled {args.count} datasets, {args.files} documents in {time.perf_counter() - started:.1f} s"
+        )
         summary: dict[str, object] = {
             "bench": "search_files",
             "datasets": args.count,

@@ -144,7 +144,7 @@ async def upload_file(register: str, schema: str, object_id: str, request: Reque
     where = {"register": register, "schema": schema, "owner": request.state.user}
 
     def from_form() -> dict[str, Any]:
-        return _store_form(service, object_id, MultipartReader(body_chunks(request), boundary), where)
+        return store_form(service, object_id, MultipartReader(body_chunks(request), boundary), where)
 
     def from_body() -> dict[str, Any]:
         query = request.query_params
@@ -173,7 +173,7 @@ async def upload_file(register: str, schema: str, object_id: str, request: Reque
     return ORJSONResponse(made, status_code=201)
 
 
-def _store_form(service: FileService, object_id: str, reader: MultipartReader, where: dict[str, Any]) -> dict:
+def store_form(service: FileService, object_id: str, reader: MultipartReader, where: dict[str, Any]) -> dict:
     """Store the multipart ``file`` part; fields before it go with it, fields after it
     are applied once it is stored (browsers send fields in form order)."""
     before: dict[str, Any] = {}

@@ -26,7 +26,18 @@ STATIC = Path(__file__).parent / "static"
 
 def install(app: FastAPI) -> None:
     """Add the UI to ``app``: sessions, ``/assets``, and the pages."""
-    from . import auth, catalog, dashboard, endpoints, logs, mappings, registers, sources, synchronizations
+    from . import (
+        auth,
+        catalog,
+        dashboard,
+        endpoints,
+        files,
+        logs,
+        mappings,
+        registers,
+        sources,
+        synchronizations,
+    )
     from .runs import RunRegistry
 
     install_sessions(app, app.state.context.settings)
@@ -41,5 +52,16 @@ def install(app: FastAPI) -> None:
         return not_found(request, exc) if is_page(request) else await api_error(request, exc)
 
     app.add_exception_handler(NotFound, not_found_page)  # type: ignore[arg-type]
-    for module in (auth, catalog, dashboard, sources, mappings, synchronizations, endpoints, logs, registers):
+    for module in (
+        auth,
+        catalog,
+        dashboard,
+        sources,
+        mappings,
+        synchronizations,
+        endpoints,
+        logs,
+        registers,
+        files,
+    ):
         app.include_router(module.router)

@@ -116,16 +116,21 @@ async def list_objects(request: Request, register_ref: str, schema_ref: str) -> 
     )
 
 
-def _object_page(request: Request, register_ref: str, schema_ref: str, object_id: str) -> dict[str, Any]:
-    objects = ObjectService(context_of(request))
+def object_page(request: Request, register_ref: str, schema_ref: str, object_id: str) -> dict[str, Any]:
+    """What the object page shows: the object and its files (``web/files.py`` re-renders the files)."""
+    from ..files.service import FileService
+
+    context = context_of(request)
+    objects = ObjectService(context)
     register, schema = objects.resolve(register_ref, schema_ref)
     obj = objects.find(object_id, register["id"], schema["id"])
-    return {"register": register, "schema": schema, "object": obj}
+    files = FileService(context, base_url=str(request.base_url)).list(obj["id"])
+    return {"register": register, "schema": schema, "object": obj, "files": files}
 
 
 @router.get("/registers/{register_ref}/schemas/{schema_ref}/objects/{object_id}")
 async def show_object(request: Request, register_ref: str, schema_ref: str, object_id: str) -> Response:
-    data = await run_in_threadpool(_object_page, request, register_ref, schema_ref, object_id)
+    data = await run_in_threadpool(object_page, request, register_ref, schema_ref, object_id)
     return render(
         request,
         "registers/object.html",

@@ -73,6 +73,19 @@ _STATUS_CLASSES = {
 }
 
 
+def filesize(value: Any) -> str:
+    """Bytes for people: ``48213`` -> ``47.1 KB`` (binary units, as file managers show)."""
+    try:
+        size = float(value)
+    except (TypeError, ValueError):
+        return ""
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{int(size)} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return ""
+
+
 def status_class(status: Any) -> str:
     """``ok``, ``warn``, ``bad``, ``run`` or ``none``: one colour per state on every page."""
     return _STATUS_CLASSES.get(str(status or "").lower(), "none")
@@ -89,6 +102,7 @@ def _make_env() -> Environment:
     env.filters["short"] = short
     env.filters["zip_pairs"] = zip_pairs
     env.filters["when"] = when
+    env.filters["filesize"] = filesize
     env.globals["status_class"] = status_class
     return env
 
