@@ -51,7 +51,8 @@ Files
                                 with an ``ETag`` (of the bytes) and a ``Last-Modified`` (when ``put_file``
                                 last changed them); ``If-None-Match``/``If-Modified-Since`` get a 304;
                                 ``file_answers`` lists ``(name, status, body bytes sent)``;
-                                ``file_delay`` seconds of waiting before each answer
+                                ``file_delay`` seconds of waiting before each answer; names in
+                                ``gone_files`` answer 410 Gone
     ``/documents``              ``{"results": documents}``: records whose fields link to files
     ``/generated.csv?rows=N``   a generated CSV (``id;title;amount``), streamed, never held whole
 
@@ -223,6 +224,8 @@ class FakeApi:
     #: When each file last changed (unix seconds, whole), for Last-Modified.
     file_times: dict[str, int] = field(default_factory=dict)
     file_answers: list[tuple[str, int, int]] = field(default_factory=list)
+    #: Names answered 410 Gone.
+    gone_files: set[str] = field(default_factory=set)
     #: Seconds each ``/files/...`` answer waits first (to see downloads overlap).
     file_delay: float = 0.0
     documents: list[dict[str, Any]] = field(default_factory=list)
@@ -271,6 +274,7 @@ class FakeApi:
         self.file_times = {}
         self.file_answers = []
         self.file_delay = 0.0
+        self.gone_files = set()
         self.documents = []
         self.detail_failures = set()
         self.detail_in_flight = 0
@@ -551,6 +555,8 @@ def build_app(api: FakeApi) -> Any:
 
     async def files(request: Request) -> Response:
         name = request.path_params["name"]
+        if name in api.gone_files:
+            return JSONResponse({"error": "removed"}, status_code=410)
         if name not in api.files:
             return JSONResponse({"error": "no such file"}, status_code=404)
         content, media_type = api.files[name]

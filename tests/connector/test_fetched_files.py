@@ -171,3 +171,17 @@ def test_a_bad_file_declaration_is_a_400_naming_it(context, objects, fake_api, f
     sync = _sync(objects, _source(objects, fake_api.url), config={"files": files})
     with pytest.raises(BadRequest, match=message):
         SynchronizationService().synchronize(sync["id"])
+
+
+def test_a_document_the_source_says_is_gone_is_removed_and_a_missing_one_kept(context, objects, fake_api):
+    gone = fake_api.put_file("gone.pdf", PDF, "application/pdf")
+    missing = fake_api.put_file("missing.pdf", PDF + b"2", "application/pdf")
+    fake_api.documents = [{"id": 1, "title": "Een", "documents": [gone, missing]}]
+    sync = _sync(objects, _source(objects, fake_api.url), config={"files": [{"path": "documents"}]})
+    assert SynchronizationService().synchronize(sync["id"])["result"]["files"]["fetched"] == 2
+    fake_api.gone_files.add("gone.pdf")
+    del fake_api.files["missing.pdf"]  # 404: maybe a mistake at the source, so the file stays
+    log = SynchronizationService().synchronize(sync["id"])
+    assert log["result"]["files"] == {"fetched": 0, "skipped": 0, "failed": 1, "deleted": 1}
+    assert set(_titles(context, "Een")) == {"missing.pdf"}
+    assert "404" in log["result"]["invalid"][0]["reason"]

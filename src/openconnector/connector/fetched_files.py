@@ -25,8 +25,9 @@ not) and, per URL:
   ``If-Modified-Since`` with the Last-Modified the server gave last time); a 304,
   or bytes with the same sha256, leave the file alone (``skipped``); other bytes
   replace it, keeping its id, labels and publication (``fetched``);
-* a file the object got from an earlier run whose URL the record no longer has is
-  deleted (``deleted``); files added by hand are never touched.
+* a file the object got from an earlier run whose URL the record no longer has, or
+  whose URL now answers ``410 Gone``, is deleted (``deleted``); files added by hand
+  are never touched.
 
 Downloads run ``concurrency`` at a time through the source's ``CallService``
 (its HTTP pool, auth, rate limit and call logs), streamed to a spool file, never
@@ -39,6 +40,7 @@ The run log counts ``result.files = {fetched, skipped, failed, deleted}``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import tempfile
@@ -298,6 +300,11 @@ class FileFetcher:
         try:
             return self._fetch(target, wanted, current)
         except OpenConnectorError as exc:
+            if current is not None and exc.details.get("statusCode") == 410:
+                # 410 Gone: the source says the document was removed on purpose
+                with contextlib.suppress(NotFound):
+                    self.files.delete(target, current["id"])
+                return _Outcome("deleted")
             return _Outcome("failed", exc.message)
         except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
             return _Outcome("failed", f"{type(exc).__name__}: {exc}")
