@@ -19,7 +19,7 @@ from starlette.responses import Response
 
 from ..api.files import store_form
 from ..api.uploads import MultipartReader, body_chunks, boundary_of
-from ..errors import BadRequest, OpenConnectorError
+from ..errors import BadRequest, NotFound, OpenConnectorError
 from ..files.service import FileService
 from .pages import context_of, is_htmx, page_router
 from .registers import object_page
@@ -71,7 +71,7 @@ async def upload(request: Request, register_ref: str, schema_ref: str, object_id
         else:
             made = await _from_parsed_form(request, service, object_id, where)
     except OpenConnectorError as exc:
-        if exc.status == 404 and exc.message.startswith("Object"):
+        if isinstance(exc, NotFound) and "file" not in exc.details:  # no such object: the 404 page
             raise
         return await _answer(request, refs, error=exc.message)
     return await _answer(request, refs, notice=f"Uploaded {made['title']}.")
@@ -116,7 +116,7 @@ async def _change(request: Request, refs: tuple[str, str, str], file_id: str, ac
             await run_in_threadpool(lambda: service.update(object_id, file_id, published=published, **where))
             notice = f"{'Published' if published else 'Unpublished'} {current['title']}."
     except OpenConnectorError as exc:
-        if exc.status == 404 and exc.message.startswith("Object"):
+        if isinstance(exc, NotFound) and "file" not in exc.details:  # no such object: the 404 page
             raise
         return await _answer(request, refs, error=exc.message)
     return await _answer(request, refs, notice=notice)
