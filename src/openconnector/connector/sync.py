@@ -445,7 +445,11 @@ class SynchronizationService:
         }
 
     def _rules(self, refs: Any) -> list[dict[str, Any]]:
-        """The synchronisation's ``actions`` (rule ids); only ``fetch_file`` rules act on a run."""
+        """The synchronisation's ``actions`` (rule ids); only ``fetch_file`` rules act on a run.
+
+        A rule that does not exist is left out with a warning, as the original does
+        (imported configurations often name rules of another installation).
+        """
         if not isinstance(refs, list) or not refs:
             return []
         rules = EntityService("rule", self.context)
@@ -454,9 +458,7 @@ class SynchronizationService:
             try:
                 found.append(rules.get(ref))
             except NotFound:
-                raise BadRequest(
-                    f"actions names rule {ref!r}, which does not exist", field="actions"
-                ) from None
+                log.warning("synchronization action %r: no such rule, left out", ref)
         return found
 
     def _extra_data(self, configs: Any, source: dict[str, Any]) -> ExtraData:
