@@ -169,3 +169,12 @@ def test_deletes_in_a_callers_transaction_remove_the_bytes_when_it_commits(conte
     assert not [p for p in root.rglob("*") if p.is_file()]
     with pytest.raises(NotFound):
         files.get(an_object, made["id"])
+
+
+def test_stored_files_are_private_to_the_service_user(context, an_object):
+    FileService(context).add(an_object, b"private", name="p.txt")
+    root = context.settings.data_dir / "files"
+    (stored,) = [p for p in root.rglob("*") if p.is_file()]
+    assert stored.stat().st_mode & 0o777 == 0o600
+    assert stored.parent.stat().st_mode & 0o777 == 0o700
+    assert root.stat().st_mode & 0o777 == 0o700
