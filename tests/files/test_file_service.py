@@ -157,3 +157,24 @@ def test_sweep_removes_bytes_without_a_row(context, an_object):
     assert files.sweep(older_than=-1) == 1
     assert not orphan.exists()
     assert len(files.list(an_object)) == 1
+
+
+def test_deletes_in_a_callers_transaction_remove_the_bytes_when_it_commits(context, an_object):
+    files = FileService(context)
+    made = files.add(an_object, b"gone", name="gone.txt")
+    root = context.settings.data_dir / "files"
+    with context.db.begin() as conn:  # as a synchronisation deletes vanished records
+        assert ObjectService(context).delete_objects([an_object["id"]], conn=conn) == 1
+        assert [p.name for p in root.rglob("*") if p.is_file()]  # not before the commit
+    assert not [p for p in root.rglob("*") if p.is_file()]
+    with pytest.raises(NotFound):
+        files.get(an_object, made["id"])
+
+
+def test_stored_files_are_private_to_the_service_user(context, an_object):
+    FileService(context).add(an_object, b"private", name="p.txt")
+    root = context.settings.data_dir / "files"
+    (stored,) = [p for p in root.rglob("*") if p.is_file()]
+    assert stored.stat().st_mode & 0o777 == 0o600
+    assert stored.parent.stat().st_mode & 0o777 == 0o700
+    assert root.stat().st_mode & 0o777 == 0o700

@@ -132,7 +132,8 @@ class LocalStorage(Storage):
         target = self._path(key)
         incoming = self.root / ".incoming"
         try:
-            incoming.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+            incoming.mkdir(exist_ok=True, mode=0o700)
             target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as exc:
             raise StorageUnavailable(
