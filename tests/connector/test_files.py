@@ -4,6 +4,7 @@ JSON Lines and .xlsx, over HTTP (streamed) or uploaded, in pages of rows."""
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 
 import pytest
 
@@ -152,3 +153,23 @@ def test_a_line_that_is_not_json_is_one_invalid_record(objects, fake_api):
     assert run["status"] == "warning"
     assert any("line 2" in reason["reason"] for reason in run["result"]["invalid"]), run["result"]["invalid"]
     assert _titles(objects) == ["Drie", "Een"]
+
+
+def test_an_upload_over_the_size_limit_is_a_413_and_the_source_keeps_its_file(
+    client, objects, context, monkeypatch
+):
+    source = _save(objects, "source", {"name": "Upload", "type": "csv", "location": ""})
+    kept = client.post(f"{OC}/sources/{source['id']}/file", files={"file": ("a.csv", b"id\n1\n", "text/csv")})
+    assert kept.status_code == 200, kept.text
+    monkeypatch.setattr(context, "settings", replace(context.settings, files_max_size=1000))
+    big = client.post(f"{OC}/sources/{source['id']}/file", files={"file": ("a.csv", b"x" * 5000, "text/csv")})
+    assert big.status_code == 413 and "OPENCONNECTOR_FILES_MAX_SIZE" in big.json()["message"]
+    folder = context.settings.data_dir / "uploads" / source["uuid"]
+    assert sorted(p.name for p in folder.iterdir()) == ["a.csv"]
+    assert (folder / "a.csv").read_bytes() == b"id\n1\n"
+    huge = client.post(
+        f"{OC}/sources/{source['id']}/file",
+        content=b"x" * 70_000,
+        headers={"Content-Type": "multipart/form-data; boundary=b"},
+    )
+    assert huge.status_code == 413  # refused from its Content-Length, before the body is read

@@ -15,7 +15,7 @@ from fastapi import Path as PathParam
 from starlette.concurrency import run_in_threadpool
 
 from ..connector.entities import EntityService
-from ..errors import BadRequest, OpenConnectorError
+from ..errors import BadRequest, OpenConnectorError, PayloadTooLarge
 from ..store.ids import row_id
 from . import bodies
 from .bodies import answers, body
@@ -112,11 +112,17 @@ async def test_source(ref: str, request: Request) -> Any:
     return await run_in_threadpool(run)
 
 
-@router.post("/api/sources/{ref}/file", openapi_extra=bodies.FILE_UPLOAD)
+@router.post("/api/sources/{ref}/file", openapi_extra=bodies.FILE_UPLOAD, responses=answers(413))
 async def upload_source_file(ref: str, request: Request) -> Any:
     """A file as the source's data (``type`` csv, jsonl or xlsx): multipart field ``file``."""
     from ..connector.sources import SourceService
 
+    limit = context_of(request).settings.files_max_size
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit + 64 * 1024:  # refused before the body is read
+        raise PayloadTooLarge(
+            f"The file is larger than the limit of {limit} bytes (OPENCONNECTOR_FILES_MAX_SIZE)", limit=limit
+        )
     form = await request.form()
     upload = form.get("file")
     if upload is None or isinstance(upload, str):

@@ -181,7 +181,9 @@ class SourceService:
 
     def upload(self, ref: Any, name: str, stream: BinaryIO) -> dict[str, Any]:
         """Keep an uploaded file (CSV, JSON Lines, .xlsx) as the source's data: written in
-        chunks under ``<data dir>/uploads/<source uuid>/``, the location becomes ``upload:<name>``."""
+        chunks under ``<data dir>/uploads/<source uuid>/``, the location becomes ``upload:<name>``.
+        A file over ``OPENCONNECTOR_FILES_MAX_SIZE`` is a 413 and the source keeps its old file."""
+        from ..errors import PayloadTooLarge
         from .files import CHUNK, UPLOAD_PREFIX, upload_path
 
         sources = EntityService("source", self.context)
@@ -189,9 +191,21 @@ class SourceService:
         path = upload_path(self.context.settings.data_dir, source["uuid"], name)
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(path.name + ".part")
-        with partial.open("wb") as handle:
-            while chunk := stream.read(CHUNK):
-                handle.write(chunk)
+        limit = self.context.settings.files_max_size
+        written = 0
+        try:
+            with partial.open("wb") as handle:
+                while chunk := stream.read(CHUNK):
+                    written += len(chunk)
+                    if written > limit:
+                        raise PayloadTooLarge(
+                            f"The file is larger than the limit of {limit} bytes (OPENCONNECTOR_FILES_MAX_SIZE)",
+                            limit=limit,
+                        )
+                    handle.write(chunk)
+        except BaseException:
+            partial.unlink(missing_ok=True)  # the source keeps the file it had
+            raise
         partial.replace(path)
         return sources.update(source["uuid"], {"location": f"{UPLOAD_PREFIX}{path.name}"})
 
