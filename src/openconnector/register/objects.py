@@ -17,7 +17,7 @@ from math import ceil
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import ColumnElement, Connection, delete, func, select
+from sqlalchemy import ColumnElement, Connection, delete, func, literal_column, select
 
 from ..clock import now_iso
 from ..context import Context, get_context
@@ -27,6 +27,7 @@ from ..store.db import ensure_statistics
 from ..store.ids import new_uuids, row_id
 from ..store.secrets import mask, reveal, seal, secret_paths
 from ..store.statements import Statement, insert_statements, run_statements, update_statements
+from . import fulltext
 from .registers import RegisterService
 from .search import ListQuery, SqlBuilder, combine, parse_params
 
@@ -96,7 +97,7 @@ class ObjectBatch:
     held once in ``shared``, and sent once per statement.
     """
 
-    __slots__ = ("results", "inserts", "updates", "shared")
+    __slots__ = ("results", "inserts", "updates", "shared", "schema")
 
     def __init__(
         self,
@@ -104,11 +105,14 @@ class ObjectBatch:
         inserts: list[tuple[str, dict[str, Any]]],
         updates: list[tuple[str, dict[str, Any], str]],
         shared: dict[str, Any],
+        schema: dict[str, Any] | None = None,
     ) -> None:
         self.results = results
         self.inserts = inserts
         self.updates = updates
         self.shared = shared
+        #: The objects' schema: it says which of their text is searchable (``fulltext.document``).
+        self.schema = schema
 
     @staticmethod
     def shared_of(
@@ -129,7 +133,10 @@ class ObjectBatch:
         return self.results
 
     def statements(self, dialect: str) -> list[Statement]:
-        """The writes as statements for ``dialect`` (see ``store/statements.py``)."""
+        """The writes as statements for ``dialect`` (see ``store/statements.py``), the
+        objects' full-text index rows included (``register/fulltext.py``)."""
+        schema = self.schema or {}
+        fields = fulltext.searchable(schema)
         return [
             *insert_statements(
                 dialect,
@@ -146,6 +153,14 @@ class ObjectBatch:
                 [(made, _dumps(data), version) for made, data, version in self.updates],
                 shared={"updated": self.shared["updated"]},
                 casts={"object": "::jsonb"},
+            ),
+            *fulltext.write_statements(
+                dialect,
+                [(made, *fulltext.document(schema, data, fields)) for made, data in self.inserts],
+                new=True,
+            ),
+            *fulltext.write_statements(
+                dialect, [(made, *fulltext.document(schema, data, fields)) for made, data, _ in self.updates]
             ),
         ]
 
@@ -360,7 +375,7 @@ class ObjectService:
                         sch,
                     )
                 )
-        return ObjectBatch(results, inserts, updates, shared)
+        return ObjectBatch(results, inserts, updates, shared, sch)
 
     def delete_object(
         self, id: str, register: Any = None, schema: Any = None, conn: Connection | None = None
@@ -439,8 +454,14 @@ class ObjectService:
         order: dict[str, str] | None = None,
         facets: Iterable[str] | None = None,
         extra_where: list[ColumnElement[bool]] | None = None,
+        count_cap: int | None = None,
     ) -> dict[str, Any]:
         """A page of objects with ``{results, total, page, pages, limit, offset}``.
+
+        With ``_search`` and no ``_order`` the page is in order of relevance
+        (``register/fulltext.py``). ``count_cap`` counts at most that many matches: past
+        it, ``total`` is the cap and ``totalCapped`` is true (the public catalog's choice:
+        counting 90,000 published datasets took longer than the whole page).
 
         Takes the REST list's raw ``params`` or, from Python, keyword arguments with
         the same meaning: ``filters={"category": "Dogs", "status": ["a", "b"],
@@ -456,9 +477,13 @@ class ObjectService:
             base = [t.objects.c.register_id == reg["id"], t.objects.c.schema_id == _literal_int(sch["id"])]
             clauses = base + builder.where(query) + list(extra_where or [])
             where = combine(clauses)
-            total = c.execute(select(func.count()).select_from(t.objects).where(where)).scalar_one()
-            rows = []
-            if query.limit:
+            total, capped = _count(c, where, count_cap)
+            rows: list[Any] = []
+            ranked = builder.ranked(query) if query.limit else None
+            if ranked is not None:
+                plain = combine(base + builder.where(query, search=False) + list(extra_where or []))
+                rows = _ranked_page(c, query, ranked, plain, where)
+            elif query.limit:
                 stmt = (
                     select(*_COLUMNS)
                     .where(where)
@@ -477,6 +502,8 @@ class ObjectService:
             "limit": limit_,
             "offset": query.offset,
         }
+        if count_cap is not None:
+            envelope["totalCapped"] = capped
         if facets_out is not None:
             envelope["facets"] = facets_out
         return envelope
@@ -596,6 +623,54 @@ class ObjectService:
             if paths
             else {"id": row.uuid, **row.object}
         )
+
+
+def _count(conn: Connection, where: Any, cap: int | None) -> tuple[int, bool]:
+    """How many objects match ``where``, counting no further than ``cap`` (when given)."""
+    if cap is None:
+        return conn.execute(select(func.count()).select_from(t.objects).where(where)).scalar_one(), False
+    found = conn.execute(
+        select(func.count()).select_from(
+            select(literal_column("1")).select_from(t.objects).where(where).limit(cap + 1).subquery()
+        )
+    ).scalar_one()
+    return min(found, cap), found > cap
+
+
+def _ranked_page(conn: Connection, query: ListQuery, ranked: Any, plain: Any, where: Any) -> list[Any]:
+    """A page of a search in order of relevance, best first (ties: newest first).
+
+    ``ranked`` holds the newest :data:`fulltext.RANK_WINDOW` matches with their score,
+    ``plain`` the query's other clauses, ``where`` all of them. A search with more
+    matches than the window continues, after the ranked ones, with the older matches,
+    newest first, so every match is on some page exactly once.
+    """
+    page = conn.execute(
+        select(*_COLUMNS)
+        .select_from(t.objects.join(ranked, ranked.c.id == t.objects.c.id))
+        .where(plain)
+        .order_by(ranked.c.score, t.objects.c.id.desc())
+        .limit(query.limit)
+        .offset(query.offset)
+    ).all()
+    if len(page) == query.limit:
+        return list(page)
+    size, oldest = conn.execute(select(func.count(), func.min(ranked.c.id)).select_from(ranked)).one()
+    if size < fulltext.RANK_WINDOW:
+        return list(page)  # every match was ranked
+    in_window = conn.execute(
+        select(func.count())
+        .select_from(t.objects.join(ranked, ranked.c.id == t.objects.c.id))
+        .where(plain)
+    ).scalar_one()
+    rest = conn.execute(
+        select(*_COLUMNS)
+        .where(where, t.objects.c.id < oldest)
+        .order_by(t.objects.c.id.desc())
+        .limit(query.limit - len(page))
+        .offset(max(0, query.offset - in_window))
+    ).all()
+    return [*page, *rest]
 
 
 def _outbox() -> Any:

@@ -9,7 +9,7 @@ expression indexes ``RegisterService.ensure_indexes`` creates.
     ?_limit=2&_page=2                      paging (limit default 20)
     ?category=Dogs&status[]=a&status[]=b   equality / IN
     ?publicatiedatum[lte]=2026-11-29       gte, lte, gt, lt, ne, in (comma list), IS NULL / IS NOT NULL
-    ?_search=bel                           case-insensitive substring over string properties
+    ?_search=bel                           full-text: every word, as a word prefix; ranked (fulltext.py)
     ?_order[title]=desc                    sorting (also _created, _updated, _uuid)
     ?_facets[category][type]=terms         counts per value over the filtered set
 """
@@ -25,6 +25,7 @@ from sqlalchemy import ColumnElement, and_, literal, literal_column, or_
 
 from ..errors import BadRequest
 from ..store import tables as t
+from . import fulltext
 from .dates import normalise_date, normalise_datetime
 
 MAX_LIMIT = 1000
@@ -177,6 +178,7 @@ class SqlBuilder:
         self.schema = schema
         self.props: dict[str, Any] = schema.get("properties") or {}
         self.sqlite = dialect == "sqlite"
+        self.dialect = dialect
         self.timezone = timezone
 
     # expressions ------------------------------------------------------------------
@@ -244,11 +246,13 @@ class SqlBuilder:
 
     # clauses ----------------------------------------------------------------------
 
-    def where(self, query: ListQuery) -> list[ColumnElement[bool]]:
+    def where(self, query: ListQuery, *, search: bool = True) -> list[ColumnElement[bool]]:
+        """The query's clauses; ``search=False`` leaves out ``_search`` (for a page that
+        joins the ranked matches instead, see :meth:`ranked`)."""
         clauses: list[ColumnElement[bool]] = []
         for flt in query.filters:
             clauses.append(self._filter(flt))
-        if query.search:
+        if query.search and search:
             clauses.append(self._search(query.search))
         if query.ids:
             clauses.append(t.objects.c.uuid.in_(query.ids))
@@ -288,23 +292,18 @@ class SqlBuilder:
         raise BadRequest(f"Unknown operator {op!r}", parameter=flt.path)  # pragma: no cover
 
     def _search(self, term: str) -> ColumnElement[bool]:
-        pattern = f"%{_escape_like(term)}%"
-        names = [
-            n
-            for n, p in self.props.items()
-            if isinstance(p, dict)
-            and p.get("type", "string") == "string"
-            and p.get("format") not in ("date", "date-time", "time", "uri", "email")
-            and _SEGMENT.match(n)
-        ]
-        if not names:
-            return literal(False) if self.props else _whole_document(self.sqlite, pattern)
-        exact = or_(*[self.expr(n).ilike(pattern, escape="\\") for n in names])
-        if any(ch in term for ch in '"\\') or any(ord(ch) < 32 for ch in term):
-            return exact
-        # A cheap pre-filter on the raw document text (no JSON parsing per row) rules out
-        # almost every row; the exact per-property test runs only on the candidates.
-        return and_(_whole_document(self.sqlite, pattern), exact)
+        found = fulltext.words(term)
+        if not found:
+            return literal(False)
+        return t.objects.c.id.in_(fulltext.matching_ids(self.dialect, found))
+
+    def ranked(self, query: ListQuery) -> Any:
+        """The ranked matches of ``_search`` (``id``, ``score``) when the page is ordered by
+        relevance: a search without an explicit ``_order``. None otherwise."""
+        if not query.search or query.order:
+            return None
+        found = fulltext.words(query.search)
+        return fulltext.ranked(self.dialect, found) if found else None
 
     def order_by(self, query: ListQuery) -> list[Any]:
         out: list[Any] = []
@@ -327,11 +326,6 @@ class SqlBuilder:
 
 def _escape_like(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _whole_document(sqlite: bool, pattern: str) -> ColumnElement[bool]:
-    column = literal_column("objects.object") if sqlite else literal_column("(objects.object::text)")
-    return column.ilike(pattern, escape="\\")
 
 
 def combine(clauses: list[ColumnElement[bool]]) -> ColumnElement[bool]:

@@ -240,3 +240,23 @@ ui_sessions = Table(
     Column("address", String(64)),
     Column("user_agent", String(300)),
 )
+
+#: The full-text index of objects (``register/fulltext.py``), one row per object. Not a
+#: SQLAlchemy table: on SQLite it is an FTS5 virtual table, on PostgreSQL a ``tsvector``
+#: column in a text search configuration of its own. Migration 0009_search runs these.
+SEARCH_DDL = {
+    "sqlite": [
+        "CREATE VIRTUAL TABLE IF NOT EXISTS object_search USING fts5("
+        "title, body, extra, tokenize = 'unicode61 remove_diacritics 2')",
+        "CREATE TRIGGER IF NOT EXISTS objects_search_delete AFTER DELETE ON objects "
+        "BEGIN DELETE FROM object_search WHERE rowid = old.id; END",
+    ],
+    "postgresql": [
+        "CREATE TABLE IF NOT EXISTS object_search ("
+        "object_id integer PRIMARY KEY REFERENCES objects (id) ON DELETE CASCADE, "
+        "extra text, document tsvector NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS ix_object_search_document ON object_search USING gin (document)",
+    ],
+}
+#: Tables the full-text index consists of (FTS5 keeps its data in shadow tables of this prefix).
+SEARCH_TABLE_PREFIX = "object_search"
