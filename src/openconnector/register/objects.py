@@ -638,7 +638,7 @@ def _count(conn: Connection, where: Any, cap: int | None) -> tuple[int, bool]:
 
 
 def _ranked_page(conn: Connection, query: ListQuery, ranked: Any, plain: Any, where: Any) -> list[Any]:
-    """A page of a search in order of relevance, best first (ties: newest first).
+    """A page of a search in order of relevance, best first (ties: oldest first, as in a list).
 
     ``ranked`` holds the newest :data:`fulltext.RANK_WINDOW` matches with their score,
     ``plain`` the query's other clauses, ``where`` all of them. A search with more
@@ -649,7 +649,7 @@ def _ranked_page(conn: Connection, query: ListQuery, ranked: Any, plain: Any, wh
         select(*_COLUMNS)
         .select_from(t.objects.join(ranked, ranked.c.id == t.objects.c.id))
         .where(plain)
-        .order_by(ranked.c.score, t.objects.c.id.desc())
+        .order_by(ranked.c.score, t.objects.c.id)
         .limit(query.limit)
         .offset(query.offset)
     ).all()
