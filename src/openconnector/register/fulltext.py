@@ -36,7 +36,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Connection, literal, literal_column, select, table
+from sqlalchemy import ColumnElement, Connection, column, literal, literal_column, select, table
 from sqlalchemy.sql import Subquery
 
 from ..store import tables as t
@@ -245,6 +245,14 @@ def matching_ids(dialect: str, found: list[str]) -> Any:
     """``SELECT`` of the ids of the objects whose text has every word of ``found``."""
     key, clause = _match(dialect, found)
     return select(literal_column(key)).select_from(table(TABLE)).where(clause)
+
+
+def joined(dialect: str, found: list[str]) -> tuple[Any, ColumnElement[bool]]:
+    """``objects`` joined to its index rows, and the clause that keeps the matches: a
+    count that stops early walks the matches instead of first listing them all."""
+    key, clause = _match(dialect, found)
+    index = table(TABLE, column(key))
+    return t.objects.join(index, index.c[key] == t.objects.c.id), clause
 
 
 def ranked(dialect: str, found: list[str], window: int = RANK_WINDOW) -> Subquery:

@@ -17,7 +17,7 @@ from math import ceil
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import ColumnElement, Connection, delete, func, literal_column, select
+from sqlalchemy import ColumnElement, Connection, and_, delete, func, literal_column, select
 
 from ..clock import now_iso
 from ..context import Context, get_context
@@ -477,11 +477,15 @@ class ObjectService:
             base = [t.objects.c.register_id == reg["id"], t.objects.c.schema_id == _literal_int(sch["id"])]
             clauses = base + builder.where(query) + list(extra_where or [])
             where = combine(clauses)
-            total, capped = _count(c, where, count_cap)
+            plain = combine(base + builder.where(query, search=False) + list(extra_where or []))
+            joined = builder.joined(query) if count_cap is not None else None
+            if joined is not None:
+                total, capped = _count(c, and_(plain, joined[1]), count_cap, joined[0])
+            else:
+                total, capped = _count(c, where, count_cap)
             rows: list[Any] = []
             ranked = builder.ranked(query) if query.limit else None
             if ranked is not None:
-                plain = combine(base + builder.where(query, search=False) + list(extra_where or []))
                 rows = _ranked_page(c, query, ranked, plain, where)
             elif query.limit:
                 stmt = (
@@ -625,13 +629,13 @@ class ObjectService:
         )
 
 
-def _count(conn: Connection, where: Any, cap: int | None) -> tuple[int, bool]:
-    """How many objects match ``where``, counting no further than ``cap`` (when given)."""
+def _count(conn: Connection, where: Any, cap: int | None, source: Any = t.objects) -> tuple[int, bool]:
+    """How many objects of ``source`` match ``where``, counting no further than ``cap`` (when given)."""
     if cap is None:
-        return conn.execute(select(func.count()).select_from(t.objects).where(where)).scalar_one(), False
+        return conn.execute(select(func.count()).select_from(source).where(where)).scalar_one(), False
     found = conn.execute(
         select(func.count()).select_from(
-            select(literal_column("1")).select_from(t.objects).where(where).limit(cap + 1).subquery()
+            select(literal_column("1")).select_from(source).where(where).limit(cap + 1).subquery()
         )
     ).scalar_one()
     return min(found, cap), found > cap

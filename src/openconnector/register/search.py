@@ -297,6 +297,11 @@ class SqlBuilder:
             return literal(False)
         return t.objects.c.id.in_(fulltext.matching_ids(self.dialect, found))
 
+    def joined(self, query: ListQuery) -> tuple[Any, ColumnElement[bool]] | None:
+        """For ``_search``: ``objects`` joined to the full-text index, and the match clause."""
+        found = fulltext.words(query.search) if query.search else []
+        return fulltext.joined(self.dialect, found) if found else None
+
     def ranked(self, query: ListQuery) -> Any:
         """The ranked matches of ``_search`` (``id``, ``score``) when the page is ordered by
         relevance: a search without an explicit ``_order``. None otherwise."""
