@@ -232,9 +232,16 @@ def _match(dialect: str, found: list[str]) -> tuple[str, ColumnElement[bool]]:
     if dialect == "sqlite":
         query = " ".join(f'"{w}"*' for w in found)
         return "rowid", literal_column(TABLE).op("MATCH")(literal(query))
-    query = " & ".join(f"{w}:*" for w in found)
-    tsquery = f"to_tsquery({_REGCONFIG}, {_quote(query)})"
-    return "object_id", literal_column(f"(document @@ {tsquery})")
+    return "object_id", literal_column(f"(document @@ {_tsquery(found)})")
+
+
+def _tsquery(found: list[str]) -> str:
+    """Every word as a prefix. Written ``(w | w:*)``, which matches exactly what ``w:*``
+    does, because PostgreSQL estimates a prefix alone at 2 % of the rows whatever its
+    real share: for a word in half of the objects it then sorted all matches for the
+    newest 2,000 (100 ms) instead of walking the newest rows until it had them (1 ms)."""
+    query = " & ".join(f"({w} | {w}:*)" for w in found)
+    return f"to_tsquery({_REGCONFIG}, {_quote(query)})"
 
 
 def _quote(text: str) -> str:
@@ -255,19 +262,18 @@ def joined(dialect: str, found: list[str]) -> tuple[Any, ColumnElement[bool]]:
     return t.objects.join(index, index.c[key] == t.objects.c.id), clause
 
 
-def ranked(dialect: str, found: list[str], window: int = RANK_WINDOW) -> Subquery:
-    """The newest ``window`` matches with a ``score`` (lower is better): ``id``, ``score``."""
+def ranked(dialect: str, found: list[str]) -> Subquery:
+    """The newest :data:`RANK_WINDOW` matches with a ``score`` (lower is better): ``id``, ``score``."""
     key, clause = _match(dialect, found)
     if dialect == "sqlite":
         score = literal_column(f"bm25({TABLE}, 10.0, 1.0, 0.5)")
     else:
-        query = " & ".join(f"{w}:*" for w in found)
-        score = literal_column(f"-ts_rank(document, to_tsquery({_REGCONFIG}, {_quote(query)}))")
+        score = literal_column(f"-ts_rank(document, {_tsquery(found)})")
     return (
         select(literal_column(key).label("id"), score.label("score"))
         .select_from(table(TABLE))
         .where(clause)
         .order_by(literal_column(key).desc())
-        .limit(window)
+        .limit(RANK_WINDOW)
         .subquery("ranked")
     )
