@@ -88,3 +88,21 @@ def test_an_older_database_learns_the_file_and_harvest_source_types(context):
         data = conn.execute(select(t.schemas.c.data).where(t.schemas.c.slug == "source")).scalar_one()
     assert data["properties"]["type"]["enum"][:6] == old
     assert {"csv", "jsonl", "xlsx", "dcat"} <= set(data["properties"]["type"]["enum"])
+
+
+def test_an_older_database_gets_its_objects_indexed_for_search(any_context, make_dcat):
+    from sqlalchemy import text
+
+    make_dcat(any_context)
+    objects = ObjectService(any_context)
+    objects.save_objects([{"title": "Zwembad"}, {"title": "Bibliotheek"}], "dcat", "dataset")
+    with any_context.db.engine.begin() as conn:  # as a database of before 0009_search was
+        if conn.dialect.name == "sqlite":
+            conn.execute(text("DROP TRIGGER objects_search_delete"))
+        conn.execute(text("DROP TABLE object_search"))
+        conn.execute(text("UPDATE alembic_version SET version_num = '0007_outbox'"))
+    any_context.db.upgrade()
+    assert [o["title"] for o in objects.find_all("dcat", "dataset", search="zwem")["results"]] == ["Zwembad"]
+    objects.delete_objects([o["id"] for o in objects.find_all("dcat", "dataset")["results"]])
+    with any_context.db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM object_search")).scalar_one() == 0
