@@ -188,3 +188,34 @@ def test_a_synchronisation_run_makes_its_objects_searchable(any_context, objects
     assert objects.find_all("dcat", "dataset", search=one["category"])["total"] == sum(
         1 for o in everything if o.get("category") == one["category"]
     )
+
+
+def test_changing_which_properties_are_searched_reindexes_the_schema(objects):
+    objects.save_object({"title": "Museum", "description": "https://example.org/museum"}, "dcat", "dataset")
+    assert titles(objects, "example") == ["Museum"]
+    RegisterService().update_schema(
+        "dataset", {"properties": {**_props(), "description": {"type": "string", "format": "uri"}}}
+    )
+    assert titles(objects, "example") == [] and titles(objects, "museum") == ["Museum"]
+
+
+def _props():
+    return RegisterService().get_schema("dataset")["properties"]
+
+
+def test_marking_a_property_facetable_counts_the_objects_already_there(objects):
+    objects.save_objects(
+        [{"title": "A", "category": "Dogs"}, {"title": "B", "category": "Dogs"}], "dcat", "dataset"
+    )
+
+    def counted():
+        found = objects.find_all("dcat", "dataset", facets=["category"], limit=0)["facets"]["category"]
+        return {b["key"]: b["results"] for b in found["buckets"]}
+
+    assert counted() == {"Dogs": 2}
+    RegisterService().update_schema(
+        "dataset", {"properties": {**_props(), "category": {"type": "string", "facetable": True}}}
+    )
+    assert counted() == {"Dogs": 2}
+    objects.save_objects([{"title": "C", "category": "Cats"}], "dcat", "dataset")
+    assert counted() == {"Dogs": 2, "Cats": 1}

@@ -7,20 +7,21 @@ from alembic.migration import MigrationContext
 
 from openconnector.context import Context
 from openconnector.register.objects import ObjectService
-from openconnector.store.tables import SEARCH_TABLE_PREFIX, metadata
+from openconnector.store.tables import FACET_TABLE, SEARCH_TABLE_PREFIX, metadata
 
 
 def test_migrated_database_matches_the_table_definitions(any_context):
     with any_context.db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
-    # Expression indexes made per schema and the full-text index (FTS5 / tsvector, made by
-    # SEARCH_DDL, not by the table definitions) are ours on purpose; anything else is drift.
+    # Expression indexes made per schema, the full-text index (FTS5 / tsvector) and the facet
+    # values (both made by SEARCH_DDL, not by the table definitions) are ours on purpose;
+    # anything else is drift.
     drift = [
         d
         for d in diff
         if not (d[0] == "remove_index" and d[1].name.startswith("ix_obj_"))
-        and not (d[0] == "remove_table" and d[1].name.startswith(SEARCH_TABLE_PREFIX))
-        and not (d[0] == "remove_index" and d[1].table.name.startswith(SEARCH_TABLE_PREFIX))
+        and not (d[0] == "remove_table" and d[1].name.startswith((SEARCH_TABLE_PREFIX, FACET_TABLE)))
+        and not (d[0] == "remove_index" and d[1].table.name.startswith((SEARCH_TABLE_PREFIX, FACET_TABLE)))
     ]
     assert drift == []
 
@@ -99,6 +100,8 @@ def test_an_older_database_gets_its_objects_indexed_for_search(any_context, make
     with any_context.db.engine.begin() as conn:  # as a database of before 0009_search was
         if conn.dialect.name == "sqlite":
             conn.execute(text("DROP TRIGGER objects_search_delete"))
+        else:
+            conn.execute(text("DROP TABLE object_facets"))
         conn.execute(text("DROP TABLE object_search"))
         conn.execute(text("UPDATE alembic_version SET version_num = '0007_outbox'"))
     any_context.db.upgrade()

@@ -41,6 +41,7 @@ from .. import clock
 from ..context import Context, get_context
 from ..errors import BadRequest, Conflict, NotFound
 from ..register.dates import zone
+from ..register.facets import facet_rows
 from ..register.objects import ObjectService
 from ..register.registers import RegisterService
 from ..register.search import ListQuery, SqlBuilder, parse_params
@@ -346,8 +347,13 @@ class CatalogService:
 
     # -- the publication rule ------------------------------------------------------
 
-    def visible(self, schema: dict[str, Any], now: datetime | None = None) -> ColumnElement[bool]:
+    def visible(
+        self, schema: dict[str, Any], now: datetime | None = None, *, column: Any = None
+    ) -> ColumnElement[bool]:
         """The SQL clause "published": ``publicatiedatum`` present and not after ``now``.
+
+        ``column`` is where the date is read (default: the object's property); the facet
+        table's ``published`` column holds a copy of it (``register/facets.py``).
 
         ``date-time`` values are canonical UTC text, compared with now in the
         same form; ``date`` values are local dates, public from 00:00 local time.
@@ -362,7 +368,8 @@ class CatalogService:
         if fmt not in ("date-time", "date"):
             return false()
         moment = now or clock.utcnow()
-        column = SqlBuilder(schema, self.dialect, self.timezone).expr(PUBLICATION_FIELD)
+        if column is None:
+            column = SqlBuilder(schema, self.dialect, self.timezone).expr(PUBLICATION_FIELD)
         if fmt == "date":
             bound, shape = moment.astimezone(zone(self.timezone)).date().isoformat(), "____-__-__"
         else:
@@ -418,6 +425,7 @@ class CatalogService:
                 query=query,
                 extra_where=[self.visible(pair.schema, now)],
                 count_cap=SEARCH_COUNT_CAP if query.search else COUNT_CAP,
+                facet_where=[self.visible(pair.schema, now, column=facet_rows.c.published)],
             )
         elif query.order:
             result = self._merged(pairs, query, now)
@@ -495,7 +503,11 @@ class CatalogService:
 
     def _run(self, pair: Pair, query: ListQuery, now: datetime | None) -> dict[str, Any]:
         return self.objects.find_all(
-            pair.register["id"], pair.schema["id"], query=query, extra_where=[self.visible(pair.schema, now)]
+            pair.register["id"],
+            pair.schema["id"],
+            query=query,
+            extra_where=[self.visible(pair.schema, now)],
+            facet_where=[self.visible(pair.schema, now, column=facet_rows.c.published)],
         )
 
     def _applicable(self, pairs: list[Pair], query: ListQuery) -> list[tuple[Pair, ListQuery]]:

@@ -174,15 +174,19 @@ def write_statements(
     ]
 
 
-def reindex(conn: Connection, uuids: Iterable[str] | None = None) -> int:
-    """Rebuild the index rows of the given objects (all objects when None) from what is stored.
+def reindex(conn: Connection, uuids: Iterable[str] | None = None, *, schema_id: int | None = None) -> int:
+    """Rebuild the index rows of the given objects (all objects, or all of ``schema_id``,
+    when None) from what is stored.
 
-    For text that changed outside an object write (:func:`set_extra_text`), and for
-    the migration that creates the index. Returns how many objects were indexed.
+    For text that changed outside an object write (:func:`set_extra_text`), a schema
+    whose searchable properties changed, and the migration that creates the index.
+    Returns how many objects were indexed.
     """
     schemas = {row.id: dict(_loads(row.data), id=row.id) for row in conn.execute(select(t.schemas))}
     fields = {sid: searchable(sch) for sid, sch in schemas.items()}
     query = select(t.objects.c.uuid, t.objects.c.schema_id, t.objects.c.object).order_by(t.objects.c.id)
+    if schema_id is not None:
+        query = query.where(t.objects.c.schema_id == schema_id)
     wanted = list(uuids) if uuids is not None else None
     chunks = (
         [query.where(t.objects.c.uuid.in_(wanted[i : i + 500])) for i in range(0, len(wanted), 500)]

@@ -22,6 +22,7 @@ from ..context import Context, get_context
 from ..errors import BadRequest, Conflict, NotFound
 from ..store import tables as t
 from ..store.ids import row_id
+from . import facets, fulltext
 from .slugs import slugify
 from .validation import Validator
 
@@ -255,6 +256,13 @@ class RegisterService:
             )
             schema = self.get_schema(current["id"], conn)
             self.ensure_indexes(schema, conn)
+            # what is searched and faceted follows the schema: its objects' rows are rebuilt
+            if fulltext.searchable(current) != fulltext.searchable(schema):
+                fulltext.reindex(conn, schema_id=schema["id"])
+            if facets.facetable(current) != facets.facetable(schema) or _published(current) != _published(
+                schema
+            ):
+                facets.reindex(conn, schema["id"])
             return schema
 
     @_forgets
@@ -337,6 +345,12 @@ class RegisterService:
     def forget(self) -> None:
         """Drop remembered registers and schemas (after a change)."""
         _lookups(self.db).clear()
+
+
+def _published(schema: dict[str, Any]) -> Any:
+    from ..catalog.service import PUBLICATION_FIELD
+
+    return (schema.get("properties") or {}).get(PUBLICATION_FIELD)
 
 
 def cover_indexes(conn: Connection, schema: dict[str, Any]) -> None:

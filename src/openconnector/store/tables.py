@@ -256,7 +256,17 @@ SEARCH_DDL = {
         "object_id integer PRIMARY KEY REFERENCES objects (id) ON DELETE CASCADE, "
         "extra text, document tsvector NOT NULL)",
         "CREATE INDEX IF NOT EXISTS ix_object_search_document ON object_search USING gin (document)",
+        # facet values (register/facets.py): PostgreSQL only, SQLite counts from its expression indexes
+        "CREATE TABLE IF NOT EXISTS object_facets ("
+        "object_id integer NOT NULL REFERENCES objects (id) ON DELETE CASCADE, "
+        "register_id integer NOT NULL, schema_id integer NOT NULL, name varchar(190) NOT NULL, "
+        "value text NOT NULL, published varchar(40))",
+        "CREATE INDEX IF NOT EXISTS ix_object_facets_count "
+        "ON object_facets (register_id, schema_id, name, value, published)",
+        "CREATE INDEX IF NOT EXISTS ix_object_facets_object ON object_facets (object_id)",
     ],
 }
-#: Tables the full-text index consists of (FTS5 keeps its data in shadow tables of this prefix).
+#: Tables the full-text index consists of (FTS5 keeps its data in shadow tables of this prefix),
+#: and the facet values' table.
 SEARCH_TABLE_PREFIX = "object_search"
+FACET_TABLE = "object_facets"

@@ -9,7 +9,8 @@ words). Without the ``unaccent`` extension (it needs PostgreSQL's contrib packag
 and the right to create it) the configuration is made without it and a warning is
 logged: the text is folded in Python as well, so accents still match. Existing
 objects are indexed here; each schema's property indexes are rebuilt to cover the
-publication date (``RegisterService.ensure_indexes``), so facets are counted from them.
+publication date (``RegisterService.ensure_indexes``), so SQLite counts facets from
+them; PostgreSQL, which cannot, gets ``object_facets`` (``register/facets.py``).
 """
 
 import logging
@@ -17,7 +18,7 @@ import logging
 import sqlalchemy as sa
 from alembic import op
 
-from openconnector.register import fulltext
+from openconnector.register import facets, fulltext
 from openconnector.store.tables import SEARCH_DDL
 
 revision = "0009_search"
@@ -33,11 +34,14 @@ def upgrade() -> None:
     dialect = conn.dialect.name
     if dialect == "postgresql":
         _postgres_configuration(conn)
-    exists = sa.inspect(conn).has_table("object_search")
+    inspector = sa.inspect(conn)
+    exists, facet_rows = inspector.has_table("object_search"), inspector.has_table("object_facets")
     for statement in SEARCH_DDL[dialect]:
         conn.exec_driver_sql(statement)
     if not exists:
         fulltext.reindex(conn)
+    if dialect == "postgresql" and not facet_rows:
+        facets.reindex(conn)
     _cover_indexes(conn)
 
 
@@ -81,3 +85,4 @@ def downgrade() -> None:
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("DROP TRIGGER IF EXISTS objects_search_delete")
     conn.exec_driver_sql("DROP TABLE IF EXISTS object_search")
+    conn.exec_driver_sql("DROP TABLE IF EXISTS object_facets")
