@@ -344,6 +344,7 @@ def main() -> None:
     print(f"client: {client}; connections: {args.connections}; {args.runs} runs of {args.duration} s")
 
     data_dir = args.keep or Path(tempfile.mkdtemp(prefix="oc-bench-catalog-"))
+    data_dir.mkdir(parents=True, exist_ok=True)
     settings = Settings(data_dir=data_dir, scheduler=False, database_url=args.database_url)
     context = Context(settings)
     database = context.db.engine.dialect.name
@@ -443,6 +444,7 @@ def analyze(context: Context) -> None:
     with context.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("VACUUM ANALYZE objects")
         conn.exec_driver_sql("VACUUM ANALYZE object_search")
+        conn.exec_driver_sql("VACUUM ANALYZE object_facets")
 
 
 def _has_woo(context: Context) -> bool:

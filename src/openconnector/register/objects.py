@@ -27,7 +27,8 @@ from ..store.db import ensure_statistics
 from ..store.ids import new_uuids, row_id
 from ..store.secrets import mask, reveal, seal, secret_paths
 from ..store.statements import Statement, insert_statements, run_statements, update_statements
-from . import facets, fulltext
+from . import facets as facet_index
+from . import fulltext
 from .registers import RegisterService
 from .search import ListQuery, SqlBuilder, combine, parse_params
 
@@ -162,8 +163,8 @@ class ObjectBatch:
             *fulltext.write_statements(
                 dialect, [(made, *fulltext.document(schema, data, fields)) for made, data, _ in self.updates]
             ),
-            *facets.write_statements(dialect, schema, self.inserts, new=True),
-            *facets.write_statements(
+            *facet_index.write_statements(dialect, schema, self.inserts, new=True),
+            *facet_index.write_statements(
                 dialect, schema, [(made, data) for made, data, _ in self.updates], new=False
             ),
         ]
@@ -469,7 +470,7 @@ class ObjectService:
         counting 90,000 published datasets took longer than the whole page).
         ``facet_where`` restates ``extra_where`` over ``facets.facet_rows`` (its
         ``published`` column): on PostgreSQL a list without filters or search then
-        counts its facets from ``object_facets`` (``register/facets.py``).
+        counts its total and facets from ``object_facets`` (``register/facets.py``).
 
         Takes the REST list's raw ``params`` or, from Python, keyword arguments with
         the same meaning: ``filters={"category": "Dogs", "status": ["a", "b"],
@@ -486,8 +487,15 @@ class ObjectService:
             clauses = base + builder.where(query) + list(extra_where or [])
             where = combine(clauses)
             plain = combine(base + builder.where(query, search=False) + list(extra_where or []))
+            rows_of: Any = None
+            plain_list = not query.filters and not query.search and not query.ids
+            if plain_list and c.dialect.name == "postgresql" and (facet_where is not None or not extra_where):
+                rows_of = (reg["id"], sch, list(facet_where or []))
             joined = builder.joined(query) if count_cap is not None else None
-            if joined is not None:
+            if rows_of is not None:
+                found = facet_index.count(c, reg["id"], sch["id"], rows_of[2], count_cap)
+                total, capped = (min(found, count_cap), found > count_cap) if count_cap else (found, False)
+            elif joined is not None:
                 total, capped = _count(c, and_(plain, joined[1]), count_cap, joined[0])
             else:
                 total, capped = _count(c, where, count_cap)
@@ -504,10 +512,6 @@ class ObjectService:
                     .offset(query.offset)
                 )
                 rows = c.execute(stmt).all()
-            rows_of: Any = None
-            plain_list = not query.filters and not query.search and not query.ids
-            if plain_list and c.dialect.name == "postgresql" and (facet_where is not None or not extra_where):
-                rows_of = (reg["id"], sch, list(facet_where or []))
             facets_out = self._facets(c, builder, where, query, rows_of) if query.facets else None
         limit_ = query.limit
         envelope: dict[str, Any] = {
@@ -542,8 +546,8 @@ class ObjectService:
             prop = builder.props.get(name)
             if builder.props and prop is None:
                 raise BadRequest(f"Unknown facet property {name!r}", parameter=f"_facets[{name}]")
-            if rows_of is not None and name in facets.facetable(rows_of[1]):
-                buckets = facets.counts(conn, rows_of[0], rows_of[1]["id"], name, rows_of[2])
+            if rows_of is not None and name in facet_index.facetable(rows_of[1]):
+                buckets = facet_index.counts(conn, rows_of[0], rows_of[1]["id"], name, rows_of[2])
             elif isinstance(prop, dict) and prop.get("type") == "array":
                 buckets = self._array_buckets(conn, builder, name, where)
             else:
