@@ -15,7 +15,7 @@ value, published)`` is then an ordinary index that answers the count on its own:
     GROUP BY value
 
 The rows are written with the object's batch (``ObjectBatch.statements``) and go with
-the object (``ON DELETE CASCADE``). Only a list without filters or ``_search``, whose
+the object (a trigger on ``objects``). Only a list without filters or ``_search``, whose
 other clauses the caller restates over ``published`` (the catalog's publication rule,
 ``CatalogService.visible(column=...)``), is counted here; any other reads the JSON.
 A value longer than :data:`MAX_VALUE` characters is not kept (an index entry has a size

@@ -10,8 +10,8 @@ both ``ObjectService`` and a synchronisation's writer use), and removed with it:
   deletes the row with its object. Ranked by ``bm25`` (the title weighs 10x).
 * PostgreSQL: a ``tsvector`` per object (GIN index) in the configuration
   ``openconnector_nl``: ``unaccent``, then a Dutch snowball stemmer without a stop-word
-  list (so "de" or "het" can be searched, as on SQLite). A foreign key with ``ON DELETE
-  CASCADE`` removes the row with its object. Ranked by ``ts_rank`` (the title has weight A).
+  list (so "de" or "het" can be searched, as on SQLite). A trigger on ``objects`` removes
+  the row with its object. Ranked by ``ts_rank`` (the title has weight A).
 
 A search term is split into words; every word must match, each as a prefix of a word
 in the text (``bel`` finds "Bella" and "Belle"). Accents are folded in Python too, before

@@ -84,5 +84,8 @@ def downgrade() -> None:
     conn = op.get_bind()
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("DROP TRIGGER IF EXISTS objects_search_delete")
+    else:
+        conn.exec_driver_sql("DROP TRIGGER IF EXISTS objects_search_delete ON objects")
+        conn.exec_driver_sql("DROP FUNCTION IF EXISTS objects_search_delete()")
     conn.exec_driver_sql("DROP TABLE IF EXISTS object_search")
     conn.exec_driver_sql("DROP TABLE IF EXISTS object_facets")
