@@ -106,7 +106,8 @@ def test_an_older_database_gets_its_objects_indexed_for_search(any_context, make
         conn.execute(text("UPDATE alembic_version SET version_num = '0007_outbox'"))
     any_context.db.upgrade()
     assert [o["title"] for o in objects.find_all("dcat", "dataset", search="zwem")["results"]] == ["Zwembad"]
-    assert objects.find_all("dcat", "dataset", limit=0)["total"] == 2  # PostgreSQL: counted from object_facets
+    # on PostgreSQL the total is counted from object_facets: its rows were backfilled too
+    assert objects.find_all("dcat", "dataset", limit=0)["total"] == 2
     objects.delete_objects([o["id"] for o in objects.find_all("dcat", "dataset")["results"]])
     with any_context.db.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM object_search")).scalar_one() == 0
