@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -111,3 +112,45 @@ def test_an_older_database_gets_its_objects_indexed_for_search(any_context, make
     objects.delete_objects([o["id"] for o in objects.find_all("dcat", "dataset")["results"]])
     with any_context.db.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM object_search")).scalar_one() == 0
+
+
+@pytest.mark.postgres
+def test_without_the_unaccent_extension_search_still_folds_accents_and_says_so(pg_url, settings, caplog):
+    """A role that may create tables but not extensions (no CREATE on the database): the
+    migration warns and builds the search configuration without unaccent."""
+    import logging
+    import uuid
+    from dataclasses import replace
+
+    from sqlalchemy import create_engine, make_url, text
+
+    from openconnector.register.registers import RegisterService
+
+    role = f"oc_plain_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE ROLE "{role}" LOGIN'))
+        conn.execute(text(f'GRANT ALL ON SCHEMA public TO "{role}"'))
+    own_url = make_url(pg_url).set(username=role, password=None).render_as_string(hide_password=False)
+    try:
+        with caplog.at_level(logging.WARNING, logger="openconnector.migrations"):
+            context = Context(replace(settings, database_url=own_url))
+        try:
+            assert "unaccent extension not available" in caplog.text
+            registers = RegisterService(context)
+            registers.create_register({"title": "Places", "slug": "places"})
+            registers.create_schema(
+                {"title": "Place", "slug": "place", "properties": {"title": {"type": "string"}}},
+                register="places",
+            )
+            objects = ObjectService(context)
+            objects.save_objects([{"title": "Café de Klok"}, {"title": "Kerk"}], "places", "place")
+            found = objects.find_all("places", "place", search="cafe")["results"]
+            assert [o["title"] for o in found] == ["Café de Klok"]
+        finally:
+            context.close()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP OWNED BY "{role}"'))
+            conn.execute(text(f'DROP ROLE "{role}"'))
+        admin.dispose()
