@@ -415,6 +415,7 @@ class CatalogService:
         """
         cat, pairs = self.resolved(catalog)
         query = parse_params(list(params))
+        now = now or clock.utcnow()  # one moment for every clause of the page (count, rows, facets)
         if not pairs:
             result = _empty(query)
         elif len(pairs) == 1:

@@ -135,7 +135,8 @@ class ObjectBatch:
 
     def statements(self, dialect: str) -> list[Statement]:
         """The writes as statements for ``dialect`` (see ``store/statements.py``), the
-        objects' full-text index rows included (``register/fulltext.py``)."""
+        objects' full-text index rows (``register/fulltext.py``) and, on PostgreSQL,
+        facet rows (``register/facets.py``) included."""
         schema = self.schema or {}
         fields = fulltext.searchable(schema)
         return [
@@ -494,7 +495,8 @@ class ObjectService:
             joined = builder.joined(query) if count_cap is not None else None
             if rows_of is not None:
                 found = facet_index.count(c, reg["id"], sch["id"], rows_of[2], count_cap)
-                total, capped = (min(found, count_cap), found > count_cap) if count_cap else (found, False)
+                capped = count_cap is not None and found > count_cap
+                total = count_cap if capped else found
             elif joined is not None:
                 total, capped = _count(c, and_(plain, joined[1]), count_cap, joined[0])
             else:
