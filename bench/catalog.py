@@ -1,6 +1,7 @@
-"""Benchmark of the public catalog API (issue 7): 100,000 datasets on SQLite.
+"""Benchmark of the public catalog API (issues 7 and 18): 100,000 datasets on SQLite or PostgreSQL.
 
-Not a test. Fills a fresh SQLite file through ``openconnector init woo`` and
+Not a test. Fills a fresh SQLite file (or the empty PostgreSQL database named by
+``--database-url``) through ``openconnector init woo`` and
 ``ObjectService.save_objects`` (batches of 1000), starts a real uvicorn server
 on 127.0.0.1 and measures three public queries with the load generator named by
 ``--loader``: ``httpx`` (default; one thread per connection, each with its own
@@ -10,17 +11,20 @@ named tool must be there: the script stops rather than fall back to the other.
 Each line and the JSON summary say which client and how many connections.
 
     list    GET /api/publications                          (a page of 20)
-    search  GET /api/publications?_search=<term>           (substring over strings)
+    search  GET /api/publications?_search=harbour          (full-text, ranked; the word is in ~54 %)
     facet   GET /api/publications?_facets[category][type]=terms
 
 For each: requests/s, p50 and p95 latency, median of 3 runs, per concurrency
-level; plus the same query in-process through ``ObjectService.find_all`` with
-the publication clause (the baseline) and the ratio HTTP p50 / in-process p50.
-The last line printed is a JSON summary::
+level; plus, in-process, the query as the route runs it (``CatalogService.publications``)
+against the way it was answered before issue 18 (the baseline, same data, same run):
+the list with an exact count, the search as the old substring scan (``LIKE`` over the
+document, then over each string property), the facet read from each published row's
+JSON. The last line printed is a JSON summary::
 
     python bench/catalog.py                      # 100,000 datasets, c=1 and c=8, 10 s per run
     python bench/catalog.py --count 20000 --duration 3 --connections 1
     python bench/catalog.py --keep /tmp/bench-data   # reuse the filled database next time
+    python bench/catalog.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench
 """
 
 from __future__ import annotations
@@ -36,13 +40,14 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from openconnector.catalog.service import CatalogService
+from openconnector.catalog.service import DEFAULT_SLUG, CatalogService
 from openconnector.catalog.woo import install_woo
 from openconnector.context import Context
 from openconnector.register.objects import ObjectService
@@ -131,30 +136,89 @@ def fill(context: Context, count: int) -> float:
     return time.perf_counter() - started
 
 
-def in_process(context: Context, params: list[tuple[str, str]], seconds: float = 5.0) -> dict[str, float]:
-    """The same query through ObjectService.find_all with the publication clause, in this process.
-
-    Repeated for ``seconds`` (at least 10 times, at most 200), after one untimed warm-up call.
-    """
-    service = CatalogService(context)
-    objects = ObjectService(context)
-    schema = context_schema(context)
-    objects.find_all(
-        "dcat", "dataset", query=parse_params(list(params)), extra_where=[service.visible(schema)]
-    )
+def timed(action: Callable[[], object], seconds: float = 5.0) -> dict[str, float]:
+    """p50 and p95 of ``action`` repeated for ``seconds`` (10 to 200 times), after one untimed call."""
+    action()
     timings: list[float] = []
     stop = time.monotonic() + seconds
     while len(timings) < 200 and (len(timings) < 10 or time.monotonic() < stop):
         started = time.perf_counter()
-        objects.find_all(
-            "dcat", "dataset", query=parse_params(list(params)), extra_where=[service.visible(schema)]
-        )
+        action()
         timings.append((time.perf_counter() - started) * 1000)
     timings.sort()
     return {
         "p50_ms": round(statistics.median(timings), 2),
         "p95_ms": round(timings[int(len(timings) * 0.95)], 2),
     }
+
+
+def in_process(context: Context, name: str, params: list[tuple[str, str]]) -> dict[str, Any]:
+    """The query as the public route runs it, and as it was answered before issue 18, in this process."""
+    service = CatalogService(context)
+    objects = ObjectService(context)
+    schema = context_schema(context)
+    now = timed(lambda: service.publications(DEFAULT_SLUG, params))
+
+    def before() -> object:
+        visible = service.visible(schema)
+        if name == "search":
+            query = parse_params([p for p in params if p[0] != "_search"])
+            clause = substring_scan(schema, context, dict(params)["_search"])
+            return objects.find_all("dcat", "dataset", query=query, extra_where=[visible, clause])
+        if name == "facet":
+            return json_facet(context, schema, visible)
+        return objects.find_all("dcat", "dataset", query=parse_params(params), extra_where=[visible])
+
+    baseline = timed(before)
+    return {
+        "now": now,
+        "before": baseline,
+        "speedup_p50": round(baseline["p50_ms"] / now["p50_ms"], 1),
+    }
+
+
+def substring_scan(schema: dict[str, Any], context: Context, term: str) -> Any:
+    """The ``_search`` clause before issue 18: ``LIKE`` over the raw document, then over
+    each string property (the baseline; kept here, not in the code)."""
+    from sqlalchemy import and_, literal_column, or_
+
+    from openconnector.register.search import SqlBuilder
+
+    builder = SqlBuilder(schema, context.db.engine.dialect.name, context.settings.timezone)
+    pattern = f"%{term}%"
+    names = [
+        n
+        for n, p in builder.props.items()
+        if isinstance(p, dict)
+        and p.get("type", "string") == "string"
+        and p.get("format") not in ("date", "date-time", "time", "uri", "email")
+    ]
+    document = literal_column("objects.object" if builder.sqlite else "(objects.object::text)")
+    return and_(document.ilike(pattern), or_(*[builder.expr(n).ilike(pattern) for n in names]))
+
+
+def json_facet(context: Context, schema: dict[str, Any], visible: Any) -> list[Any]:
+    """The category facet read from each published row's JSON (the path written so that no
+    index matches it): what the facet cost before its indexes covered the publication date."""
+    from sqlalchemy import func, literal_column, select
+
+    from openconnector.store import tables as t
+
+    sqlite = context.db.engine.dialect.name == "sqlite"
+    key = literal_column(
+        "json_extract(objects.object, '$.category')" if sqlite else "(objects.object -> 'category')"
+    )
+    ids = ObjectService(context).registers.get_register("dcat")["id"], schema["id"]
+    with context.db.connect() as conn:
+        return conn.execute(
+            select(key.label("k"), func.count().label("n"))
+            .where(
+                t.objects.c.register_id == ids[0], t.objects.c.schema_id == ids[1], visible, key.isnot(None)
+            )
+            .group_by(key)
+            .order_by(func.count().desc(), key)
+            .limit(200)
+        ).all()
 
 
 def context_schema(context: Context) -> dict[str, Any]:
@@ -164,13 +228,16 @@ def context_schema(context: Context) -> dict[str, Any]:
     return registers.get_schema("dataset", register=registers.get_register("dcat"))
 
 
-def start_server(data_dir: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
+def start_server(
+    data_dir: Path, port: int, workers: int, database_url: str | None = None
+) -> subprocess.Popen[bytes]:
     code = (
         "import uvicorn, sys\n"
         "from openconnector.api.app import create_app\n"
         "from openconnector.context import Context\n"
         "from openconnector.store.settings import Settings\n"
-        f"settings = Settings(data_dir={str(data_dir)!r}, scheduler=False, admin_password='admin')\n"
+        f"settings = Settings(data_dir={str(data_dir)!r}, scheduler=False, admin_password='admin', "
+        f"database_url={database_url!r})\n"
         "app = create_app(Context(settings))\n"
         f"uvicorn.run(app, host='127.0.0.1', port={port}, log_level='warning', access_log=False)\n"
     )
@@ -255,12 +322,16 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--keep", type=Path, help="data directory to keep (and reuse when filled)")
     parser.add_argument(
+        "--database-url",
+        help="a PostgreSQL database to run on instead of SQLite (filled when empty, reused when filled)",
+    )
+    parser.add_argument(
         "--loader", choices=["httpx", "wrk"], default="httpx", help="the load generator (no fallback)"
     )
     parser.add_argument(
         "--no-analyze",
         action="store_true",
-        help="skip ANALYZE after filling (SQLite then picks a poor index for the list page)",
+        help="skip ANALYZE (VACUUM ANALYZE on PostgreSQL) after filling",
     )
     args = parser.parse_args()
     if args.loader == "wrk" and not shutil.which("wrk"):
@@ -273,11 +344,13 @@ def main() -> None:
     print(f"client: {client}; connections: {args.connections}; {args.runs} runs of {args.duration} s")
 
     data_dir = args.keep or Path(tempfile.mkdtemp(prefix="oc-bench-catalog-"))
-    settings = Settings(data_dir=data_dir, scheduler=False)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    settings = Settings(data_dir=data_dir, scheduler=False, database_url=args.database_url)
     context = Context(settings)
+    database = context.db.engine.dialect.name
     existing = (
         ObjectService(context).count("dcat", "dataset")
-        if (data_dir / "openconnector.db").exists() and _has_woo(context)
+        if (args.database_url or (data_dir / "openconnector.db").exists()) and _has_woo(context)
         else 0
     )
     fill_seconds = None
@@ -297,8 +370,10 @@ def main() -> None:
     script = data_dir / "bench.lua"
     script.write_text(LUA)
 
-    baseline = {name: in_process(context, params) for name, params in QUERIES.items()}
-    server = start_server(data_dir, args.port, args.workers)
+    baseline = {name: in_process(context, name, params) for name, params in QUERIES.items()}
+    for name, figures in baseline.items():
+        print(f"{name:6} in-process {figures}", file=sys.stderr)
+    server = start_server(data_dir, args.port, args.workers, args.database_url)
     results: dict[str, Any] = {}
     try:
         for name, params in QUERIES.items():
@@ -315,7 +390,9 @@ def main() -> None:
                     key: statistics.median(r[key] for r in runs) for key in ("rps", "p50_ms", "p95_ms")
                 }
                 summary["errors"] = sum(r["errors"] for r in runs)
-                summary["ratio_p50_vs_in_process"] = round(summary["p50_ms"] / baseline[name]["p50_ms"], 2)
+                summary["ratio_p50_vs_in_process"] = round(
+                    summary["p50_ms"] / baseline[name]["now"]["p50_ms"], 2
+                )
                 results[f"{name}@c{connections}"] = summary
                 print(f"{name:6} {loader} c={connections:<3} {summary}", file=sys.stderr)
     finally:
@@ -325,13 +402,15 @@ def main() -> None:
         if not args.keep:
             shutil.rmtree(data_dir, ignore_errors=True)
 
-    list_p95 = results.get("list@c1", next(iter(results.values())))["p95_ms"]
+    targets = {"list": 15, "search": 20, "facet": 30}
+    lowest = min(args.connections)
+    met = {name: results[f"{name}@c{lowest}"]["p95_ms"] < limit for name, limit in targets.items()}
     print(
         json.dumps(
             {
                 "bench": "catalog",
                 "datasets": args.count,
-                "database": "sqlite",
+                "database": database,
                 "loader": loader,
                 "client": client,
                 "connections": args.connections,
@@ -343,7 +422,7 @@ def main() -> None:
                 "fill_seconds": round(fill_seconds, 1) if fill_seconds else None,
                 "in_process": baseline,
                 "http": results,
-                "target": {"list_p95_ms_under": 50, "met": list_p95 < 50},
+                "target": {"p95_ms_under": targets, "connections": lowest, "met": met},
             }
         )
     )
@@ -356,10 +435,16 @@ def analyze(context: Context) -> None:
     index and sorts 90,000 ids (~15 ms) instead of walking
     ``ix_objects_register_schema`` in id order (~0.1 ms).
     """
-    from sqlalchemy import text
-
-    with context.db.begin() as conn:
-        conn.execute(text("ANALYZE"))
+    if context.db.engine.dialect.name == "sqlite":
+        with context.db.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+        return
+    # PostgreSQL: what autovacuum does after a load (statistics, and the visibility map
+    # that lets index-only scans skip the table); VACUUM cannot run in a transaction.
+    with context.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE objects")
+        conn.exec_driver_sql("VACUUM ANALYZE object_search")
+        conn.exec_driver_sql("VACUUM ANALYZE object_facets")
 
 
 def _has_woo(context: Context) -> bool:

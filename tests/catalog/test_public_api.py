@@ -336,6 +336,7 @@ def test_the_default_catalog_answers_empty_before_init_woo(client):
     assert page == {
         "results": [],
         "total": 0,
+        "totalCapped": False,
         "page": 1,
         "pages": 1,
         "limit": 20,

@@ -30,7 +30,11 @@ def _search(context, word: str) -> list[str]:  # type: ignore[no-untyped-def]
 def test_the_scheduler_extracts_text_in_the_background(context, an_object):
     files = FileService(context)
     made = files.add(
-        an_object, pdf_bytes("Besluit over de populier"), name="b.pdf", content_type="application/pdf"
+        an_object,
+        pdf_bytes("Besluit over de populier"),
+        name="b.pdf",
+        content_type="application/pdf",
+        published=True,
     )
     assert _texts(context) == {}  # the upload did not wait for it
     scheduler = Scheduler(context, poll=0.1).start()
@@ -63,7 +67,7 @@ def test_a_broken_file_is_recorded_once_with_its_reason(context, an_object):
 
 def test_new_bytes_are_read_again_and_the_old_text_no_longer_matches(context, an_object):
     files = FileService(context)
-    made = files.add(an_object, docx_bytes("de oude eik"), name="n.docx", content_type=DOCX)
+    made = files.add(an_object, docx_bytes("de oude eik"), name="n.docx", content_type=DOCX, published=True)
     extractor = TextExtractor(context)
     extractor.extract_pending()
     assert _search(context, "eik") == [an_object["title"]]
@@ -74,3 +78,24 @@ def test_new_bytes_are_read_again_and_the_old_text_no_longer_matches(context, an
     files.delete(an_object, made["id"])
     assert _texts(context) == {}  # the text goes with its file
     assert _search(context, "beuk") == []
+
+
+def test_only_the_text_of_published_files_finds_an_object(context, an_object):
+    """One index serves the admin's lists and the public catalog: the words of a file
+    that is not published find nothing, until it is; unpublishing takes them out again."""
+    files = FileService(context)
+    made = files.add(an_object, docx_bytes("de verborgen wilg"), name="w.docx", content_type=DOCX)
+    TextExtractor(context).extract_pending()
+    assert _texts(context)[made["id"]].status == "done"
+    assert _search(context, "wilg") == []
+    files.publish(an_object, made["id"])
+    assert _search(context, "wilg") == [an_object["title"]]
+    ObjectService(context).save_object(
+        {"title": an_object["title"], "samenvatting": "bijgewerkt"},
+        "woo",
+        "besluit",
+        uuid=an_object["@self"]["uuid"],
+    )
+    assert _search(context, "wilg") == [an_object["title"]]  # a save of the object keeps its file text
+    files.depublish(an_object, made["id"])
+    assert _search(context, "wilg") == []

@@ -30,6 +30,7 @@ from ..clock import now_iso
 from ..context import Context
 from ..errors import OpenConnectorError
 from ..store import tables as t
+from . import search_text
 from .text import Limits, extract, kind_of
 
 log = logging.getLogger("openconnector.files.extraction")
@@ -89,7 +90,7 @@ class TextExtractor:
         f, x = t.files.c, t.file_texts.c
         with self.context.db.connect() as conn:
             return conn.execute(
-                select(f.id, f.checksum, f.content_type, f.name, f.size, f.storage_key)
+                select(f.id, f.object_id, f.checksum, f.content_type, f.name, f.size, f.storage_key)
                 .select_from(t.files.outerjoin(t.file_texts, x.file_id == f.id))
                 .where(or_(x.file_id.is_(None), x.checksum != f.checksum))
                 .order_by(f.id)
@@ -144,5 +145,6 @@ class TextExtractor:
                     return
                 conn.execute(delete(t.file_texts).where(t.file_texts.c.file_id == row.id))
                 conn.execute(insert(t.file_texts).values(**values))
+                search_text.refresh(conn, row.object_id)
         except IntegrityError:  # another process stored this file's text (or deleted the file) meanwhile
             log.debug("file %s: text stored by another extractor", row.id)

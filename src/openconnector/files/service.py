@@ -53,6 +53,7 @@ from ..register.objects import ObjectService
 from ..register.registers import RegisterService
 from ..store import tables as t
 from ..store.ids import new_uuid, row_id
+from . import search_text
 from .names import extension, sanitise_name
 from .storage import CHUNK, Storage, new_key
 from .types import HEAD_BYTES, decide
@@ -192,6 +193,7 @@ class FileService:
         try:
             with self.db.begin() as conn:
                 conn.execute(update(t.files).where(t.files.c.id == current.id).values(**values))
+                search_text.refresh(conn, current.object_id)  # the old bytes' text no longer finds it
         except BaseException:
             self._forget([key])
             raise
@@ -261,6 +263,8 @@ class FileService:
             values["updated"] = now_iso()
             with self.db.begin() as conn:
                 conn.execute(update(t.files).where(t.files.c.id == current.id).values(**values))
+                if "published" in values:
+                    search_text.refresh(conn, current.object_id)
         return self._wire({**current._mapping, **values})
 
     def publish(self, object: Any, file: Any, **where: Any) -> dict[str, Any]:
@@ -277,6 +281,7 @@ class FileService:
         current = self._row(target, file)
         with self.db.begin() as conn:
             conn.execute(delete(t.files).where(t.files.c.id == current.id))
+            search_text.refresh(conn, current.object_id)
         self._forget([current.storage_key])
 
     def sweep(self, *, older_than: float = 3600.0) -> int:

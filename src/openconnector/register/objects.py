@@ -17,7 +17,7 @@ from math import ceil
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import ColumnElement, Connection, delete, func, select
+from sqlalchemy import ColumnElement, Connection, and_, delete, func, literal_column, select
 
 from ..clock import now_iso
 from ..context import Context, get_context
@@ -27,6 +27,8 @@ from ..store.db import ensure_statistics
 from ..store.ids import new_uuids, row_id
 from ..store.secrets import mask, reveal, seal, secret_paths
 from ..store.statements import Statement, insert_statements, run_statements, update_statements
+from . import facets as facet_index
+from . import fulltext
 from .registers import RegisterService
 from .search import ListQuery, SqlBuilder, combine, parse_params
 
@@ -96,7 +98,7 @@ class ObjectBatch:
     held once in ``shared``, and sent once per statement.
     """
 
-    __slots__ = ("results", "inserts", "updates", "shared")
+    __slots__ = ("results", "inserts", "updates", "shared", "schema")
 
     def __init__(
         self,
@@ -104,11 +106,14 @@ class ObjectBatch:
         inserts: list[tuple[str, dict[str, Any]]],
         updates: list[tuple[str, dict[str, Any], str]],
         shared: dict[str, Any],
+        schema: dict[str, Any] | None = None,
     ) -> None:
         self.results = results
         self.inserts = inserts
         self.updates = updates
         self.shared = shared
+        #: The objects' schema: it says which of their text is searchable (``fulltext.document``).
+        self.schema = schema
 
     @staticmethod
     def shared_of(
@@ -129,7 +134,11 @@ class ObjectBatch:
         return self.results
 
     def statements(self, dialect: str) -> list[Statement]:
-        """The writes as statements for ``dialect`` (see ``store/statements.py``)."""
+        """The writes as statements for ``dialect`` (see ``store/statements.py``), the
+        objects' full-text index rows (``register/fulltext.py``) and, on PostgreSQL,
+        facet rows (``register/facets.py``) included."""
+        schema = self.schema or {}
+        fields = fulltext.searchable(schema)
         return [
             *insert_statements(
                 dialect,
@@ -146,6 +155,18 @@ class ObjectBatch:
                 [(made, _dumps(data), version) for made, data, version in self.updates],
                 shared={"updated": self.shared["updated"]},
                 casts={"object": "::jsonb"},
+            ),
+            *fulltext.write_statements(
+                dialect,
+                [(made, *fulltext.document(schema, data, fields)) for made, data in self.inserts],
+                new=True,
+            ),
+            *fulltext.write_statements(
+                dialect, [(made, *fulltext.document(schema, data, fields)) for made, data, _ in self.updates]
+            ),
+            *facet_index.write_statements(dialect, schema, self.inserts, new=True),
+            *facet_index.write_statements(
+                dialect, schema, [(made, data) for made, data, _ in self.updates], new=False
             ),
         ]
 
@@ -360,7 +381,7 @@ class ObjectService:
                         sch,
                     )
                 )
-        return ObjectBatch(results, inserts, updates, shared)
+        return ObjectBatch(results, inserts, updates, shared, sch)
 
     def delete_object(
         self, id: str, register: Any = None, schema: Any = None, conn: Connection | None = None
@@ -443,8 +464,18 @@ class ObjectService:
         order: dict[str, str] | None = None,
         facets: Iterable[str] | None = None,
         extra_where: list[ColumnElement[bool]] | None = None,
+        count_cap: int | None = None,
+        facet_where: list[ColumnElement[bool]] | None = None,
     ) -> dict[str, Any]:
         """A page of objects with ``{results, total, page, pages, limit, offset}``.
+
+        With ``_search`` and no ``_order`` the page is in order of relevance
+        (``register/fulltext.py``). ``count_cap`` counts at most that many matches: past
+        it, ``total`` is the cap and ``totalCapped`` is true (the public catalog's choice:
+        counting 90,000 published datasets took longer than the whole page).
+        ``facet_where`` restates ``extra_where`` over ``facets.facet_rows`` (its
+        ``published`` column): on PostgreSQL a list without filters or search then
+        counts its total and facets from ``object_facets`` (``register/facets.py``).
 
         Takes the REST list's raw ``params`` or, from Python, keyword arguments with
         the same meaning: ``filters={"category": "Dogs", "status": ["a", "b"],
@@ -460,9 +491,25 @@ class ObjectService:
             base = [t.objects.c.register_id == reg["id"], t.objects.c.schema_id == _literal_int(sch["id"])]
             clauses = base + builder.where(query) + list(extra_where or [])
             where = combine(clauses)
-            total = c.execute(select(func.count()).select_from(t.objects).where(where)).scalar_one()
-            rows = []
-            if query.limit:
+            plain = combine(base + builder.where(query, search=False) + list(extra_where or []))
+            rows_of: Any = None
+            plain_list = not query.filters and not query.search and not query.ids
+            if plain_list and c.dialect.name == "postgresql" and (facet_where is not None or not extra_where):
+                rows_of = (reg["id"], sch, list(facet_where or []))
+            joined = builder.joined(query) if count_cap is not None else None
+            if rows_of is not None:
+                found = facet_index.count(c, reg["id"], sch["id"], rows_of[2], count_cap)
+                capped = count_cap is not None and found > count_cap
+                total = count_cap if capped else found
+            elif joined is not None:
+                total, capped = _count(c, and_(plain, joined[1]), count_cap, joined[0])
+            else:
+                total, capped = _count(c, where, count_cap)
+            rows: list[Any] = []
+            ranked = builder.ranked(query) if query.limit else None
+            if ranked is not None:
+                rows = _ranked_page(c, query, ranked, plain, where)
+            elif query.limit:
                 stmt = (
                     select(*_COLUMNS)
                     .where(where)
@@ -471,7 +518,7 @@ class ObjectService:
                     .offset(query.offset)
                 )
                 rows = c.execute(stmt).all()
-            facets_out = self._facets(c, builder, where, query) if query.facets else None
+            facets_out = self._facets(c, builder, where, query, rows_of) if query.facets else None
         limit_ = query.limit
         envelope: dict[str, Any] = {
             "results": [_identified(self._wire(r, sch), reg) for r in rows],
@@ -481,6 +528,8 @@ class ObjectService:
             "limit": limit_,
             "offset": query.offset,
         }
+        if count_cap is not None:
+            envelope["totalCapped"] = capped
         if facets_out is not None:
             envelope["facets"] = facets_out
         return envelope
@@ -488,7 +537,11 @@ class ObjectService:
     def count(self, register: Any, schema: Any) -> int:
         return self.find_all(register, schema, limit=0)["total"]
 
-    def _facets(self, conn: Connection, builder: SqlBuilder, where: Any, query: ListQuery) -> dict[str, Any]:
+    def _facets(
+        self, conn: Connection, builder: SqlBuilder, where: Any, query: ListQuery, rows_of: Any = None
+    ) -> dict[str, Any]:
+        """Per facet the 200 most frequent values. ``rows_of`` (register id, schema, clauses
+        over the facet table): count ``facetable`` properties from ``object_facets``."""
         out: dict[str, Any] = {}
         for name, spec in query.facets.items():
             kind = spec.get("type", "terms")
@@ -499,7 +552,9 @@ class ObjectService:
             prop = builder.props.get(name)
             if builder.props and prop is None:
                 raise BadRequest(f"Unknown facet property {name!r}", parameter=f"_facets[{name}]")
-            if isinstance(prop, dict) and prop.get("type") == "array":
+            if rows_of is not None and name in facet_index.facetable(rows_of[1]):
+                buckets = facet_index.counts(conn, rows_of[0], rows_of[1]["id"], name, rows_of[2])
+            elif isinstance(prop, dict) and prop.get("type") == "array":
                 buckets = self._array_buckets(conn, builder, name, where)
             else:
                 expr = builder.expr(name)
@@ -600,6 +655,52 @@ class ObjectService:
             if paths
             else {"id": row.uuid, **row.object}
         )
+
+
+def _count(conn: Connection, where: Any, cap: int | None, source: Any = t.objects) -> tuple[int, bool]:
+    """How many objects of ``source`` match ``where``, counting no further than ``cap`` (when given)."""
+    if cap is None:
+        return conn.execute(select(func.count()).select_from(source).where(where)).scalar_one(), False
+    found = conn.execute(
+        select(func.count()).select_from(
+            select(literal_column("1")).select_from(source).where(where).limit(cap + 1).subquery()
+        )
+    ).scalar_one()
+    return min(found, cap), found > cap
+
+
+def _ranked_page(conn: Connection, query: ListQuery, ranked: Any, plain: Any, where: Any) -> list[Any]:
+    """A page of a search in order of relevance, best first (ties: oldest first, as in a list).
+
+    ``ranked`` holds the newest :data:`fulltext.RANK_WINDOW` matches with their score,
+    ``plain`` the query's other clauses, ``where`` all of them. A search with more
+    matches than the window continues, after the ranked ones, with the older matches,
+    newest first, so every match is on some page exactly once.
+    """
+    page = conn.execute(
+        select(*_COLUMNS)
+        .select_from(t.objects.join(ranked, ranked.c.id == t.objects.c.id))
+        .where(plain)
+        .order_by(ranked.c.score, t.objects.c.id)
+        .limit(query.limit)
+        .offset(query.offset)
+    ).all()
+    if len(page) == query.limit:
+        return list(page)
+    size, oldest = conn.execute(select(func.count(), func.min(ranked.c.id)).select_from(ranked)).one()
+    if size < fulltext.RANK_WINDOW:
+        return list(page)  # every match was ranked
+    in_window = conn.execute(
+        select(func.count()).select_from(t.objects.join(ranked, ranked.c.id == t.objects.c.id)).where(plain)
+    ).scalar_one()
+    rest = conn.execute(
+        select(*_COLUMNS)
+        .where(where, t.objects.c.id < oldest)
+        .order_by(t.objects.c.id.desc())
+        .limit(query.limit - len(page))
+        .offset(max(0, query.offset - in_window))
+    ).all()
+    return [*page, *rest]
 
 
 def _outbox() -> Any:

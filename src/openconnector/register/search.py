@@ -9,16 +9,12 @@ expression indexes ``RegisterService.ensure_indexes`` creates.
     ?_limit=2&_page=2                      paging (limit default 20)
     ?category=Dogs&status[]=a&status[]=b   equality / IN
     ?publicatiedatum[lte]=2026-11-29       gte, lte, gt, lt, ne, in (comma list), IS NULL / IS NOT NULL
-    ?_search=bel                           case-insensitive substring over string properties,
-                                           and over the text of the object's files (see below)
+    ?_search=bel                           full-text: every word, as a word prefix; ranked (fulltext.py)
     ?_order[title]=desc                    sorting (also _created, _updated, _uuid)
     ?_facets[category][type]=terms         counts per value over the filtered set
 
-Search in documents: ``_search`` also finds an object by words in the extracted
-text of its files (``files/extraction.py`` fills ``file_texts`` in the
-background). :func:`file_text_match` is the one place that says how; the
-public catalog asks for ``ListQuery.search_files = "published"``, so only the
-text of published files can find a published object.
+Search in documents: the text extracted from an object's published files is part of
+its index entry (``files/search_text.py``), so ``_search`` finds an object by it too.
 """
 
 from __future__ import annotations
@@ -28,11 +24,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, and_, literal, literal_column, or_, select
+from sqlalchemy import ColumnElement, and_, literal, literal_column, or_
 
-from ..clock import now_iso
 from ..errors import BadRequest
 from ..store import tables as t
+from . import fulltext
 from .dates import normalise_date, normalise_datetime
 
 MAX_LIMIT = 1000
@@ -87,8 +83,6 @@ class ListQuery:
     filters: list[Filter] = field(default_factory=list)
     facets: dict[str, dict[str, Any]] = field(default_factory=dict)
     ids: list[str] | None = None
-    #: Whose file text ``search`` also looks in: ``all`` files, ``published`` ones, or ``none``.
-    search_files: str = "all"
 
 
 def _int(name: str, value: str, minimum: int) -> int:
@@ -187,6 +181,7 @@ class SqlBuilder:
         self.schema = schema
         self.props: dict[str, Any] = schema.get("properties") or {}
         self.sqlite = dialect == "sqlite"
+        self.dialect = dialect
         self.timezone = timezone
 
     # expressions ------------------------------------------------------------------
@@ -254,12 +249,14 @@ class SqlBuilder:
 
     # clauses ----------------------------------------------------------------------
 
-    def where(self, query: ListQuery) -> list[ColumnElement[bool]]:
+    def where(self, query: ListQuery, *, search: bool = True) -> list[ColumnElement[bool]]:
+        """The query's clauses; ``search=False`` leaves out ``_search`` (for a page that
+        joins the ranked matches instead, see :meth:`ranked`)."""
         clauses: list[ColumnElement[bool]] = []
         for flt in query.filters:
             clauses.append(self._filter(flt))
-        if query.search:
-            clauses.append(self._search(query.search, query.search_files))
+        if query.search and search:
+            clauses.append(self._search(query.search))
         if query.ids:
             clauses.append(t.objects.c.uuid.in_(query.ids))
         return clauses
@@ -297,30 +294,24 @@ class SqlBuilder:
             return column.ilike(f"%{_escape_like(str(value))}%", escape="\\")
         raise BadRequest(f"Unknown operator {op!r}", parameter=flt.path)  # pragma: no cover
 
-    def _search(self, term: str, files: str = "all") -> ColumnElement[bool]:
-        in_properties = self._search_properties(term)
-        if files == "none":
-            return in_properties
-        return or_(in_properties, file_text_match(term, published_only=files == "published"))
+    def _search(self, term: str) -> ColumnElement[bool]:
+        found = fulltext.words(term)
+        if not found:
+            return literal(False)
+        return t.objects.c.id.in_(fulltext.matching_ids(self.dialect, found))
 
-    def _search_properties(self, term: str) -> ColumnElement[bool]:
-        pattern = f"%{_escape_like(term)}%"
-        names = [
-            n
-            for n, p in self.props.items()
-            if isinstance(p, dict)
-            and p.get("type", "string") == "string"
-            and p.get("format") not in ("date", "date-time", "time", "uri", "email")
-            and _SEGMENT.match(n)
-        ]
-        if not names:
-            return literal(False) if self.props else _whole_document(self.sqlite, pattern)
-        exact = or_(*[self.expr(n).ilike(pattern, escape="\\") for n in names])
-        if any(ch in term for ch in '"\\') or any(ord(ch) < 32 for ch in term):
-            return exact
-        # A cheap pre-filter on the raw document text (no JSON parsing per row) rules out
-        # almost every row; the exact per-property test runs only on the candidates.
-        return and_(_whole_document(self.sqlite, pattern), exact)
+    def joined(self, query: ListQuery) -> tuple[Any, ColumnElement[bool]] | None:
+        """For ``_search``: ``objects`` joined to the full-text index, and the match clause."""
+        found = fulltext.words(query.search) if query.search else []
+        return fulltext.joined(self.dialect, found) if found else None
+
+    def ranked(self, query: ListQuery) -> Any:
+        """The ranked matches of ``_search`` (``id``, ``score``) when the page is ordered by
+        relevance: a search without an explicit ``_order``. None otherwise."""
+        if not query.search or query.order:
+            return None
+        found = fulltext.words(query.search)
+        return fulltext.ranked(self.dialect, found) if found else None
 
     def order_by(self, query: ListQuery) -> list[Any]:
         out: list[Any] = []
@@ -341,36 +332,8 @@ class SqlBuilder:
         return out
 
 
-def file_text_match(term: str, *, published_only: bool) -> ColumnElement[bool]:
-    """Objects one of whose files' extracted text contains ``term`` (case-insensitive).
-
-    One uncorrelated ``objects.id IN (...)`` subquery, computed once per query
-    rather than per object row. Only text taken from the file's current bytes
-    counts (a re-fetched file's old text no longer matches); ``published_only``
-    keeps to files whose publication date has come, what the public catalog
-    may show. This is the hook a full-text index replaces: give back the ids of
-    objects whose file text matches, however it is found.
-    """
-    f, x = t.files.c, t.file_texts.c
-    matching = (
-        select(f.object_id)
-        .select_from(t.files.join(t.file_texts, x.file_id == f.id))
-        .where(x.checksum == f.checksum, x.text.ilike(f"%{_escape_like(term)}%", escape="\\"))
-    )
-    if published_only:
-        from ..files.service import published_clause
-
-        matching = matching.where(published_clause(now_iso()))
-    return t.objects.c.id.in_(matching)
-
-
 def _escape_like(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _whole_document(sqlite: bool, pattern: str) -> ColumnElement[bool]:
-    column = literal_column("objects.object") if sqlite else literal_column("(objects.object::text)")
-    return column.ilike(pattern, escape="\\")
 
 
 def combine(clauses: list[ColumnElement[bool]]) -> ColumnElement[bool]:

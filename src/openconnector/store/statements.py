@@ -72,7 +72,7 @@ def insert_statements(
         picks = ", ".join([*(f"column{i + 1}" for i in range(len(columns))), *(["?"] * len(shared))])
         return [
             Statement(f"INSERT INTO {table} ({names}) SELECT {picks} FROM ({values})", params)
-            for values, params in _sqlite_values(rows, shared)
+            for values, params in sqlite_values(rows, shared)
         ]
     tail = tuple(shared.values())
     return [Statement(f"COPY {table} ({names}) FROM STDIN", [(*row, *tail) for row in rows], copy=True)]
@@ -107,7 +107,7 @@ def update_statements(
             Statement(
                 f"UPDATE {table} SET {sets} FROM ({values}) AS v WHERE {table}.{key} = v.column1", params
             )
-            for values, params in _sqlite_values(rows, shared)
+            for values, params in sqlite_values(rows, shared)
         ]
     casts = casts or {}
     sets = ", ".join(f"{column} = %s{casts.get(column, '')}" for column in [*columns, *shared])
@@ -121,7 +121,7 @@ def update_statements(
     ]
 
 
-def _sqlite_values(rows: list[tuple[Any, ...]], shared: Mapping[str, Any]) -> Iterator[tuple[str, list[Any]]]:
+def sqlite_values(rows: list[tuple[Any, ...]], shared: Mapping[str, Any]) -> Iterator[tuple[str, list[Any]]]:
     """``VALUES (?, ...), ...`` for as many rows as fit SQLite's parameter limit, and its
     parameters: the ``shared`` values first (the statement's ``?`` before its ``VALUES``
     take them), then the rows'."""

@@ -290,3 +290,38 @@ file_texts = Table(
     Column("error", Text),
     Column("extracted", Timestamp, nullable=False),
 )
+#: The full-text index of objects (``register/fulltext.py``), one row per object. Not a
+#: SQLAlchemy table: on SQLite it is an FTS5 virtual table, on PostgreSQL a ``tsvector``
+#: column in a text search configuration of its own. Migration 0009_search runs these.
+SEARCH_DDL = {
+    "sqlite": [
+        "CREATE VIRTUAL TABLE IF NOT EXISTS object_search USING fts5("
+        "title, body, extra, tokenize = 'unicode61 remove_diacritics 2')",
+        "CREATE TRIGGER IF NOT EXISTS objects_search_delete AFTER DELETE ON objects "
+        "BEGIN DELETE FROM object_search WHERE rowid = old.id; END",
+    ],
+    "postgresql": [
+        "CREATE TABLE IF NOT EXISTS object_search ("
+        "object_id integer PRIMARY KEY, extra text, document tsvector NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS ix_object_search_document ON object_search USING gin (document)",
+        # facet values (register/facets.py): PostgreSQL only, SQLite counts from its expression indexes
+        "CREATE TABLE IF NOT EXISTS object_facets ("
+        "object_id integer NOT NULL, register_id integer NOT NULL, schema_id integer NOT NULL, "
+        "name varchar(190) NOT NULL, value text NOT NULL, published varchar(40))",
+        "CREATE INDEX IF NOT EXISTS ix_object_facets_count "
+        "ON object_facets (register_id, schema_id, name, value, published)",
+        "CREATE INDEX IF NOT EXISTS ix_object_facets_object ON object_facets (object_id)",
+        # Rows go with their object. Not foreign keys: a key is checked row by row on every
+        # insert (six rows per dataset); one statement-level trigger per delete costs less.
+        "CREATE OR REPLACE FUNCTION objects_search_delete() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        "BEGIN DELETE FROM object_search WHERE object_id IN (SELECT id FROM gone); "
+        "DELETE FROM object_facets WHERE object_id IN (SELECT id FROM gone); RETURN NULL; END $$",
+        "DROP TRIGGER IF EXISTS objects_search_delete ON objects",
+        "CREATE TRIGGER objects_search_delete AFTER DELETE ON objects REFERENCING OLD TABLE AS gone "
+        "FOR EACH STATEMENT EXECUTE FUNCTION objects_search_delete()",
+    ],
+}
+#: Tables the full-text index consists of (FTS5 keeps its data in shadow tables of this prefix),
+#: and the facet values' table.
+SEARCH_TABLE_PREFIX = "object_search"
+FACET_TABLE = "object_facets"

@@ -7,14 +7,14 @@ since (a re-fetched document) has a different checksum, so it is extracted
 again and its old text no longer matches in search. Rows go with their file.
 
 Revision ID: 0011_file_text
-Revises: 0008_files
+Revises: 0009_search
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_file_text"
-down_revision = "0008_files"
+down_revision = "0009_search"
 branch_labels = None
 depends_on = None
 
