@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import textwrap
 import time
 
 import pytest
 
 from openconnector import ObjectService
+from openconnector.connector import outbox
 
 PREFIX = "/index.php/apps/openconnector"
 
@@ -77,7 +83,15 @@ def _notify(client, fake_api, actie, pet=3, **headers):
     )
 
 
-def test_a_notification_syncs_exactly_its_record(any_client, any_context, pets_sync, fake_api):
+@pytest.fixture
+def deliverer(any_context):
+    """The outbox deliverer a service runs beside its scheduler (the test settings run none)."""
+    running = outbox.OutboxDeliverer(any_context, poll=0.2).start()
+    yield running
+    running.stop()
+
+
+def test_a_notification_syncs_exactly_its_record(any_client, any_context, pets_sync, fake_api, deliverer):
     key = {"Authorization": "Bearer zgw-secret"}
     answer = _notify(any_client, fake_api, "create", **key)
     assert answer.status_code == 204
@@ -90,6 +104,85 @@ def test_a_notification_syncs_exactly_its_record(any_client, any_context, pets_s
 
     assert _notify(any_client, fake_api, "destroy", **key).status_code == 204
     _wait(lambda: _titles(any_context) == [], "the object deleted")
+
+
+SERVICE = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from fastapi.testclient import TestClient
+    from openconnector.api.app import create_app
+    from openconnector.context import Context
+    from openconnector.store.settings import Settings
+
+    settings = Settings(data_dir=Path(sys.argv[1]), database_url=sys.argv[2] or None,
+                        secret_key="test-secret", admin_password="admin", scheduler=False)
+    client = TestClient(create_app(Context(settings)))
+    answer = client.post("/index.php/apps/openconnector/api/notifications", json={
+        "kanaal": "pets", "resource": "pet", "resourceUrl": sys.argv[3], "actie": "create",
+        "aanmaakdatum": "2026-12-06T12:00:00Z"}, headers={"Authorization": "Bearer zgw-secret"})
+    print(answer.status_code, flush=True)
+    time.sleep(600)  # killed here: answered, never processed by this process
+    """
+)
+
+
+def test_a_notification_answered_before_kill_9_is_processed_after_restart(
+    any_client, any_context, any_settings, pets_sync, fake_api
+):
+    service = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            SERVICE,
+            str(any_settings.data_dir),
+            any_settings.database_url or "",
+            f"{fake_api.url}/api/v3/pet/3",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ},
+    )
+    try:
+        assert service.stdout.readline().strip() == "204"
+    finally:
+        service.send_signal(signal.SIGKILL)
+        service.wait(timeout=30)
+    assert _titles(any_context) == []
+    (queued,) = any_client.get(f"{PREFIX}/api/outbox").json()["results"]
+    assert queued["action"] == "notify" and queued["status"] == "pending"
+    assert queued["synchronizationId"] == pets_sync["id"]
+    assert queued["payload"]["resourceUrl"] == f"{fake_api.url}/api/v3/pet/3"
+    # "restart": the deliverer of the next process finds the queued notification
+    assert outbox.OutboxDeliverer(any_context).deliver_due() == 1
+    assert _titles(any_context) == ["Luna"]
+    assert any_client.get(f"{PREFIX}/api/outbox").json()["total"] == 0
+
+
+def test_a_notification_whose_record_cannot_be_fetched_is_retried(any_client, any_context, pets_sync):
+    from receiver import Receiver  # tests/connector is on sys.path (tests/conftest.py)
+
+    with Receiver() as receiver:
+        receiver.items["7"] = {"id": 7, "name": "Bello"}
+        receiver.down = True
+        answer = any_client.post(
+            f"{PREFIX}/api/notifications",
+            json={"kanaal": "pets", "resourceUrl": f"{receiver.url}/items/7", "actie": "create"},
+            headers={"Authorization": "Bearer zgw-secret"},
+            auth=None,
+        )
+        assert answer.status_code == 204
+        deliverer = outbox.OutboxDeliverer(any_context, backoff=0.01)
+        assert deliverer.deliver_due() == 1
+        (waiting,) = any_client.get(f"{PREFIX}/api/outbox").json()["results"]
+        assert waiting["status"] == "pending" and waiting["attempts"] == 1
+        assert "503" in waiting["lastError"]
+        assert _titles(any_context) == []
+
+        receiver.down = False
+        _wait(lambda: deliverer.deliver_due() == 1, "the retried notification")
+        assert _titles(any_context) == ["Bello"]
+        assert any_client.get(f"{PREFIX}/api/outbox").json()["total"] == 0
 
 
 def test_notifications_need_a_valid_key_or_login(client, context, make_dcat, fake_api):

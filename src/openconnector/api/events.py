@@ -11,12 +11,11 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
-from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from ..connector import outbox
-from ..connector.notifications import check_notification, consumer_for_key, run_quietly
+from ..connector.notifications import NotificationService, check_notification, consumer_for_key
 from ..errors import BadRequest, Unauthorized
 from . import bodies
 from .deps import context_of, json_body, require_user
@@ -48,9 +47,11 @@ def caller(request: Request) -> str:
 )
 async def notification(request: Request) -> Response:
     """A ZGW notification ``{kanaal, resource, resourceUrl, actie, aanmaakdatum, kenmerken?}``:
-    204 at once; the subscribed synchronisations then fetch and write (or delete) that one record."""
+    queued for each subscribed synchronisation (in the database, before the answer), then 204;
+    the outbox deliverer fetches and writes (or deletes) that one record."""
     body = check_notification(await json_body(request))
-    return Response(status_code=204, background=BackgroundTask(run_quietly, context_of(request), body))
+    await run_in_threadpool(NotificationService(context_of(request)).enqueue, body)
+    return Response(status_code=204)
 
 
 @router.post(
