@@ -264,3 +264,80 @@ def test_a_push_synchronisation_made_and_run_over_rest_and_its_failed_event_retr
         # the run already sent it: the retried create found the contract and the same body, so nothing more
         assert [m for m, _, _ in receiver.requests] == ["POST"]
         assert client.get(f"{PREFIX}/api/outbox").json()["total"] == 0
+
+
+def _zgw_token(secret, client_id="zgw-notificaties", **claims):
+    """A token as the ZGW APIs sign them: HS256, ``client_id`` and ``iss`` the client, ``iat``."""
+    import jwt
+
+    payload = {"iss": client_id, "client_id": client_id, "iat": int(time.time()), "user_id": "nrc", **claims}
+    return jwt.encode(payload, secret, algorithm="HS256")
+
+
+def test_a_notification_signed_with_a_consumers_jwt_is_accepted(client, context, make_dcat, fake_api):
+    make_dcat(context)
+    _save(
+        context,
+        "consumer",
+        {
+            "name": "zgw-notificaties",
+            "authorizationType": "jwt",
+            "authorizationConfiguration": {
+                "algorithm": "HS256",
+                "publicKey": "zgw-shared-secret-of-at-least-32-bytes",
+            },
+        },
+    )
+    good = _zgw_token("zgw-shared-secret-of-at-least-32-bytes")
+    assert _notify(client, fake_api, "create", Authorization=f"Bearer {good}").status_code == 204
+
+    refused = {
+        "a wrong secret": (_zgw_token("not-the-secret-but-just-as-long-as-it"), "not valid"),
+        "an expired token": (
+            _zgw_token("zgw-shared-secret-of-at-least-32-bytes", exp=int(time.time()) - 120),
+            "expired",
+        ),
+        "an old token without exp": (
+            _zgw_token("zgw-shared-secret-of-at-least-32-bytes", iat=int(time.time()) - 7200),
+            "expired",
+        ),
+        "an unknown client": (
+            _zgw_token("zgw-shared-secret-of-at-least-32-bytes", client_id="someone-else"),
+            "someone-else",
+        ),
+    }
+    for what, (token, says) in refused.items():
+        answer = _notify(client, fake_api, "create", Authorization=f"Bearer {token}")
+        assert answer.status_code == 401, what
+        assert answer.json()["error"] == "Unauthorized" and says in answer.json()["message"], what
+    # only the accepted notification was queued (no subscriber: nothing to queue at all)
+    assert client.get(f"{PREFIX}/api/outbox").json()["total"] == 0
+
+
+def test_a_notification_signed_with_rs256_is_verified_with_the_consumers_public_key(
+    any_client, any_context, pets_sync, fake_api
+):
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    _save(
+        any_context,
+        "consumer",
+        {
+            "name": "zaken-api",
+            "authorizationType": "jwt",
+            "authorizationConfiguration": {"algorithm": "RS256", "publicKey": public.decode()},
+        },
+    )
+    token = jwt.encode({"iss": "zaken-api", "iat": int(time.time())}, private, algorithm="RS256")
+    assert _notify(any_client, fake_api, "create", Authorization=f"Bearer {token}").status_code == 204
+    (queued,) = any_client.get(f"{PREFIX}/api/outbox").json()["results"]
+    assert queued["action"] == "notify"
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    forged = jwt.encode({"iss": "zaken-api", "iat": int(time.time())}, other, algorithm="RS256")
+    assert _notify(any_client, fake_api, "create", Authorization=f"Bearer {forged}").status_code == 401

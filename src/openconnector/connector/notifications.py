@@ -17,7 +17,6 @@ source that is briefly down is tried again with backoff.
 
 from __future__ import annotations
 
-import hmac
 import logging
 import uuid
 from typing import Any
@@ -28,6 +27,7 @@ from sqlalchemy import delete, select
 from ..context import Context, get_context
 from ..errors import BadRequest, OpenConnectorError
 from ..store import tables as t
+from .consumer_auth import consumer_for_key  # noqa: F401 - its home before consumer_auth.py
 from .entities import EntityService
 from .push import is_push
 
@@ -48,24 +48,6 @@ def check_notification(body: Any) -> dict[str, Any]:
     if body.get("kenmerken") is not None and not isinstance(body["kenmerken"], dict):
         raise BadRequest("kenmerken must be an object", field="kenmerken")
     return body
-
-
-def consumer_for_key(context: Context, given: str) -> str | None:
-    """The name of the consumer whose API key (``authorizationConfiguration.key``/``apiKey``/``token``) is ``given``."""
-    for prefix in ("bearer ", "apikey ", "token "):
-        if given.lower().startswith(prefix):
-            given = given[len(prefix) :].strip()
-    if not given:
-        return None
-    consumers = EntityService("consumer", context)
-    for listed in consumers.list():
-        consumer = consumers.get_with_secrets(listed["uuid"])
-        config = consumer.get("authorizationConfiguration") or {}
-        for field in ("key", "apiKey", "token"):
-            key = config.get(field)
-            if isinstance(key, str) and key and hmac.compare_digest(key.encode(), given.encode()):
-                return str(consumer.get("name") or consumer["uuid"])
-    return None
 
 
 class NotificationFailed(OpenConnectorError):
