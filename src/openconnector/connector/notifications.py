@@ -82,6 +82,40 @@ class NotificationService:
             found.append(sync)
         return found
 
+    def subscriptions(self) -> list[dict[str, Any]]:
+        """Every pull synchronisation with a ``sourceConfig.kanaal``, by kanaal then name, with
+        how many of its notifications wait in the outbox (``queued``) or were parked (``failed``)."""
+        from sqlalchemy import func
+
+        from . import outbox
+        from .sync import _expand_dotted
+
+        o = t.outbox.c
+        with self.context.db.connect() as conn:
+            counts = {
+                (sync_id, status): count
+                for sync_id, status, count in conn.execute(
+                    select(o.synchronization_id, o.status, func.count())
+                    .where(o.action == outbox.NOTIFY)
+                    .group_by(o.synchronization_id, o.status)
+                ).all()
+            }
+        found = []
+        for sync in EntityService("synchronization", self.context).list():
+            config = _expand_dotted(dict(sync.get("sourceConfig") or {}))
+            if is_push(sync) or not config.get("kanaal"):
+                continue
+            found.append(
+                {
+                    "kanaal": str(config["kanaal"]),
+                    "kenmerken": config.get("kenmerken") or {},
+                    "synchronization": sync,
+                    "queued": counts.get((sync["uuid"], outbox.PENDING), 0),
+                    "failed": counts.get((sync["uuid"], outbox.FAILED), 0),
+                }
+            )
+        return sorted(found, key=lambda s: (s["kanaal"], str(s["synchronization"].get("name") or "")))
+
     def enqueue(self, notification: dict[str, Any]) -> int:
         """Queue the notification for each subscribed synchronisation (committed on return);
         returns how many. Rows of one record (its ``resourceUrl``) are processed in order."""
