@@ -69,6 +69,8 @@ class OutboxDeliverer:
         self._pool: ThreadPoolExecutor | None = None
         self._service: Any = None
         self._plans: dict[str, tuple[float, Any]] = {}
+        #: Set while the PostgreSQL listener is listening (tests wait for it).
+        self.listening = threading.Event()
         self.delivered = 0
 
     # -- the thread ----------------------------------------------------------------
@@ -113,6 +115,7 @@ class OutboxDeliverer:
             try:
                 with psycopg.connect(dsn.render_as_string(hide_password=False), autocommit=True) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
+                    self.listening.set()
                     WAKE.set()  # rows may have arrived while nobody listened
                     while not self.stopping.is_set():
                         for _ in conn.notifies(timeout=0.5, stop_after=1):
@@ -120,6 +123,8 @@ class OutboxDeliverer:
             except Exception as exc:  # the server restarted: listen again in a moment
                 log.debug("outbox listener: %s", exc)
                 self.stopping.wait(1.0)
+            finally:
+                self.listening.clear()
 
     # -- one pass ------------------------------------------------------------------
 
@@ -205,7 +210,10 @@ class OutboxDeliverer:
             # A pass holds at most one event per object (``due``), so its events may go out at once.
             if self.workers == 1 or len(rows) == 1:
                 return sum(one(row) for row in rows)
-            if self._pool is None:
+            if self._thread is None:  # one pass called directly: its threads end with it
+                with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="outbox") as pool:
+                    return sum(pool.map(one, rows))
+            if self._pool is None:  # the running deliverer keeps its threads between passes
                 self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="outbox")
             return sum(self._pool.map(one, rows))
 
