@@ -77,6 +77,7 @@ class OutboxDeliverer:
 
     def start(self) -> OutboxDeliverer:
         self.stopping.clear()
+        outbox.RUNNING.add(id(self))
         self._thread = threading.Thread(target=self._loop, name="outbox", daemon=True)
         self._thread.start()
         if not self.context.settings.is_sqlite:
@@ -86,6 +87,7 @@ class OutboxDeliverer:
 
     def stop(self) -> None:
         self.stopping.set()
+        outbox.RUNNING.discard(id(self))
         WAKE.set()
         for thread in (self._thread, self._listener):
             if thread is not None:
