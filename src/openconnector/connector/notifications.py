@@ -30,6 +30,7 @@ from ..store import tables as t
 from .consumer_auth import consumer_for_key  # noqa: F401 - its home before consumer_auth.py
 from .entities import EntityService
 from .push import is_push
+from .redaction import redact_url, source_secrets
 
 log = logging.getLogger("openconnector.notifications")
 
@@ -137,7 +138,8 @@ class NotificationService:
         return self._fetch(sync, notification)
 
     def handle(self, notification: dict[str, Any]) -> list[dict[str, Any]]:
-        """Run the subscribed synchronisations on the announced record; one result per synchronisation."""
+        """Run the subscribed synchronisations on the announced record now, in this thread (not
+        queued: Python callers and tests); one result per synchronisation."""
         results = []
         for sync in self.subscribers(notification):
             try:
@@ -159,16 +161,13 @@ class NotificationService:
 
         service = SynchronizationService(self.context)
         source = service.calls.resolve(sync["sourceId"])
+        shown = redact_url(notification["resourceUrl"], source_secrets(source))  # kept in lastError
         try:
             result = service.calls.call(source, notification["resourceUrl"], "GET")
         except OpenConnectorError as exc:  # unreachable, rate limit exhausted: try again later
-            raise NotificationFailed(
-                f"Fetching {notification['resourceUrl']}: {exc.message}", retryable=True
-            ) from None
+            raise NotificationFailed(f"Fetching {shown}: {exc.message}", retryable=True) from None
         except httpx.HTTPError as exc:
-            raise NotificationFailed(
-                f"Fetching {notification['resourceUrl']}: {type(exc).__name__}: {exc}", retryable=True
-            ) from None
+            raise NotificationFailed(f"Fetching {shown}: {type(exc).__name__}", retryable=True) from None
         if not result.ok:
             status = result.status_code
             raise NotificationFailed(
