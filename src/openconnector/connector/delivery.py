@@ -201,6 +201,8 @@ class OutboxDeliverer:
         }
 
         def one(row: Any) -> int:
+            if self.stopping.is_set() or not self._still_mine(row):
+                return 0
             if row.action == NOTIFY:
                 self._notify(row)
             else:
@@ -218,6 +220,22 @@ class OutboxDeliverer:
             if self._pool is None:  # the running deliverer keeps its threads between passes
                 self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="outbox")
             return sum(self._pool.map(one, rows))
+
+    def _still_mine(self, row: Any) -> bool:
+        """Whether the row's claim holds for the call to come: a row whose turn comes late in
+        a pass of slow calls has its claim renewed first (another process may have taken it
+        when it lapsed; then it is that process's to send)."""
+        now = time.time()
+        if row.claimed_until - now > self.lease / 2:
+            return True
+        o = t.outbox.c
+        with self.context.db.begin() as conn:
+            renewed = conn.execute(
+                update(t.outbox)
+                .where(o.id == row.id, o.claimed_until == row.claimed_until, o.status == PENDING)
+                .values(claimed_until=now + self.lease)
+            ).rowcount
+        return renewed == 1
 
     def _sync_service(self) -> Any:
         from .sync import SynchronizationService
