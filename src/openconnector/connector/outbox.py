@@ -30,12 +30,13 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, event, func, select, update
+from sqlalchemy import Connection, func, select, update
 
 from ..clock import now_iso
 from ..context import Context
 from ..errors import NotFound, OpenConnectorError
 from ..store import tables as t
+from ..store.db import AFTER_COMMIT
 from ..store.ids import row_id
 from ..store.statements import Statement, insert_statements
 from .push import EVENTS, is_push, trigger_events
@@ -55,7 +56,6 @@ _cache: dict[int, tuple[float, dict[tuple[int, int], list[tuple[str, set[str]]]]
 _cache_lock = threading.Lock()
 #: Set when a transaction holding events commits: the deliverers of this process look at once.
 WAKE = threading.Event()
-_listening: set[int] = set()
 #: Deliverers running in this process: while there is one, it is woken by the commit hook
 #: and delivers what this process writes, so other processes need no NOTIFY.
 RUNNING: set[int] = set()
@@ -244,11 +244,12 @@ def any_subscribers(objects: Any, conn: Connection) -> bool:
 
 
 def _wake_on_commit(conn: Connection) -> None:
-    engine = conn.engine
-    if id(engine) not in _listening:
-        _listening.add(id(engine))
-        event.listen(engine, "commit", lambda c: WAKE.set() if c.info.pop("outbox", None) else None)
-    conn.info["outbox"] = True
+    """The deliverers of this process look as soon as ``conn``'s transaction committed
+    (``Database.begin`` runs the callbacks; a transaction not begun there is found at the
+    next poll)."""
+    callbacks = conn.info.setdefault(AFTER_COMMIT, [])
+    if WAKE.set not in callbacks:
+        callbacks.append(WAKE.set)
 
 
 # -- reading and retrying --------------------------------------------------------------------
