@@ -2,7 +2,7 @@
 
 ``POST /items`` stores the body under a new id (``r1``, ``r2``...) and answers
 ``{"data": {"id": ...}}``; ``PUT``/``DELETE /items/{id}`` replace or remove it
-(404 when unknown). ``down = True`` makes every request answer 503, as a
+(404 when unknown), ``GET /items/{id}`` answers it. ``down = True`` makes every request answer 503, as a
 receiver being restarted does. ``requests`` lists ``(method, path, body)``.
 """
 
@@ -55,7 +55,9 @@ class Receiver:
                         receiver.items[made] = body
                         self._answer(201, {"data": {"id": made}})
                     elif len(parts) == 2 and parts[1] in receiver.items:
-                        if self.command == "DELETE":
+                        if self.command == "GET":
+                            self._answer(200, receiver.items[parts[1]])
+                        elif self.command == "DELETE":
                             del receiver.items[parts[1]]
                             self._answer(204)
                         else:

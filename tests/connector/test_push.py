@@ -210,3 +210,22 @@ def test_events_wait_while_a_full_run_of_their_synchronisation_is_busy(context, 
     assert deliverer.deliver_due() == 0 and receiver.requests == []
     locks.release(f"synchronization:{sync['uuid']}", "a-run")
     assert deliverer.deliver_due() == 1 and len(receiver.calls("POST")) == 1
+
+
+def test_a_lapsed_claim_is_renewed_unless_another_deliverer_took_the_event(context, make_dcat, receiver):
+    """A slow pass renews a claim before sending; a claim that another process renewed is left to it."""
+    make_dcat(context)
+    objects, _ = make_push(context, receiver)
+    objects.save_object({"title": "Taken"}, "dcat", "dataset")
+    mine = outbox.OutboxDeliverer(context, lease=0.0)  # every claim has lapsed by the time it is used
+    (row,) = mine.claim()
+    with context.db.begin() as conn:  # meanwhile another process claimed it anew
+        conn.exec_driver_sql("UPDATE outbox SET claimed_until = ?", (time.time() + 60,))
+    assert not mine._still_mine(row)
+    assert receiver.requests == []
+
+    objects.save_object({"title": "Kept"}, "dcat", "dataset")
+    with context.db.begin() as conn:
+        conn.exec_driver_sql("UPDATE outbox SET claimed_until = NULL")
+    assert mine.deliver_due() == 2  # lapsed claims, renewed by nobody else: renewed and sent
+    assert sorted(b["name"] for _, _, b in receiver.calls("POST")) == ["Kept", "Taken"]

@@ -60,3 +60,23 @@ def test_a_register_filled_without_statistics_gets_them_when_the_service_starts(
         assert _has_statistics(reopened)
     finally:
         reopened.close()
+
+
+def test_after_commit_callbacks_run_once_after_a_commit_and_never_after_a_rollback(context):
+    """The outbox wakes its deliverers this way (a SQLAlchemy commit event would slow every write)."""
+    import pytest
+
+    from openconnector.store.db import AFTER_COMMIT
+
+    ran: list[str] = []
+    with context.db.begin() as conn:
+        conn.info.setdefault(AFTER_COMMIT, []).append(lambda: ran.append("committed"))
+        assert ran == []  # not before the commit
+    assert ran == ["committed"]
+
+    with pytest.raises(RuntimeError), context.db.begin() as conn:
+        conn.info.setdefault(AFTER_COMMIT, []).append(lambda: ran.append("rolled back"))
+        raise RuntimeError("the work failed")
+    with context.db.begin():
+        pass  # the next transaction on the same connection does not inherit the callback
+    assert ran == ["committed"]

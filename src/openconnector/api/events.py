@@ -1,8 +1,10 @@
 """Event routes: ZGW notifications and webhooks in, the outbox of push synchronisations out.
 
 ``POST /api/notifications`` and ``POST /api/synchronizations/{id}/webhook`` are called
-by other systems: they accept HTTP Basic credentials of a user or a consumer's API key
-(``Authorization: Bearer <key>``, ``ApiKey <key>`` or ``X-Api-Key``). The outbox
+by other systems: they accept HTTP Basic credentials of a user, a consumer's API key
+(``Authorization: Bearer <key>``, ``ApiKey <key>`` or ``X-Api-Key``) or a JWT signed
+for a consumer (``Authorization: Bearer <jwt>``, ZGW style: ``client_id`` or ``iss``
+names the consumer; ``connector/consumer_auth.py``). The outbox
 routes are for administrators. Mounted before the generic ``/api/{kind}/{id}`` routes.
 """
 
@@ -11,12 +13,12 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
-from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from ..connector import outbox
-from ..connector.notifications import check_notification, consumer_for_key, run_quietly
+from ..connector.consumer_auth import ConsumerRefused, consumer_for_jwt, consumer_for_key, looks_like_jwt
+from ..connector.notifications import NotificationService, check_notification
 from ..errors import BadRequest, Unauthorized
 from . import bodies
 from .deps import context_of, json_body, require_user
@@ -26,12 +28,20 @@ router = APIRouter()
 
 
 def caller(request: Request) -> str:
-    """A user (Basic auth or the UI's session) or a consumer by its API key; 401 otherwise."""
+    """A user (Basic auth or the UI's session), a consumer by its API key or by a JWT it
+    signed; 401 otherwise, saying why."""
     header = request.headers.get("authorization", "")
     key = request.headers.get("x-api-key", "")
     if header[:6].lower() == "basic " or (not header and not key):
         return require_user(request)
-    name = consumer_for_key(context_of(request), key or header)
+    token = header[7:].strip() if header[:7].lower() == "bearer " else ""
+    if not key and token and looks_like_jwt(token):
+        try:
+            name = consumer_for_jwt(context_of(request), token)
+        except ConsumerRefused as exc:
+            raise Unauthorized(exc.reason) from None
+    else:
+        name = consumer_for_key(context_of(request), key or header)
     if name is None:
         raise Unauthorized("Invalid API key")
     request.state.user = name
@@ -48,9 +58,11 @@ def caller(request: Request) -> str:
 )
 async def notification(request: Request) -> Response:
     """A ZGW notification ``{kanaal, resource, resourceUrl, actie, aanmaakdatum, kenmerken?}``:
-    204 at once; the subscribed synchronisations then fetch and write (or delete) that one record."""
+    queued for each subscribed synchronisation (in the database, before the answer), then 204;
+    the outbox deliverer fetches and writes (or deletes) that one record."""
     body = check_notification(await json_body(request))
-    return Response(status_code=204, background=BackgroundTask(run_quietly, context_of(request), body))
+    await run_in_threadpool(NotificationService(context_of(request)).enqueue, body)
+    return Response(status_code=204)
 
 
 @router.post(

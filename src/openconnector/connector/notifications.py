@@ -7,21 +7,30 @@ notification's) on that one record: fetched from ``resourceUrl`` through the
 synchronisation's source (its authentication applies), then mapped and written
 like a full run's page, with the same contracts; ``actie: destroy`` deletes the
 object the record became. A generic webhook gives the records itself.
+
+A notification is queued before it is answered (:meth:`NotificationService.enqueue`:
+one outbox row per subscribed synchronisation, ``connector/outbox.py``) and processed
+by the outbox deliverer (:meth:`NotificationService.process`), so one that arrives
+just before the service stops or crashes is processed after the restart, and a
+source that is briefly down is tried again with backoff.
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
+import uuid
 from typing import Any
 
+import httpx
 from sqlalchemy import delete, select
 
 from ..context import Context, get_context
-from ..errors import BadRequest, Conflict, OpenConnectorError
+from ..errors import BadRequest, OpenConnectorError
 from ..store import tables as t
+from .consumer_auth import consumer_for_key  # noqa: F401 - its home before consumer_auth.py
 from .entities import EntityService
 from .push import is_push
+from .redaction import redact_url, source_secrets
 
 log = logging.getLogger("openconnector.notifications")
 
@@ -42,22 +51,14 @@ def check_notification(body: Any) -> dict[str, Any]:
     return body
 
 
-def consumer_for_key(context: Context, given: str) -> str | None:
-    """The name of the consumer whose API key (``authorizationConfiguration.key``/``apiKey``/``token``) is ``given``."""
-    for prefix in ("bearer ", "apikey ", "token "):
-        if given.lower().startswith(prefix):
-            given = given[len(prefix) :].strip()
-    if not given:
-        return None
-    consumers = EntityService("consumer", context)
-    for listed in consumers.list():
-        consumer = consumers.get_with_secrets(listed["uuid"])
-        config = consumer.get("authorizationConfiguration") or {}
-        for field in ("key", "apiKey", "token"):
-            key = config.get(field)
-            if isinstance(key, str) and key and hmac.compare_digest(key.encode(), given.encode()):
-                return str(consumer.get("name") or consumer["uuid"])
-    return None
+class NotificationFailed(OpenConnectorError):
+    """Fetching the announced record failed; ``retryable`` for 5xx, 429, 408 and transport errors."""
+
+    status = 502
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class NotificationService:
@@ -82,8 +83,63 @@ class NotificationService:
             found.append(sync)
         return found
 
+    def subscriptions(self) -> list[dict[str, Any]]:
+        """Every pull synchronisation with a ``sourceConfig.kanaal``, by kanaal then name, with
+        how many of its notifications wait in the outbox (``queued``) or were parked (``failed``)."""
+        from sqlalchemy import func
+
+        from . import outbox
+        from .sync import _expand_dotted
+
+        o = t.outbox.c
+        with self.context.db.connect() as conn:
+            counts = {
+                (sync_id, status): count
+                for sync_id, status, count in conn.execute(
+                    select(o.synchronization_id, o.status, func.count())
+                    .where(o.action == outbox.NOTIFY)
+                    .group_by(o.synchronization_id, o.status)
+                ).all()
+            }
+        found = []
+        for sync in EntityService("synchronization", self.context).list():
+            config = _expand_dotted(dict(sync.get("sourceConfig") or {}))
+            if is_push(sync) or not config.get("kanaal"):
+                continue
+            found.append(
+                {
+                    "kanaal": str(config["kanaal"]),
+                    "kenmerken": config.get("kenmerken") or {},
+                    "synchronization": sync,
+                    "queued": counts.get((sync["uuid"], outbox.PENDING), 0),
+                    "failed": counts.get((sync["uuid"], outbox.FAILED), 0),
+                }
+            )
+        return sorted(found, key=lambda s: (s["kanaal"], str(s["synchronization"].get("name") or "")))
+
+    def enqueue(self, notification: dict[str, Any]) -> int:
+        """Queue the notification for each subscribed synchronisation (committed on return);
+        returns how many. Rows of one record (its ``resourceUrl``) are processed in order."""
+        from . import outbox
+
+        key = str(uuid.uuid5(uuid.NAMESPACE_URL, notification["resourceUrl"]))
+        subscribers = self.subscribers(notification)
+        with self.context.db.begin() as conn:
+            return outbox.queue(conn, [(sync["uuid"], key, notification) for sync in subscribers])
+
+    def process(self, sync_id: str, notification: dict[str, Any]) -> dict[str, Any]:
+        """One queued notification for one synchronisation: its log, or ``{deleted}`` for a destroy.
+
+        Raises :class:`NotificationFailed` (retryable or not), ``Conflict`` when a run of the
+        synchronisation stays busy, ``NotFound`` when the synchronisation was removed."""
+        sync = EntityService("synchronization", self.context).get(sync_id)
+        if notification["actie"].lower() == "destroy":
+            return {"deleted": self._destroy(sync, notification)}
+        return self._fetch(sync, notification)
+
     def handle(self, notification: dict[str, Any]) -> list[dict[str, Any]]:
-        """Run the subscribed synchronisations on the announced record; one result per synchronisation."""
+        """Run the subscribed synchronisations on the announced record now, in this thread (not
+        queued: Python callers and tests); one result per synchronisation."""
         results = []
         for sync in self.subscribers(notification):
             try:
@@ -105,11 +161,26 @@ class NotificationService:
 
         service = SynchronizationService(self.context)
         source = service.calls.resolve(sync["sourceId"])
-        result = service.calls.call(source, notification["resourceUrl"], "GET")
+        shown = redact_url(notification["resourceUrl"], source_secrets(source))  # kept in lastError
+        try:
+            result = service.calls.call(source, notification["resourceUrl"], "GET")
+        except OpenConnectorError as exc:  # unreachable, rate limit exhausted: try again later
+            raise NotificationFailed(f"Fetching {shown}: {exc.message}", retryable=True) from None
+        except httpx.HTTPError as exc:
+            raise NotificationFailed(f"Fetching {shown}: {type(exc).__name__}", retryable=True) from None
         if not result.ok:
-            raise BadRequest(f"Fetching {result.url} answered {result.status_code} {result.status_message}")
-        record = result.json()
-        return service.synchronize(sync, records=[record], wait=60.0)
+            status = result.status_code
+            raise NotificationFailed(
+                f"Fetching {result.url} answered {status} {result.status_message}",
+                retryable=status in (408, 429) or status >= 500,
+            )
+        try:
+            record = result.json()
+        except ValueError:
+            raise NotificationFailed(f"Fetching {result.url} did not answer JSON", retryable=False) from None
+        if not isinstance(record, dict):
+            raise NotificationFailed(f"Fetching {result.url} did not answer a JSON object", retryable=False)
+        return service.synchronize(sync, records=[record], wait=5.0)
 
     def _destroy(self, sync: dict[str, Any], notification: dict[str, Any]) -> int:
         """Delete the object the destroyed record became (its origin id: the URL or its last part)."""
@@ -129,13 +200,3 @@ class NotificationService:
             deleted = ObjectService(self.context).delete_objects([r.target_id for r in rows], conn=conn)
             conn.execute(delete(t.contracts).where(c.id.in_([r.id for r in rows])))
         return deleted
-
-
-def run_quietly(context: Context, notification: dict[str, Any]) -> None:
-    """Handle a notification after it was answered (a background task): failures only logged."""
-    try:
-        NotificationService(context).handle(notification)
-    except Conflict:
-        log.warning("notification for %s: the synchronisation stayed busy", notification.get("resourceUrl"))
-    except Exception:
-        log.exception("notification for %s failed", notification.get("resourceUrl"))

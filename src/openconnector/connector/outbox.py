@@ -15,6 +15,11 @@ earlier pending event of the same object and synchronisation is not delivered.
 A row is claimed for a minute before it is sent, so several processes can
 deliver side by side. A parked (failed) event does not hold back later ones:
 they carry the object's latest state, which is what the receiver should have.
+
+The same table queues incoming notifications (``action: notify``, the notification
+as ``payload``, one row per subscribed synchronisation; ``connector/notifications.py``):
+written before the notification is answered, they survive a stop or crash like events.
+Delivery is in ``connector/delivery.py``.
 """
 
 from __future__ import annotations
@@ -23,31 +28,41 @@ import logging
 import threading
 import time
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from sqlalchemy import Connection, delete, event, exists, func, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import Connection, func, select, update
 
-from ..clock import iso, now_iso, utcnow
+from ..clock import now_iso
 from ..context import Context
 from ..errors import NotFound, OpenConnectorError
 from ..store import tables as t
+from ..store.db import AFTER_COMMIT
 from ..store.ids import row_id
 from ..store.statements import Statement, insert_statements
-from .mapping import MappingError
-from .push import EVENTS, PushFailed, is_push, trigger_events
+from .push import EVENTS, is_push, trigger_events
 
 log = logging.getLogger("openconnector.outbox")
 
 PENDING, FAILED = "pending", "failed"
+#: The action of a queued notification (the others are the object events of ``EVENTS``).
+NOTIFY = "notify"
+#: PostgreSQL channel notified in every transaction that writes rows: deliverers in other
+#: processes wake at its commit (``LISTEN``) instead of at their next poll.
+CHANNEL = "openconnector_outbox"
+_NOTIFY_SQL = f"SELECT pg_notify('{CHANNEL}', '')"
 #: How long the list of push synchronisations per schema is trusted (other processes may change it).
 CACHE_SECONDS = 2.0
 _cache: dict[int, tuple[float, dict[tuple[int, int], list[tuple[str, set[str]]]]]] = {}
 _cache_lock = threading.Lock()
 #: Set when a transaction holding events commits: the deliverers of this process look at once.
 WAKE = threading.Event()
-_listening: set[int] = set()
+#: Deliverers running in this process: while there is one, it is woken by the commit hook
+#: and delivers what this process writes, so other processes need no NOTIFY.
+RUNNING: set[int] = set()
+
+
+def _notify_others(conn: Connection) -> bool:
+    return conn.dialect.name != "sqlite" and not RUNNING
 
 
 def forget() -> None:
@@ -101,16 +116,38 @@ def record(
     """Write the outbox rows for ``events`` (object uuid, action) in ``conn``'s transaction."""
     rows = _rows(objects, conn, register, schema, events)
     if rows:
+        _insert(conn, rows)
+    return len(rows)
+
+
+def _insert(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Write outbox rows in ``conn``'s transaction; deliverers wake when it commits."""
+    if "payload" in rows[0]:  # queued notifications: few, and their JSON needs the column's type
+        conn.execute(t.outbox.insert(), rows)
+        if _notify_others(conn):
+            conn.exec_driver_sql(_NOTIFY_SQL)
+        _wake_on_commit(conn)
+        return
+    values = [tuple(r[c] for c in _COLUMNS) for r in rows]
+    if not _notify_others(conn):
         # straight to the driver: compiling a Core insert per save cost a third of a small write
         mark = "?" if conn.dialect.name == "sqlite" else "%s"
         conn.exec_driver_sql(
             f"INSERT INTO outbox ({', '.join(_COLUMNS)}) VALUES ({', '.join([mark] * len(_COLUMNS))})",
-            [tuple(r[c] for c in _COLUMNS) for r in rows]
-            if len(rows) > 1
-            else tuple(rows[0][c] for c in _COLUMNS),
+            values if len(values) > 1 else values[0],
         )
-        _wake_on_commit(conn)
-    return len(rows)
+    else:
+        # PostgreSQL, no deliverer here: the rows and a NOTIFY for the deliverers of other
+        # processes (workers) in one round trip; the notification is sent at commit
+        marks = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
+        for start in range(0, len(values), 1000):
+            chunk = values[start : start + 1000]
+            conn.exec_driver_sql(
+                f"WITH added AS (INSERT INTO outbox ({', '.join(_COLUMNS)}) VALUES "
+                f"{', '.join([marks] * len(chunk))} RETURNING 1) {_NOTIFY_SQL}",
+                tuple(v for row in chunk for v in row),
+            )
+    _wake_on_commit(conn)
 
 
 _COLUMNS = (
@@ -139,9 +176,12 @@ def statements(
     WAKE.set()  # the page commits in a moment; a deliverer polling finds it then at the latest
     columns = ("synchronization_id", "object_id", "action")
     shared = {k: v for k, v in rows[0].items() if k not in columns}
-    return insert_statements(
+    written = insert_statements(
         conn.dialect.name, "outbox", columns, [tuple(r[c] for c in columns) for r in rows], shared=shared
     )
+    if _notify_others(conn):
+        written.append(Statement(_NOTIFY_SQL, ()))
+    return written
 
 
 def _rows(
@@ -175,17 +215,41 @@ def _rows(
     ]
 
 
+def queue(conn: Connection, items: Iterable[tuple[str, str, dict[str, Any]]]) -> int:
+    """Queue notifications: (synchronisation uuid, record key, notification), in ``conn``'s
+    transaction. The record key (at most 36 characters) keeps them in order per record."""
+    now, stamp = time.time(), now_iso()
+    rows = [
+        {
+            "synchronization_id": sync_id,
+            "object_id": key,
+            "action": NOTIFY,
+            "status": PENDING,
+            "attempts": 0,
+            "next_attempt": now,
+            "created": stamp,
+            "updated": stamp,
+            "payload": payload,
+        }
+        for sync_id, key, payload in items
+    ]
+    if rows:
+        _insert(conn, rows)
+    return len(rows)
+
+
 def any_subscribers(objects: Any, conn: Connection) -> bool:
     """Whether any schema has push synchronisations (a delete by uuid only looks its objects up then)."""
     return bool(_targets(objects, conn))
 
 
 def _wake_on_commit(conn: Connection) -> None:
-    engine = conn.engine
-    if id(engine) not in _listening:
-        _listening.add(id(engine))
-        event.listen(engine, "commit", lambda c: WAKE.set() if c.info.pop("outbox", None) else None)
-    conn.info["outbox"] = True
+    """The deliverers of this process look as soon as ``conn``'s transaction committed
+    (``Database.begin`` runs the callbacks; a transaction not begun there is found at the
+    next poll)."""
+    callbacks = conn.info.setdefault(AFTER_COMMIT, [])
+    if WAKE.set not in callbacks:
+        callbacks.append(WAKE.set)
 
 
 # -- reading and retrying --------------------------------------------------------------------
@@ -201,6 +265,7 @@ def to_wire(row: Any) -> dict[str, Any]:
         "attempts": row.attempts,
         "nextAttempt": row.next_attempt,
         "lastError": row.last_error,
+        "payload": row.payload if row.action == NOTIFY else None,
         "created": row.created,
         "updated": row.updated,
     }
@@ -246,207 +311,7 @@ def retry(context: Context, event_id: int | str | None = None) -> int:
     return count
 
 
-# -- delivering -----------------------------------------------------------------------------
+# the deliverer lives in its own module; ``outbox.OutboxDeliverer`` stays the short name
+from .delivery import OutboxDeliverer  # noqa: E402
 
-
-class OutboxDeliverer:
-    """Sends due outbox events; ``deliver_due()`` once, or ``start()`` a thread that keeps at it."""
-
-    def __init__(
-        self,
-        context: Context,
-        *,
-        backoff: float = 1.0,
-        backoff_max: float = 300.0,
-        max_attempts: int = 10,
-        poll: float = 1.0,
-        batch: int = 100,
-        lease: float = 60.0,
-        workers: int = 4,
-    ) -> None:
-        self.context = context
-        self.workers = max(1, workers)
-        self.backoff = backoff
-        self.backoff_max = backoff_max
-        self.max_attempts = max_attempts
-        self.poll = poll
-        self.batch = batch
-        self.lease = lease
-        self.stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.delivered = 0
-
-    def start(self) -> OutboxDeliverer:
-        self._thread = threading.Thread(target=self._loop, name="outbox", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.stopping.set()
-        WAKE.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def _loop(self) -> None:
-        from .. import shutdown
-
-        while not self.stopping.is_set() and not shutdown.requested():
-            try:
-                if self.deliver_due():
-                    continue  # there may be more
-            except Exception:  # the database may be briefly away: keep going
-                log.exception("outbox delivery failed")
-            WAKE.wait(self.poll)
-            WAKE.clear()
-
-    def due(self, conn: Connection) -> list[Any]:
-        now = time.time()
-        o = t.outbox.c
-        earlier = aliased(t.outbox)
-        blocked = exists().where(
-            earlier.c.synchronization_id == o.synchronization_id,
-            earlier.c.object_id == o.object_id,
-            earlier.c.status == PENDING,
-            earlier.c.id < o.id,
-        )
-        return conn.execute(
-            select(t.outbox)
-            .where(
-                o.status == PENDING,
-                o.next_attempt <= now,
-                (o.claimed_until.is_(None)) | (o.claimed_until < now),
-                ~blocked,
-            )
-            .order_by(o.id)
-            .limit(self.batch)
-        ).all()
-
-    def deliver_due(self) -> int:
-        """One pass over the due events; returns how many were handled (sent, skipped or parked)."""
-        from .push import Pusher
-        from .sync import SynchronizationService
-
-        with self.context.db.connect() as conn:
-            rows = self.due(conn)
-            if rows:
-                # A full run of a synchronisation sends every object itself: its events wait for
-                # the run's end, so an object is never sent by both at once (no double create).
-                names = {f"synchronization:{r.synchronization_id}" for r in rows}
-                busy = set(
-                    conn.execute(
-                        select(t.locks.c.name).where(
-                            t.locks.c.name.in_(names), t.locks.c.expires > iso(utcnow())
-                        )
-                    ).scalars()
-                )
-                rows = [r for r in rows if f"synchronization:{r.synchronization_id}" not in busy]
-        if not rows:
-            return 0
-        service = SynchronizationService(self.context)
-        pusher = Pusher(service)
-        plans: dict[str, Any] = {}
-        for row in rows:  # plans first, so the threads below share them
-            if row.synchronization_id not in plans:
-                plans[row.synchronization_id] = self._plan(row.synchronization_id, pusher, service)
-
-        def one(row: Any) -> int:
-            if self.stopping.is_set() or not self._claim(row):
-                return 0
-            self._deliver(row, pusher, service, plans)
-            return 1
-
-        # A pass holds at most one event per object (``due``), so its events may go out at once.
-        if self.workers == 1 or len(rows) == 1:
-            return sum(one(row) for row in rows)
-        with ThreadPoolExecutor(
-            max_workers=min(self.workers, len(rows)), thread_name_prefix="outbox"
-        ) as pool:
-            return sum(pool.map(one, rows))
-
-    def _plan(self, sync_id: str, pusher: Any, service: Any) -> Any:
-        """The synchronisation's push plan; None when it was removed or no longer pushes;
-        the error when it cannot be planned (its events are parked with that reason)."""
-        try:
-            sync = service.entities.get(sync_id)
-        except NotFound:
-            return None
-        if not is_push(sync):
-            return None
-        try:
-            return pusher.plan(sync)
-        except OpenConnectorError as exc:
-            return exc
-
-    def _claim(self, row: Any) -> bool:
-        now = time.time()
-        o = t.outbox.c
-        with self.context.db.begin() as conn:
-            return (
-                conn.execute(
-                    update(t.outbox)
-                    .where(
-                        o.id == row.id,
-                        o.status == PENDING,
-                        (o.claimed_until.is_(None)) | (o.claimed_until < now),
-                    )
-                    .values(claimed_until=now + self.lease)
-                ).rowcount
-                == 1
-            )
-
-    def _deliver(self, row: Any, pusher: Any, service: Any, plans: dict[str, Any]) -> None:
-        plan = plans.get(row.synchronization_id)
-        if plan is None:
-            self._done(row)  # the synchronisation was removed or no longer pushes: nothing to deliver
-            return
-        if isinstance(plan, OpenConnectorError):
-            self._failed(row, plan.message, retryable=False)
-            return
-        try:
-            obj = None
-            if row.action != "delete":
-                try:
-                    obj = service.objects.find(row.object_id)
-                except NotFound:
-                    self._done(row)  # deleted since: its delete event follows
-                    return
-            pusher.send(plan, row.object_id, obj)
-        except PushFailed as exc:
-            self._failed(row, exc.message, exc.retryable)
-            return
-        except (MappingError, OpenConnectorError) as exc:
-            self._failed(row, exc.message, retryable=False)
-            return
-        except Exception as exc:  # a bug: park the event rather than retry it for ever
-            log.exception("outbox event %s could not be delivered", row.id)
-            self._failed(row, f"Unexpected error: {type(exc).__name__}: {exc}", retryable=False)
-            return
-        self._done(row)
-
-    def _done(self, row: Any) -> None:
-        with self.context.db.begin() as conn:
-            conn.execute(delete(t.outbox).where(t.outbox.c.id == row.id))
-        self.delivered += 1
-
-    def _failed(self, row: Any, message: str, retryable: bool) -> None:
-        attempts = row.attempts + 1
-        park = not retryable or attempts >= self.max_attempts
-        delay = min(self.backoff_max, self.backoff * 2 ** (attempts - 1))
-        with self.context.db.begin() as conn:
-            conn.execute(
-                update(t.outbox)
-                .where(t.outbox.c.id == row.id)
-                .values(
-                    status=FAILED if park else PENDING,
-                    attempts=attempts,
-                    next_attempt=time.time() + delay,
-                    claimed_until=None,
-                    last_error=message[:2000],
-                    updated=now_iso(),
-                )
-            )
-        if park:
-            log.warning("outbox event %s parked as failed after %d attempt(s): %s", row.id, attempts, message)
-
-
-__all__ = ["EVENTS", "OutboxDeliverer", "list_events", "record", "retry"]
+__all__ = ["EVENTS", "NOTIFY", "OutboxDeliverer", "list_events", "queue", "record", "retry"]

@@ -41,7 +41,8 @@ def outbox_list(
             str(e["id"]),
             e["status"],
             e["action"],
-            e["objectId"],
+            # a queued notification names its record; an object event the object
+            (e["payload"] or {}).get("resourceUrl") or e["objectId"],
             e["synchronizationId"],
             str(e["attempts"]),
             (e["lastError"] or "")[:80],

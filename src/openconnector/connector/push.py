@@ -19,9 +19,10 @@ source's authentication, call logs and redaction apply. A full run
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from ..clock import now_iso
 from ..errors import BadRequest, NotFound, OpenConnectorError
@@ -151,10 +152,13 @@ class Pusher:
         test: bool = False,
         force: bool = False,
         preview: list[dict[str, Any]] | None = None,
+        finish: Callable[[Connection], None] | None = None,
     ) -> str:
         """Send one object (``obj`` None: it was deleted); returns what happened:
         ``created``, ``updated``, ``deleted``, ``skipped`` or ``invalid``.
 
+        ``finish`` runs in the transaction that saves the contract after a call (the
+        outbox deletes the delivered event there: one commit per event, not two).
         Raises :class:`PushFailed` when the remote API refuses or cannot be reached.
         """
         sync_id = plan["sync"]["uuid"]
@@ -167,7 +171,7 @@ class Pusher:
         if obj is None:
             if contract is None or not contract.target_id:
                 return "skipped"
-            return self._delete(plan, contract, test, preview)
+            return self._delete(plan, contract, test, preview, finish)
         if plan["conditions"] is not None:
             from .sync import _conditions_hold
 
@@ -191,17 +195,21 @@ class Pusher:
                 return _preview(preview, "updated", method, url, body)
             result = self._call(plan, url, method, body, allow_missing=True)
             if result is not None:
-                self._keep(contract, object_id, sync_id, body_hash, plan, contract.target_id, "update")
+                self._keep(
+                    contract, object_id, sync_id, body_hash, plan, contract.target_id, "update", finish
+                )
                 return "updated"
             # the remote record is gone: create it afresh below
         if test:
             return _preview(preview, "created", "POST", plan["endpoint"], body)
         result = self._call(plan, plan["endpoint"], "POST", body)
         remote_id = self._remote_id(plan, result, body)
-        self._keep(contract, object_id, sync_id, body_hash, plan, remote_id, "create")
+        self._keep(contract, object_id, sync_id, body_hash, plan, remote_id, "create", finish)
         return "created"
 
-    def _delete(self, plan: dict[str, Any], contract: Any, test: bool, preview: list | None) -> str:
+    def _delete(
+        self, plan: dict[str, Any], contract: Any, test: bool, preview: list | None, finish: Any = None
+    ) -> str:
         config = plan["config"]
         method = str(config.get("deleteMethod") or "DELETE").upper()
         url = _address(config.get("deleteEndpoint"), plan["endpoint"], contract.target_id)
@@ -210,6 +218,8 @@ class Pusher:
         self._call(plan, url, method, None, allow_missing=True)  # already gone remotely is fine
         with self.db.begin() as conn:
             conn.execute(delete(t.contracts).where(t.contracts.c.id == contract.id))
+            if finish is not None:
+                finish(conn)
         return "deleted"
 
     def _call(
@@ -271,6 +281,7 @@ class Pusher:
         plan: dict[str, Any],
         remote_id: str,
         action: str,
+        finish: Callable[[Connection], None] | None = None,
     ) -> None:
         now = now_iso()
         values = {
@@ -297,6 +308,8 @@ class Pusher:
                 )
             else:
                 conn.execute(update(t.contracts).where(t.contracts.c.id == contract.id).values(**values))
+            if finish is not None:
+                finish(conn)
 
     # -- a full run ----------------------------------------------------------------
 

@@ -1,5 +1,6 @@
-"""Logs: calls to sources, synchronisation runs and jobs, with filters and paging; and the
-outbox of push synchronisations (events pending or parked as failed, with a retry button)."""
+"""Logs: calls to sources, synchronisation runs and jobs, with filters and paging; the
+outbox of push synchronisations and queued notifications (pending or parked as failed,
+with a retry button); and the notification subscriptions (synchronisations per kanaal)."""
 
 from __future__ import annotations
 
@@ -17,13 +18,20 @@ from .templating import render
 
 router = page_router()
 
-KINDS = (("calls", "Calls"), ("runs", "Runs"), ("jobs", "Jobs"), ("outbox", "Outbox"))
+KINDS = (
+    ("calls", "Calls"),
+    ("runs", "Runs"),
+    ("jobs", "Jobs"),
+    ("outbox", "Outbox"),
+    ("notifications", "Notifications"),
+)
 #: Filters each kind accepts, as the log service names them.
 FILTERS = {
     "calls": ("source_id", "status_code", "date_from", "date_to"),
     "runs": ("synchronization_id", "status", "date_from", "date_to"),
     "jobs": ("job_id", "level", "date_from", "date_to"),
     "outbox": ("status",),
+    "notifications": (),
 }
 PAGE_SIZE = 25
 
@@ -35,6 +43,11 @@ def _names(context: Any, kind: str, key: str) -> list[tuple[str, str]]:
 def _load(request: Request, kind: str, filters: dict[str, str], page: int) -> dict[str, Any]:
     from ..connector.logs import LogService
 
+    if kind == "notifications":
+        from ..connector.notifications import NotificationService
+
+        found = NotificationService(context_of(request)).subscriptions()
+        return {"results": found, "total": len(found), "page": 1, "pages": 1}
     if kind == "outbox":
         from ..connector import outbox
 

@@ -1,7 +1,16 @@
-"""Synchronisations: list with the last run, add, wire source/mapping/target, run, schedule."""
+"""Synchronisations: list with the last run, add, wire source/mapping/target, run, schedule.
+
+One form for both directions: a pull (``sourceType`` api/json → ``targetType``
+register/schema) reads the source and writes objects of the register/schema; a push
+(``sourceType`` register/schema → ``targetType`` api, ``connector/push.py``) sends the
+objects of the register/schema to the chosen target source. The register and schema
+selects name the objects in both; the push fieldset holds ``targetConfig`` and
+``triggerOnlyOnEvents``; the notification fields ``sourceConfig.kanaal``/``kenmerken``.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import Request
@@ -12,7 +21,7 @@ from ..connector.entities import EntityService
 from ..errors import NotFound, OpenConnectorError
 from ..register.registers import RegisterService
 from .entity_pages import Column, EntityPages, Field
-from .forms import check_choice, check_int, check_name, only_errors, service_errors
+from .forms import check_choice, check_int, check_name, only_errors, parse_json, service_errors
 from .pages import (
     context_of,
     entities,
@@ -28,8 +37,21 @@ _HEX = frozenset("0123456789abcdef")
 
 router = page_router()
 
-SOURCE_TYPES = ("api", "json")
-TARGET_TYPES = ("register/schema",)
+PUSH = "register/schema"
+SOURCE_TYPES = ("api", "json", PUSH)
+TARGET_TYPES = ("register/schema", "api")
+EVENTS = ("create", "update", "delete")
+UPDATE_METHODS = ("PUT", "PATCH", "POST")
+DELETE_METHODS = ("DELETE", "POST", "PATCH", "PUT")
+#: The push form's fields → their key in ``targetConfig``.
+PUSH_CONFIG = {
+    "pushEndpoint": "endpoint",
+    "pushIdPosition": "idPosition",
+    "updateEndpoint": "updateEndpoint",
+    "updateMethod": "updateMethod",
+    "deleteEndpoint": "deleteEndpoint",
+    "deleteMethod": "deleteMethod",
+}
 
 
 def _service(request: Request) -> EntityService:
@@ -120,19 +142,33 @@ def _target_values(context: Any, target_id: Any) -> tuple[str, str]:
     return str(register["id"]), str(schema["id"]) if schema else ""
 
 
+def _is_push(sync: dict[str, Any]) -> bool:
+    return str(sync.get("sourceType") or "").lower() == PUSH
+
+
 def _values(request: Request, sync: dict[str, Any]) -> dict[str, Any]:
-    """The form's values for a stored synchronisation (references shown as option values)."""
+    """The form's values for a stored synchronisation (references shown as option values).
+
+    ``register``/``schema`` are the objects' register and schema in both directions (a
+    pull's ``targetId``, a push's ``sourceId``); ``sourceId`` is the source a pull reads,
+    ``targetSource`` the one a push sends to."""
     context = context_of(request)
     config = sync.get("sourceConfig") or {}
-    register_id, schema_id = _target_values(context, sync.get("targetId"))
-    source = _resolve("source", context, sync.get("sourceId"))
+    target_config = sync.get("targetConfig") or {}
+    push = _is_push(sync)
+    register_id, schema_id = _target_values(context, sync.get("sourceId" if push else "targetId"))
+    source = None if push else _resolve("source", context, sync.get("sourceId"))
+    target = _resolve("source", context, sync.get("targetId")) if push else None
     mapping = _resolve("mapping", context, sync.get("sourceTargetMapping"))
+    kenmerken = config.get("kenmerken")
+    events = _events(sync.get("triggerOnlyOnEvents"))
     return {
         "name": sync.get("name") or "",
         "description": sync.get("description") or "",
         "sourceType": sync.get("sourceType") or "api",
         "targetType": sync.get("targetType") or "register/schema",
-        "sourceId": source["uuid"] if source else str(sync.get("sourceId") or ""),
+        "sourceId": "" if push else source["uuid"] if source else str(sync.get("sourceId") or ""),
+        "targetSource": "" if not push else target["uuid"] if target else str(sync.get("targetId") or ""),
         "sourceTargetMapping": mapping["uuid"] if mapping else str(sync.get("sourceTargetMapping") or ""),
         "register": register_id,
         "schema": schema_id,
@@ -141,7 +177,18 @@ def _values(request: Request, sync: dict[str, Any]) -> dict[str, Any]:
         "idPosition": config.get("idPosition") or "",
         "usesPagination": str(config.get("usesPagination", True)).lower() not in ("false", "0", ""),
         "maxPages": config.get("maxPages") or "",
+        "kanaal": str(config.get("kanaal") or ""),
+        "kenmerken": json.dumps(kenmerken, ensure_ascii=False) if kenmerken not in (None, "", {}) else "",
+        **{field: str(target_config.get(key) or "") for field, key in PUSH_CONFIG.items()},
+        **{f"event_{e}": e in events for e in EVENTS},
     }
+
+
+def _events(raw: Any) -> set[str]:
+    """The events a push reacts to, as ``connector/push.py`` reads ``triggerOnlyOnEvents``."""
+    from ..connector.push import trigger_events
+
+    return trigger_events({"triggerOnlyOnEvents": raw})
 
 
 def _choices(request: Request, register: str, stored: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -164,6 +211,8 @@ def _choices(request: Request, register: str, stored: dict[str, Any] | None = No
         "schemas": _schema_options(registers, register),
         "source_types": [(t, t) for t in SOURCE_TYPES],
         "target_types": [(t, t) for t in TARGET_TYPES],
+        "update_methods": [(m, m) for m in UPDATE_METHODS],
+        "delete_methods": [(m, m) for m in DELETE_METHODS],
     }
     for field, key in _STORED_OPTIONS:
         value = str((stored or {}).get(field) or "")
@@ -177,13 +226,16 @@ def _choices(request: Request, register: str, stored: dict[str, Any] | None = No
 #: Form field → the options it is chosen from.
 _STORED_OPTIONS = (
     ("sourceId", "sources"),
+    ("targetSource", "sources"),
     ("sourceTargetMapping", "mappings"),
     ("register", "registers"),
     ("schema", "schemas"),
     ("sourceType", "source_types"),
     ("targetType", "target_types"),
+    ("updateMethod", "update_methods"),
+    ("deleteMethod", "delete_methods"),
 )
-_TYPE_KEYS = ("source_types", "target_types")
+_TYPE_KEYS = ("source_types", "target_types", "update_methods", "delete_methods")
 
 
 def _schema_options(registers: RegisterService, register: str) -> list[tuple[str, str]]:
@@ -290,9 +342,10 @@ def _read_form(
 
     ``stored`` is the form as the stored synchronisation fills it: a reference the
     user left as it was is written back exactly as stored (``targetId: "dcat/dataset"``
-    stays a slug pair, a numeric ``sourceId`` stays numeric).
+    stays a slug pair, a numeric ``sourceId`` stays numeric), and so are the push
+    events when the same ones are ticked (an absent ``triggerOnlyOnEvents`` stays absent).
     """
-    values = {
+    values: dict[str, Any] = {
         k: form.get(k, "")
         for k in (
             "name",
@@ -300,6 +353,7 @@ def _read_form(
             "sourceType",
             "targetType",
             "sourceId",
+            "targetSource",
             "sourceTargetMapping",
             "register",
             "schema",
@@ -307,9 +361,16 @@ def _read_form(
             "resultsPosition",
             "idPosition",
             "maxPages",
+            "kanaal",
+            "kenmerken",
+            *PUSH_CONFIG,
         )
     }
     values["usesPagination"] = bool(form.get("usesPagination"))
+    for event in EVENTS:
+        values[f"event_{event}"] = bool(form.get(f"event_{event}"))
+    push = values["sourceType"] == PUSH
+    was_push = _is_push(sync)
 
     def offered(key: str) -> set[str]:
         return {str(v) for v, _ in choices[key]}
@@ -321,8 +382,16 @@ def _read_form(
             "targetType": check_choice(values["targetType"], sorted(offered("target_types")), "target type"),
         }
     )
+    if "targetType" not in errors and push != (values["targetType"] == "api"):
+        errors["targetType"] = (
+            "Objects of a register/schema are sent to an API: choose target type api."
+            if push
+            else "A source is read into a register: choose target type register/schema."
+        )
     if values["sourceId"] and values["sourceId"] not in offered("sources"):
         errors["sourceId"] = "Choose one of the sources in the list."
+    if values["targetSource"] and values["targetSource"] not in offered("sources"):
+        errors["targetSource"] = "Choose one of the sources in the list."
     if values["sourceTargetMapping"] and values["sourceTargetMapping"] not in offered("mappings"):
         errors["sourceTargetMapping"] = "Choose one of the mappings in the list."
     if values["register"] and values["register"] not in offered("registers"):
@@ -330,16 +399,30 @@ def _read_form(
     if values["schema"] and values["schema"] not in offered("schemas"):
         errors["schema"] = "Choose a schema of the chosen register."
     elif values["register"] and not values["schema"]:
-        errors["schema"] = "Choose the schema the objects are written to."
+        errors["schema"] = (
+            "Choose the schema whose objects are sent."
+            if push
+            else "Choose the schema the objects are written to."
+        )
+    for field, key in (("updateMethod", "update_methods"), ("deleteMethod", "delete_methods")):
+        if values[field] and values[field] not in offered(key):
+            errors[field] = f"Choose one of {', '.join(sorted(offered(key)))}."
     max_pages, message = check_int(values["maxPages"], "maximum number of pages", minimum=1)
     if message:
         errors["maxPages"] = message
+    kenmerken, message = parse_json(values["kenmerken"], "kenmerken", want=dict)
+    if message:
+        errors["kenmerken"] = message
     config = dict(sync.get("sourceConfig") or {})
-    for key in ("endpoint", "resultsPosition", "idPosition"):
+    for key in ("endpoint", "resultsPosition", "idPosition", "kanaal"):
         if values[key]:
             config[key] = values[key]
         else:
             config.pop(key, None)
+    if kenmerken:
+        config["kenmerken"] = kenmerken
+    else:
+        config.pop("kenmerken", None)
     if "usesPagination" in config or not values["usesPagination"]:
         config["usesPagination"] = values["usesPagination"]
     if max_pages:
@@ -347,18 +430,35 @@ def _read_form(
     elif str(values["maxPages"]) != str(stored["maxPages"]):
         config.pop("maxPages", None)
     data: dict[str, Any] = {"name": values["name"], "description": values["description"]}
-    for key in ("sourceType", "targetType", "sourceId", "sourceTargetMapping"):
+    for key in ("sourceType", "targetType", "sourceTargetMapping"):
         unchanged = values[key] == str(stored[key]) and key in sync
         data[key] = sync[key] if unchanged else values[key]
     data["sourceConfig"] = config
-    if (values["register"], values["schema"]) == (
-        stored["register"],
-        stored["schema"],
-    ) and "targetId" in sync:
-        data["targetId"] = sync["targetId"]
+    objects_unchanged = (values["register"], values["schema"]) == (stored["register"], stored["schema"])
+    objects = f"{values['register']}/{values['schema']}" if values["register"] and values["schema"] else ""
+    if push:
+        data["sourceId"] = (
+            sync["sourceId"] if was_push and objects_unchanged and "sourceId" in sync else objects
+        )
+        unchanged = was_push and values["targetSource"] == stored["targetSource"] and "targetId" in sync
+        data["targetId"] = sync["targetId"] if unchanged else values["targetSource"]
+        target_config = dict(sync.get("targetConfig") or {})
+        for field, key in PUSH_CONFIG.items():
+            if values[field]:
+                target_config[key] = values[field]
+            else:
+                target_config.pop(key, None)
+        data["targetConfig"] = target_config
+        ticked = [e for e in EVENTS if values[f"event_{e}"]]
+        if not ticked:
+            errors["event_create"] = "Tick at least one event (or all three for every change)."
+        elif not (was_push and set(ticked) == _events(sync.get("triggerOnlyOnEvents"))):
+            data["triggerOnlyOnEvents"] = ticked
     else:
+        unchanged = not was_push and values["sourceId"] == str(stored["sourceId"]) and "sourceId" in sync
+        data["sourceId"] = sync["sourceId"] if unchanged else values["sourceId"]
         data["targetId"] = (
-            f"{values['register']}/{values['schema']}" if values["register"] and values["schema"] else ""
+            sync["targetId"] if not was_push and objects_unchanged and "targetId" in sync else objects
         )
     return values, data, errors
 
