@@ -293,23 +293,45 @@ class RegisterService:
         (``description``, ``summary``, formats email/uri/text/html) is not indexed: it
         is searched, not filtered; ``"index": true|false`` on a property overrides.
         """
-        props = schema.get("properties") or {}
-        sqlite = conn.dialect.name == "sqlite"
-        count = 0
-        for name, prop in props.items():
-            if count >= MAX_INDEXED_PROPERTIES:
-                break
-            if not _PROP_NAME.match(name) or not isinstance(prop, dict) or not _indexable(name, prop):
-                continue
-            count += 1
-            index = f"ix_obj_{schema['id']}_{name.lower().replace('-', '_')}"[:60]
-            expr = f"json_extract(object, '$.\"{name}\"')" if sqlite else f"(object ->> '{name}')"
-            conn.execute(
-                text(
-                    f'CREATE INDEX IF NOT EXISTS "{index}" ON objects '
-                    f"(register_id, {expr}) WHERE schema_id = {int(schema['id'])}"
-                )
-            )
+        for _, sql in property_indexes(schema, conn.dialect.name):
+            conn.execute(text(sql))
+
+    def missing_indexes(self, schema: dict[str, Any], conn: Connection) -> list[str]:
+        """Names of the schema's property indexes that do not exist (a bulk load dropped
+        them, see ``register/bulk.py``), read from the catalog without locking the table."""
+        wanted = [name for name, _ in property_indexes(schema, conn.dialect.name)]
+        if not wanted:
+            return []
+        if conn.dialect.name == "sqlite":
+            sql = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'objects'"
+        else:
+            sql = "SELECT indexname FROM pg_indexes WHERE tablename = 'objects' AND schemaname = current_schema()"
+        present = {row[0] for row in conn.exec_driver_sql(sql)}
+        return [name for name in wanted if name not in present]
+
+    def drop_indexes(self, schema: dict[str, Any], conn: Connection) -> list[str]:
+        """Drop the schema's property indexes (for a bulk load into it); their names."""
+        names = [name for name, _ in property_indexes(schema, conn.dialect.name)]
+        for name in names:
+            conn.exec_driver_sql(f'DROP INDEX IF EXISTS "{name}"')
+        return names
+
+    def restore_indexes(self) -> int:
+        """Build every schema's missing property indexes; how many were missing.
+
+        A bulk load builds its schema's indexes when it ends, also when it fails; a
+        process killed during one leaves them dropped, so the service, scheduler and
+        workers call this when they start, as every run does for its target schema.
+        """
+        built = 0
+        for schema in self.list_schemas():
+            with self.db.connect() as conn:
+                missing = self.missing_indexes(schema, conn)
+            if missing:
+                with self.db.begin() as conn:
+                    self.ensure_indexes(schema, conn)
+                built += len(missing)
+        return built
 
     # -- helpers -------------------------------------------------------------------
 
@@ -360,3 +382,26 @@ class RegisterService:
     def forget(self) -> None:
         """Drop remembered registers and schemas (after a change)."""
         _lookups(self.db).clear()
+
+
+def property_indexes(schema: dict[str, Any], dialect: str) -> list[tuple[str, str]]:
+    """``(name, CREATE INDEX statement)`` of each property index of ``schema`` (see
+    :meth:`RegisterService.ensure_indexes`)."""
+    props = schema.get("properties") or {}
+    sqlite = dialect == "sqlite"
+    out: list[tuple[str, str]] = []
+    for name, prop in props.items():
+        if len(out) >= MAX_INDEXED_PROPERTIES:
+            break
+        if not _PROP_NAME.match(name) or not isinstance(prop, dict) or not _indexable(name, prop):
+            continue
+        index = f"ix_obj_{schema['id']}_{name.lower().replace('-', '_')}"[:60]
+        expr = f"json_extract(object, '$.\"{name}\"')" if sqlite else f"(object ->> '{name}')"
+        out.append(
+            (
+                index,
+                f'CREATE INDEX IF NOT EXISTS "{index}" ON objects '
+                f"(register_id, {expr}) WHERE schema_id = {int(schema['id'])}",
+            )
+        )
+    return out
