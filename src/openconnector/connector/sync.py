@@ -38,6 +38,7 @@ from ..context import Context, get_context
 from ..errors import BadRequest, NotFound, OpenConnectorError, ValidationFailed
 from ..register.bulk import BulkLoad
 from ..register.objects import ObjectService
+from ..register.registers import RegisterService
 from ..store import tables as t
 from ..store.db import Database, ensure_statistics
 from ..store.ids import new_uuid
@@ -907,6 +908,7 @@ def mark_interrupted(conn: Any, sync_uuid: str | None, now: str | None = None) -
 
 def recover_dead_runs(context: Context) -> int:
     """Mark the logs of runs whose process died ``interrupted`` and free their locks; returns how many.
+    Also builds the property indexes a bulk load of such a run left dropped.
 
     A service, scheduler or worker calls this when it starts, so a run killed with
     ``kill -9`` does not show as running, and its synchronisation can start again at once.
@@ -935,6 +937,10 @@ def recover_dead_runs(context: Context) -> int:
             locks.release(name, holder)
     if recovered:
         log.warning("%d synchronization run(s) of a stopped process marked interrupted", recovered)
+    # a bulk load killed before it built its schema's property indexes again (register/bulk.py)
+    rebuilt = RegisterService(context).restore_indexes()
+    if rebuilt:
+        log.warning("%d property index(es) left dropped by a stopped bulk load built again", rebuilt)
     return recovered
 
 
