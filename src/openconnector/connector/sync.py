@@ -25,6 +25,7 @@ import logging
 import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
@@ -65,6 +66,8 @@ MAX_REASONS = 100
 #: Pages requested at once where their addresses are predictable (``connector/pages.py``).
 DEFAULT_CONCURRENCY = 4
 MAX_CONCURRENCY = 32
+#: Pages written at once on PostgreSQL (see ``_PageWriter``).
+PG_WRITERS = 2
 _STOP = object()
 
 
@@ -174,64 +177,75 @@ class PageWrite(NamedTuple):
 
 
 class _PageWriter:
-    """Writes a run's pages on one background thread, one at a time and in order.
+    """Writes a run's pages on background threads, each page in one transaction, committed in order.
 
     The database's work on a page (SQLite's and psycopg's calls release the GIL) then
     overlaps with fetching and mapping the next page. A page's ``created`` and
     ``updated`` count once its transaction has committed; a failed write ends the run
-    like a failed page. A page that shares a record with the page being written waits
+    like a failed page. A page that shares a record with a page being written waits
     for that write, so its contract lookup sees the contract (never a duplicate). The
     same transaction saves the run's counts to its log, so the log of a run killed
     mid-way says what it had written.
+
+    On PostgreSQL two pages are written at once, on two connections (:data:`PG_WRITERS`):
+    one server process per connection, where a first run spent most of its time waiting
+    for the one that inserted the rows. Each transaction writes its rows, then waits for
+    the page before it to commit, then saves the counts and commits: commits stay in page
+    order, and a page after a failed one is rolled back. The two never wait on each
+    other's rows: their records differ (the overlap rule above) and new objects get new
+    uuids. SQLite has one writer at a time, so there it is one page after the other.
     """
 
     def __init__(self, db: Database, run: Run, call_logs: CallLogWriter | None = None) -> None:
         self.db = db
         self.run = run
         self.call_logs = call_logs
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="writer")
-        self.future: Future[None] | None = None
-        self.current: PageWrite | None = None
-        #: The run's counts once the page being written commits, saved with it.
-        self.progress: dict[str, Any] = {}
+        self.width = 1 if db.is_sqlite else PG_WRITERS
+        self.pool = ThreadPoolExecutor(max_workers=self.width, thread_name_prefix="writer")
+        #: Pages being written, oldest first.
+        self.pending: deque[tuple[Future[None], PageWrite]] = deque()
 
     def overlaps(self, origins: set[str]) -> bool:
-        return self.current is not None and not self.current.origins.isdisjoint(origins)
+        return any(not write.origins.isdisjoint(origins) for _, write in self.pending)
 
     def submit(self, write: PageWrite | None) -> None:
-        self.drain()
-        if write is not None:
-            self.current = write
-            self.progress = self._progress(write)  # one write at a time: read by _write
-            self.future = self.pool.submit(self._write, write)
+        if write is None:  # a page with nothing to write: what is being written counts now
+            self.drain()
+            return
+        while len(self.pending) >= self.width:
+            self._count(*self.pending.popleft())
+        progress = self._progress(write)  # taken now, in the mapping thread
+        before = self.pending[-1][0] if self.pending else None
+        self.pending.append((self.pool.submit(self._write, write, progress, before), write))
 
     def drain(self, quietly: bool = False) -> None:
-        """Wait for the page being written and count it; ``quietly`` when the run already failed."""
-        future, write = self.future, self.current
-        self.future = self.current = None
-        if future is None or write is None:
-            return
-        try:
-            future.result()
-        except Exception:
-            if not quietly:
-                raise
-            log.exception("writing the last page of a failed run failed too")
-            return
-        self.run.objects["created"] += write.created
-        self.run.objects["updated"] += write.updated
+        """Wait for the pages being written and count them; ``quietly`` when the run already failed."""
+        while self.pending:
+            future, write = self.pending.popleft()
+            try:
+                self._count(future, write)
+            except Exception:
+                if not quietly:
+                    raise
+                log.exception("writing the last pages of a failed run failed too")
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
 
+    def _count(self, future: Future[None], write: PageWrite) -> None:
+        future.result()
+        self.run.objects["created"] += write.created
+        self.run.objects["updated"] += write.updated
+
     def _progress(self, write: PageWrite) -> dict[str, Any]:
-        """The counts as they stand once ``write`` commits (taken now, in the mapping thread)."""
+        """The counts as they stand once ``write`` (and the pages before it) commit."""
         result = self.run.result()
-        result["objects"]["created"] += write.created
-        result["objects"]["updated"] += write.updated
+        for page in [*(w for _, w in self.pending), write]:
+            result["objects"]["created"] += page.created
+            result["objects"]["updated"] += page.updated
         return result
 
-    def _write(self, write: PageWrite) -> None:
+    def _write(self, write: PageWrite, progress: dict[str, Any], before: Future[None] | None) -> None:
         with self.db.begin() as conn:
             if write.relaxed and not self.db.is_sqlite:
                 # A server crash may then lose the last pages' commits, as if the run had been
@@ -240,11 +254,13 @@ class _PageWriter:
                 # outbox events: a deliverer could send an event whose change a crash then undoes.
                 conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
             run_statements(conn, write.statements)
+            if before is not None:
+                before.result()  # the page before commits first; if it failed, this one rolls back
             conn.execute(
                 update(t.synchronization_logs)
                 .where(t.synchronization_logs.c.uuid == self.run.uuid)
                 .values(
-                    result=self.progress,
+                    result=progress,
                     execution_time=round((time.perf_counter() - self.run.started) * 1000, 1),
                     updated=now_iso(),
                 )
