@@ -217,6 +217,13 @@ def test_indexes_a_killed_load_left_dropped_are_built_when_the_service_starts(dc
     sync = _kill_mid_load(dcat, any_settings, fake_api)
     assert recover_dead_runs(dcat) == 1  # what the service, scheduler and workers call at start
     assert _missing(dcat) == []
+    with dcat.db.connect() as conn:  # the killed run's log counts what its committed pages wrote
+        status, result = conn.exec_driver_sql(
+            f"SELECT status, result FROM synchronization_logs WHERE synchronization_id = '{sync['id']}'"
+        ).one()
+    result = orjson.loads(result) if isinstance(result, str) else result
+    assert status == "interrupted"
+    assert result["objects"]["created"] == ObjectService(dcat).count("dcat", "dataset") >= 1000
     _plan_uses_indexes(dcat)
     last = SynchronizationService(dcat).synchronize(sync)
     assert last["status"] == "success"
@@ -237,3 +244,30 @@ def test_indexes_a_killed_load_left_dropped_are_built_before_the_next_run_writes
     assert _missing(dcat) == []
     _plan_uses_indexes(dcat)
     assert ObjectService(dcat).count("dcat", "dataset") == RECORDS
+
+
+def test_a_failed_page_write_keeps_the_pages_before_it_and_nothing_after(dcat, fake_api, monkeypatch):
+    """On PostgreSQL two pages are written at once; the one after a failed write rolls back,
+    so the log counts exactly what committed, and a re-run completes without duplicates."""
+    from openconnector.connector import sync as sync_module
+
+    fake_api.set_records(45)
+    sync = _sync(dcat, fake_api, "/paged/page?pageSize=5", concurrency=1)
+    original = sync_module._PageWriter._write
+    calls = {"n": 0}
+
+    def failing_third(self, write, *args):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("the disk is full")
+        return original(self, write, *args)
+
+    monkeypatch.setattr(sync_module._PageWriter, "_write", failing_third)
+    log = SynchronizationService(dcat).synchronize(sync)
+    assert log["status"] == "error" and "disk is full" in log["message"]
+    assert log["result"]["objects"]["created"] == 10 == ObjectService(dcat).count("dcat", "dataset")
+    monkeypatch.setattr(sync_module._PageWriter, "_write", original)
+    again = SynchronizationService(dcat).synchronize(sync)["result"]["objects"]
+    assert (again["created"], again["skipped"]) == (35, 10)
+    titles = [o["title"] for o in ObjectService(dcat).find_all("dcat", "dataset", limit=100)["results"]]
+    assert sorted(titles) == sorted(f"Record {i}" for i in range(1, 46))
