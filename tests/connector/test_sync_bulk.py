@@ -247,7 +247,7 @@ def test_indexes_a_killed_load_left_dropped_are_built_before_the_next_run_writes
 
 
 def test_a_failed_page_write_keeps_the_pages_before_it_and_nothing_after(dcat, fake_api, monkeypatch):
-    """On PostgreSQL two pages are written at once; the one after a failed write rolls back,
+    """On PostgreSQL three pages are written at once; those after a failed write roll back,
     so the log counts exactly what committed, and a re-run completes without duplicates."""
     from openconnector.connector import sync as sync_module
 

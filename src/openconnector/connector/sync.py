@@ -66,8 +66,10 @@ MAX_REASONS = 100
 #: Pages requested at once where their addresses are predictable (``connector/pages.py``).
 DEFAULT_CONCURRENCY = 4
 MAX_CONCURRENCY = 32
-#: Pages written at once on PostgreSQL (see ``_PageWriter``).
-PG_WRITERS = 2
+#: Pages written at once on PostgreSQL (see ``_PageWriter``). First runs of 100,000 records on
+#: the loaded two-core development machine, two rounds: 1 writer 8,525 and 8,672 records/s,
+#: 2: 11,308 and 10,182, 3: 11,766 and 12,333, 4: 11,856 and 11,216.
+PG_WRITERS = 3
 _STOP = object()
 
 
@@ -187,11 +189,11 @@ class _PageWriter:
     same transaction saves the run's counts to its log, so the log of a run killed
     mid-way says what it had written.
 
-    On PostgreSQL two pages are written at once, on two connections (:data:`PG_WRITERS`):
-    one server process per connection, where a first run spent most of its time waiting
-    for the one that inserted the rows. Each transaction writes its rows, then waits for
+    On PostgreSQL :data:`PG_WRITERS` pages are written at once, on as many connections: one
+    server process per connection, where a first run spent most of its time waiting for
+    the one that inserted the rows. Each transaction writes its rows, then waits for
     the page before it to commit, then saves the counts and commits: commits stay in page
-    order, and a page after a failed one is rolled back. The two never wait on each
+    order, and a page after a failed one is rolled back. They never wait on each
     other's rows: their records differ (the overlap rule above) and new objects get new
     uuids. SQLite has one writer at a time, so there it is one page after the other.
     """
