@@ -141,12 +141,27 @@ def test_a_bulk_load_gives_the_objects_and_contracts_of_the_row_by_row_path(dcat
     assert len(bulk_load[0]) == len(bulk_load[1]) == RECORDS
 
 
-def test_a_small_run_or_a_run_into_a_large_table_keeps_the_indexes(dcat, fake_api):
+def test_a_small_run_keeps_the_indexes(dcat, fake_api):
     fake_api.set_records(600)  # fewer than bulk.MIN_ROWS
     during: list[list[str]] = []
     service = SynchronizationService(dcat)
     service.synchronize(_sync(dcat, fake_api), progress=lambda _: during.append(_missing(dcat)))
     assert during and all(missing == [] for missing in during)
+
+
+def test_a_load_into_a_table_four_times_its_size_keeps_the_indexes(dcat, fake_api):
+    """Building them after the load would read every other schema's rows too."""
+    registers = RegisterService(dcat)
+    registers.create_schema({"title": "Note", "properties": {"text": {"type": "string"}}}, register="dcat")
+    objects = ObjectService(dcat)
+    for start in range(0, 4 * RECORDS + 500, 2000):
+        objects.save_objects([{"text": f"note {i}"} for i in range(start, start + 2000)], "dcat", "note")
+    during: list[list[str]] = []
+    log = SynchronizationService(dcat).synchronize(
+        _sync(dcat, fake_api), progress=lambda _: during.append(_missing(dcat))
+    )
+    assert log["result"]["objects"]["created"] == RECORDS
+    assert all(missing == [] for missing in during)
 
 
 def test_a_failed_bulk_load_leaves_the_indexes_in_place(dcat, fake_api):

@@ -541,8 +541,9 @@ class SynchronizationService:
                         run.where = page.where
                     # the write waits for the previous page's; meanwhile the next page is fetched and mapped
                     write = self._page(run, plan, page, contracts, seen, writer)
-                    if write is not None and bulk is not None and write.created:
-                        bulk.note(write.created)  # a large load into a small schema: indexes after it
+                    if write is not None and bulk is not None and bulk.due(write.created):
+                        writer.drain()  # a large load into a small schema: its indexes after it
+                        bulk.defer()
                     writer.submit(write)
                     heartbeat.beat()
                     if (
@@ -956,7 +957,11 @@ def recover_dead_runs(context: Context) -> int:
     if recovered:
         log.warning("%d synchronization run(s) of a stopped process marked interrupted", recovered)
     # a bulk load killed before it built its schema's property indexes again (register/bulk.py)
-    rebuilt = RegisterService(context).restore_indexes()
+    try:
+        rebuilt = RegisterService(context).restore_indexes()
+    except Exception:  # the service starts anyway: the next run into the schema builds them
+        log.exception("could not build property indexes left dropped by a stopped bulk load")
+        rebuilt = 0
     if rebuilt:
         log.warning("%d property index(es) left dropped by a stopped bulk load built again", rebuilt)
     return recovered

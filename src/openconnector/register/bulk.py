@@ -36,9 +36,8 @@ SHARE = 4
 class BulkLoad:
     """One load (a synchronisation run) into one schema; see the module docstring.
 
-    ``start()`` before the first write, ``note(n)`` before each write of ``n`` new
-    objects (it drops the indexes when the load has become large enough), ``finish()``
-    after the last write, whatever happened.
+    ``start()`` before the first write, ``due(n)`` before each write of ``n`` new objects
+    and ``defer()`` when it says so, ``finish()`` after the last write, whatever happened.
     """
 
     def __init__(self, registers: RegisterService, schema: dict[str, Any], db: Database) -> None:
@@ -64,15 +63,19 @@ class BulkLoad:
             with self.db.begin() as conn:
                 self.registers.ensure_indexes(self.schema, conn)
 
-    def note(self, creating: int) -> bool:
-        """Count ``creating`` objects about to be written; drop the indexes when the load
-        has become large enough. True when they are deferred (now or before)."""
+    def due(self, creating: int) -> bool:
+        """Count ``creating`` objects about to be written; True when the load has just become
+        large enough to defer the indexes (then call :meth:`defer`, with no write of the
+        load's own in flight: on PostgreSQL the drop waits for them)."""
         self.created += creating
         if self.deferred or self.done:
-            return self.deferred
-        if self.created >= MIN_ROWS and self.created * SHARE >= self.table_rows:
-            self.deferred = self._drop()
-            self.done = not self.deferred  # a drop that could not get its lock is not tried again
+            return False
+        return self.created >= MIN_ROWS and self.created * SHARE >= self.table_rows
+
+    def defer(self) -> bool:
+        """Drop the indexes now; False (and never again for this load) when they could not be."""
+        self.deferred = self._drop()
+        self.done = not self.deferred
         return self.deferred
 
     def finish(self) -> None:
