@@ -286,3 +286,24 @@ def test_a_failed_page_write_keeps_the_pages_before_it_and_nothing_after(dcat, f
     assert (again["created"], again["skipped"]) == (35, 10)
     titles = [o["title"] for o in ObjectService(dcat).find_all("dcat", "dataset", limit=100)["results"]]
     assert sorted(titles) == sorted(f"Record {i}" for i in range(1, 46))
+
+
+@pytest.mark.parametrize("limit", [100_000, 12])
+def test_a_first_run_that_skips_empty_contract_lookups_still_writes_a_repeated_record_once(
+    dcat, fake_api, monkeypatch, limit
+):
+    """A first run looks contracts up only for records it has met (``contracts.FirstRun``);
+    past its limit it looks every page up again."""
+    from fake_api import make_record
+
+    from openconnector.connector.contracts import FirstRun
+
+    monkeypatch.setattr(FirstRun, "LIMIT", limit)
+    records = [make_record(i) for i in range(1, 46)]
+    fake_api.records = [*records, dict(records[2]), dict(records[20])]  # on pages 1 and 3 again at the end
+    sync = _sync(dcat, fake_api, "/paged/next?style=next&size=10", concurrency=1)
+    result = SynchronizationService(dcat).synchronize(sync)["result"]["objects"]
+    assert (result["found"], result["created"], result["skipped"]) == (47, 45, 2)
+    assert ObjectService(dcat).count("dcat", "dataset") == 45
+    again = SynchronizationService(dcat).synchronize(sync)["result"]
+    assert (again["objects"]["created"], again["objects"]["skipped"]) == (0, 47)

@@ -46,7 +46,7 @@ from ..store.ids import new_uuid
 from ..store.locks import LockService, lock_ttl, new_holder
 from ..store.statements import Statement, run_statements
 from . import outbox
-from .contracts import ContractStore
+from .contracts import ContractStore, FirstRun
 from .entities import EntityService
 from .extradata import DetailFailed, ExtraData
 from .logs import CallLogWriter
@@ -118,6 +118,8 @@ class Run:
         self.complete = False
         #: When a rate-limited source said to come back (unix seconds); the scheduler reads it.
         self.retry_at: float | None = None
+        #: Set when the synchronisation had no contracts as the run began (``contracts.FirstRun``).
+        self.first: FirstRun | None = None
 
     def invalid(self, origin_id: str | None, reason: str, errors: list[dict[str, Any]] | None = None) -> None:
         self.objects["invalid"] += 1
@@ -513,6 +515,8 @@ class SynchronizationService:
             )
         )
         contracts = ContractStore(run.sync["uuid"])
+        with self.db.connect() as conn:
+            run.first = contracts.first_run(conn)  # no contracts yet: lookups can skip what it never wrote
         # Only a test run remembers every origin id (to count what a real run would delete);
         # a real run marks contracts in the database instead, so memory stays flat.
         seen: set[str] | None = set() if run.test else None
@@ -637,7 +641,7 @@ class SynchronizationService:
         page_hash = None
         if not run.test and page.fingerprint:
             page_hash = content_hash([plan["page_salt"], page.fingerprint])
-            if not run.force:
+            if not run.force and (run.first is None or run.first.may_have_page(page_hash)):
                 with self.db.connect() as conn:
                     total, present = contracts.page_census(conn, page_hash)
                 if total == present == len(records):
@@ -676,8 +680,15 @@ class SynchronizationService:
             return None
         if writer.overlaps(on_page):
             writer.drain()  # a record also on the page being written: read its contract once written
+        first = run.first
         with self.db.connect() as conn:
-            existing = contracts.for_origins(conn, [o for o, _ in keyed])
+            existing = (
+                contracts.for_origins(conn, [o for o, _ in keyed])
+                if first is None or first.may_have(on_page)
+                else {}
+            )
+            if first is not None:
+                first.add(on_page, page_hash)
             return self._prepare(run, plan, keyed, existing, contracts, page_hash, on_page, conn)
 
     def _details_first(self, plan: dict[str, Any], records: list[Any]) -> tuple[list[Any], dict[int, str]]:
