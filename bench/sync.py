@@ -19,8 +19,8 @@ into dlt's SQLAlchemy destination on a SQLite file (``pip install -e .[bench]``;
 ``--no-dlt`` leaves it out). ``--unbulked`` also times first runs without the bulk-load
 techniques of issue 18 (property indexes kept during the load, one PostgreSQL writer,
 every page's contracts looked up).
-Each round runs every measurement once, in turn, so a machine whose load changes
-affects them alike. Peak memory (max RSS of a child process running one first run) is
+Each round runs every measurement once, in turn, starting one further along each round,
+so a machine whose load changes, and the order, affect them alike. Peak memory (max RSS of a child process running one first run) is
 reported for ``--memory-records``. One untimed reference loop warms the source and the
 caches first; the last line printed is one JSON object.
 Targets: first run >= 0.8x the reference, unchanged re-run >= 1.2x, peak memory <= 200 MB
@@ -43,6 +43,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -174,6 +175,7 @@ def dlt_first_run(url: str, path: Path) -> float:
     The resource maps the records as the engine's mapping does (``category.name``)."""
     import warnings
 
+    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")  # no calls home from a benchmark
     import dlt
 
     warnings.filterwarnings("ignore", module="dlt")
@@ -432,32 +434,44 @@ def main() -> None:
         backends = [("sqlite", None)] + ([("postgresql", args.postgres)] if args.postgres else [])
         rates: dict[str, dict[str, list[float]]] = {label: {} for label, _ in backends}
         dlt_rates: list[float] = []
-        for run in range(args.runs):  # rounds: each measurement once per round, in turn
-            if not args.no_dlt:
-                with tempfile.TemporaryDirectory() as tmp:
-                    dlt_rates.append(dlt_first_run(source.url, Path(tmp)))
-            for label, pg in backends:
-                got = rates[label]
-                with tempfile.TemporaryDirectory() as tmp:
-                    source.version.value = 0
-                    url = fresh_database(pg)
-                    context, sync = setup(tmp, source.url, url)
-                    elapsed, counts = timed_sync(sync)
-                    assert counts["created"] == args.records, counts
-                    got.setdefault("first_run", []).append(args.records / elapsed)
-                    elapsed, counts = timed_sync(sync)
-                    assert counts["skipped"] == args.records, counts
-                    got.setdefault("unchanged_rerun", []).append(args.records / elapsed)
-                    source.version.value = run + 1
-                    elapsed, counts = timed_sync(sync)
-                    assert counts["updated"] == args.records // 10, counts
-                    got.setdefault("ten_percent_changed", []).append(args.records / elapsed)
-                    context.close()
-                    drop_database(pg, url)
-                if args.unbulked:
-                    got.setdefault("first_run_unbulked", []).append(
-                        first_run_unbulked(source, pg, args.records)
-                    )
+
+        def dlt_round(run: int) -> None:
+            with tempfile.TemporaryDirectory() as tmp:
+                dlt_rates.append(dlt_first_run(source.url, Path(tmp)))
+
+        def engine_round(run: int, label: str, pg: str | None) -> None:
+            got = rates[label]
+            with tempfile.TemporaryDirectory() as tmp:
+                source.version.value = 0
+                url = fresh_database(pg)
+                context, sync = setup(tmp, source.url, url)
+                elapsed, counts = timed_sync(sync)
+                assert counts["created"] == args.records, counts
+                got.setdefault("first_run", []).append(args.records / elapsed)
+                elapsed, counts = timed_sync(sync)
+                assert counts["skipped"] == args.records, counts
+                got.setdefault("unchanged_rerun", []).append(args.records / elapsed)
+                source.version.value = run + 1
+                elapsed, counts = timed_sync(sync)
+                assert counts["updated"] == args.records // 10, counts
+                got.setdefault("ten_percent_changed", []).append(args.records / elapsed)
+                context.close()
+                drop_database(pg, url)
+
+        def unbulked_round(run: int, label: str, pg: str | None) -> None:
+            rates[label].setdefault("first_run_unbulked", []).append(
+                first_run_unbulked(source, pg, args.records)
+            )
+
+        steps: list[Any] = [] if args.no_dlt else [dlt_round]
+        for label, pg in backends:
+            steps.append(lambda run, label=label, pg=pg: engine_round(run, label, pg))
+            if args.unbulked:
+                steps.append(lambda run, label=label, pg=pg: unbulked_round(run, label, pg))
+        for run in range(args.runs):  # rounds: each measurement once, the order rotated per round
+            shift = run % len(steps)
+            for step in steps[shift:] + steps[:shift]:
+                step(run)
         dlt_rate = statistics.median(dlt_rates) if dlt_rates else None
         if dlt_rate:
             print(
