@@ -1,7 +1,7 @@
 """Benchmark: synchronisation throughput against a local paginated API.
 
     python bench/sync.py [--records 100000] [--page-size 1000] [--runs 3] [--postgres URL]
-                         [--memory-records 1000000]
+                         [--memory-records 1000000] [--no-dlt] [--unbulked]
 
 A separate process serves N pet records in pages with next links. We measure, as
 medians of ``--runs`` runs, records/s of
@@ -12,12 +12,19 @@ medians of ``--runs`` runs, records/s of
 
 for the tutorial's four-field Twig mapping into dcat/dataset, and in the same run a
 plain-Python reference loop (httpx fetch, orjson parse, hash, executemany into a
-SQLite table; no mapping, no validation, no contracts). Peak memory (max RSS of a
-child process running one first run) is reported for ``--memory-records``. One
-untimed reference loop warms the source and the caches first; the last line printed
-is one JSON object.
-Targets (issue 4): first run >= 0.8x the reference, unchanged re-run >= 1.2x,
-peak memory <= 200 MB with 1,000,000 records.
+SQLite table; no mapping, no validation, no contracts) and dlt's best configuration
+(issue 18): a dlt resource fetching the same pages with httpx and yielding flat records
+(id, name, status, category name) with a primary key and ``write_disposition="merge"``
+into dlt's SQLAlchemy destination on a SQLite file (``pip install -e .[bench]``;
+``--no-dlt`` leaves it out). ``--unbulked`` also times first runs without the bulk-load
+techniques of issue 18 (property indexes kept during the load, one PostgreSQL writer,
+every page's contracts looked up).
+Each round runs every measurement once, in turn, starting one further along each round,
+so a machine whose load changes, and the order, affect them alike. Peak memory (max RSS of a child process running one first run) is
+reported for ``--memory-records``. One untimed reference loop warms the source and the
+caches first; the last line printed is one JSON object.
+Targets: first run >= 0.8x the reference, unchanged re-run >= 1.2x, peak memory <= 200 MB
+with 1,000,000 records (issue 4); first run >= 5x dlt, PostgreSQL's >= SQLite's (issue 18).
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -161,6 +169,48 @@ def reference_loop(url: str, path: Path) -> int:
     return count
 
 
+def dlt_first_run(url: str, path: Path) -> float:
+    """Records/s of dlt loading the source into a SQLite file: a flat table, a primary key,
+    ``write_disposition="merge"`` (the fastest of the configurations tried on this machine).
+    The resource maps the records as the engine's mapping does (``category.name``)."""
+    import warnings
+
+    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")  # no calls home from a benchmark
+    import dlt
+
+    warnings.filterwarnings("ignore", module="dlt")
+
+    @dlt.resource(name="pets", primary_key="id", write_disposition="merge")
+    def pets():  # type: ignore[no-untyped-def]
+        with httpx.Client() as client:
+            nxt: str | None = f"{url}/pets?page=1"
+            while nxt:
+                data = orjson.loads(client.get(nxt).content)
+                yield [
+                    {
+                        "id": r["id"],
+                        "name": r["name"],
+                        "status": r["status"],
+                        "category": r["category"]["name"],
+                    }
+                    for r in data["results"]
+                ]
+                nxt = data.get("next")
+
+    pipeline = dlt.pipeline(
+        pipeline_name="bench",
+        destination=dlt.destinations.sqlalchemy(credentials=f"sqlite:///{path / 'dlt.db'}"),
+        dataset_name="main",
+        pipelines_dir=str(path / "pipelines"),
+    )
+    started = time.perf_counter()
+    pipeline.run(pets())
+    elapsed = time.perf_counter() - started
+    with sqlite3.connect(path / "dlt.db") as conn:
+        loaded = conn.execute("SELECT count(*) FROM pets").fetchone()[0]
+    return loaded / elapsed
+
+
 def storage_floor(records: int, page_size: int) -> float:
     """Records/s of only the writes a first run must make on SQLite: per record an object row
     and a contract row with their indexes, as the very statements the run's writer thread
@@ -263,6 +313,43 @@ def fresh_database(postgres: str | None) -> str | None:
     return postgres.rsplit("/", 1)[0] + f"/{name}"
 
 
+def drop_database(postgres: str | None, url: str | None) -> None:
+    """Drop a database ``fresh_database`` made."""
+    if not postgres or not url:
+        return
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(postgres, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def first_run_unbulked(source: Source, pg: str | None, records: int) -> float:
+    """A first run with issue 18's bulk-load techniques off: the property indexes kept during
+    the load, one writer on PostgreSQL, every page's contracts looked up (no ``FirstRun``).
+    Relaxed commits and the narrower ``ANALYZE`` stay on."""
+    from openconnector.connector import sync as sync_module
+    from openconnector.connector.contracts import ContractStore
+    from openconnector.register import bulk
+
+    saved = bulk.MIN_ROWS, sync_module.PG_WRITERS, ContractStore.first_run
+    bulk.MIN_ROWS, sync_module.PG_WRITERS = 10**12, 1
+    ContractStore.first_run = lambda self, conn: None  # type: ignore[method-assign]
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            source.version.value = 0
+            url = fresh_database(pg)
+            context, sync = setup(tmp, source.url, url)
+            elapsed, counts = timed_sync(sync)
+            assert counts["created"] == records, counts
+            context.close()
+            drop_database(pg, url)
+        return records / elapsed
+    finally:
+        bulk.MIN_ROWS, sync_module.PG_WRITERS, ContractStore.first_run = saved  # type: ignore[method-assign]
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident memory in MB.
 
@@ -310,6 +397,10 @@ def main() -> None:
         "--postgres", default=None, help="also run on this PostgreSQL URL (a database is created)"
     )
     parser.add_argument("--memory-records", type=int, default=0, help="peak-memory run size (0 = skip)")
+    parser.add_argument("--no-dlt", action="store_true", help="leave dlt's first run out")
+    parser.add_argument(
+        "--unbulked", action="store_true", help="also time first runs without the bulk-load techniques"
+    )
     parser.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_child:
@@ -341,34 +432,77 @@ def main() -> None:
         )
         summary["storage_floor_records_per_s"] = round(floor)
         backends = [("sqlite", None)] + ([("postgresql", args.postgres)] if args.postgres else [])
+        rates: dict[str, dict[str, list[float]]] = {label: {} for label, _ in backends}
+        dlt_rates: list[float] = []
+
+        def dlt_round(run: int) -> None:
+            with tempfile.TemporaryDirectory() as tmp:
+                dlt_rates.append(dlt_first_run(source.url, Path(tmp)))
+
+        def engine_round(run: int, label: str, pg: str | None) -> None:
+            got = rates[label]
+            with tempfile.TemporaryDirectory() as tmp:
+                source.version.value = 0
+                url = fresh_database(pg)
+                context, sync = setup(tmp, source.url, url)
+                elapsed, counts = timed_sync(sync)
+                assert counts["created"] == args.records, counts
+                got.setdefault("first_run", []).append(args.records / elapsed)
+                elapsed, counts = timed_sync(sync)
+                assert counts["skipped"] == args.records, counts
+                got.setdefault("unchanged_rerun", []).append(args.records / elapsed)
+                source.version.value = run + 1
+                elapsed, counts = timed_sync(sync)
+                assert counts["updated"] == args.records // 10, counts
+                got.setdefault("ten_percent_changed", []).append(args.records / elapsed)
+                context.close()
+                drop_database(pg, url)
+
+        def unbulked_round(run: int, label: str, pg: str | None) -> None:
+            rates[label].setdefault("first_run_unbulked", []).append(
+                first_run_unbulked(source, pg, args.records)
+            )
+
+        steps: list[Any] = [] if args.no_dlt else [dlt_round]
         for label, pg in backends:
-            first, rerun, changed = [], [], []
-            for run in range(args.runs):
-                with tempfile.TemporaryDirectory() as tmp:
-                    source.version.value = 0
-                    context, sync = setup(tmp, source.url, fresh_database(pg))
-                    elapsed, counts = timed_sync(sync)
-                    assert counts["created"] == args.records, counts
-                    first.append(args.records / elapsed)
-                    elapsed, counts = timed_sync(sync)
-                    assert counts["skipped"] == args.records, counts
-                    rerun.append(args.records / elapsed)
-                    source.version.value = run + 1
-                    elapsed, counts = timed_sync(sync)
-                    assert counts["updated"] == args.records // 10, counts
-                    changed.append(args.records / elapsed)
-                    context.close()
-            rates = {
-                "first_run": statistics.median(first),
-                "unchanged_rerun": statistics.median(rerun),
-                "ten_percent_changed": statistics.median(changed),
-            }
-            for name, rate in rates.items():
-                print(f"{label:10s} {name:20s} {rate:10,.0f} records/s  ({rate / ref_rate:.2f}x reference)")
-            summary[label] = {
-                k: {"records_per_s": round(v), "ratio_to_reference": round(v / ref_rate, 2)}
-                for k, v in rates.items()
-            }
+            steps.append(lambda run, label=label, pg=pg: engine_round(run, label, pg))
+            if args.unbulked:
+                steps.append(lambda run, label=label, pg=pg: unbulked_round(run, label, pg))
+        for run in range(args.runs):  # rounds: each measurement once, the order rotated per round
+            shift = run % len(steps)
+            for step in steps[shift:] + steps[:shift]:
+                step(run)
+        dlt_rate = statistics.median(dlt_rates) if dlt_rates else None
+        if dlt_rate:
+            print(
+                f"dlt (sqlite, flat table, primary key, merge): {dlt_rate:,.0f} records/s  runs={[round(r) for r in dlt_rates]}"
+            )
+            summary["dlt_records_per_s"] = round(dlt_rate)
+            summary["dlt_runs"] = [round(r) for r in dlt_rates]
+        for label, _ in backends:
+            medians = {name: statistics.median(values) for name, values in rates[label].items()}
+            summary[label] = {}
+            for name, rate in medians.items():
+                versus = f", {rate / dlt_rate:.2f}x dlt" if dlt_rate and name.startswith("first_run") else ""
+                print(
+                    f"{label:10s} {name:20s} {rate:10,.0f} records/s  ({rate / ref_rate:.2f}x reference{versus})"
+                    f"  runs={[round(r) for r in rates[label][name]]}"
+                )
+                entry = {
+                    "records_per_s": round(rate),
+                    "ratio_to_reference": round(rate / ref_rate, 2),
+                    "runs": [round(r) for r in rates[label][name]],
+                }
+                if dlt_rate and name.startswith("first_run"):
+                    entry["ratio_to_dlt"] = round(rate / dlt_rate, 2)
+                summary[label][name] = entry
+        if args.postgres:
+            ratio = (
+                summary["postgresql"]["first_run"]["records_per_s"]
+                / summary["sqlite"]["first_run"]["records_per_s"]
+            )
+            print(f"PostgreSQL first run / SQLite first run: {ratio:.2f}")
+            summary["postgresql_to_sqlite_first_run"] = round(ratio, 2)
     finally:
         source.stop()
     if args.memory_records:

@@ -417,9 +417,9 @@ def test_a_record_on_two_consecutive_pages_becomes_one_object(
 
     write = sync_module._PageWriter._write
 
-    def slow_write(self, page_write):
+    def slow_write(self, page_write, *args):
         time.sleep(0.3)
-        write(self, page_write)
+        write(self, page_write, *args)
 
     monkeypatch.setattr(sync_module._PageWriter, "_write", slow_write)
     records = [make_record(i) for i in range(1, 30)]

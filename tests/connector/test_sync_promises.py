@@ -166,11 +166,11 @@ def test_a_crash_in_the_middle_of_a_run_deletes_nothing(objects, fake_api, make_
     else:
         original_write = sync_module._PageWriter._write
 
-        def crashing_write(self, write):  # type: ignore[no-untyped-def]
+        def crashing_write(self, write, *args):  # type: ignore[no-untyped-def]
             calls["n"] += 1
             if calls["n"] == 3:
                 raise RuntimeError("the disk is full")
-            return original_write(self, write)
+            return original_write(self, write, *args)
 
         monkeypatch.setattr(sync_module._PageWriter, "_write", crashing_write)
     log = _service(objects).synchronize(sync)

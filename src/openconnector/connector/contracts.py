@@ -62,9 +62,55 @@ class Contract(NamedTuple):
     target_exists: bool
 
 
+class FirstRun:
+    """What a run of a synchronisation that had no contracts when it began has written so far.
+
+    Its contract lookups can then only find contracts it wrote itself: a page whose origin
+    ids it has not met, or whose page hash it has not written, is known to have none, and
+    the query is skipped (a first run of 100,000 records on PostgreSQL spent 2 of its 6.7 s
+    in those two queries, every one of them empty). Exact, not a guess: an origin or page
+    met before is always looked up. Past :data:`LIMIT` origins it stops remembering (memory
+    stays flat) and every page is looked up again.
+    """
+
+    LIMIT = 100_000
+
+    def __init__(self) -> None:
+        self.origins: set[str] | None = set()
+        self.pages: set[str] = set()
+
+    def may_have(self, origins: set[str]) -> bool:
+        """Whether contracts of some of ``origins`` may exist."""
+        return self.origins is None or not self.origins.isdisjoint(origins)
+
+    def may_have_page(self, page_hash: str) -> bool:
+        """Whether contracts may have been written or seen on the page ``page_hash``."""
+        return self.origins is None or page_hash in self.pages
+
+    def add(self, origins: set[str], page_hash: str | None) -> None:
+        """The run is about to write (or mark seen) contracts of ``origins`` on ``page_hash``."""
+        if self.origins is None:
+            return
+        self.origins |= origins
+        if page_hash is not None:
+            self.pages.add(page_hash)
+        if len(self.origins) > self.LIMIT:
+            self.origins = None
+            self.pages.clear()
+
+
 class ContractStore:
     def __init__(self, synchronization_id: str) -> None:
         self.sync_id = synchronization_id
+
+    def first_run(self, conn: Connection) -> FirstRun | None:
+        """A :class:`FirstRun` when the synchronisation has no contracts yet, else None."""
+        mark = _mark(conn.dialect.name)
+        found = conn.exec_driver_sql(
+            f"SELECT 1 FROM synchronization_contracts WHERE synchronization_id = {mark} LIMIT 1",
+            (self.sync_id,),
+        ).first()
+        return None if found else FirstRun()
 
     def for_origins(self, conn: Connection, origin_ids: Sequence[str]) -> dict[str, Contract]:
         """Existing contracts by origin id, each knowing whether its target object still exists.
