@@ -228,6 +228,8 @@ class FakeApi:
     gone_files: set[str] = field(default_factory=set)
     #: Seconds each ``/files/...`` answer waits first (to see downloads overlap).
     file_delay: float = 0.0
+    #: Mixed into every file's ETag: a new salt is a server that re-tags the same bytes.
+    etag_salt: str = ""
     documents: list[dict[str, Any]] = field(default_factory=list)
     detail_failures: set[int] = field(default_factory=set)
     detail_in_flight: int = 0
@@ -274,6 +276,7 @@ class FakeApi:
         self.file_times = {}
         self.file_answers = []
         self.file_delay = 0.0
+        self.etag_salt = ""
         self.gone_files = set()
         self.documents = []
         self.detail_failures = set()
@@ -562,7 +565,7 @@ def build_app(api: FakeApi) -> Any:
         content, media_type = api.files[name]
         if api.file_delay:
             await asyncio.sleep(api.file_delay)
-        etag = '"' + hashlib.sha256(content).hexdigest()[:20] + '"'
+        etag = '"' + hashlib.sha256(content + api.etag_salt.encode()).hexdigest()[:20] + '"'
         modified = api.file_times.get(name, 0)
         headers = {"ETag": etag, "Last-Modified": email.utils.formatdate(modified, usegmt=True)}
         match = request.headers.get("if-none-match")

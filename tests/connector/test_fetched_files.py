@@ -185,3 +185,20 @@ def test_a_document_the_source_says_is_gone_is_removed_and_a_missing_one_kept(co
     assert log["result"]["files"] == {"fetched": 0, "skipped": 0, "failed": 1, "deleted": 1}
     assert set(_titles(context, "Een")) == {"missing.pdf"}
     assert "404" in log["result"]["invalid"][0]["reason"]
+
+
+def test_the_same_bytes_under_a_new_etag_are_skipped_and_the_new_etag_asked_next_time(
+    context, objects, fake_api
+):
+    url = fake_api.put_file("a.pdf", PDF, "application/pdf")
+    fake_api.documents = [{"id": 1, "title": "Een", "bijlagen": [url]}]
+    sync = _sync(objects, _source(objects, fake_api.url), config={"files": [{"path": "bijlagen"}]})
+    assert SynchronizationService().synchronize(sync["id"])["result"]["files"]["fetched"] == 1
+    fake_api.etag_salt = "re-tagged"  # e.g. a server behind a new load balancer
+    second = SynchronizationService().synchronize(sync["id"], force=True)["result"]["files"]
+    assert (second["fetched"], second["skipped"]) == (0, 1)
+    assert fake_api.file_bodies() == 2  # the first fetch and the re-tagged answer
+    third = SynchronizationService().synchronize(sync["id"], force=True)["result"]["files"]
+    assert (third["fetched"], third["skipped"]) == (0, 1)
+    assert fake_api.file_bodies() == 2  # asked with the new ETag: a 304, no bytes
+    assert fake_api.file_answers[-1][1] == 304

@@ -344,6 +344,11 @@ class FileFetcher:
                     digest.update(chunk)
                     spool.write(chunk)
                 if current is not None and digest.hexdigest() == current.get("hash"):
+                    if (origin["etag"], origin["lastModified"]) != (
+                        known.get("etag"),
+                        known.get("lastModified"),
+                    ):
+                        self.files.remember_source(target, current["id"], origin)  # 304 next time
                     return _Outcome("skipped")  # the server sent the same bytes again
                 spool.seek(0)
                 if current is not None:

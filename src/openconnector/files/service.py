@@ -267,6 +267,14 @@ class FileService:
                     search_text.refresh(conn, current.object_id)
         return self._wire({**current._mapping, **values})
 
+    def remember_source(self, object: Any, file: Any, source: dict[str, Any], **where: Any) -> None:
+        """Keep where a fetched file came from (``{"url", "etag", "lastModified"}``) without
+        touching its bytes: a server that sent the same bytes under a new ETag is asked
+        with that ETag next time, and can answer 304."""
+        current = self._row(self._object(object, where.get("register"), where.get("schema")), file)
+        with self.db.begin() as conn:
+            conn.execute(update(t.files).where(t.files.c.id == current.id).values(**_source_columns(source)))
+
     def publish(self, object: Any, file: Any, **where: Any) -> dict[str, Any]:
         """Publish a file now (OpenRegister's ``.../files/{id}/publish``)."""
         return self.update(object, file, published=True, **where)
