@@ -77,7 +77,7 @@ def test_a_push_synchronisation_made_and_edited_in_the_form_keeps_its_settings(
         page.get_by_label("Schema").select_option(label="Dataset")
         page.get_by_label("Target source").select_option(label="Portal")
         page.get_by_label("Create endpoint").fill("/items")
-        page.get_by_label("Remote id position").fill("data.id")
+        page.get_by_label("Where the remote id is").fill("data.id")
         page.get_by_label("Update method").select_option("PATCH")
         page.get_by_label("delete", exact=True).uncheck()
         page.get_by_role("button", name="Save").first.click()
@@ -104,7 +104,7 @@ def test_a_push_synchronisation_made_and_edited_in_the_form_keeps_its_settings(
         assert _selected(page, "Schema") == "Dataset"
         assert _selected(page, "Target source") == "Portal"
         expect(page.get_by_label("Create endpoint")).to_have_value("/items")
-        expect(page.get_by_label("Remote id position")).to_have_value("data.id")
+        expect(page.get_by_label("Where the remote id is")).to_have_value("data.id")
         assert _selected(page, "Update method") == "PATCH"
         expect(page.get_by_label("create", exact=True)).to_be_checked()
         expect(page.get_by_label("update", exact=True)).to_be_checked()
