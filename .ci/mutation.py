@@ -1,0 +1,230 @@
+"""Mutation testing of the core, one module at a time (docs/testing.md).
+
+    python .ci/mutation.py contracts               # run (or resume) one module's mutants
+    python .ci/mutation.py contracts --summary     # its figures and survivors, without running
+    python .ci/mutation.py contracts --children 1  # fewer parallel mutants on a busy machine
+
+Why per module: mutmut 3 runs, for every mutant, the selected tests that reach the
+mutated function. With one selection for all the core modules, its first step (running
+every selected test once, traced) and every mutant of a widely called function pull in
+the slow tests of the other modules, and a run of the whole core does not fit on a
+shared two-core machine. Here every module gets its own scratch directory
+(``.mutation/<module>/``, ignored by git), a copy of ``src/`` and ``tests/``, and a
+``[tool.mutmut]`` of its own: that module only, the focused tests that exercise it, on
+SQLite (``-m "not postgres"``: the rules under test are the same on both databases, and
+the PostgreSQL runs of the same tests are in the ordinary suite). Results are kept in
+the scratch directory between runs; a re-run checks again what changed and what was
+never checked, and mutants named on the command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Module:
+    """One module under mutation: its file, the tests that exercise it, and the part of
+    it in scope: mutmut's names of functions and methods (``x_name``, ``xǁClassǁname``,
+    fnmatch patterns); empty is the whole module."""
+
+    path: str
+    tests: tuple[str, ...]
+    scope: tuple[str, ...] = ()
+    pytest_args: tuple[str, ...] = ("-m", "not postgres")
+
+
+SYNC = "openconnector.connector.sync."
+TWIG = "openconnector.twig.runtime."
+
+MODULES: dict[str, Module] = {
+    "contracts": Module(
+        "src/openconnector/connector/contracts.py",
+        (
+            "tests/connector/test_contracts.py",
+            "tests/connector/test_contracts_api.py",
+            "tests/connector/test_sync_promises.py",
+            "tests/connector/test_sync.py",
+        ),
+    ),
+    "secrets": Module(
+        "src/openconnector/store/secrets.py",
+        ("tests/store/test_secrets.py", "tests/security/test_secret_fields.py"),
+    ),
+    # the publication rule: which objects are public, and from when
+    "catalog": Module(
+        "src/openconnector/catalog/service.py",
+        ("tests/catalog/test_publication_rule.py", "tests/catalog/test_public_api.py"),
+        scope=("openconnector.catalog.service.xǁCatalogServiceǁvisible",),
+        # both databases: SQLite's LIKE ignores case, PostgreSQL's does not
+        pytest_args=(),
+    ),
+    # the sandbox: limits (loops, ranges, output, time), callables, and item and attribute lookup
+    "twig": Module(
+        "src/openconnector/twig/runtime.py",
+        (
+            "tests/twig/test_sandbox.py",
+            "tests/twig/test_lookup.py",
+            "tests/twig/test_environment.py",
+            "tests/twig/test_filters.py",
+            "tests/twig/test_conformance.py",
+        ),
+        scope=tuple(
+            TWIG + p
+            for p in (
+                "xǁStateǁ*",
+                "xǁArrowǁ*",
+                "x_concat",
+                "x_output_limit",
+                "x_make_range",
+                "x_check_arrow",
+                "x__lookup",
+                "x_get_attr_soft",
+                "x__date_attr",
+                "x_time_limit",
+            )
+        ),
+    ),
+    # a run's rules: completeness and deletes, duplicates, the unchanged-page skip, test mode
+    "sync": Module(
+        "src/openconnector/connector/sync.py",
+        (
+            "tests/connector/test_sync_promises.py",
+            "tests/connector/test_sync.py",
+            "tests/connector/test_run_status.py",
+        ),
+        scope=tuple(
+            SYNC + p
+            for p in (
+                "xǁSynchronizationServiceǁ_run",
+                "xǁSynchronizationServiceǁ_page",
+                "xǁSynchronizationServiceǁ_prepare",
+                "xǁSynchronizationServiceǁ_delete_vanished",
+                "xǁRunǁ*",
+                "x__origin_text",
+            )
+        ),
+    ),
+    "outbox": Module(
+        "src/openconnector/connector/outbox.py",
+        (
+            "tests/connector/test_push.py",
+            "tests/api/test_events.py",
+            "tests/cli/test_outbox_commands.py",
+            "tests/connector/test_push_crash.py",
+        ),
+    ),
+    "rules": Module("src/openconnector/connector/rules.py", ("tests/connector/test_endpoints.py",)),
+}
+
+
+def _toml_list(values: list[str] | tuple[str, ...]) -> str:
+    return "[" + ", ".join(json.dumps(v, ensure_ascii=False) for v in values) + "]"
+
+
+def prepare(name: str, module: Module) -> Path:
+    """The module's scratch directory with a fresh copy of the code and the tests."""
+    work = ROOT / ".mutation" / name
+    work.mkdir(parents=True, exist_ok=True)
+    for part in ("src", "tests"):
+        subprocess.run(
+            ["rsync", "-a", "--delete", "--exclude", "__pycache__", f"{ROOT / part}/", f"{work / part}/"],
+            check=True,
+        )
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    text = re.sub(r"(?ms)^\[tool\.mutmut\]\n.*?(?=^\[|\Z)", "", text)  # the whole-core section
+    text += (
+        "\n[tool.mutmut]\n"
+        'source_paths = ["src/"]\n'
+        f"only_mutate = {_toml_list([module.path])}\n"
+        # pytest-timeout is off: mutmut times mutants itself
+        "pytest_add_cli_args = "
+        + _toml_list(
+            ["-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:timeout", "-q", *module.pytest_args]
+        )
+        + "\n"
+        f"pytest_add_cli_args_test_selection = {_toml_list(module.tests)}\n"
+        "timeout_multiplier = 5.0\n"
+        "timeout_constant = 10.0\n"
+    )
+    (work / "pyproject.toml").write_text(text, encoding="utf-8")
+    return work
+
+
+def statuses(work: Path, module: Module) -> dict[str, str]:
+    """Every mutant in scope and its status, as ``mutmut results --all`` reports them."""
+    out = subprocess.run(
+        ["mutmut", "results", "--all", "true"], cwd=work, capture_output=True, text=True, check=True
+    ).stdout
+    found = {}
+    for line in out.splitlines():
+        mutant, _, status = line.strip().rpartition(": ")
+        if mutant and (
+            not module.scope or any(fnmatch.fnmatch(mutant, p + "__mutmut_*") for p in module.scope)
+        ):
+            found[mutant] = status
+    return found
+
+
+def summary(name: str, work: Path, module: Module) -> dict[str, object]:
+    found = statuses(work, module)
+    counts = {s: sum(1 for v in found.values() if v == s) for s in sorted(set(found.values()))}
+    detected = counts.get("killed", 0) + counts.get("timeout", 0)
+    total = len(found)
+    checked = total - counts.get("not checked", 0)
+    result: dict[str, object] = {
+        "module": name,
+        "mutants": total,
+        **counts,
+        "detected_of_checked": round(100 * detected / checked, 1) if checked else None,
+    }
+    survivors = sorted(m for m, s in found.items() if s not in ("killed", "timeout"))
+    for mutant in survivors:
+        print(f"{found[mutant]:>12}  {mutant}")
+    print(json.dumps(result, ensure_ascii=False))
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("module", choices=sorted(MODULES))
+    parser.add_argument(
+        "mutants", nargs="*", help="only these mutants (mutmut names or patterns), checked again"
+    )
+    parser.add_argument("--children", type=int, default=2, help="mutants checked in parallel (default 2)")
+    parser.add_argument("--summary", action="store_true", help="print the figures without running")
+    args = parser.parse_args()
+    if shutil.which("mutmut") is None:
+        print("error: mutmut is not installed (pip install -e '.[dev]')", file=sys.stderr)
+        return 2
+    module = MODULES[args.module]
+    if args.summary:
+        summary(args.module, ROOT / ".mutation" / args.module, module)
+        return 0
+    work = prepare(args.module, module)
+    env = {k: v for k, v in os.environ.items() if k != "CI"}  # no skip-to-failure in mutants' runs
+    # the mutated copy, also for the worker processes some tests start
+    env["PYTHONPATH"] = str(work / "mutants" / "src")
+    command = ["nice", "-n", "10", "mutmut", "run", "--max-children", str(args.children)]
+    # mutmut matches these patterns against function names too (to pick the tests): no "__mutmut_"
+    patterns = args.mutants or [p + "*" for p in module.scope]
+    subprocess.run([*command, *patterns], cwd=work, env=env, check=False)
+    summary(args.module, work, module)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
