@@ -111,7 +111,8 @@ MODULES: dict[str, Module] = {
                 "xǁSynchronizationServiceǁ_page",
                 "xǁSynchronizationServiceǁ_prepare",
                 "xǁSynchronizationServiceǁ_delete_vanished",
-                "xǁRunǁ*",
+                "xǁRunǁinvalid",
+                "xǁRunǁnothing_valid",
                 "x__origin_text",
             )
         ),
@@ -216,7 +217,10 @@ def main() -> int:
         return 0
     work = prepare(args.module, module)
     env = {k: v for k, v in os.environ.items() if k != "CI"}  # no skip-to-failure in mutants' runs
-    # the mutated copy, also for the worker processes some tests start
+    # The mutated copy, also for the worker processes some tests start. The directory must
+    # exist before mutmut starts: Python skips a path entry that did not exist at start-up,
+    # and the tests would then import the installed package and reach no mutant at all.
+    (work / "mutants" / "src").mkdir(parents=True, exist_ok=True)
     env["PYTHONPATH"] = str(work / "mutants" / "src")
     command = ["nice", "-n", "10", "mutmut", "run", "--max-children", str(args.children)]
     # mutmut matches these patterns against function names too (to pick the tests): no "__mutmut_"
