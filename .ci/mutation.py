@@ -126,7 +126,10 @@ MODULES: dict[str, Module] = {
             "tests/connector/test_push_crash.py",
         ),
     ),
-    "rules": Module("src/openconnector/connector/rules.py", ("tests/connector/test_endpoints.py",)),
+    "rules": Module(
+        "src/openconnector/connector/rules.py",
+        ("tests/connector/test_endpoints.py", "tests/e2e/test_endpoints_api.py"),
+    ),
 }
 
 
