@@ -159,8 +159,10 @@ def prepare(name: str, module: Module) -> Path:
         )
         + "\n"
         f"pytest_add_cli_args_test_selection = {_toml_list(module.tests)}\n"
-        "timeout_multiplier = 5.0\n"
-        "timeout_constant = 10.0\n"
+        # a mutant may use (its tests' time + 5 s) x 2 x 2 CPU seconds: a mutant that loops
+        # forever costs minutes of a shared machine, not the quarter of an hour of the defaults
+        "timeout_multiplier = 2.0\n"
+        "timeout_constant = 5.0\n"
     )
     (work / "pyproject.toml").write_text(text, encoding="utf-8")
     return work
