@@ -252,6 +252,25 @@ def test_an_unchanged_page_whose_targets_were_deleted_by_hand_is_written_again(o
     assert _service(objects).synchronize(sync)["result"]["unchangedPages"] == 5
 
 
+def test_a_changed_record_is_updated_once_and_then_skipped_as_unchanged(objects, fake_api, make_sync):
+    """The update of a changed record also updates its contract (the record's new hash):
+    the next run finds it unchanged instead of updating it again. Another synchronisation
+    ran first, so contract ids and the source's record ids differ."""
+    _service(objects).synchronize(make_sync(endpoint="/paged/page?pageSize=10&for=other"))
+    sync = make_sync()
+    _service(objects).synchronize(sync)
+    fake_api.records[12]["name"] = "Renamed"  # record 13, on page 2
+    changed = _service(objects).synchronize(sync)["result"]
+    assert (changed["objects"]["updated"], changed["objects"]["skipped"], changed["unchangedPages"]) == (
+        1,
+        44,
+        4,
+    )
+    again = _service(objects).synchronize(sync)["result"]
+    assert (again["objects"]["updated"], again["objects"]["skipped"], again["unchangedPages"]) == (0, 45, 5)
+    assert "Renamed" in [o["title"] for o in objects.find_all("dcat", "dataset", limit=100)["results"]]
+
+
 def test_a_changed_schema_makes_unchanged_pages_be_checked_again(objects, fake_api, make_sync):
     sync = make_sync()
     _service(objects).synchronize(sync)
