@@ -1,7 +1,8 @@
 """Mutation testing of the core, one module at a time (docs/testing.md).
 
-    python .ci/mutation.py contracts               # run (or resume) one module's mutants
+    python .ci/mutation.py contracts               # both passes (or resume them) for one module
     python .ci/mutation.py contracts --summary     # its figures and survivors, without running
+    python .ci/mutation.py contracts NAME...       # these mutants again (after adding a test)
     python .ci/mutation.py contracts --children 1  # fewer parallel mutants on a busy machine
 
 Why per module: mutmut 3 runs, for every mutant, the selected tests that reach the
@@ -10,11 +11,15 @@ every selected test once, traced) and every mutant of a widely called function p
 the slow tests of the other modules, and a run of the whole core does not fit on a
 shared two-core machine. Here every module gets its own scratch directory
 (``.mutation/<module>/``, ignored by git), a copy of ``src/`` and ``tests/``, and a
-``[tool.mutmut]`` of its own: that module only, the focused tests that exercise it, on
-SQLite (``-m "not postgres"``: the rules under test are the same on both databases, and
-the PostgreSQL runs of the same tests are in the ordinary suite). Results are kept in
-the scratch directory between runs; a re-run checks again what changed and what was
-never checked, and mutants named on the command line.
+``[tool.mutmut]`` of its own: that module only and the focused tests that exercise it.
+
+Two passes. The first runs every mutant against the module's fast tests on SQLite
+(``-m "not postgres"``). The second runs only the first pass's survivors (and mutants
+no fast test reached) again, in ``.mutation/<module>.second/``, against the fast tests
+plus the module's slower ones, on SQLite and PostgreSQL: code only PostgreSQL takes
+(its SQL, its parameter markers) is killed there. A mutant counts as detected when
+either pass killed it (or timed it out). Results are kept between runs; a re-run
+checks again what changed, what was never checked, and the mutants named.
 """
 
 from __future__ import annotations
@@ -42,7 +47,8 @@ class Module:
     path: str
     tests: tuple[str, ...]
     scope: tuple[str, ...] = ()
-    pytest_args: tuple[str, ...] = ("-m", "not postgres")
+    #: added in the second pass, which also runs the PostgreSQL variants of every test
+    slow_tests: tuple[str, ...] = ()
 
 
 SYNC = "openconnector.connector.sync."
@@ -60,15 +66,15 @@ MODULES: dict[str, Module] = {
     ),
     "secrets": Module(
         "src/openconnector/store/secrets.py",
-        ("tests/store/test_secrets.py", "tests/security/test_secret_fields.py"),
+        ("tests/store/test_secrets.py",),
+        slow_tests=("tests/security/test_secret_fields.py",),
     ),
     # the publication rule: which objects are public, and from when
     "catalog": Module(
         "src/openconnector/catalog/service.py",
-        ("tests/catalog/test_publication_rule.py", "tests/catalog/test_public_api.py"),
+        ("tests/catalog/test_publication_rule.py",),
         scope=("openconnector.catalog.service.xǁCatalogServiceǁvisible",),
-        # both databases: SQLite's LIKE ignores case, PostgreSQL's does not
-        pytest_args=(),
+        slow_tests=("tests/catalog/test_public_api.py",),
     ),
     # the sandbox: limits (loops, ranges, output, time), callables, and item and attribute lookup
     "twig": Module(
@@ -123,12 +129,13 @@ MODULES: dict[str, Module] = {
             "tests/connector/test_push.py",
             "tests/api/test_events.py",
             "tests/cli/test_outbox_commands.py",
-            "tests/connector/test_push_crash.py",
         ),
+        slow_tests=("tests/connector/test_push_crash.py",),
     ),
     "rules": Module(
         "src/openconnector/connector/rules.py",
-        ("tests/connector/test_endpoints.py", "tests/e2e/test_endpoints_api.py"),
+        ("tests/connector/test_endpoints.py",),
+        slow_tests=("tests/e2e/test_endpoints_api.py",),
     ),
 }
 
@@ -137,9 +144,8 @@ def _toml_list(values: list[str] | tuple[str, ...]) -> str:
     return "[" + ", ".join(json.dumps(v, ensure_ascii=False) for v in values) + "]"
 
 
-def prepare(name: str, module: Module) -> Path:
-    """The module's scratch directory with a fresh copy of the code and the tests."""
-    work = ROOT / ".mutation" / name
+def prepare(work: Path, module: Module, second: bool) -> Path:
+    """A pass's scratch directory with a fresh copy of the code and the tests."""
     work.mkdir(parents=True, exist_ok=True)
     for part in ("src", "tests"):
         subprocess.run(
@@ -155,10 +161,13 @@ def prepare(name: str, module: Module) -> Path:
         # pytest-timeout is off: mutmut times mutants itself
         "pytest_add_cli_args = "
         + _toml_list(
-            ["-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:timeout", "-q", *module.pytest_args]
+            ["-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:timeout", "-q"]
+            + ([] if second else ["-m", "not postgres"])
         )
         + "\n"
-        f"pytest_add_cli_args_test_selection = {_toml_list(module.tests)}\n"
+        "pytest_add_cli_args_test_selection = "
+        + _toml_list(module.tests + module.slow_tests if second else module.tests)
+        + "\n"
         # a mutant may use (its tests' time + 5 s) x 2 x 2 CPU seconds: a mutant that loops
         # forever costs minutes of a shared machine, not the quarter of an hour of the defaults
         "timeout_multiplier = 2.0\n"
@@ -183,23 +192,47 @@ def statuses(work: Path, module: Module) -> dict[str, str]:
     return found
 
 
-def summary(name: str, work: Path, module: Module) -> dict[str, object]:
-    found = statuses(work, module)
-    counts = {s: sum(1 for v in found.values() if v == s) for s in sorted(set(found.values()))}
+DETECTED = ("killed", "timeout")
+
+
+def summary(name: str, module: Module) -> dict[str, object]:
+    """Figures of both passes: a mutant's status is the second pass's when the first did
+    not detect it and the second checked it."""
+    found = statuses(ROOT / ".mutation" / name, module)
+    second_dir = ROOT / ".mutation" / f"{name}.second"
+    second = statuses(second_dir, module) if (second_dir / "mutants").exists() else {}
+    final = {}
+    for mutant, status in found.items():
+        again = second.get(mutant, "not checked")
+        final[mutant] = again if status not in DETECTED and again != "not checked" else status
+    counts = {s: sum(1 for v in final.values() if v == s) for s in sorted(set(final.values()))}
     detected = counts.get("killed", 0) + counts.get("timeout", 0)
-    total = len(found)
-    checked = total - counts.get("not checked", 0)
+    checked = len(final) - counts.get("not checked", 0)
     result: dict[str, object] = {
         "module": name,
-        "mutants": total,
+        "mutants": len(final),
         **counts,
+        "killed_in_second_pass": sum(
+            1 for m, s in found.items() if s not in DETECTED and second.get(m) in DETECTED
+        ),
         "detected_of_checked": round(100 * detected / checked, 1) if checked else None,
     }
-    survivors = sorted(m for m, s in found.items() if s not in ("killed", "timeout"))
-    for mutant in survivors:
-        print(f"{found[mutant]:>12}  {mutant}")
+    for mutant in sorted(m for m, s in final.items() if s not in DETECTED):
+        print(f"{final[mutant]:>12}  {mutant}")
     print(json.dumps(result, ensure_ascii=False))
     return result
+
+
+def run_pass(name: str, module: Module, second: bool, patterns: list[str], children: int) -> None:
+    work = prepare(ROOT / ".mutation" / (f"{name}.second" if second else name), module, second)
+    env = {k: v for k, v in os.environ.items() if k != "CI"}  # no skip-to-failure in mutants' runs
+    # The mutated copy, also for the worker processes some tests start. The directory must
+    # exist before mutmut starts: Python skips a path entry that did not exist at start-up,
+    # and the tests would then import the installed package and reach no mutant at all.
+    (work / "mutants" / "src").mkdir(parents=True, exist_ok=True)
+    env["PYTHONPATH"] = str(work / "mutants" / "src")
+    command = ["nice", "-n", "10", "mutmut", "run", "--max-children", str(children)]
+    subprocess.run([*command, *patterns], cwd=work, env=env, check=False)
 
 
 def main() -> int:
@@ -207,31 +240,24 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("module", choices=sorted(MODULES))
-    parser.add_argument(
-        "mutants", nargs="*", help="only these mutants (mutmut names or patterns), checked again"
-    )
+    parser.add_argument("mutants", nargs="*", help="only these mutants (mutmut names), checked again")
     parser.add_argument("--children", type=int, default=2, help="mutants checked in parallel (default 2)")
     parser.add_argument("--summary", action="store_true", help="print the figures without running")
+    parser.add_argument("--first-pass-only", action="store_true", help="leave the survivors for later")
     args = parser.parse_args()
     if shutil.which("mutmut") is None:
         print("error: mutmut is not installed (pip install -e '.[dev]')", file=sys.stderr)
         return 2
-    module = MODULES[args.module]
-    if args.summary:
-        summary(args.module, ROOT / ".mutation" / args.module, module)
-        return 0
-    work = prepare(args.module, module)
-    env = {k: v for k, v in os.environ.items() if k != "CI"}  # no skip-to-failure in mutants' runs
-    # The mutated copy, also for the worker processes some tests start. The directory must
-    # exist before mutmut starts: Python skips a path entry that did not exist at start-up,
-    # and the tests would then import the installed package and reach no mutant at all.
-    (work / "mutants" / "src").mkdir(parents=True, exist_ok=True)
-    env["PYTHONPATH"] = str(work / "mutants" / "src")
-    command = ["nice", "-n", "10", "mutmut", "run", "--max-children", str(args.children)]
-    # mutmut matches these patterns against function names too (to pick the tests): no "__mutmut_"
-    patterns = args.mutants or [p + "*" for p in module.scope]
-    subprocess.run([*command, *patterns], cwd=work, env=env, check=False)
-    summary(args.module, work, module)
+    name, module = args.module, MODULES[args.module]
+    if not args.summary:
+        # mutmut matches these patterns against function names too (to pick the tests): no "__mutmut_"
+        run_pass(name, module, False, args.mutants or [p + "*" for p in module.scope], args.children)
+        if not args.first_pass_only:
+            first = statuses(ROOT / ".mutation" / name, module)
+            again = sorted(m for m, s in first.items() if s in ("survived", "no tests"))
+            if again:
+                run_pass(name, module, True, again, args.children)
+    summary(name, module)
     return 0
 
 
