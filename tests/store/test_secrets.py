@@ -22,6 +22,9 @@ from openconnector.store.secrets import (
     mask,
     reveal,
     seal,
+    secret_paths,
+    secret_values,
+    url_secret_slots,
 )
 from openconnector.store.settings import Settings
 
@@ -246,3 +249,104 @@ def test_a_mask_with_no_previous_secret_at_its_place_drops_the_key(previous):
     obj = {"auth": {"password": MASK, "user": "alice"}}
     seal(obj, ["auth.*"], secrets, previous)
     assert obj == {"auth": {"user": "alice"}}
+
+
+# -- secrets inside a URL (a source's location) ------------------------------------------------
+
+LOCATION = (
+    "https://alice:pa55-S3cret@api.example.nl:8443/v1/@me/items"
+    "?status=open&api_key=k3y-S3cret&page=2&token=&api%5Fkey2=k3y2-S3cret&access_token=t0k-S3cret#part?x=1"
+)
+MASKED = (
+    "https://alice:********@api.example.nl:8443/v1/@me/items"
+    "?status=open&api_key=********&page=2&token=&api%5Fkey2=********&access_token=********#part?x=1"
+)
+
+
+def test_a_location_keeps_every_character_but_its_password_and_credential_query_values():
+    secrets = Secrets.for_settings(Settings(secret_key="k"))
+    obj = {"location": LOCATION}
+    seal(obj, ["url:location"], secrets)
+    stored = obj["location"]
+    for secret in ("pa55-S3cret", "k3y-S3cret", "k3y2-S3cret", "t0k-S3cret"):
+        assert secret not in stored
+    assert stored.startswith("https://alice:" + PREFIX)
+    assert "@api.example.nl:8443/v1/@me/items?status=open&api_key=" + PREFIX in stored
+    assert "&page=2&token=&api%5Fkey2=" + PREFIX in stored and stored.endswith("#part?x=1")
+    assert mask(obj, ["url:location"]) == {"location": MASKED}
+    assert reveal(obj, ["url:location"], secrets) == {"location": LOCATION}
+    assert secret_values({"location": LOCATION}, ["url:location"]) == [
+        "pa55-S3cret",
+        "k3y-S3cret",
+        "k3y2-S3cret",
+        "t0k-S3cret",
+    ]
+
+
+def test_a_masked_location_sent_back_keeps_its_secrets_and_a_new_one_replaces_only_its_own():
+    secrets = Secrets.for_settings(Settings(secret_key="k"))
+    previous = {"location": LOCATION}
+    seal(previous, ["url:location"], secrets)
+    echoed = {"location": MASKED}
+    seal(echoed, ["url:location"], secrets, previous)
+    assert reveal(echoed, ["url:location"], secrets) == {"location": LOCATION}
+    rotated = {"location": MASKED.replace("alice:********", "alice:n3w-S3cret")}
+    seal(rotated, ["url:location"], secrets, previous)
+    assert reveal(rotated, ["url:location"], secrets) == {
+        "location": LOCATION.replace("pa55-S3cret", "n3w-S3cret")
+    }
+    # a masked part the previous URL did not have (or no previous URL) is left empty
+    added = {"location": "https://alice:********@h/x?status=open&api_key=********"}
+    seal(added, ["url:location"], secrets, {"location": "https://h/x?status=open"})
+    assert added == {"location": "https://alice:@h/x?status=open&api_key="}
+    fresh = {"location": "https://h/x?client_secret=********"}
+    seal(fresh, ["url:location"], secrets)
+    assert fresh == {"location": "https://h/x?client_secret="}
+
+
+@pytest.mark.parametrize(
+    ("url", "parts"),
+    [
+        ("https://api.example.nl/v1?status=open", []),
+        ("https://alice@api.example.nl/", []),  # a user without a password
+        ("https://alice:@api.example.nl/", []),  # an empty password
+        ("https://api.example.nl/users/@me", []),  # an @ in the path is no userinfo
+        ("https://a:b@c@h/", [("b@c", "password")]),  # the last @ ends the userinfo
+        ("https://u:p@h#f", [("p", "password")]),
+        ("https://u:p@h?q=1", [("p", "password")]),
+        ("https://u:p:q@h/", [("p:q", "password")]),  # the first colon starts the password
+        ("//u:p@h/", []),  # no scheme
+        ("/path?key=v&x&secret=s", [("v", "query:key"), ("s", "query:secret")]),
+        ("https://h/?signature=a+b&Password=c#f", [("a+b", "query:signature"), ("c", "query:Password")]),
+        ("https://h/?token=a=b&page=1", [("a=b", "query:token")]),
+    ],
+)
+def test_the_secret_parts_of_a_url_are_found_where_they_are_written(url, parts):
+    assert [(url[start:end], slot) for start, end, slot in url_secret_slots(url)] == parts
+
+
+def test_secret_values_are_every_secret_in_clear_for_redaction_by_value():
+    obj = {
+        "password": 1234,
+        "key": {"a": "x1", "b": ["y2", True, None, 2.5], "c": "x1"},
+        "token": MASK,
+        "secret": "",
+        "headers": {"Authorization": "Bearer h1", "Accept": "json"},
+        "location": "https://u:p9@h/?token=q8",
+    }
+    paths = ["password", "key", "token", "secret", "headers.*", "url:location", "missing"]
+    assert secret_values(obj, paths) == ["1234", "x1", "y2", "2.5", "Bearer h1", "p9", "q8"]
+
+
+def test_an_object_adds_its_own_secret_paths_to_its_schemas():
+    schema = {"configuration": {"secretProperties": ["password"], "secretPathsProperty": "secretFields"}}
+    listed = ["configuration.headers.X-Custom", "", 5, "url:location", "query.access"]
+    assert secret_paths(schema, {"secretFields": listed}) == [
+        "password",
+        "configuration.headers.X-Custom",
+        "query.access",
+    ]
+    assert secret_paths(schema, {"secretFields": "password2"}) == ["password"]
+    assert secret_paths(schema, None) == ["password"]
+    assert secret_paths({"configuration": {"secretProperties": ["a"]}}, {"secretFields": ["b"]}) == ["a"]
+    assert secret_paths({}, {"secretFields": ["b"]}) == []
