@@ -244,7 +244,7 @@ def main() -> int:
     parser.add_argument("--children", type=int, default=2, help="mutants checked in parallel (default 2)")
     parser.add_argument("--summary", action="store_true", help="print the figures without running")
     parser.add_argument("--first-pass-only", action="store_true", help="leave the survivors for later")
-    args = parser.parse_args()
+    args = parser.parse_intermixed_args()
     if shutil.which("mutmut") is None:
         print("error: mutmut is not installed (pip install -e '.[dev]')", file=sys.stderr)
         return 2
