@@ -282,6 +282,28 @@ def test_a_changed_schema_makes_unchanged_pages_be_checked_again(objects, fake_a
     assert again["objects"]["invalid"] == 36  # "Record 10" .. "Record 45" are now too long
 
 
+def test_a_complete_run_deletes_and_counts_every_vanished_record_across_batches(objects, fake_api, make_sync):
+    """Vanished records are deleted 1,000 at a time; the run's count adds up every batch."""
+    fake_api.set_records(1_205)
+    sync = make_sync(endpoint="/paged/page?pageSize=500")
+    assert _service(objects).synchronize(sync)["result"]["objects"]["created"] == 1_205
+    fake_api.set_records(3)
+    log = _service(objects).synchronize(sync)
+    assert (log["status"], log["result"]["objects"]["deleted"]) == ("success", 1_202)
+    assert _count(objects) == 3
+
+
+def test_a_run_counts_every_invalid_record_and_reports_the_first_hundred(objects, fake_api, make_sync):
+    objects.registers.update_schema(
+        "dataset", {"properties": {"title": {"type": "string", "maxLength": 3}, "value": {"type": "integer"}}}
+    )
+    fake_api.set_records(101)
+    log = _service(objects).synchronize(make_sync(endpoint="/paged/page?pageSize=50"))
+    assert log["status"] == "error" and log["result"]["objects"]["invalid"] == 101
+    reasons = log["result"]["invalid"]
+    assert len(reasons) == 100 and reasons[0]["originId"] == "1" and reasons[-1]["originId"] == "100"
+
+
 def test_a_test_run_counts_as_deletes_exactly_its_own_vanished_records(objects, fake_api, make_sync):
     """The first record gone (the oldest contract) counts; another synchronisation's contracts,
     whose records this run never sees, do not."""
