@@ -206,6 +206,7 @@ def test_seal_mask_reveal_follow_the_paths_and_numbers_too():
     assert plain["headers"]["Authorization"] == "Bearer t" and plain["password"] == "pw"
     assert plain["headers"]["X-Token"] == 5  # back with its type
     assert is_encrypted(obj["password"])  # reveal works on a copy too
+    assert is_encrypted(obj["headers"]["Authorization"])  # a deep one
 
 
 def test_a_mask_keeps_the_previous_secret_at_its_own_path():
@@ -243,7 +244,11 @@ def test_a_key_is_generated_into_a_data_dir_that_already_exists(tmp_path):
     assert Secrets.for_settings(Settings(data_dir=tmp_path / "data")).decrypt(token) == "s"
 
 
-@pytest.mark.parametrize("previous", [None, {}, {"auth": "text"}, {"auth": {"other": "x"}}], ids=repr)
+@pytest.mark.parametrize(
+    "previous",
+    [None, {}, {"auth": "text"}, {"auth": {"other": "x"}}, {"auth": {"password": ""}}],
+    ids=repr,
+)
 def test_a_mask_with_no_previous_secret_at_its_place_drops_the_key(previous):
     secrets = Secrets.for_settings(Settings(secret_key="k"))
     obj = {"auth": {"password": MASK, "user": "alice"}}
@@ -319,6 +324,12 @@ def test_a_masked_location_sent_back_keeps_its_secrets_and_a_new_one_replaces_on
         ("/path?key=v&x&secret=s", [("v", "query:key"), ("s", "query:secret")]),
         ("https://h/?signature=a+b&Password=c#f", [("a+b", "query:signature"), ("c", "query:Password")]),
         ("https://h/?token=a=b&page=1", [("a=b", "query:token")]),
+        ("redis://:p@h:6379/0", [("p", "password")]),  # a password without a user
+        ("https://u:p@h/?token=a&next=https://v:w@x/", [("p", "password"), ("a", "query:token")]),
+        ("?token=a&page=2", [("a", "query:token")]),  # a query alone
+        ("https://h/?token=a#x#y", [("a", "query:token")]),  # the first # ends the query
+        # a ? inside the fragment: its credential-named values are found too (the safe side)
+        ("https://h/p#x?token=a", [("a", "query:token")]),
     ],
 )
 def test_the_secret_parts_of_a_url_are_found_where_they_are_written(url, parts):
@@ -336,6 +347,45 @@ def test_secret_values_are_every_secret_in_clear_for_redaction_by_value():
     }
     paths = ["password", "key", "token", "secret", "headers.*", "url:location", "missing"]
     assert secret_values(obj, paths) == ["1234", "x1", "y2", "2.5", "Bearer h1", "p9", "q8"]
+    assert secret_values({"location": 5}, ["url:location"]) == []  # not a URL: nothing in it is secret
+    # "configuration.*" leaves the Guzzle pair [user, password] to "configuration.auth.1": the user is no secret
+    guzzle = {"configuration": {"auth": ["alice", "pw"], "token": "t"}}
+    assert secret_values(guzzle, ["configuration.*", "configuration.auth.1"]) == ["t", "pw"]
+
+
+# -- lists of secrets ------------------------------------------------------------------------------
+
+
+def test_each_item_of_a_list_of_secrets_is_sealed_masked_kept_and_dropped_on_its_own():
+    """An authentication rule's API keys: a list whose every string is one secret."""
+    secrets = Secrets.for_settings(Settings(secret_key="k"))
+    stored = {"rule": {"keys": ["k1", "k2", ""]}}
+    seal(stored, ["rule.keys"], secrets)
+    keys = stored["rule"]["keys"]
+    assert len(keys) == 2 and all(is_encrypted(k) for k in keys)  # an empty item is no key: dropped
+    assert mask(stored, ["rule.keys"]) == {"rule": {"keys": [MASK, MASK]}}
+    # sent back: the first kept, the second replaced, a third masked one that never existed dropped
+    edited = {"rule": {"keys": [MASK, "k2-new", MASK, "k4"]}}
+    seal(edited, ["rule.keys"], secrets, stored)
+    assert reveal(edited, ["rule.keys"], secrets) == {"rule": {"keys": ["k1", "k2-new", "k4"]}}
+    assert edited["rule"]["keys"][0] == stored["rule"]["keys"][0]
+
+
+def test_one_item_of_a_pair_is_the_secret_and_a_masked_one_without_a_previous_becomes_null():
+    """Guzzle's ``auth: [user, password]``: the path ``configuration.auth.1`` names the password."""
+    secrets = Secrets.for_settings(Settings(secret_key="k"))
+    paths = ["configuration.*", "configuration.auth.1"]
+    stored = {"configuration": {"auth": ["alice", "pw"]}}
+    seal(stored, paths, secrets)
+    assert stored["configuration"]["auth"][0] == "alice" and is_encrypted(stored["configuration"]["auth"][1])
+    assert mask(stored, paths) == {"configuration": {"auth": ["alice", MASK]}}
+    echoed = mask(stored, paths)
+    seal(echoed, paths, secrets, stored)
+    assert echoed == stored
+    unknown = {"configuration": {"auth": ["bob", MASK]}}
+    seal(unknown, paths, secrets, {"configuration": {"auth": ["bob"]}})
+    assert unknown == {"configuration": {"auth": ["bob", None]}}
+    assert reveal(stored, ["configuration.auth.5", "configuration.auth.x"], secrets) == stored
 
 
 def test_an_object_adds_its_own_secret_paths_to_its_schemas():
