@@ -168,10 +168,11 @@ def prepare(work: Path, module: Module, second: bool) -> Path:
         "pytest_add_cli_args_test_selection = "
         + _toml_list(module.tests + module.slow_tests if second else module.tests)
         + "\n"
-        # a mutant may use (its tests' time + 5 s) x 2 x 2 CPU seconds: a mutant that loops
-        # forever costs minutes of a shared machine, not the quarter of an hour of the defaults
-        "timeout_multiplier = 2.0\n"
-        "timeout_constant = 5.0\n"
+        # mutmut stops a mutant after (its tests' time + 30 s) x 4 of wall time (and twice that
+        # in CPU time): generous, because on a loaded machine a surviving mutant's tests can take
+        # twice their measured time, and a "timeout" counts as detected
+        "timeout_multiplier = 4.0\n"
+        "timeout_constant = 30.0\n"
     )
     (work / "pyproject.toml").write_text(text, encoding="utf-8")
     return work
