@@ -181,6 +181,22 @@ def test_a_crash_in_the_middle_of_a_run_deletes_nothing(objects, fake_api, make_
     assert sum(title.endswith("(new)") for title in titles) >= 5  # pages before the crash were kept
 
 
+def test_a_crash_while_deleting_vanished_records_deletes_nothing(objects, fake_api, make_sync, monkeypatch):
+    """Objects and their contracts go in one transaction: a crash between them keeps both."""
+    sync = _synced_then_shrunk(objects, fake_api, make_sync)
+
+    def crashing_remove(self, conn, contract_ids):  # type: ignore[no-untyped-def]
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(sync_module.ContractStore, "remove", crashing_remove)
+    log = _service(objects).synchronize(sync)
+    assert log["status"] == "error" and "the disk is full" in log["message"]
+    assert _count(objects) == 45
+    monkeypatch.undo()
+    assert _service(objects).synchronize(sync)["result"]["objects"]["deleted"] == 20
+    assert _count(objects) == 25
+
+
 # -- a repeated record is written once -----------------------------------------------------------
 
 
