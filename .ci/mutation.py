@@ -245,17 +245,25 @@ def main() -> int:
     parser.add_argument("--children", type=int, default=2, help="mutants checked in parallel (default 2)")
     parser.add_argument("--summary", action="store_true", help="print the figures without running")
     parser.add_argument("--first-pass-only", action="store_true", help="leave the survivors for later")
+    parser.add_argument(
+        "--second-pass-only",
+        action="store_true",
+        help="the second pass alone (on the mutants named, or every survivor)",
+    )
     args = parser.parse_intermixed_args()
     if shutil.which("mutmut") is None:
         print("error: mutmut is not installed (pip install -e '.[dev]')", file=sys.stderr)
         return 2
     name, module = args.module, MODULES[args.module]
     if not args.summary:
-        # mutmut matches these patterns against function names too (to pick the tests): no "__mutmut_"
-        run_pass(name, module, False, args.mutants or [p + "*" for p in module.scope], args.children)
+        if not args.second_pass_only:
+            # mutmut matches these patterns against function names too (to pick the tests): no "__mutmut_"
+            run_pass(name, module, False, args.mutants or [p + "*" for p in module.scope], args.children)
         if not args.first_pass_only:
             first = statuses(ROOT / ".mutation" / name, module)
             again = sorted(m for m, s in first.items() if s in ("survived", "no tests"))
+            if args.second_pass_only and args.mutants:
+                again = args.mutants
             if again:
                 run_pass(name, module, True, again, args.children)
     summary(name, module)
