@@ -225,6 +225,22 @@ def test_a_record_on_the_first_and_the_last_page_is_written_once(objects, fake_a
         assert len(conn.execute(select(t.contracts.c.id)).all()) == 45
 
 
+def test_a_record_id_becomes_its_origin_id_as_text_and_an_unusable_id_makes_it_invalid(
+    objects, fake_api, make_sync
+):
+    """Ids as sources send them: numbers and text are kept (7.0 is the same record as 7);
+    an empty, structured or boolean id names no record."""
+    ids: list[Any] = ["x-1", 7.0, 2.5, 0, "", [1], {"a": 1}, True, None]
+    fake_api.records = [{"id": i, "name": f"Record {n}", "value": n} for n, i in enumerate(ids)]
+    log = _service(objects).synchronize(make_sync())
+    result = log["result"]
+    assert (result["objects"]["created"], result["objects"]["invalid"]) == (4, 5)
+    assert all("idPosition" in r["reason"] and r["originId"] is None for r in result["invalid"])
+    with objects.context.db.connect() as conn:
+        origins = sorted(r.origin_id for r in conn.execute(select(t.contracts.c.origin_id)))
+    assert origins == ["0", "2.5", "7", "x-1"]
+
+
 # -- test mode writes nothing ----------------------------------------------------------------------
 
 
