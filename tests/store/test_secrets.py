@@ -174,6 +174,8 @@ def test_names_that_hold_a_secret_are_sensitive(name):
         "oauth_signature_method",
         "PASSWORD_METHOD",
         "username",
+        "proxyAuthUser",
+        "author",
         "Accept",
         "",
     ],
