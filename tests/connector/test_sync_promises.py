@@ -241,6 +241,27 @@ def test_a_record_id_becomes_its_origin_id_as_text_and_an_unusable_id_makes_it_i
     assert origins == ["0", "2.5", "7", "x-1"]
 
 
+def test_a_run_fails_only_when_every_record_it_found_was_invalid(objects, fake_api, make_sync):
+    """docs: all records invalid is a failure; some invalid is a warning, whatever else the run
+    did (created, updated or skipped the rest); no records at all is no failure."""
+
+    def run(*records: dict[str, Any]) -> tuple[str, tuple[int, ...]]:
+        fake_api.records = list(records)
+        log = _service(objects).synchronize(sync)
+        o = log["result"]["objects"]
+        return log["status"], (o["created"], o["updated"], o["skipped"], o["invalid"], o["deleted"])
+
+    a, b, c = make_record(1), make_record(2), make_record(3)
+    bad = {"id": 9, "name": "Bad", "value": "not a number"}
+    sync = make_sync()
+    assert run() == ("success", (0, 0, 0, 0, 0))
+    assert run(a, b) == ("success", (2, 0, 0, 0, 0))
+    assert run(dict(a, name="A2"), b, bad) == ("warning", (0, 1, 1, 1, 0))
+    assert run(dict(a, name="A3"), c, bad) == ("warning", (1, 1, 0, 1, 1))
+    assert run(bad) == ("error", (0, 0, 0, 1, 0))
+    assert _count(objects) == 2
+
+
 # -- test mode writes nothing ----------------------------------------------------------------------
 
 
