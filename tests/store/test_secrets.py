@@ -402,3 +402,34 @@ def test_an_object_adds_its_own_secret_paths_to_its_schemas():
     assert secret_paths(schema, None) == ["password"]
     assert secret_paths({"configuration": {"secretProperties": ["a"]}}, {"secretFields": ["b"]}) == ["a"]
     assert secret_paths({}, {"secretFields": ["b"]}) == []
+
+
+@pytest.mark.parametrize(
+    ("paths", "obj"),
+    [
+        (["*", "X-Auth.1"], {"X-Auth": ["u", "p"], "token": "t"}),
+        (["a.b.*", "a.b.auth.1"], {"a": {"b": {"auth": ["u", "p"], "token": "t"}}}),
+        (["*", "url:auth.location"], {"auth": {"location": "https://u:p@h/"}, "token": "t"}),
+    ],
+    ids=["top level", "two levels down", "a URL inside"],
+)
+def test_a_star_leaves_a_value_that_a_more_precise_path_goes_through_to_that_path(paths, obj):
+    """``*`` names every sensitive key, except one that another path goes into: the more
+    precise path says which part of it is secret (the password, not the user)."""
+    secrets = Secrets.for_settings(Settings(secret_key="k"))
+    sealed = json.loads(json.dumps(obj))
+    seal(sealed, paths, secrets)
+    flat = json.dumps(sealed)
+    assert '"u"' in flat or "https://u:" in flat  # the user stays readable
+    assert '"t"' not in flat and '"p"' not in flat and ":p@" not in flat
+    assert reveal(sealed, paths, secrets) == obj
+
+
+def test_a_list_index_past_the_end_and_a_top_level_list_of_secrets():
+    secrets = Secrets.for_settings(Settings(secret_key="k"))
+    pair = {"auth": ["u", "p"]}
+    seal(pair, ["auth.2"], secrets)  # no third item: nothing to seal
+    assert pair == {"auth": ["u", "p"]}
+    keys = {"keys": [MASK, "k2"]}
+    seal(keys, ["keys"], secrets)  # a masked item with nothing before it: dropped
+    assert reveal(keys, ["keys"], secrets) == {"keys": ["k2"]}
