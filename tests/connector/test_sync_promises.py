@@ -232,10 +232,14 @@ def test_a_record_id_becomes_its_origin_id_as_text_and_an_unusable_id_makes_it_i
     an empty, structured or boolean id names no record."""
     ids: list[Any] = ["x-1", 7.0, 2.5, 0, "", [1], {"a": 1}, True, None]
     fake_api.records = [{"id": i, "name": f"Record {n}", "value": n} for n, i in enumerate(ids)]
+    fake_api.records.insert(1, "just text")  # not a record at all
     log = _service(objects).synchronize(make_sync())
     result = log["result"]
-    assert (result["objects"]["created"], result["objects"]["invalid"]) == (4, 5)
-    assert all("idPosition" in r["reason"] and r["originId"] is None for r in result["invalid"])
+    assert (result["objects"]["created"], result["objects"]["invalid"]) == (4, 6)
+    reasons = [r["reason"] for r in result["invalid"]]
+    assert reasons[0] == "The record is not an object but str"
+    assert all("idPosition" in r for r in reasons[1:])
+    assert all(r["originId"] is None for r in result["invalid"])
     with objects.context.db.connect() as conn:
         origins = sorted(r.origin_id for r in conn.execute(select(t.contracts.c.origin_id)))
     assert origins == ["0", "2.5", "7", "x-1"]
