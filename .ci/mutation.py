@@ -86,6 +86,7 @@ MODULES: dict[str, Module] = {
             "tests/twig/test_filters.py",
             "tests/twig/test_conformance.py",
         ),
+        slow_tests=("tests/twig/test_dates.py",),
         scope=tuple(
             TWIG + p
             for p in (
