@@ -283,3 +283,22 @@ def test_the_output_limit_is_exact_where_it_is_checked() -> None:
 )
 def test_ranges_of_strings_follow_php(template: str, expected: str) -> None:
     assert Environment().from_string(template).render({}) == expected
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("{{ range('a', 'e')|join }}", "abcde"),
+        ("{{ range('a', 'e', 2)|join }}", "ace"),
+        (
+            "{{ range('a', 'e', -2)|join }}",
+            "ace",
+        ),  # the step's sign is ignored: the bounds give the direction
+        ("{{ range('a', 'e', 0)|join }}", "abcde"),  # a zero step is 1
+        ("{{ range('e', 'a', 2)|join }}", "eca"),
+        ("{{ range('c', 'c')|join }}", "c"),
+        ("{{ range('a', 'c')|length }}", "3"),
+    ],
+)
+def test_a_range_of_letters_steps_as_php_does(template, expected):
+    assert render(template) == expected
