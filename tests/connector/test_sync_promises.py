@@ -202,15 +202,16 @@ def test_a_crash_while_deleting_vanished_records_deletes_nothing(objects, fake_a
 
 def test_a_record_twice_on_one_page_is_written_once(objects, fake_api, make_sync):
     records = [make_record(i) for i in range(1, 46)]
-    fake_api.records = records[:5] + [dict(records[2])] + records[5:]  # record 3 twice on page 1
+    # records 3 and 4 twice on page 1
+    fake_api.records = records[:5] + [dict(records[2]), dict(records[3])] + records[5:]
     sync = make_sync()
     log = _service(objects).synchronize(sync)
     result = log["result"]["objects"]
     assert log["status"] == "success", log["message"]
-    assert (result["found"], result["created"], result["skipped"], result["invalid"]) == (46, 45, 1, 0)
+    assert (result["found"], result["created"], result["skipped"], result["invalid"]) == (47, 45, 2, 0)
     assert _count(objects) == 45
     again = _service(objects).synchronize(sync)["result"]["objects"]
-    assert (again["found"], again["created"], again["skipped"]) == (46, 0, 46)
+    assert (again["found"], again["created"], again["skipped"]) == (47, 0, 47)
 
 
 def test_a_record_on_the_first_and_the_last_page_is_written_once(objects, fake_api, make_sync):
