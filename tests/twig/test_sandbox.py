@@ -309,3 +309,11 @@ def test_a_range_of_numbers_with_a_float_bound_and_a_zero_step():
     assert render("{{ range(3, 1.5)|join(',') }}") == "3,2"
     with pytest.raises(twig.RuntimeError, match=r'^range\(\): Argument #3 \(\$step\) cannot be 0 in "index'):
         render("{{ range(1, 5, 0) }}")
+
+
+def test_a_range_of_floats_is_finite_and_within_its_limit():
+    with pytest.raises(twig.RuntimeError, match=r"^range\(\): Argument must be a finite number in "):
+        render("{{ range(0.5, big) }}", {"big": float("inf")})
+    with pytest.raises(twig.RuntimeError, match=r"^A range of 100 elements exceeds the limit of 10"):
+        render("{{ range(0.5, 99.5)|length }}", max_range=10)
+    assert render("{{ range(0.5, 9.5)|length }}", max_range=10) == "10"
