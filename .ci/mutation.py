@@ -112,7 +112,7 @@ MODULES: dict[str, Module] = {
             "tests/connector/test_sync.py",
             "tests/connector/test_run_status.py",
         ),
-        slow_tests=("tests/connector/test_extra_data.py", "tests/e2e/test_endpoints_api.py"),
+        slow_tests=("tests/connector/test_extra_data.py",),
         scope=tuple(
             SYNC + p
             for p in (
