@@ -307,6 +307,7 @@ def test_a_range_of_letters_steps_as_php_does(template, expected):
 def test_a_range_of_numbers_with_a_float_bound_and_a_zero_step():
     assert render("{{ range(0.5, 2)|join(',') }}") == "0.5,1.5"
     assert render("{{ range(3, 1.5)|join(',') }}") == "3,2"
+    assert render("{{ range(2, 1, 0.5)|join(',') }}") == "2,1.5,1"
     with pytest.raises(twig.RuntimeError, match=r'^range\(\): Argument #3 \(\$step\) cannot be 0 in "index'):
         render("{{ range(1, 5, 0) }}")
 
