@@ -82,8 +82,10 @@ def test_without_hard_validation_only_values_shaped_like_the_format_publish(any_
         {"title": "dated", "publicatiedatum": "2020-01-01T00:00:00+00:00"},
         {"title": "year only", "publicatiedatum": "2020"},
         {"title": "words", "publicatiedatum": "(last year)"},
+        {"title": "next year", "publicatiedatum": "2031-01-01T00:00:00+00:00"},
     )
-    assert titles(catalogs, MOMENT) == ["dated"]
+    assert titles(catalogs, MOMENT) == ["dated"]  # the shape check comes on top of the date, not instead
+    assert titles(catalogs, datetime(2031, 1, 1, tzinfo=UTC)) == ["dated", "next year"]
 
 
 def test_without_hard_validation_a_date_must_look_like_a_date(any_context):
@@ -93,5 +95,6 @@ def test_without_hard_validation_a_date_must_look_like_a_date(any_context):
         {"title": "dated", "publicatiedatum": "2020-01-01"},
         {"title": "short", "publicatiedatum": "2020-1"},
         {"title": "spaces", "publicatiedatum": "(a while back)"},
+        {"title": "next year", "publicatiedatum": "2031-01-01"},
     )
     assert titles(catalogs, MOMENT) == ["dated"]

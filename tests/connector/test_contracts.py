@@ -32,3 +32,24 @@ def test_deletes_find_unseen_contracts_past_tens_of_thousands_of_skipped_pages(a
         assert len(store.unseen_targets(conn, run_started)) == 3
         # checked during this run: seen
         assert store.unseen_targets(conn, earlier, skipped) == []
+
+
+def test_a_test_run_counts_would_be_deletes_across_more_contracts_than_one_batch(any_context):
+    """A test run reports how many records a real run would delete; the count reads the
+    contracts 5,000 at a time, so a synchronisation with more must add up every batch."""
+    store = ContractStore(new_uuid())
+    other = ContractStore(new_uuid())  # another synchronisation's contracts never count
+    entries = [(f"record-{n}", "0" * 32, new_uuid()) for n in range(12_003)]
+    with any_context.db.begin() as conn:
+        dialect = conn.dialect.name
+        run_statements(
+            conn, store.write_statements(dialect, entries, [], "1" * 32, "2026-11-01T00:00:00+00:00")
+        )
+        run_statements(
+            conn, other.write_statements(dialect, entries[:10], [], "1" * 32, "2026-11-01T00:00:00+00:00")
+        )
+    seen = {origin for origin, _, _ in entries[:5_000]} | {origin for origin, _, _ in entries[-2:]}
+    with any_context.db.connect() as conn:
+        assert store.count_missing(conn, seen) == 12_003 - 5_002  # vanished in every batch
+        assert store.count_missing(conn, {origin for origin, _, _ in entries}) == 0
+        assert other.count_missing(conn, set()) == 10

@@ -84,3 +84,20 @@ def test_a_synchronisations_contracts_by_its_name_or_uuid(client, synced):
         assert len(contracts) == 45
         assert sorted(int(c["originId"]) for c in contracts) == list(range(1, 46))
         assert {c["synchronizationId"] for c in contracts} == {synced["uuid"]}
+
+
+def test_a_contract_says_whether_its_record_was_created_or_updated(client, synced, fake_api):
+    def contract(origin: str) -> dict[str, Any]:
+        params = {"synchronizationId": synced["uuid"], "originId": origin}
+        (found,) = client.get(f"{OC}/synchronization-contracts", params=params).json()["results"]
+        return found
+
+    before = contract("7")
+    assert before["targetLastAction"] == "create"
+    fake_api.records[6]["name"] = "Record 7, renamed"
+    log = client.post(f"{OC}/synchronizations/{synced['uuid']}/run").json()
+    assert log["result"]["objects"]["updated"] == 1
+    after = contract("7")
+    assert after["targetLastAction"] == "update" and after["targetId"] == before["targetId"]
+    assert after["originHash"] != before["originHash"]
+    assert contract("8")["targetLastAction"] == "create"

@@ -268,6 +268,7 @@ def test_a_record_that_fails_the_schema_is_invalid_with_its_reason(objects, sour
     result = SynchronizationService().synchronize(sync)["result"]
     assert (result["objects"]["created"], result["objects"]["invalid"]) == (7, 1)
     assert result["invalid"][0]["originId"] == "3" and "title" in result["invalid"][0]["reason"]
+    assert [e["property"] for e in result["invalid"][0]["errors"]] == ["title"]  # the validator's own errors
     fake_api.rename_pet(3, "Luna again")
     fixed = SynchronizationService().synchronize(sync)["result"]["objects"]
     assert (fixed["created"], fixed["skipped"]) == (1, 7)

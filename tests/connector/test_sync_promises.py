@@ -181,20 +181,37 @@ def test_a_crash_in_the_middle_of_a_run_deletes_nothing(objects, fake_api, make_
     assert sum(title.endswith("(new)") for title in titles) >= 5  # pages before the crash were kept
 
 
+def test_a_crash_while_deleting_vanished_records_deletes_nothing(objects, fake_api, make_sync, monkeypatch):
+    """Objects and their contracts go in one transaction: a crash between them keeps both."""
+    sync = _synced_then_shrunk(objects, fake_api, make_sync)
+
+    def crashing_remove(self, conn, contract_ids):  # type: ignore[no-untyped-def]
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(sync_module.ContractStore, "remove", crashing_remove)
+    log = _service(objects).synchronize(sync)
+    assert log["status"] == "error" and "the disk is full" in log["message"]
+    assert _count(objects) == 45
+    monkeypatch.undo()
+    assert _service(objects).synchronize(sync)["result"]["objects"]["deleted"] == 20
+    assert _count(objects) == 25
+
+
 # -- a repeated record is written once -----------------------------------------------------------
 
 
 def test_a_record_twice_on_one_page_is_written_once(objects, fake_api, make_sync):
     records = [make_record(i) for i in range(1, 46)]
-    fake_api.records = records[:5] + [dict(records[2])] + records[5:]  # record 3 twice on page 1
+    # records 3 and 4 twice on page 1
+    fake_api.records = records[:5] + [dict(records[2]), dict(records[3])] + records[5:]
     sync = make_sync()
     log = _service(objects).synchronize(sync)
     result = log["result"]["objects"]
     assert log["status"] == "success", log["message"]
-    assert (result["found"], result["created"], result["skipped"], result["invalid"]) == (46, 45, 1, 0)
+    assert (result["found"], result["created"], result["skipped"], result["invalid"]) == (47, 45, 2, 0)
     assert _count(objects) == 45
     again = _service(objects).synchronize(sync)["result"]["objects"]
-    assert (again["found"], again["created"], again["skipped"]) == (46, 0, 46)
+    assert (again["found"], again["created"], again["skipped"]) == (47, 0, 47)
 
 
 def test_a_record_on_the_first_and_the_last_page_is_written_once(objects, fake_api, make_sync):
@@ -207,6 +224,47 @@ def test_a_record_on_the_first_and_the_last_page_is_written_once(objects, fake_a
     assert _count(objects) == 45
     with objects.context.db.connect() as conn:
         assert len(conn.execute(select(t.contracts.c.id)).all()) == 45
+
+
+def test_a_record_id_becomes_its_origin_id_as_text_and_an_unusable_id_makes_it_invalid(
+    objects, fake_api, make_sync
+):
+    """Ids as sources send them: numbers and text are kept (7.0 is the same record as 7);
+    an empty, structured or boolean id names no record."""
+    ids: list[Any] = ["x-1", 7.0, 2.5, 0, "", [1], {"a": 1}, True, None]
+    fake_api.records = [{"id": i, "name": f"Record {n}", "value": n} for n, i in enumerate(ids)]
+    fake_api.records.insert(1, "just text")  # not a record at all
+    log = _service(objects).synchronize(make_sync())
+    result = log["result"]
+    assert (result["objects"]["created"], result["objects"]["invalid"]) == (4, 6)
+    reasons = [r["reason"] for r in result["invalid"]]
+    assert reasons[0] == "The record is not an object but str"
+    assert all("idPosition" in r for r in reasons[1:])
+    assert all(r["originId"] is None for r in result["invalid"])
+    with objects.context.db.connect() as conn:
+        origins = sorted(r.origin_id for r in conn.execute(select(t.contracts.c.origin_id)))
+    assert origins == ["0", "2.5", "7", "x-1"]
+
+
+def test_a_run_fails_only_when_every_record_it_found_was_invalid(objects, fake_api, make_sync):
+    """docs: all records invalid is a failure; some invalid is a warning, whatever else the run
+    did (created, updated or skipped the rest); no records at all is no failure."""
+
+    def run(*records: dict[str, Any]) -> tuple[str, tuple[int, ...]]:
+        fake_api.records = list(records)
+        log = _service(objects).synchronize(sync)
+        o = log["result"]["objects"]
+        return log["status"], (o["created"], o["updated"], o["skipped"], o["invalid"], o["deleted"])
+
+    a, b, c = make_record(1), make_record(2), make_record(3)
+    bad = {"id": 9, "name": "Bad", "value": "not a number"}
+    sync = make_sync()
+    assert run() == ("success", (0, 0, 0, 0, 0))
+    assert run(a, b) == ("success", (2, 0, 0, 0, 0))
+    assert run(dict(a, name="A2"), b, bad) == ("warning", (0, 1, 1, 1, 0))
+    assert run(dict(a, name="A3"), c, bad) == ("warning", (1, 1, 0, 1, 1))
+    assert run(bad) == ("error", (0, 0, 0, 1, 0))
+    assert _count(objects) == 2
 
 
 # -- test mode writes nothing ----------------------------------------------------------------------
@@ -252,6 +310,25 @@ def test_an_unchanged_page_whose_targets_were_deleted_by_hand_is_written_again(o
     assert _service(objects).synchronize(sync)["result"]["unchangedPages"] == 5
 
 
+def test_a_changed_record_is_updated_once_and_then_skipped_as_unchanged(objects, fake_api, make_sync):
+    """The update of a changed record also updates its contract (the record's new hash):
+    the next run finds it unchanged instead of updating it again. Another synchronisation
+    ran first, so contract ids and the source's record ids differ."""
+    _service(objects).synchronize(make_sync(endpoint="/paged/page?pageSize=10&for=other"))
+    sync = make_sync()
+    _service(objects).synchronize(sync)
+    fake_api.records[12]["name"] = "Renamed"  # record 13, on page 2
+    changed = _service(objects).synchronize(sync)["result"]
+    assert (changed["objects"]["updated"], changed["objects"]["skipped"], changed["unchangedPages"]) == (
+        1,
+        44,
+        4,
+    )
+    again = _service(objects).synchronize(sync)["result"]
+    assert (again["objects"]["updated"], again["objects"]["skipped"], again["unchangedPages"]) == (0, 45, 5)
+    assert "Renamed" in [o["title"] for o in objects.find_all("dcat", "dataset", limit=100)["results"]]
+
+
 def test_a_changed_schema_makes_unchanged_pages_be_checked_again(objects, fake_api, make_sync):
     sync = make_sync()
     _service(objects).synchronize(sync)
@@ -261,6 +338,28 @@ def test_a_changed_schema_makes_unchanged_pages_be_checked_again(objects, fake_a
     again = _service(objects).synchronize(sync)["result"]
     assert again["unchangedPages"] == 0
     assert again["objects"]["invalid"] == 36  # "Record 10" .. "Record 45" are now too long
+
+
+def test_a_complete_run_deletes_and_counts_every_vanished_record_across_batches(objects, fake_api, make_sync):
+    """Vanished records are deleted 1,000 at a time; the run's count adds up every batch."""
+    fake_api.set_records(1_205)
+    sync = make_sync(endpoint="/paged/page?pageSize=500")
+    assert _service(objects).synchronize(sync)["result"]["objects"]["created"] == 1_205
+    fake_api.set_records(3)
+    log = _service(objects).synchronize(sync)
+    assert (log["status"], log["result"]["objects"]["deleted"]) == ("success", 1_202)
+    assert _count(objects) == 3
+
+
+def test_a_run_counts_every_invalid_record_and_reports_the_first_hundred(objects, fake_api, make_sync):
+    objects.registers.update_schema(
+        "dataset", {"properties": {"title": {"type": "string", "maxLength": 3}, "value": {"type": "integer"}}}
+    )
+    fake_api.set_records(101)
+    log = _service(objects).synchronize(make_sync(endpoint="/paged/page?pageSize=50"))
+    assert log["status"] == "error" and log["result"]["objects"]["invalid"] == 101
+    reasons = log["result"]["invalid"]
+    assert len(reasons) == 100 and reasons[0]["originId"] == "1" and reasons[-1]["originId"] == "100"
 
 
 def test_a_test_run_counts_as_deletes_exactly_its_own_vanished_records(objects, fake_api, make_sync):

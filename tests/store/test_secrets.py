@@ -22,6 +22,9 @@ from openconnector.store.secrets import (
     mask,
     reveal,
     seal,
+    secret_paths,
+    secret_values,
+    url_secret_slots,
 )
 from openconnector.store.settings import Settings
 
@@ -171,6 +174,8 @@ def test_names_that_hold_a_secret_are_sensitive(name):
         "oauth_signature_method",
         "PASSWORD_METHOD",
         "username",
+        "proxyAuthUser",
+        "author",
         "Accept",
         "",
     ],
@@ -203,6 +208,7 @@ def test_seal_mask_reveal_follow_the_paths_and_numbers_too():
     assert plain["headers"]["Authorization"] == "Bearer t" and plain["password"] == "pw"
     assert plain["headers"]["X-Token"] == 5  # back with its type
     assert is_encrypted(obj["password"])  # reveal works on a copy too
+    assert is_encrypted(obj["headers"]["Authorization"])  # a deep one
 
 
 def test_a_mask_keeps_the_previous_secret_at_its_own_path():
@@ -240,9 +246,190 @@ def test_a_key_is_generated_into_a_data_dir_that_already_exists(tmp_path):
     assert Secrets.for_settings(Settings(data_dir=tmp_path / "data")).decrypt(token) == "s"
 
 
-@pytest.mark.parametrize("previous", [None, {}, {"auth": "text"}, {"auth": {"other": "x"}}], ids=repr)
+@pytest.mark.parametrize(
+    "previous",
+    [None, {}, {"auth": "text"}, {"auth": {"other": "x"}}, {"auth": {"password": ""}}],
+    ids=repr,
+)
 def test_a_mask_with_no_previous_secret_at_its_place_drops_the_key(previous):
     secrets = Secrets.for_settings(Settings(secret_key="k"))
     obj = {"auth": {"password": MASK, "user": "alice"}}
     seal(obj, ["auth.*"], secrets, previous)
     assert obj == {"auth": {"user": "alice"}}
+
+
+# -- secrets inside a URL (a source's location) ------------------------------------------------
+
+LOCATION = (
+    "https://alice:pa55-S3cret@api.example.nl:8443/v1/@me/items"
+    "?status=open&api_key=k3y-S3cret&page=2&token=&api%5Fkey2=k3y2-S3cret&access_token=t0k-S3cret#part?x=1"
+)
+MASKED = (
+    "https://alice:********@api.example.nl:8443/v1/@me/items"
+    "?status=open&api_key=********&page=2&token=&api%5Fkey2=********&access_token=********#part?x=1"
+)
+
+
+def test_a_location_keeps_every_character_but_its_password_and_credential_query_values():
+    secrets = Secrets.for_settings(Settings(secret_key="k"))
+    obj = {"location": LOCATION}
+    seal(obj, ["url:location"], secrets)
+    stored = obj["location"]
+    for secret in ("pa55-S3cret", "k3y-S3cret", "k3y2-S3cret", "t0k-S3cret"):
+        assert secret not in stored
+    assert stored.startswith("https://alice:" + PREFIX)
+    assert "@api.example.nl:8443/v1/@me/items?status=open&api_key=" + PREFIX in stored
+    assert "&page=2&token=&api%5Fkey2=" + PREFIX in stored and stored.endswith("#part?x=1")
+    assert mask(obj, ["url:location"]) == {"location": MASKED}
+    assert reveal(obj, ["url:location"], secrets) == {"location": LOCATION}
+    assert secret_values({"location": LOCATION}, ["url:location"]) == [
+        "pa55-S3cret",
+        "k3y-S3cret",
+        "k3y2-S3cret",
+        "t0k-S3cret",
+    ]
+
+
+def test_a_masked_location_sent_back_keeps_its_secrets_and_a_new_one_replaces_only_its_own():
+    secrets = Secrets.for_settings(Settings(secret_key="k"))
+    previous = {"location": LOCATION}
+    seal(previous, ["url:location"], secrets)
+    echoed = {"location": MASKED}
+    seal(echoed, ["url:location"], secrets, previous)
+    assert reveal(echoed, ["url:location"], secrets) == {"location": LOCATION}
+    rotated = {"location": MASKED.replace("alice:********", "alice:n3w-S3cret")}
+    seal(rotated, ["url:location"], secrets, previous)
+    assert reveal(rotated, ["url:location"], secrets) == {
+        "location": LOCATION.replace("pa55-S3cret", "n3w-S3cret")
+    }
+    # a masked part the previous URL did not have (or no previous URL) is left empty
+    added = {"location": "https://alice:********@h/x?status=open&api_key=********"}
+    seal(added, ["url:location"], secrets, {"location": "https://h/x?status=open"})
+    assert added == {"location": "https://alice:@h/x?status=open&api_key="}
+    fresh = {"location": "https://h/x?client_secret=********"}
+    seal(fresh, ["url:location"], secrets)
+    assert fresh == {"location": "https://h/x?client_secret="}
+
+
+@pytest.mark.parametrize(
+    ("url", "parts"),
+    [
+        ("https://api.example.nl/v1?status=open", []),
+        ("https://alice@api.example.nl/", []),  # a user without a password
+        ("https://alice:@api.example.nl/", []),  # an empty password
+        ("https://api.example.nl/users/@me", []),  # an @ in the path is no userinfo
+        ("https://a:b@c@h/", [("b@c", "password")]),  # the last @ ends the userinfo
+        ("https://u:p@h#f", [("p", "password")]),
+        ("https://u:p@h?q=1", [("p", "password")]),
+        ("https://u:p:q@h/", [("p:q", "password")]),  # the first colon starts the password
+        ("//u:p@h/", []),  # no scheme
+        ("/path?key=v&x&secret=s", [("v", "query:key"), ("s", "query:secret")]),
+        ("https://h/?signature=a+b&Password=c#f", [("a+b", "query:signature"), ("c", "query:Password")]),
+        ("https://h/?token=a=b&page=1", [("a=b", "query:token")]),
+        ("redis://:p@h:6379/0", [("p", "password")]),  # a password without a user
+        ("https://u:p@h/?token=a&next=https://v:w@x/", [("p", "password"), ("a", "query:token")]),
+        ("?token=a&page=2", [("a", "query:token")]),  # a query alone
+        ("https://h/?token=a#x#y", [("a", "query:token")]),  # the first # ends the query
+        # a ? inside the fragment: its credential-named values are found too (the safe side)
+        ("https://h/p#x?token=a", [("a", "query:token")]),
+    ],
+)
+def test_the_secret_parts_of_a_url_are_found_where_they_are_written(url, parts):
+    assert [(url[start:end], slot) for start, end, slot in url_secret_slots(url)] == parts
+
+
+def test_secret_values_are_every_secret_in_clear_for_redaction_by_value():
+    obj = {
+        "password": 1234,
+        "key": {"a": "x1", "b": ["y2", True, None, 2.5], "c": "x1"},
+        "token": MASK,
+        "secret": "",
+        "headers": {"Authorization": "Bearer h1", "Accept": "json"},
+        "location": "https://u:p9@h/?token=q8",
+    }
+    paths = ["password", "key", "token", "secret", "headers.*", "url:location", "missing"]
+    assert secret_values(obj, paths) == ["1234", "x1", "y2", "2.5", "Bearer h1", "p9", "q8"]
+    assert secret_values({"location": 5}, ["url:location"]) == []  # not a URL: nothing in it is secret
+    # "configuration.*" leaves the Guzzle pair [user, password] to "configuration.auth.1": the user is no secret
+    guzzle = {"configuration": {"auth": ["alice", "pw"], "token": "t"}}
+    assert secret_values(guzzle, ["configuration.*", "configuration.auth.1"]) == ["t", "pw"]
+
+
+# -- lists of secrets ------------------------------------------------------------------------------
+
+
+def test_each_item_of_a_list_of_secrets_is_sealed_masked_kept_and_dropped_on_its_own():
+    """An authentication rule's API keys: a list whose every string is one secret."""
+    secrets = Secrets.for_settings(Settings(secret_key="k"))
+    stored = {"rule": {"keys": ["k1", "k2", ""]}}
+    seal(stored, ["rule.keys"], secrets)
+    keys = stored["rule"]["keys"]
+    assert len(keys) == 2 and all(is_encrypted(k) for k in keys)  # an empty item is no key: dropped
+    assert mask(stored, ["rule.keys"]) == {"rule": {"keys": [MASK, MASK]}}
+    # sent back: the first kept, the second replaced, a third masked one that never existed dropped
+    edited = {"rule": {"keys": [MASK, "k2-new", MASK, "k4"]}}
+    seal(edited, ["rule.keys"], secrets, stored)
+    assert reveal(edited, ["rule.keys"], secrets) == {"rule": {"keys": ["k1", "k2-new", "k4"]}}
+    assert edited["rule"]["keys"][0] == stored["rule"]["keys"][0]
+
+
+def test_one_item_of_a_pair_is_the_secret_and_a_masked_one_without_a_previous_becomes_null():
+    """Guzzle's ``auth: [user, password]``: the path ``configuration.auth.1`` names the password."""
+    secrets = Secrets.for_settings(Settings(secret_key="k"))
+    paths = ["configuration.*", "configuration.auth.1"]
+    stored = {"configuration": {"auth": ["alice", "pw"]}}
+    seal(stored, paths, secrets)
+    assert stored["configuration"]["auth"][0] == "alice" and is_encrypted(stored["configuration"]["auth"][1])
+    assert mask(stored, paths) == {"configuration": {"auth": ["alice", MASK]}}
+    echoed = mask(stored, paths)
+    seal(echoed, paths, secrets, stored)
+    assert echoed == stored
+    unknown = {"configuration": {"auth": ["bob", MASK]}}
+    seal(unknown, paths, secrets, {"configuration": {"auth": ["bob"]}})
+    assert unknown == {"configuration": {"auth": ["bob", None]}}
+    assert reveal(stored, ["configuration.auth.5", "configuration.auth.x"], secrets) == stored
+
+
+def test_an_object_adds_its_own_secret_paths_to_its_schemas():
+    schema = {"configuration": {"secretProperties": ["password"], "secretPathsProperty": "secretFields"}}
+    listed = ["configuration.headers.X-Custom", "", 5, "url:location", "query.access"]
+    assert secret_paths(schema, {"secretFields": listed}) == [
+        "password",
+        "configuration.headers.X-Custom",
+        "query.access",
+    ]
+    assert secret_paths(schema, {"secretFields": "password2"}) == ["password"]
+    assert secret_paths(schema, None) == ["password"]
+    assert secret_paths({"configuration": {"secretProperties": ["a"]}}, {"secretFields": ["b"]}) == ["a"]
+    assert secret_paths({}, {"secretFields": ["b"]}) == []
+
+
+@pytest.mark.parametrize(
+    ("paths", "obj"),
+    [
+        (["*", "X-Auth.1"], {"X-Auth": ["u", "p"], "token": "t"}),
+        (["a.b.*", "a.b.auth.1"], {"a": {"b": {"auth": ["u", "p"], "token": "t"}}}),
+        (["*", "url:auth.location"], {"auth": {"location": "https://u:p@h/"}, "token": "t"}),
+    ],
+    ids=["top level", "two levels down", "a URL inside"],
+)
+def test_a_star_leaves_a_value_that_a_more_precise_path_goes_through_to_that_path(paths, obj):
+    """``*`` names every sensitive key, except one that another path goes into: the more
+    precise path says which part of it is secret (the password, not the user)."""
+    secrets = Secrets.for_settings(Settings(secret_key="k"))
+    sealed = json.loads(json.dumps(obj))
+    seal(sealed, paths, secrets)
+    flat = json.dumps(sealed)
+    assert '"u"' in flat or "https://u:" in flat  # the user stays readable
+    assert '"t"' not in flat and '"p"' not in flat and ":p@" not in flat
+    assert reveal(sealed, paths, secrets) == obj
+
+
+def test_a_list_index_past_the_end_and_a_top_level_list_of_secrets():
+    secrets = Secrets.for_settings(Settings(secret_key="k"))
+    pair = {"auth": ["u", "p"]}
+    seal(pair, ["auth.2"], secrets)  # no third item: nothing to seal
+    assert pair == {"auth": ["u", "p"]}
+    keys = {"keys": [MASK, "k2"]}
+    seal(keys, ["keys"], secrets)  # a masked item with nothing before it: dropped
+    assert reveal(keys, ["keys"], secrets) == {"keys": ["k2"]}

@@ -283,3 +283,38 @@ def test_the_output_limit_is_exact_where_it_is_checked() -> None:
 )
 def test_ranges_of_strings_follow_php(template: str, expected: str) -> None:
     assert Environment().from_string(template).render({}) == expected
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("{{ range('a', 'e')|join }}", "abcde"),
+        ("{{ range('a', 'e', 2)|join }}", "ace"),
+        (
+            "{{ range('a', 'e', -2)|join }}",
+            "ace",
+        ),  # the step's sign is ignored: the bounds give the direction
+        ("{{ range('a', 'e', 0)|join }}", "abcde"),  # a zero step is 1
+        ("{{ range('e', 'a', 2)|join }}", "eca"),
+        ("{{ range('c', 'c')|join }}", "c"),
+        ("{{ range('a', 'c')|length }}", "3"),
+    ],
+)
+def test_a_range_of_letters_steps_as_php_does(template, expected):
+    assert render(template) == expected
+
+
+def test_a_range_of_numbers_with_a_float_bound_and_a_zero_step():
+    assert render("{{ range(0.5, 2)|join(',') }}") == "0.5,1.5"
+    assert render("{{ range(3, 1.5)|join(',') }}") == "3,2"
+    assert render("{{ range(2, 1, 0.5)|join(',') }}") == "2,1.5,1"
+    with pytest.raises(twig.RuntimeError, match=r'^range\(\): Argument #3 \(\$step\) cannot be 0 in "index'):
+        render("{{ range(1, 5, 0) }}")
+
+
+def test_a_range_of_floats_is_finite_and_within_its_limit():
+    with pytest.raises(twig.RuntimeError, match=r"^range\(\): Argument must be a finite number in "):
+        render("{{ range(0.5, big) }}", {"big": float("inf")})
+    with pytest.raises(twig.RuntimeError, match=r"^A range of 100 elements exceeds the limit of 10"):
+        render("{{ range(0.5, 99.5)|length }}", max_range=10)
+    assert render("{{ range(0.5, 9.5)|length }}", max_range=10) == "10"
