@@ -70,6 +70,16 @@ def fresh_pg(url: str) -> str:
     return url.rsplit("/", 1)[0] + f"/{name}"
 
 
+def drop_pg(admin_url: str, database_url: str) -> None:
+    """Drop a database ``fresh_pg`` made (the bench leaves nothing behind)."""
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{database_url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+    admin.dispose()
+
+
 def baseline(docs: list[dict], batch: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         conn = sqlite3.connect(Path(tmp) / "b.db")
@@ -152,7 +162,14 @@ def main() -> None:
     }
     backends = [("sqlite", None)] + ([("postgresql", args.postgres)] if args.postgres else [])
     for label, url in backends:
-        runs = [one_run(args.objects, args.batch, fresh_pg(url) if url else None) for _ in range(args.runs)]
+        runs = []
+        for _ in range(args.runs):
+            database = fresh_pg(url) if url else None
+            try:
+                runs.append(one_run(args.objects, args.batch, database))
+            finally:
+                if url and database:
+                    drop_pg(url, database)
         medians = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
         print(
             f"{label}: {medians['objects_per_s']:,.0f} validated objects/s "
