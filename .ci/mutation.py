@@ -86,7 +86,7 @@ MODULES: dict[str, Module] = {
             "tests/twig/test_filters.py",
             "tests/twig/test_conformance.py",
         ),
-        slow_tests=("tests/twig/test_dates.py",),
+        slow_tests=("tests/twig/test_dates.py", "tests/security/test_work_limits.py"),
         scope=tuple(
             TWIG + p
             for p in (
