@@ -108,7 +108,7 @@ def test_a_notification_syncs_exactly_its_record(any_client, any_context, pets_s
 
 SERVICE = textwrap.dedent(
     """
-    import sys, time
+    import signal, sys
     from pathlib import Path
     from fastapi.testclient import TestClient
     from openconnector.api.app import create_app
@@ -122,7 +122,7 @@ SERVICE = textwrap.dedent(
         "kanaal": "pets", "resource": "pet", "resourceUrl": sys.argv[3], "actie": "create",
         "aanmaakdatum": "2026-12-06T12:00:00Z"}, headers={"Authorization": "Bearer zgw-secret"})
     print(answer.status_code, flush=True)
-    time.sleep(600)  # killed here: answered, never processed by this process
+    signal.pause()  # until the test's SIGKILL: answered, never processed by this process
     """
 )
 

@@ -16,7 +16,7 @@ from openconnector.connector import outbox
 
 WRITER = textwrap.dedent(
     """
-    import sys, time
+    import signal, sys
     from pathlib import Path
     from openconnector.context import Context
     from openconnector.register.objects import ObjectService
@@ -26,7 +26,7 @@ WRITER = textwrap.dedent(
                         secret_key="test-secret", admin_password="admin", scheduler=False)
     saved = ObjectService(Context(settings)).save_object({"title": "Before the crash"}, "dcat", "dataset")
     print(saved["id"], flush=True)
-    time.sleep(600)  # killed here: committed, never delivered by this process
+    signal.pause()  # until the test's SIGKILL: committed, never delivered by this process
     """
 )
 
