@@ -39,6 +39,7 @@ from openconnector.connector.pages import Page
 from openconnector.connector.pagination import join_location
 from openconnector.connector.records import Unreadable, content_hash
 from openconnector.errors import BadRequest, SourceRejected
+from openconnector.files.storage import peek
 
 __all__ = ["DEFAULT_PAGE_SIZE", "FILE_TYPES", "FilePages", "read_records", "upload_path"]
 
@@ -79,19 +80,6 @@ class _ChunkReader(io.RawIOBase):
         return size
 
 
-def _sample(chunks: Iterator[bytes]) -> tuple[bytes, Iterator[bytes]]:
-    """The first 64 KB (to sniff), and all chunks again from the start."""
-    head: list[bytes] = []
-    size = 0
-    for chunk in chunks:
-        head.append(chunk)
-        size += len(chunk)
-        if size >= SAMPLE_SIZE:
-            break
-    sample = b"".join(head)
-    return sample, itertools.chain([sample], chunks)
-
-
 def detect_encoding(sample: bytes) -> str:
     if sample.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"
@@ -117,7 +105,7 @@ def _true(value: Any) -> bool:
 
 
 def csv_rows(chunks: Iterator[bytes], options: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    sample, chunks = _sample(chunks)
+    sample, chunks = peek(chunks, SAMPLE_SIZE)
     encoding = options.get("encoding") or detect_encoding(sample)
     text = _text_sample(sample, encoding)
     sniffer = csv.Sniffer()

@@ -40,7 +40,6 @@ import logging
 import os
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from itertools import chain
 from typing import Any, BinaryIO
 
 from sqlalchemy import ColumnElement, Connection, and_, delete, event, insert, select, update
@@ -55,7 +54,7 @@ from ..store import tables as t
 from ..store.ids import new_uuid, row_id
 from . import search_text
 from .names import extension, sanitise_name
-from .storage import CHUNK, Storage, new_key
+from .storage import CHUNK, Storage, new_key, peek
 from .types import HEAD_BYTES, decide
 
 log = logging.getLogger("openconnector.files")
@@ -130,7 +129,7 @@ class FileService:
         clean = sanitise_name(name)
         label_list = _labels(labels)
         published_at = self._published(published)
-        head, chunks = _peek(_chunks(content))
+        head, chunks = peek(_chunks(content), HEAD_BYTES)
         kind = decide(content_type, head, clean)
         file_uuid = new_uuid()
         key = new_key(target["id"], new_uuid())
@@ -177,7 +176,7 @@ class FileService:
         publication; the old bytes stay readable until the new ones are complete."""
         target = self._object(object, register, schema)
         current = self._row(target, file)
-        head, chunks = _peek(_chunks(content))
+        head, chunks = peek(_chunks(content), HEAD_BYTES)
         kind = decide(content_type, head, current.name)
         key = new_key(target["id"], new_uuid())
         stored = self.storage.put(key, chunks, max_size=self.context.settings.files_max_size)
@@ -452,19 +451,6 @@ def _chunks(content: Content) -> Iterator[bytes]:
         if not isinstance(chunk, bytes | bytearray | memoryview):
             raise BadRequest("A file's content must be bytes; got chunks of " + type(chunk).__name__)
         yield bytes(chunk)
-
-
-def _peek(chunks: Iterator[bytes]) -> tuple[bytes, Iterator[bytes]]:
-    """The first :data:`HEAD_BYTES` bytes, and every chunk (those included) to store."""
-    taken: list[bytes] = []
-    size = 0
-    for chunk in chunks:
-        taken.append(chunk)
-        size += len(chunk)
-        if size >= HEAD_BYTES:
-            break
-    head = b"".join(taken)[:HEAD_BYTES] if len(taken) != 1 else taken[0][:HEAD_BYTES]
-    return head, chain(taken, chunks)
 
 
 def _labels(labels: Iterable[str] | str | None) -> list[str]:

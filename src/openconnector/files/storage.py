@@ -22,6 +22,7 @@ client gave, and checked against that form before any path is built.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import re
 import uuid as uuidlib
@@ -83,6 +84,20 @@ class _Meter:
 
     def stored(self) -> Stored:
         return Stored(self.size, self.sha.hexdigest(), self.head)
+
+
+def peek(chunks: Iterator[bytes], size: int) -> tuple[bytes, Iterator[bytes]]:
+    """The first ``size`` bytes of a stream (to sniff its type or encoding), and every
+    chunk again from the start, so nothing is read twice or held beyond the head."""
+    taken: list[bytes] = []
+    held = 0
+    for chunk in chunks:
+        taken.append(chunk)
+        held += len(chunk)
+        if held >= size:
+            break
+    head = taken[0][:size] if len(taken) == 1 else b"".join(taken)[:size]
+    return head, itertools.chain(taken, chunks)
 
 
 def check_key(key: str) -> str:
