@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -55,3 +55,20 @@ def stop_on_signals() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def work_until_stopped(
+    work: Callable[[], int], stopping: threading.Event, wake: threading.Event, poll: float, what: str
+) -> None:
+    """The loop of a background worker thread (outbox deliverer, text extractor): call
+    ``work`` again at once while it did something, else wait for ``wake`` or ``poll``
+    seconds; until ``stopping`` is set or the process stops. A failing pass (the
+    database briefly away) is logged and the loop goes on."""
+    while not stopping.is_set() and not requested():
+        try:
+            if work():
+                continue  # there may be more
+        except Exception:
+            log.exception("%s failed", what)
+        wake.wait(poll)
+        wake.clear()

@@ -99,14 +99,7 @@ class OutboxDeliverer:
     def _loop(self) -> None:
         from .. import shutdown
 
-        while not self.stopping.is_set() and not shutdown.requested():
-            try:
-                if self.deliver_due():
-                    continue  # there may be more
-            except Exception:  # the database may be briefly away: keep going
-                log.exception("outbox delivery failed")
-            WAKE.wait(self.poll)
-            WAKE.clear()
+        shutdown.work_until_stopped(self.deliver_due, self.stopping, WAKE, self.poll, "outbox delivery")
 
     def _listen(self) -> None:
         """PostgreSQL: wake on ``NOTIFY`` from transactions committed in other processes."""

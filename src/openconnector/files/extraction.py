@@ -76,14 +76,9 @@ class TextExtractor:
     def _loop(self) -> None:
         from .. import shutdown
 
-        while not self.stopping.is_set() and not shutdown.requested():
-            try:
-                if self.extract_pending():
-                    continue  # there may be more
-            except Exception:  # the database may be briefly away: keep going
-                log.exception("file text extraction failed")
-            _WAKE.wait(self.poll)
-            _WAKE.clear()
+        shutdown.work_until_stopped(
+            self.extract_pending, self.stopping, _WAKE, self.poll, "file text extraction"
+        )
 
     def pending(self) -> list[Any]:
         """Up to ``batch`` files without text for their current bytes, oldest first."""
