@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -194,6 +195,34 @@ def live_server(context: Context) -> Iterator[LiveServer]:
 
     with LiveServer(create_app(context)) as server:
         yield server
+
+
+#: How the browser tests start Debian's chromium.
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+]
+
+
+@pytest.fixture
+def page(live_server: LiveServer, chromium: str) -> Iterator[Any]:
+    """A tab of a fresh headless chromium (1280 x 1000, downloads accepted, 15 s timeouts)
+    beside the ``live_server``; a test file may define its own ``page`` instead."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            tab = browser.new_context(
+                viewport={"width": 1280, "height": 1000}, accept_downloads=True
+            ).new_page()
+            tab.set_default_timeout(15_000)
+            yield tab
+        finally:
+            browser.close()
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ sources and mappings, and for fields the pages have no input for.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -19,29 +18,8 @@ import pytest
 from openconnector.connector.entities import EntityService
 from openconnector.context import Context
 
-ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-]
 API = "/index.php/apps/openconnector/api"
 PETS = "/pet/findByStatus?status=available"
-
-
-@pytest.fixture
-def page(live_server: Any, chromium: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=ARGS)
-        try:
-            tab = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-            tab.set_default_timeout(15_000)
-            yield tab
-        finally:
-            browser.close()
 
 
 @pytest.mark.browser

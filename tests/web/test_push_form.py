@@ -9,7 +9,6 @@ afterwards reaches the receiving API as the form said.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -21,28 +20,7 @@ from openconnector.connector import outbox
 from openconnector.connector.entities import EntityService
 from openconnector.context import Context
 
-ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-]
 API = "/index.php/apps/openconnector/api"
-
-
-@pytest.fixture
-def page(live_server: Any, chromium: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=ARGS)
-        try:
-            tab = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
-            tab.set_default_timeout(15_000)
-            yield tab
-        finally:
-            browser.close()
 
 
 def _selected(page: Any, label: str) -> str:
