@@ -169,7 +169,7 @@ def test_an_upload_over_the_size_limit_is_a_413_and_the_source_keeps_its_file(
     assert (folder / "a.csv").read_bytes() == b"id\n1\n"
     huge = client.post(
         f"{OC}/sources/{source['id']}/file",
-        content=b"x" * 70_000,
+        content=b"x" * 1_100_000,
         headers={"Content-Type": "multipart/form-data; boundary=b"},
     )
     assert huge.status_code == 413  # refused from its Content-Length, before the body is read

@@ -26,22 +26,19 @@ from python_multipart.multipart import parse_options_header
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from ..errors import BadRequest, PayloadTooLarge
+from ..errors import BadRequest
 from ..files.names import NAME_PATTERN, content_disposition
 from ..files.service import FileService
 from . import bodies
 from .bodies import answers, body
 from .deps import context_of, json_object, require_user
 from .responses import FastJSONResponse as ORJSONResponse
-from .uploads import MultipartReader, body_chunks, boundary_of
+from .uploads import MultipartReader, body_chunks, boundary_of, refuse_declared_length
 
 router = APIRouter(dependencies=[Depends(require_user)], responses=bodies.ADMIN_ERRORS)
 
 FILES = "/api/objects/{register}/{schema}/{object_id}/files"
 ONE = FILES + "/{file_id}"
-
-#: Room for a multipart body's boundaries and fields on top of the file itself.
-_FORM_OVERHEAD = 1024 * 1024
 
 _PUBLISHED = {
     "anyOf": [{"type": ["boolean", "null"]}, {"type": "string", "format": "date-time"}],
@@ -134,12 +131,7 @@ async def upload_file(register: str, schema: str, object_id: str, request: Reque
     """Attach a file: multipart ``file`` field, or the raw body named by ``?name=``."""
     service = _files(request)
     await run_in_threadpool(service.objects.find, object_id, register, schema)  # 404 before any byte
-    limit = service.context.settings.files_max_size
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > limit + _FORM_OVERHEAD:
-        raise PayloadTooLarge(
-            f"The file is larger than the limit of {limit} bytes (OPENCONNECTOR_FILES_MAX_SIZE)", limit=limit
-        )
+    refuse_declared_length(request, service.context.settings.files_max_size)
     boundary = boundary_of(request.headers.get("content-type", ""))
     where = {"register": register, "schema": schema, "owner": request.state.user}
 

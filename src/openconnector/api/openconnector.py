@@ -15,12 +15,13 @@ from fastapi import Path as PathParam
 from starlette.concurrency import run_in_threadpool
 
 from ..connector.entities import EntityService
-from ..errors import BadRequest, OpenConnectorError, PayloadTooLarge
+from ..errors import BadRequest, OpenConnectorError
 from ..store.ids import row_id
 from . import bodies
 from .bodies import answers, body
 from .deps import LOG_QUERY, context_of, flag, json_object, query_docs, query_pairs, require_user
 from .responses import FastJSONResponse
+from .uploads import refuse_declared_length
 
 router = APIRouter(dependencies=[Depends(require_user)], responses=bodies.ADMIN_ERRORS)
 
@@ -117,12 +118,7 @@ async def upload_source_file(ref: str, request: Request) -> Any:
     """A file as the source's data (``type`` csv, jsonl or xlsx): multipart field ``file``."""
     from ..connector.sources import SourceService
 
-    limit = context_of(request).settings.files_max_size
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > limit + 64 * 1024:  # refused before the body is read
-        raise PayloadTooLarge(
-            f"The file is larger than the limit of {limit} bytes (OPENCONNECTOR_FILES_MAX_SIZE)", limit=limit
-        )
+    refuse_declared_length(request, context_of(request).settings.files_max_size)
     form = await request.form()
     upload = form.get("file")
     if upload is None or isinstance(upload, str):

@@ -183,7 +183,7 @@ class SourceService:
         """Keep an uploaded file (CSV, JSON Lines, .xlsx) as the source's data: written in
         chunks under ``<data dir>/uploads/<source uuid>/``, the location becomes ``upload:<name>``.
         A file over ``OPENCONNECTOR_FILES_MAX_SIZE`` is a 413 and the source keeps its old file."""
-        from ..errors import PayloadTooLarge
+        from ..files.storage import limited
         from .files import CHUNK, UPLOAD_PREFIX, upload_path
 
         sources = EntityService("source", self.context)
@@ -192,16 +192,9 @@ class SourceService:
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(path.name + ".part")
         limit = self.context.settings.files_max_size
-        written = 0
         try:
             with partial.open("wb") as handle:
-                while chunk := stream.read(CHUNK):
-                    written += len(chunk)
-                    if written > limit:
-                        raise PayloadTooLarge(
-                            f"The file is larger than the limit of {limit} bytes (OPENCONNECTOR_FILES_MAX_SIZE)",
-                            limit=limit,
-                        )
+                for chunk in limited(iter(lambda: stream.read(CHUNK), b""), limit):
                     handle.write(chunk)
         except BaseException:
             partial.unlink(missing_ok=True)  # the source keeps the file it had

@@ -57,6 +57,23 @@ class Stored:
     head: bytes
 
 
+def too_large(limit: int) -> PayloadTooLarge:
+    """The 413 of a file (an attachment or a source's upload) past ``OPENCONNECTOR_FILES_MAX_SIZE``."""
+    return PayloadTooLarge(
+        f"The file is larger than the limit of {limit} bytes (OPENCONNECTOR_FILES_MAX_SIZE)", limit=limit
+    )
+
+
+def limited(chunks: Iterable[bytes], limit: int) -> Iterator[bytes]:
+    """The chunks, raising :func:`too_large` as soon as they add up to more than ``limit``."""
+    size = 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            raise too_large(limit)
+        yield chunk
+
+
 class _Meter:
     """Counts and hashes the chunks passing through; 413 once they pass ``limit``."""
 
@@ -73,10 +90,7 @@ class _Meter:
                 continue
             self.size += len(chunk)
             if self.size > self.limit:
-                raise PayloadTooLarge(
-                    f"The file is larger than the limit of {self.limit} bytes (OPENCONNECTOR_FILES_MAX_SIZE)",
-                    limit=self.limit,
-                )
+                raise too_large(self.limit)
             self.sha.update(chunk)
             if len(self.head) < HEAD:
                 self.head += bytes(chunk[: HEAD - len(self.head)])
