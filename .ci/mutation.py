@@ -128,11 +128,22 @@ MODULES: dict[str, Module] = {
     "outbox": Module(
         "src/openconnector/connector/outbox.py",
         (
+            "tests/connector/test_outbox_queue.py",
             "tests/connector/test_push.py",
             "tests/api/test_events.py",
             "tests/cli/test_outbox_commands.py",
         ),
         slow_tests=("tests/connector/test_push_crash.py",),
+    ),
+    # the outbox's deliverer: claims, order per object, retries and backoff, parking
+    "delivery": Module(
+        "src/openconnector/connector/delivery.py",
+        (
+            "tests/connector/test_outbox_queue.py",
+            "tests/connector/test_push.py",
+            "tests/api/test_events.py",
+        ),
+        slow_tests=("tests/connector/test_push_crash.py", "tests/cli/test_outbox_commands.py"),
     ),
     "rules": Module(
         "src/openconnector/connector/rules.py",
