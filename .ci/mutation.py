@@ -112,7 +112,8 @@ MODULES: dict[str, Module] = {
             "tests/connector/test_sync.py",
             "tests/connector/test_run_status.py",
         ),
-        slow_tests=("tests/connector/test_extra_data.py",),
+        # detail calls, and runs on records an endpoint received (the ``synchronization`` rule)
+        slow_tests=("tests/connector/test_extra_data.py", "tests/e2e/test_endpoints_api.py"),
         scope=tuple(
             SYNC + p
             for p in (
@@ -145,10 +146,11 @@ MODULES: dict[str, Module] = {
         ),
         slow_tests=("tests/connector/test_push_crash.py", "tests/cli/test_outbox_commands.py"),
     ),
+    # both test files are fast (seconds); the rules that save objects, run synchronisations
+    # and lock are reached only through the second, the endpoints' REST tests
     "rules": Module(
         "src/openconnector/connector/rules.py",
-        ("tests/connector/test_endpoints.py",),
-        slow_tests=("tests/e2e/test_endpoints_api.py",),
+        ("tests/connector/test_endpoints.py", "tests/e2e/test_endpoints_api.py"),
     ),
 }
 

@@ -69,7 +69,11 @@ def test_an_event_on_the_wire_names_its_fields_as_the_api_documents(context, mak
         "created",
         "updated",
     }
-    assert (event["synchronizationId"], event["objectId"], event["action"]) == (sync["uuid"], made["id"], "create")
+    assert (event["synchronizationId"], event["objectId"], event["action"]) == (
+        sync["uuid"],
+        made["id"],
+        "create",
+    )
     assert event["attempts"] == 1 and "503" in event["lastError"]
     assert event["payload"] is None  # only a queued notification carries one
     assert event["nextAttempt"] > time.time() + 30  # parked with the backoff's delay
@@ -139,10 +143,27 @@ def test_a_pull_synchronisation_listed_first_does_not_hide_the_push_ones(context
     make_dcat(context)
     objects = ObjectService(context)
     for name, extra in [
-        ("Pull", {"sourceType": "api", "sourceId": "1", "targetType": "register/schema", "targetId": "dcat/dataset"}),
-        ("No source", {"sourceType": "register/schema", "sourceId": "", "targetType": "api", "targetId": "1"}),
-        ("Bad ref", {"sourceType": "register/schema", "sourceId": "dcat", "targetType": "api", "targetId": "1"}),
-        ("Unknown", {"sourceType": "register/schema", "sourceId": "no/such", "targetType": "api", "targetId": "1"}),
+        (
+            "Pull",
+            {
+                "sourceType": "api",
+                "sourceId": "1",
+                "targetType": "register/schema",
+                "targetId": "dcat/dataset",
+            },
+        ),
+        (
+            "No source",
+            {"sourceType": "register/schema", "sourceId": "", "targetType": "api", "targetId": "1"},
+        ),
+        (
+            "Bad ref",
+            {"sourceType": "register/schema", "sourceId": "dcat", "targetType": "api", "targetId": "1"},
+        ),
+        (
+            "Unknown",
+            {"sourceType": "register/schema", "sourceId": "no/such", "targetType": "api", "targetId": "1"},
+        ),
     ]:
         objects.save_object({"name": name, **extra}, "openconnector", "synchronization")
     _, sync = make_push(context, receiver)
@@ -165,8 +186,59 @@ def test_a_new_push_synchronisation_gets_the_next_events_at_once(context, make_d
 def test_objects_of_other_openconnector_schemas_are_events_like_any_others(context, receiver):
     """Only saving a synchronisation is exempt (it refreshes the subscribers instead)."""
     objects = ObjectService(context)
-    mapping = objects.save_object({"name": "M", "mapping": {"name": "{{ name }}"}}, "openconnector", "mapping")
-    _, sync = make_push(context, receiver, sourceId="openconnector/mapping", sourceTargetMapping=mapping["id"])
+    mapping = objects.save_object(
+        {"name": "M", "mapping": {"name": "{{ name }}"}}, "openconnector", "mapping"
+    )
+    _, sync = make_push(
+        context, receiver, sourceId="openconnector/mapping", sourceTargetMapping=mapping["id"]
+    )
     made = objects.save_object({"name": "Watched", "mapping": {}}, "openconnector", "mapping")
     events = outbox.list_events(context)["results"]
     assert [(e["synchronizationId"], e["objectId"]) for e in events] == [(sync["uuid"], made["id"])]
+
+
+def test_two_databases_in_one_process_keep_their_own_subscribers(context, tmp_path, make_dcat, receiver):
+    """The subscribers are cached per database: a push synchronisation of one instance
+    never receives the events of another in the same process."""
+    from dataclasses import replace
+
+    from openconnector.context import Context
+
+    make_dcat(context)
+    make_push(context, receiver)
+    ObjectService(context).save_object({"title": "Here"}, "dcat", "dataset")  # caches this one's
+    other = Context(replace(context.settings, data_dir=tmp_path / "other"))
+    try:
+        make_dcat(other)  # the same register and schema ids, and no push synchronisation
+        ObjectService(other).save_object({"title": "Elsewhere"}, "dcat", "dataset")
+        assert outbox.list_events(other)["total"] == 0
+        assert outbox.list_events(context)["total"] == 1
+    finally:
+        other.close()
+
+
+def test_a_deliverer_that_polls_rarely_is_woken_by_the_commit(context, make_dcat, receiver):
+    make_dcat(context)
+    make_push(context, receiver)
+    deliverer = outbox.OutboxDeliverer(context, poll=300).start()  # polling alone: 5 minutes
+    try:
+        started = time.monotonic()
+        ObjectService(context).save_object({"title": "At once"}, "dcat", "dataset")
+        while not receiver.calls("POST") and time.monotonic() - started < 60:
+            time.sleep(0.02)
+        assert receiver.calls("POST") == [("POST", "/items", {"name": "At once"})]
+    finally:
+        deliverer.stop()
+
+
+def test_a_delete_by_uuid_records_its_event_when_the_subscribers_are_looked_up_again(
+    any_context, make_dcat, receiver, monkeypatch
+):
+    make_dcat(any_context)
+    objects, _ = make_push(any_context, receiver, triggerOnlyOnEvents=["delete"])
+    made = objects.save_object({"title": "Going"}, "dcat", "dataset")
+    monkeypatch.setattr(outbox, "CACHE_SECONDS", 0)  # as after two seconds: read from the database
+    assert objects.delete_objects([made["id"]]) == 1
+    assert [(e["action"], e["objectId"]) for e in outbox.list_events(any_context)["results"]] == [
+        ("delete", made["id"])
+    ]
