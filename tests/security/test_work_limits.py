@@ -53,6 +53,13 @@ def test_a_template_that_loops_past_the_deadline_is_stopped_inside_the_loop():
     assert time.monotonic() - started < 5  # stopped, not run to its end (many seconds)
 
 
+def test_a_time_limit_without_its_own_message_says_the_render_took_too_long():
+    template = Environment(max_iterations=10**9).from_string(LOOP * 20)
+    with pytest.raises(TwigRuntimeError) as caught, time_limit(0.05, ""):
+        template.render({})
+    assert str(caught.value).startswith("The render exceeded its time limit")  # and where: template, line
+
+
 def test_a_mapping_test_past_the_time_limit_is_a_400_naming_the_limit(limited):
     rules = {f"k{i}": LOOP for i in range(40)}  # each key under the per-template limits
     with _client(limited) as client:
