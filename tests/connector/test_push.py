@@ -183,6 +183,11 @@ def test_objects_written_by_a_pull_become_events_too(any_context, make_dcat, rec
     outbox.OutboxDeliverer(context).deliver_due()
     assert len(receiver.calls("POST")) == 8 and _outbox_rows(context) == []
 
+    pet = next(p for p in fake_api.pets if p["status"] == "available")
+    fake_api.rename_pet(pet["id"], "Renamed")
+    assert SynchronizationService(context).synchronize(pull)["result"]["objects"]["updated"] == 1
+    assert [e["action"] for e in _outbox_rows(context)] == ["update"]  # a page write of one event
+
 
 def test_a_batch_save_and_a_batch_delete_write_one_event_per_object(any_context, make_dcat, receiver):
     make_dcat(any_context)
