@@ -662,3 +662,205 @@ def test_a_rule_of_an_unknown_type_is_refused_when_called_not_skipped(dcat):
     endpoint(dcat, endpoint="legacy", rules=[legacy])
     answer = EndpointService(dcat).handle("GET", "legacy")
     assert answer.status == 400 and answer.body["message"] == "Rule 'Fetch' has unknown type 'fetch_file'"
+
+
+# -- the mapping rule -----------------------------------------------------------------------
+
+
+def test_a_mapping_rule_before_the_target_maps_the_request_body(dcat):
+    mapper = rule(
+        dcat, type="mapping", configuration={"mapping": mapping(dcat, "In", {"title": "{{ naam }}"})}
+    )
+    endpoint(dcat, endpoint="items", method="POST", rules=[mapper["id"]])
+    service = EndpointService(dcat)
+    answer = service.handle("POST", "items", body={"naam": "Bomen"})
+    assert answer.status == 201 and answer.body["title"] == "Bomen" and "naam" not in answer.body
+    assert service.objects.find(answer.body["id"], "dcat", "dataset")["title"] == "Bomen"
+
+
+def test_a_mapping_rule_after_the_target_maps_the_answer(dcat):
+    out = mapping(dcat, "Out", {"naam": "{{ title }}", "soort": "dataset"})
+    mapper = rule(dcat, type="mapping", timing="after", configuration={"mapping": out})
+    endpoint(dcat, endpoint="items/{{id}}", rules=[mapper["id"]])
+    service = EndpointService(dcat)
+    item = service.objects.save_object({"title": "Bomen"}, "dcat", "dataset")
+    answer = service.handle("GET", f"items/{item['id']}")
+    assert answer.status == 200 and answer.body == {"naam": "Bomen", "soort": "dataset"}
+
+
+RESULTS = {"count": 2, "results": [{"naam": "a"}, {"naam": "b"}]}
+
+
+def test_map_results_maps_each_result_and_keeps_the_rest(dcat):
+    each = mapping(dcat, "Each", {"title": "{{ naam }}"})
+    mapper = rule(dcat, type="mapping", configuration={"mapping": each, "mapResults": True})
+    endpoint(dcat, endpoint="batch", method="POST", targetType="none", rules=[mapper["id"]])
+    answer = EndpointService(dcat).handle("POST", "batch", body=RESULTS)
+    assert answer.body == {"count": 2, "results": [{"title": "a"}, {"title": "b"}]}
+
+
+def test_a_get_rule_maps_each_result(dcat):
+    each = mapping(dcat, "Each", {"title": "{{ naam }}"})
+    mapper = rule(dcat, type="mapping", action="get", configuration={"mapping": each})
+    endpoint(dcat, endpoint="batch", method="POST", targetType="none", rules=[mapper["id"]])
+    answer = EndpointService(dcat).handle("POST", "batch", body=RESULTS)
+    assert answer.body == {"count": 2, "results": [{"title": "a"}, {"title": "b"}]}
+
+
+def test_without_map_results_a_body_with_results_is_mapped_as_one(dcat):
+    whole = mapping(dcat, "Whole", {"total": "{{ count }}"})
+    mapper = rule(dcat, type="mapping", configuration={"mapping": whole})
+    endpoint(dcat, endpoint="batch", method="POST", targetType="none", rules=[mapper["id"]])
+    answer = EndpointService(dcat).handle("POST", "batch", body=RESULTS)
+    assert answer.body == {"total": "2"}
+
+
+def test_map_results_maps_a_body_whose_results_are_not_a_list_as_one(dcat):
+    whole = mapping(dcat, "Whole", {"total": "{{ count }}"})
+    mapper = rule(dcat, type="mapping", configuration={"mapping": whole, "mapResults": True})
+    endpoint(dcat, endpoint="batch", method="POST", targetType="none", rules=[mapper["id"]])
+    answer = EndpointService(dcat).handle("POST", "batch", body={"count": 1, "results": {"naam": "a"}})
+    assert answer.body == {"total": "1"}
+
+
+# -- the synchronization rule -----------------------------------------------------------------
+
+
+@pytest.fixture
+def push(dcat):
+    """``push(**configuration)``: a POST endpoint ``push`` (no target) whose one rule runs a
+    synchronisation that maps pets (``{"id", "name"}``) to published datasets."""
+    pets = mapping(dcat, "Pet to dataset", {"title": "{{ name }}", "status": "Published"})
+    sync = EntityService("synchronization", dcat).create(
+        {
+            "name": "Pets",
+            "targetType": "register/schema",
+            "targetId": "dcat/dataset",
+            "sourceTargetMapping": pets,
+        }
+    )
+
+    def make(**configuration):  # type: ignore[no-untyped-def]
+        configuration.setdefault("synchronization", sync["id"])
+        if isinstance(configuration["synchronization"], dict):
+            configuration["synchronization"].setdefault("synchronization", sync["id"])
+        runs = rule(dcat, type="synchronization", name="Push pets", configuration=configuration)
+        endpoint(dcat, endpoint="push", method="POST", targetType="none", rules=[runs["id"]])
+        return EndpointService(dcat)
+
+    return make
+
+
+def titles(service):
+    return sorted(o["title"] for o in service.objects.find_all("dcat", "dataset")["results"])
+
+
+def test_a_synchronization_rule_answers_the_runs_log(push):
+    service = push()
+    answer = service.handle("POST", "push", body={"id": 1, "name": "Bella"})
+    assert answer.status == 200
+    assert answer.body["status"] == "success" and answer.body["test"] is False
+    assert answer.body["result"]["objects"]["created"] == 1
+    assert titles(service) == ["Bella"]
+
+
+def test_a_synchronization_rule_runs_as_the_authenticated_consumer(dcat, push):
+    push()
+    consumer(dcat, name="loket", authorizationType="apiKey", authorizationConfiguration={"key": "k"})
+    guard = rule(dcat, type="authentication", order=-1, configuration={"authentication": {"type": "apikey"}})
+    runs = EntityService("endpoint", dcat).get("push")["rules"]
+    EntityService("endpoint", dcat).update("push", {"rules": [guard["id"], *runs]})
+    answer = EndpointService(dcat).handle(
+        "POST", "push", body={"id": 1, "name": "Bella"}, headers={"Authorization": "k"}
+    )
+    assert answer.status == 200 and answer.body["userId"] == "loket"
+
+
+def test_a_synchronization_rule_takes_a_list_of_records(push):
+    service = push()
+    answer = service.handle("POST", "push", body=[{"id": 1, "name": "Bella"}, {"id": 2, "name": "Max"}])
+    assert answer.body["result"]["objects"]["created"] == 2
+    assert titles(service) == ["Bella", "Max"]
+
+
+@pytest.mark.parametrize("body", ['"just text"', [], 42], ids=["text", "empty list", "number"])
+def test_a_synchronization_rule_refuses_a_body_without_records(push, body):
+    answer = push().handle("POST", "push", body=body)
+    assert answer.status == 400
+    assert (
+        answer.body["message"] == "A synchronization rule needs a JSON object (or a list of them) as the body"
+    )
+
+
+def test_a_synchronization_rule_naming_no_synchronization_answers_400(push):
+    answer = push(synchronization=999).handle("POST", "push", body={"id": 1, "name": "Bella"})
+    assert answer.status == 400
+    assert answer.body["message"] == "Rule 'Push pets': synchronization 999 does not exist"
+
+
+def test_a_synchronization_whose_every_record_is_invalid_answers_400(push):
+    service = push()
+    answer = service.handle("POST", "push", body=[{"id": 1, "name": ""}, {"id": 2, "name": ""}])
+    assert answer.status == 400 and answer.body["result"]["objects"]["invalid"] == 2
+    assert titles(service) == []
+
+
+def test_a_synchronization_with_some_valid_records_answers_200(push):
+    service = push()
+    answer = service.handle("POST", "push", body=[{"id": 1, "name": "Bella"}, {"id": 2, "name": ""}])
+    assert answer.status == 200
+    assert (
+        answer.body["result"]["objects"]["created"] == 1 and answer.body["result"]["objects"]["invalid"] == 1
+    )
+
+
+def test_retain_response_lets_the_request_go_on_to_the_target(push):
+    service = push(synchronization={"retainResponse": True})
+    answer = service.handle("POST", "push", body={"id": 1, "name": "Bella"})
+    assert answer.status == 200 and answer.body == {"id": 1, "name": "Bella"}
+    assert titles(service) == ["Bella"]
+
+
+def test_merge_result_to_key_puts_the_runs_log_under_that_key(push):
+    service = push(synchronizationConfig={"mergeResultToKey": "sync"})
+    answer = service.handle("POST", "push", body={"id": 1, "name": "Bella"})
+    assert answer.status == 200
+    assert answer.body["id"] == 1 and answer.body["name"] == "Bella"
+    assert answer.body["sync"]["result"]["objects"]["created"] == 1
+    assert set(answer.body) == {"id", "name", "sync"}
+
+
+def test_merge_result_to_hash_merges_the_runs_log_into_the_body(push):
+    service = push(synchronizationConfig={"mergeResultToKey": "#"})
+    answer = service.handle("POST", "push", body={"name": "Bella", "id": 1})
+    assert answer.status == 200 and answer.body["name"] == "Bella"
+    assert answer.body["status"] == "success" and answer.body["result"]["objects"]["created"] == 1
+
+
+def test_is_test_runs_the_synchronization_without_writing(push):
+    service = push(isTest=True)
+    answer = service.handle("POST", "push", body={"id": 1, "name": "Bella"})
+    assert answer.status == 200 and answer.body["test"] is True
+    assert titles(service) == []
+
+
+def test_is_test_false_as_text_writes(push):
+    service = push(isTest="false")
+    assert service.handle("POST", "push", body={"id": 1, "name": "Bella"}).body["test"] is False
+    assert titles(service) == ["Bella"]
+
+
+def test_force_rewrites_a_record_that_did_not_change(push):
+    service = push(force=True)
+    service.handle("POST", "push", body={"id": 1, "name": "Bella"})
+    again = service.handle("POST", "push", body={"id": 1, "name": "Bella"})
+    assert again.body["force"] is True
+    assert again.body["result"]["objects"]["updated"] == 1 and again.body["result"]["objects"]["skipped"] == 0
+
+
+def test_without_force_a_record_that_did_not_change_is_skipped(push):
+    service = push()
+    service.handle("POST", "push", body={"id": 1, "name": "Bella"})
+    again = service.handle("POST", "push", body={"id": 1, "name": "Bella"})
+    assert again.body["force"] is False
+    assert again.body["result"]["objects"]["updated"] == 0 and again.body["result"]["objects"]["skipped"] == 1
