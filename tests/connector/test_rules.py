@@ -10,7 +10,9 @@ tutorial's DCAT register (the ``dcat`` fixture) and entities saved as a user sav
 from __future__ import annotations
 
 import base64
+import shutil
 import time
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
@@ -18,9 +20,35 @@ from test_endpoints import consumer, endpoint, rule
 
 from openconnector import EndpointService
 from openconnector.connector.entities import REGISTER, EntityService
+from openconnector.context import Context, set_context
 
 SECRET = "a-shared-secret-of-32-bytes-long!"
 REALM = 'realm="openconnector endpoint"'
+
+
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory):
+    """Where the first test's freshly migrated data directory is kept for the others."""
+    return tmp_path_factory.mktemp("migrated") / "data"
+
+
+@pytest.fixture
+def context(settings, migrated):
+    """The ``context`` of ``tests/conftest.py`` (a migrated instance on a SQLite file of its
+    own), but migrated once per module and copied: this file runs once per mutant."""
+    if migrated.exists():
+        shutil.copytree(migrated, settings.data_dir)
+        made = Context(settings, migrate=False)
+    else:
+        Context(settings).close()
+        shutil.copytree(settings.data_dir, migrated)
+        made = Context(settings, migrate=False)
+    set_context(made)
+    try:
+        yield made
+    finally:
+        set_context(None)
+        made.close()
 
 
 @pytest.fixture
@@ -864,3 +892,279 @@ def test_without_force_a_record_that_did_not_change_is_skipped(push):
     again = service.handle("POST", "push", body={"id": 1, "name": "Bella"})
     assert again.body["force"] is False
     assert again.body["result"]["objects"]["updated"] == 0 and again.body["result"]["objects"]["skipped"] == 1
+
+
+# -- the save_object rule -----------------------------------------------------------------------
+
+
+def saving(context, pattern="items", method="POST", **spec):
+    saver = rule(
+        context,
+        type="save_object",
+        order=5,
+        configuration={"save_object": {"register": "dcat", "schema": "dataset", **spec}},
+    )
+    endpoint(context, endpoint=pattern, method=method, targetType="none", rules=[saver["id"]])
+    return EndpointService(context)
+
+
+def test_save_object_creates_the_body_and_answers_201(dcat):
+    service = saving(dcat)
+    answer = service.handle("POST", "items", body={"title": "Bomen"})
+    assert answer.status == 201 and answer.body["title"] == "Bomen"
+    assert service.objects.find(answer.body["id"], "dcat", "dataset")["title"] == "Bomen"
+
+
+def test_save_object_records_the_consumer_as_owner(dcat):
+    consumer(dcat, name="loket", authorizationType="apiKey", authorizationConfiguration={"key": "k"})
+    guard = rule(dcat, type="authentication", order=1, configuration={"authentication": {"type": "apikey"}})
+    saver = rule(
+        dcat,
+        type="save_object",
+        order=2,
+        configuration={"save_object": {"register": "dcat", "schema": "dataset"}},
+    )
+    endpoint(dcat, endpoint="items", method="POST", targetType="none", rules=[guard["id"], saver["id"]])
+    answer = EndpointService(dcat).handle(
+        "POST", "items", body={"title": "x"}, headers={"Authorization": "k"}
+    )
+    assert answer.status == 201 and answer.body["@self"]["owner"] == "loket"
+
+
+def test_save_object_maps_the_body_with_its_own_mapping(dcat):
+    service = saving(
+        dcat, mapping=mapping(dcat, "Intake", {"title": "{{ naam }}", "category": "{{ soort }}"})
+    )
+    answer = service.handle("POST", "items", body={"naam": "Bomen", "soort": "Groen"})
+    assert answer.status == 201
+    assert (answer.body["title"], answer.body["category"]) == ("Bomen", "Groen") and "naam" not in answer.body
+
+
+def test_save_object_refuses_a_body_that_is_not_an_object(dcat):
+    answer = saving(dcat).handle("POST", "items", body=[{"title": "x"}])
+    assert answer.status == 400 and answer.body["message"] == "The body must be a JSON object"
+
+
+def test_save_object_before_a_register_target_writes_the_object_once(dcat):
+    saver = rule(
+        dcat, type="save_object", configuration={"save_object": {"register": "dcat", "schema": "dataset"}}
+    )
+    endpoint(dcat, endpoint="items", method="POST", rules=[saver["id"]])
+    service = EndpointService(dcat)
+    answer = service.handle("POST", "items", body={"title": "Once"})
+    assert answer.status == 201 and titles(service) == ["Once"]
+
+
+@pytest.fixture
+def item(dcat):
+    return EndpointService(dcat).objects.save_object(
+        {"title": "Bomen", "category": "Groen"}, "dcat", "dataset"
+    )
+
+
+def test_save_object_on_put_patches_the_object_in_the_path(dcat, item):
+    service = saving(dcat, "items/{{id}}", "PUT")
+    answer = service.handle("PUT", f"items/{item['id']}", body={"title": "Struiken"})
+    assert answer.status == 200 and answer.body["id"] == item["id"]
+    assert (answer.body["title"], answer.body["category"]) == ("Struiken", "Groen")
+    assert titles(service) == ["Struiken"]
+
+
+def test_save_object_with_patch_false_replaces_the_object(dcat, item):
+    service = saving(dcat, "items/{{id}}", "PUT", patch=False)
+    answer = service.handle("PUT", f"items/{item['id']}", body={"title": "Struiken"})
+    assert answer.status == 200 and answer.body["title"] == "Struiken" and "category" not in answer.body
+
+
+def test_save_object_with_patch_updates_the_object_a_post_names(dcat, item):
+    service = saving(dcat, "items/{{id}}", "POST", patch=True)
+    answer = service.handle("POST", f"items/{item['id']}", body={"category": "Blauw"})
+    assert answer.status == 200 and (answer.body["title"], answer.body["category"]) == ("Bomen", "Blauw")
+
+
+def test_save_object_on_post_without_patch_creates_even_with_an_id_in_the_path(dcat, item):
+    service = saving(dcat, "items/{{id}}", "POST")
+    answer = service.handle("POST", f"items/{item['id']}", body={"title": "Nieuw"})
+    assert answer.status == 201 and answer.body["id"] != item["id"]
+    assert titles(service) == ["Bomen", "Nieuw"]
+
+
+def test_save_object_reads_the_object_id_from_the_last_path_parameter(dcat, item):
+    service = saving(dcat, "groups/{{group}}/items/{{item}}", "PATCH")
+    answer = service.handle("PATCH", f"groups/g1/items/{item['id']}", body={"category": "Blauw"})
+    assert answer.status == 200 and answer.body["id"] == item["id"] and answer.body["title"] == "Bomen"
+
+
+def test_save_object_prefers_a_parameter_named_id(dcat, item):
+    service = saving(dcat, "items/{{id}}/versions/{{version}}", "PATCH")
+    answer = service.handle("PATCH", f"items/{item['id']}/versions/3", body={"category": "Blauw"})
+    assert answer.status == 200 and answer.body["id"] == item["id"]
+
+
+def test_save_object_answers_404_for_an_object_that_does_not_exist(dcat):
+    service = saving(dcat, "items/{{id}}", "PATCH")
+    missing = "00000000-0000-4000-8000-000000000000"
+    answer = service.handle("PATCH", f"items/{missing}", body={"title": "x"})
+    assert answer.status == 404 and titles(service) == []
+
+
+# -- the locking rule -----------------------------------------------------------------------
+
+
+def key(name):
+    return {"Authorization": f"key-{name}"}
+
+
+@pytest.fixture
+def lockable(dcat, item):
+    """``lockable(pattern, **locking)``: ``POST {pattern}`` runs a locking rule for consumers
+    ``a`` and ``b`` (``key(name)``); ``PATCH items/{{id}}`` lets them write ``item``."""
+    for name in ("a", "b"):
+        consumer(
+            dcat, name=name, authorizationType="apiKey", authorizationConfiguration={"key": f"key-{name}"}
+        )
+    keyed = rule(dcat, type="authentication", order=0, configuration={"authentication": {"type": "apikey"}})
+    endpoint(dcat, endpoint="items/{{id}}", method="PATCH", rules=[keyed["id"]])
+
+    def make(pattern, **spec):  # type: ignore[no-untyped-def]
+        lock = rule(dcat, type="locking", order=1, configuration={"locking": spec})
+        endpoint(dcat, endpoint=pattern, method="POST", targetType="none", rules=[keyed["id"], lock["id"]])
+        return EndpointService(dcat)
+
+    return make
+
+
+def until(answer):
+    return datetime.fromisoformat(answer.body["until"])
+
+
+def test_a_lock_answers_its_holder_and_until_when(lockable, item):
+    service = lockable("items/{{id}}/lock", action="lock", duration=600)
+    before = datetime.now(UTC)
+    answer = service.handle("POST", f"items/{item['id']}/lock", headers=key("a"))
+    after = datetime.now(UTC)
+    assert answer.status == 200
+    assert {k: v for k, v in answer.body.items() if k != "until"} == {
+        "id": item["id"],
+        "locked": True,
+        "holder": "a",
+    }
+    assert before + timedelta(seconds=599) <= until(answer) <= after + timedelta(seconds=601)
+
+
+def test_a_lock_without_a_duration_lasts_an_hour(lockable, item):
+    answer = lockable("items/{{id}}/lock").handle("POST", f"items/{item['id']}/lock", headers=key("a"))
+    left = until(answer) - datetime.now(UTC)
+    assert timedelta(seconds=3590) <= left <= timedelta(seconds=3601)
+
+
+def test_an_object_locked_by_one_consumer_answers_423_to_anothers_writes(lockable, item):
+    service = lockable("items/{{id}}/lock", duration=600)
+    service.handle("POST", f"items/{item['id']}/lock", headers=key("a"))
+    answer = service.handle("PATCH", f"items/{item['id']}", body={"title": "B"}, headers=key("b"))
+    assert answer.status == 423 and answer.body["error"] == "Locked" and answer.body["id"] == item["id"]
+    assert answer.body["message"] == f"Object {item['id']} is locked until {answer.body['until']}"
+    assert service.objects.find(item["id"], "dcat", "dataset")["title"] == "Bomen"
+
+
+def test_another_consumer_cannot_take_a_held_lock(lockable, item):
+    service = lockable("items/{{id}}/lock", duration=600)
+    service.handle("POST", f"items/{item['id']}/lock", headers=key("a"))
+    answer = service.handle("POST", f"items/{item['id']}/lock", headers=key("b"))
+    assert answer.status == 423 and answer.body["error"] == "Locked"
+
+
+def test_the_holder_locking_again_extends_the_lock(lockable, item):
+    service = lockable("items/{{id}}/lock", duration=60)
+    lockable("items/{{id}}/hold", duration=7200)
+    service.handle("POST", f"items/{item['id']}/lock", headers=key("a"))
+    again = service.handle("POST", f"items/{item['id']}/hold", headers=key("a"))
+    assert again.status == 200 and again.body["holder"] == "a"
+    refused = service.handle("PATCH", f"items/{item['id']}", body={"title": "B"}, headers=key("b"))
+    left = datetime.fromisoformat(refused.body["until"]) - datetime.now(UTC)
+    assert left > timedelta(seconds=7000)
+
+
+def test_the_holder_may_still_write_a_locked_object(lockable, item):
+    service = lockable("items/{{id}}/lock", duration=600)
+    service.handle("POST", f"items/{item['id']}/lock", headers=key("a"))
+    answer = service.handle("PATCH", f"items/{item['id']}", body={"title": "A"}, headers=key("a"))
+    assert answer.status == 200 and answer.body["title"] == "A"
+
+
+def test_unlocking_frees_the_object_for_others(lockable, item):
+    service = lockable("items/{{id}}/lock", duration=600)
+    lockable("items/{{id}}/unlock", action="unlock")
+    service.handle("POST", f"items/{item['id']}/lock", headers=key("a"))
+    unlocked = service.handle("POST", f"items/{item['id']}/unlock", headers=key("a"))
+    assert unlocked.status == 200 and unlocked.body == {"id": item["id"], "locked": False}
+    answer = service.handle("PATCH", f"items/{item['id']}", body={"title": "B"}, headers=key("b"))
+    assert answer.status == 200 and answer.body["title"] == "B"
+
+
+def test_only_the_holder_may_unlock(lockable, item):
+    service = lockable("items/{{id}}/lock", duration=600)
+    lockable("items/{{id}}/unlock", action="unlock")
+    service.handle("POST", f"items/{item['id']}/lock", headers=key("a"))
+    refused = service.handle("POST", f"items/{item['id']}/unlock", headers=key("b"))
+    assert refused.status == 423
+    still = service.handle("PATCH", f"items/{item['id']}", body={"title": "B"}, headers=key("b"))
+    assert still.status == 423
+
+
+def test_a_lock_ends_after_its_duration(lockable, item):
+    service = lockable("items/{{id}}/lock", duration=0.3)
+    service.handle("POST", f"items/{item['id']}/lock", headers=key("a"))
+    assert service.handle("POST", f"items/{item['id']}/lock", headers=key("b")).status == 423
+    deadline = time.monotonic() + 10
+    while (taken := service.handle("POST", f"items/{item['id']}/lock", headers=key("b"))).status != 200:
+        assert time.monotonic() < deadline, taken.body
+        time.sleep(0.05)
+    assert taken.body["holder"] == "b"
+
+
+def test_a_lock_holds_for_the_id_in_any_letter_case(lockable, item):
+    service = lockable("items/{{id}}/lock", duration=600)
+    service.handle("POST", f"items/{item['id'].upper()}/lock", headers=key("a"))
+    answer = service.handle("PATCH", f"items/{item['id']}", body={"title": "B"}, headers=key("b"))
+    assert answer.status == 423
+
+
+def test_a_lock_reads_the_object_id_from_the_last_path_parameter(lockable, item):
+    service = lockable("groups/{{group}}/items/{{item}}/lock", duration=600)
+    answer = service.handle("POST", f"groups/g1/items/{item['id']}/lock", headers=key("a"))
+    assert answer.status == 200 and answer.body["id"] == item["id"]
+    assert service.handle("PATCH", f"items/{item['id']}", body={}, headers=key("b")).status == 423
+
+
+def test_a_lock_prefers_the_parameter_named_id(lockable, item):
+    service = lockable("items/{{id}}/parts/{{part}}/lock", duration=600)
+    answer = service.handle("POST", f"items/{item['id']}/parts/p1/lock", headers=key("a"))
+    assert answer.status == 200 and answer.body["id"] == item["id"]
+
+
+def test_a_locking_rule_without_an_id_in_the_path_answers_400(lockable):
+    answer = lockable("locks", duration=600).handle("POST", "locks", headers=key("a"))
+    assert answer.status == 400 and answer.body["message"] == "A locking rule needs an object id in the path"
+
+
+def test_an_anonymous_lock_is_held_by_anonymous(dcat, item):
+    lock = rule(dcat, type="locking", configuration={"locking": {"duration": 600}})
+    endpoint(dcat, endpoint="items/{{id}}/lock", method="POST", targetType="none", rules=[lock["id"]])
+    answer = EndpointService(dcat).handle("POST", f"items/{item['id']}/lock")
+    assert answer.status == 200 and answer.body["holder"] == "anonymous"
+
+
+def test_save_object_answers_423_for_an_object_another_consumer_locked(lockable, dcat, item):
+    service = lockable("items/{{id}}/lock", duration=600)
+    saver = rule(
+        dcat,
+        type="save_object",
+        order=5,
+        configuration={"save_object": {"register": "dcat", "schema": "dataset"}},
+    )
+    keyed = EntityService("endpoint", dcat).get("items/{{id}}/lock")["rules"][0]
+    endpoint(dcat, endpoint="items/{{id}}", method="PUT", targetType="none", rules=[keyed, saver["id"]])
+    service.handle("POST", f"items/{item['id']}/lock", headers=key("a"))
+    answer = service.handle("PUT", f"items/{item['id']}", body={"title": "B"}, headers=key("b"))
+    assert answer.status == 423 and titles(service) == ["Bomen"]
