@@ -132,6 +132,13 @@ def test_an_api_key_consumer_is_admitted_by_each_key_field(dcat, kind, field):
     assert answer.status == 200 and answer.consumer == "loket"
 
 
+def test_a_consumer_with_an_empty_key_admits_no_empty_key(dcat):
+    consumer(dcat, name="blank", authorizationType="apiKey", authorizationConfiguration={"key": ""})
+    guarded(dcat, {"type": "apikey"})
+    answer = EndpointService(dcat).handle("GET", "guarded", headers={"Authorization": "Bearer "})
+    assert answer.status == 401 and answer.body["message"] == "Invalid API key"
+
+
 def test_the_consumer_whose_key_matches_is_the_one_recorded(dcat):
     for name in ("a", "b"):
         consumer(
@@ -234,8 +241,12 @@ def test_basic_refuses_a_request_without_basic_credentials(loket, sent):
 
 @pytest.mark.parametrize(
     "sent",
-    ["Basic not*base64", "Basic " + base64.b64encode(b"\xff\xfe:\xfd").decode()],
-    ids=["not base64", "not utf-8"],
+    [
+        "Basic not*base64",
+        "Basic " + base64.b64encode(b"svc-loket:ge:heim").decode() + "*",
+        "Basic " + base64.b64encode(b"\xff\xfe:\xfd").decode(),
+    ],
+    ids=["not base64", "valid credentials then junk", "not utf-8"],
 )
 def test_basic_refuses_a_malformed_header(loket, sent):
     answer = loket.handle("GET", "guarded", headers={"Authorization": sent})
@@ -244,8 +255,14 @@ def test_basic_refuses_a_malformed_header(loket, sent):
     assert answer.headers["WWW-Authenticate"] == f"Basic {REALM}"
 
 
-def test_basic_never_admits_a_consumer_without_a_password(dcat):
-    consumer(dcat, name="open", authorizationType="basic", authorizationConfiguration={"username": "open"})
+@pytest.mark.parametrize("configuration", [{}, {"password": ""}], ids=["no password", "empty password"])
+def test_basic_never_admits_a_consumer_without_a_password(dcat, configuration):
+    consumer(
+        dcat,
+        name="open",
+        authorizationType="basic",
+        authorizationConfiguration={"username": "open", **configuration},
+    )
     guarded(dcat, {"type": "basic"})
     answer = EndpointService(dcat).handle("GET", "guarded", headers=basic(b"open:"))
     assert answer.status == 401 and answer.body["message"] == "Wrong username or password"
@@ -543,6 +560,12 @@ def test_a_rule_whose_conditions_do_not_hold_is_skipped(dcat):
     assert answer.status == 200 and answer.body == {"naam": "x"}
 
 
+@pytest.mark.parametrize("conditions", [{}, [], ""], ids=["empty object", "empty list", "empty text"])
+def test_a_rule_with_empty_conditions_always_runs(dcat, conditions):
+    service = erroring(dcat, {"code": 409}, conditions=conditions)
+    assert service.handle("POST", "intake", body={}).status == 409
+
+
 @pytest.mark.parametrize(("flag", "status"), [("false", 200), ("0", 200), ("", 200), ("yes", 409)])
 def test_the_strings_false_and_0_do_not_make_a_rule_run(dcat, flag, status):
     service = erroring(dcat, {"code": 409}, conditions={"var": "headers.x-flag"})
@@ -716,6 +739,18 @@ def test_a_mapping_rule_after_the_target_maps_the_answer(dcat):
     assert answer.status == 200 and answer.body == {"naam": "Bomen", "soort": "dataset"}
 
 
+def test_a_mapping_rule_after_a_list_maps_each_result(dcat):
+    out = mapping(dcat, "Out", {"naam": "{{ title }}"})
+    mapper = rule(dcat, type="mapping", timing="after", configuration={"mapping": out})
+    endpoint(dcat, endpoint="items", rules=[mapper["id"]])
+    service = EndpointService(dcat)
+    for title in ("Bomen", "Struiken"):
+        service.objects.save_object({"title": title}, "dcat", "dataset")
+    answer = service.handle("GET", "items", query=[("_order[title]", "asc")])
+    assert answer.status == 200 and answer.body["count"] == 2
+    assert answer.body["results"] == [{"naam": "Bomen"}, {"naam": "Struiken"}]
+
+
 RESULTS = {"count": 2, "results": [{"naam": "a"}, {"naam": "b"}]}
 
 
@@ -863,6 +898,12 @@ def test_merge_result_to_hash_merges_the_runs_log_into_the_body(push):
     answer = service.handle("POST", "push", body={"name": "Bella", "id": 1})
     assert answer.status == 200 and answer.body["name"] == "Bella"
     assert answer.body["status"] == "success" and answer.body["result"]["objects"]["created"] == 1
+
+
+def test_merge_result_to_key_with_a_list_body_answers_the_runs_log(push):
+    service = push(synchronizationConfig={"mergeResultToKey": "sync"})
+    answer = service.handle("POST", "push", body=[{"id": 1, "name": "Bella"}])
+    assert answer.status == 200 and answer.body["result"]["objects"]["created"] == 1
 
 
 def test_is_test_runs_the_synchronization_without_writing(push):
