@@ -147,7 +147,7 @@ MODULES: dict[str, Module] = {
     ),
     "rules": Module(
         "src/openconnector/connector/rules.py",
-        ("tests/connector/test_endpoints.py",),
+        ("tests/connector/test_rules.py", "tests/connector/test_endpoints.py"),
         slow_tests=("tests/e2e/test_endpoints_api.py",),
     ),
 }
