@@ -159,12 +159,11 @@ def test_a_consumer_of_another_authorization_type_is_not_admitted_by_its_key(dca
 def test_only_the_consumers_the_rule_names_are_admitted(dcat):
     a = consumer(dcat, name="a", authorizationType="apiKey", authorizationConfiguration={"key": "key-a"})
     b = consumer(dcat, name="b", authorizationType="apiKey", authorizationConfiguration={"key": "key-b"})
-    c = consumer(dcat, name="c", authorizationType="apiKey", authorizationConfiguration={"key": "key-c"})
+    consumer(dcat, name="c", authorizationType="apiKey", authorizationConfiguration={"key": "key-c"})
     guarded(dcat, {"type": "apikey", "consumers": [a["uuid"], b["id"]]})
     service = EndpointService(dcat)
     assert service.handle("GET", "guarded", headers={"Authorization": "key-a"}).consumer == "a"
     assert service.handle("GET", "guarded", headers={"Authorization": "key-b"}).consumer == "b"
-    assert c["slug"] == "c"
     assert service.handle("GET", "guarded", headers={"Authorization": "key-c"}).status == 401
 
 
@@ -298,7 +297,6 @@ def signed(dcat):
         token = jwt.encode({"iat": int(time.time()), **claims}, key, algorithm="HS256")
         return service.handle("GET", "guarded", headers={"Authorization": f"{scheme} {token}"})
 
-    call.service = service  # type: ignore[attr-defined]
     return call
 
 
@@ -311,8 +309,8 @@ def test_the_bearer_scheme_of_a_jwt_may_be_lower_case(signed):
     assert signed({"iss": "hs-app"}, scheme="bearer").status == 200
 
 
-def test_a_request_without_a_bearer_token_is_refused_with_the_bearer_challenge(signed):
-    answer = signed.service.handle("GET", "guarded", headers=basic(b"hs-app:x"))
+def test_a_request_without_a_bearer_token_is_refused_with_the_bearer_challenge(dcat, signed):
+    answer = EndpointService(dcat).handle("GET", "guarded", headers=basic(b"hs-app:x"))
     assert answer.status == 401
     assert answer.body == refusal("Missing JWT: send Authorization: Bearer <token>")
     assert answer.headers["WWW-Authenticate"] == f"Bearer {REALM}"
