@@ -162,11 +162,14 @@ MODULES: dict[str, Module] = {
             )
         ),
     ),
-    # both test files are fast (seconds); the rules that save objects, run synchronisations
-    # and lock are reached only through the second, the endpoints' REST tests
+    # all three test files are fast (seconds), so all run in the first pass
     "rules": Module(
         "src/openconnector/connector/rules.py",
-        ("tests/connector/test_endpoints.py", "tests/e2e/test_endpoints_api.py"),
+        (
+            "tests/connector/test_rules.py",
+            "tests/connector/test_endpoints.py",
+            "tests/e2e/test_endpoints_api.py",
+        ),
     ),
 }
 
