@@ -112,8 +112,14 @@ MODULES: dict[str, Module] = {
             "tests/connector/test_sync.py",
             "tests/connector/test_run_status.py",
         ),
-        # detail calls, and runs on records an endpoint received (the ``synchronization`` rule)
-        slow_tests=("tests/connector/test_extra_data.py", "tests/e2e/test_endpoints_api.py"),
+        # detail calls, runs on records an endpoint received (the ``synchronization`` rule),
+        # file sources (read from the data directory) and documents fetched with the records
+        slow_tests=(
+            "tests/connector/test_extra_data.py",
+            "tests/e2e/test_endpoints_api.py",
+            "tests/connector/test_files.py",
+            "tests/connector/test_fetched_files.py",
+        ),
         scope=tuple(
             SYNC + p
             for p in (
