@@ -15,9 +15,9 @@ shared two-core machine. Here every module gets its own scratch directory
 
 Two passes. The first runs every mutant against the module's fast tests on SQLite
 (``-m "not postgres"``). The second runs only the first pass's survivors (and mutants
-no fast test reached) again, in ``.mutation/<module>.second/``, against the fast tests
-plus the module's slower ones, on SQLite and PostgreSQL: code only PostgreSQL takes
-(its SQL, its parameter markers) is killed there. A mutant counts as detected when
+no fast test reached) again, in ``.mutation/<module>.second/``, against what the first
+did not run: the fast tests' PostgreSQL variants and the module's slower tests on both
+databases. Code only PostgreSQL takes (its SQL, its parameter markers) is killed there. A mutant counts as detected when
 either pass killed it (or timed it out). Results are kept between runs; a re-run
 checks again what changed, what was never checked, and the mutants named.
 """
@@ -184,6 +184,12 @@ def _toml_list(values: list[str] | tuple[str, ...]) -> str:
     return "[" + ", ".join(json.dumps(v, ensure_ascii=False) for v in values) + "]"
 
 
+def _second_pass_tests(module: Module) -> str:
+    """The second pass's selection: what the first did not run, the PostgreSQL variants of
+    the fast tests and the slow tests on both databases (``-k`` matches markers and files)."""
+    return " or ".join(["postgres", *(Path(test).stem for test in module.slow_tests)])
+
+
 def prepare(work: Path, module: Module, second: bool) -> Path:
     """A pass's scratch directory with a fresh copy of the code and the tests."""
     work.mkdir(parents=True, exist_ok=True)
@@ -202,7 +208,7 @@ def prepare(work: Path, module: Module, second: bool) -> Path:
         "pytest_add_cli_args = "
         + _toml_list(
             ["-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:timeout", "-q"]
-            + ([] if second else ["-m", "not postgres"])
+            + (["-k", _second_pass_tests(module)] if second else ["-m", "not postgres"])
         )
         + "\n"
         "pytest_add_cli_args_test_selection = "
