@@ -267,6 +267,20 @@ def test_basic_never_admits_a_consumer_without_a_password(dcat, configuration):
     assert answer.status == 401 and answer.body["message"] == "Wrong username or password"
 
 
+def test_basic_looks_past_other_consumers_to_the_one_whose_credentials_match(dcat):
+    consumer(dcat, name="keyed", authorizationType="apiKey", authorizationConfiguration={"key": "k"})
+    for name in ("first", "second"):
+        consumer(
+            dcat,
+            name=name,
+            authorizationType="basic",
+            authorizationConfiguration={"username": name, "password": f"pw-{name}"},
+        )
+    guarded(dcat, {"type": "basic", "consumers": ["keyed", "first", "second"]})
+    answer = EndpointService(dcat).handle("GET", "guarded", headers=basic(b"second:pw-second"))
+    assert answer.status == 200 and answer.consumer == "second"
+
+
 def test_basic_ignores_api_key_consumers(dcat):
     consumer(
         dcat,
@@ -1034,6 +1048,18 @@ def test_save_object_reads_the_object_id_from_the_last_path_parameter(dcat, item
     assert answer.status == 200 and answer.body["id"] == item["id"] and answer.body["title"] == "Bomen"
 
 
+def test_save_object_reads_the_object_id_from_a_single_path_parameter_of_any_name(dcat, item):
+    service = saving(dcat, "items/{{key}}", "PATCH")
+    answer = service.handle("PATCH", f"items/{item['id']}", body={"category": "Blauw"})
+    assert answer.status == 200 and answer.body["id"] == item["id"] and answer.body["category"] == "Blauw"
+
+
+def test_save_object_reads_the_object_id_from_the_last_of_three_path_parameters(dcat, item):
+    service = saving(dcat, "{{org}}/{{group}}/items/{{item}}", "PATCH")
+    answer = service.handle("PATCH", f"o1/g1/items/{item['id']}", body={"category": "Blauw"})
+    assert answer.status == 200 and answer.body["id"] == item["id"]
+
+
 def test_save_object_prefers_a_parameter_named_id(dcat, item):
     service = saving(dcat, "items/{{id}}/versions/{{version}}", "PATCH")
     answer = service.handle("PATCH", f"items/{item['id']}/versions/3", body={"category": "Blauw"})
@@ -1207,3 +1233,18 @@ def test_save_object_answers_423_for_an_object_another_consumer_locked(lockable,
     service.handle("POST", f"items/{item['id']}/lock", headers=key("a"))
     answer = service.handle("PUT", f"items/{item['id']}", body={"title": "B"}, headers=key("b"))
     assert answer.status == 423 and titles(service) == ["Bomen"]
+
+
+def test_save_object_lets_the_lock_holder_write(lockable, dcat, item):
+    service = lockable("items/{{id}}/lock", duration=600)
+    saver = rule(
+        dcat,
+        type="save_object",
+        order=5,
+        configuration={"save_object": {"register": "dcat", "schema": "dataset"}},
+    )
+    keyed = EntityService("endpoint", dcat).get("items/{{id}}/lock")["rules"][0]
+    endpoint(dcat, endpoint="items/{{id}}", method="PUT", targetType="none", rules=[keyed, saver["id"]])
+    service.handle("POST", f"items/{item['id']}/lock", headers=key("a"))
+    answer = service.handle("PUT", f"items/{item['id']}", body={"title": "A"}, headers=key("a"))
+    assert answer.status == 200 and titles(service) == ["A"]
