@@ -119,6 +119,7 @@ MODULES: dict[str, Module] = {
             "tests/e2e/test_endpoints_api.py",
             "tests/connector/test_files.py",
             "tests/connector/test_fetched_files.py",
+            "tests/connector/test_run_messages.py",
         ),
         scope=tuple(
             SYNC + p
