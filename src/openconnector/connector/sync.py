@@ -613,7 +613,7 @@ class SynchronizationService:
                     bulk.finish()  # also after a failure or a stop: the indexes are there again
             if run.stop_reason != "stopped":
                 run.stop_reason = pages.stop_reason
-        if run.objects["found"] == 0 and run.pages:
+        if run.objects["found"] == 0:  # (an empty answer is no page: ``run.pages`` stays 0)
             run.message = (
                 f"No records found: {run.where or 'the response held no records'}. Check resultsPosition."
             )
