@@ -149,6 +149,19 @@ def test_the_consumer_whose_key_matches_is_the_one_recorded(dcat):
     assert answer.status == 200 and answer.consumer == "b"
 
 
+def test_an_api_key_is_matched_past_consumers_of_other_types(dcat):
+    consumer(
+        dcat,
+        name="basic-one",
+        authorizationType="basic",
+        authorizationConfiguration={"username": "u", "password": "p"},
+    )
+    consumer(dcat, name="keyed", authorizationType="apiKey", authorizationConfiguration={"key": "k-9"})
+    guarded(dcat, {"type": "apikey", "consumers": ["basic-one", "keyed"]})
+    answer = EndpointService(dcat).handle("GET", "guarded", headers={"Authorization": "k-9"})
+    assert answer.status == 200 and answer.consumer == "keyed"
+
+
 def test_a_consumer_of_another_authorization_type_is_not_admitted_by_its_key(dcat):
     consumer(dcat, name="basic-one", authorizationType="basic", authorizationConfiguration={"key": "k"})
     guarded(dcat, {"type": "apikey"})
@@ -710,6 +723,15 @@ def test_an_after_rule_runs_once_the_target_has_answered(dcat):
     service = EndpointService(dcat)
     assert service.handle("POST", "items", body={"title": "Written"}).status == 409
     assert service.objects.find_all("dcat", "dataset")["total"] == 1
+
+
+def test_a_before_rule_ordered_after_an_after_rule_still_runs_before(dcat):
+    late = rule(dcat, type="error", timing="after", order=1, configuration={"error": {"code": 409}})
+    early = rule(dcat, type="error", timing="before", order=2, configuration={"error": {"code": 403}})
+    endpoint(dcat, endpoint="items", method="POST", rules=[late["id"], early["id"]])
+    service = EndpointService(dcat)
+    assert service.handle("POST", "items", body={"title": "Not written"}).status == 403
+    assert service.objects.find_all("dcat", "dataset")["total"] == 0
 
 
 def test_a_rule_without_timing_runs_before_the_target(dcat):
