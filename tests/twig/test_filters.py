@@ -282,3 +282,11 @@ def test_custom_filters_functions_and_tests_can_be_registered() -> None:
         "{{ 2 is positive ? 'y' }}"
     ).render({})
     assert out == "6|9|Hello Ada|y"
+
+
+def test_a_descending_letter_range_ends_at_its_last_letter():
+    """PHP's ``range('e', 'a')`` is ``e d c b a``: the end is included, nothing past it."""
+    assert (
+        Environment().from_string("{{ range('e', 'a')|join }}|{{ ('c'..'a')|join }}").render({})
+        == "edcba|cba"
+    )
