@@ -67,3 +67,9 @@ def test_the_counters_are_reported_after_every_page(dcat: Any, fake_api: Any) ->
     assert [(p["pages"], p["records"]) for p in seen] == [(1, 10), (2, 20), (3, 25)]
     # what was read so far (records, invalid ones); "created" counts the pages written so far
     assert (seen[-1]["objects"]["found"], seen[-1]["objects"]["invalid"]) == (25, 1)
+
+
+def test_the_result_says_where_the_records_were_found(dcat: Any, fake_api: Any) -> None:
+    """No ``resultsPosition`` is set: the run looked, and says where it found the list."""
+    log = SynchronizationService(dcat).synchronize(make_sync(dcat, fake_api, [])["id"])
+    assert log["result"]["resultsFoundAt"] == "results"
