@@ -242,3 +242,26 @@ def test_a_delete_by_uuid_records_its_event_when_the_subscribers_are_looked_up_a
     assert [(e["action"], e["objectId"]) for e in outbox.list_events(any_context)["results"]] == [
         ("delete", made["id"])
     ]
+
+
+def test_events_of_a_removed_push_synchronisation_are_dropped_unsent(context, make_dcat, receiver):
+    make_dcat(context)
+    objects, sync = make_push(context, receiver)
+    objects.save_object({"title": "Orphan"}, "dcat", "dataset")
+    objects.delete_object(sync["id"])
+    outbox.OutboxDeliverer(context, max_attempts=10).deliver_due()
+    assert outbox.list_events(context)["total"] == 0
+    assert receiver.requests == []
+
+
+def test_events_of_a_push_that_cannot_be_planned_are_parked_at_once_with_the_reason(
+    context, make_dcat, receiver
+):
+    make_dcat(context)
+    objects, _ = make_push(context, receiver, targetId="no-such-source")
+    objects.save_object({"title": "Stuck"}, "dcat", "dataset")
+    outbox.OutboxDeliverer(context, backoff=60, max_attempts=10).deliver_due()
+    (event,) = outbox.list_events(context)["results"]
+    assert (event["status"], event["attempts"]) == ("failed", 1)  # not retried: it cannot work
+    assert "no-such-source" in event["lastError"]
+    assert receiver.requests == []
