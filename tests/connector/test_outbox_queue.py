@@ -265,3 +265,13 @@ def test_events_of_a_push_that_cannot_be_planned_are_parked_at_once_with_the_rea
     assert (event["status"], event["attempts"]) == ("failed", 1)  # not retried: it cannot work
     assert "no-such-source" in event["lastError"]
     assert receiver.requests == []
+
+
+def test_a_deliverer_counts_the_events_it_delivered(context, make_dcat, receiver):
+    make_dcat(context)
+    objects, _ = make_push(context, receiver)
+    for i in range(3):
+        objects.save_object({"title": f"Counted {i}"}, "dcat", "dataset")
+    deliverer = outbox.OutboxDeliverer(context)
+    deliverer.deliver_due()
+    assert (deliverer.delivered, len(receiver.calls("POST"))) == (3, 3)
