@@ -267,4 +267,5 @@ def test_details_before_conditions_let_conditions_test_them_and_a_failure_delete
     forced = SynchronizationService().synchronize(sync["id"], force=True)
     assert forced["result"]["objects"]["invalid"] == 1 and forced["result"]["objects"]["deleted"] == 0
     assert forced["result"]["invalid"][0]["originId"] == "5"
+    assert "/details/5" in forced["result"]["invalid"][0]["reason"], forced["result"]["invalid"]
     assert "Record 5" in _datasets(objects)
