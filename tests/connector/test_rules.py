@@ -857,6 +857,7 @@ def test_a_synchronization_rule_answers_the_runs_log(push):
     answer = service.handle("POST", "push", body={"id": 1, "name": "Bella"})
     assert answer.status == 200
     assert answer.body["status"] == "success" and answer.body["test"] is False
+    assert answer.body["message"] == "Success"  # records sent in are all there is: nothing stopped early
     assert answer.body["result"]["objects"]["created"] == 1
     assert titles(service) == ["Bella"]
 
