@@ -275,3 +275,44 @@ def test_a_deliverer_counts_the_events_it_delivered(context, make_dcat, receiver
     deliverer = outbox.OutboxDeliverer(context)
     deliverer.deliver_due()
     assert (deliverer.delivered, len(receiver.calls("POST"))) == (3, 3)
+
+
+def _due_now(context):
+    """As if the backoff had passed: every pending event is due again."""
+    with context.db.begin() as conn:
+        conn.exec_driver_sql("UPDATE outbox SET next_attempt = 0 WHERE status = 'pending'")
+
+
+def test_a_failed_delivery_waits_the_backoff_doubling_with_each_attempt(context, make_dcat, receiver):
+    make_dcat(context)
+    objects, _ = make_push(context, receiver)
+    objects.save_object({"title": "Later"}, "dcat", "dataset")
+    receiver.down = True
+    deliverer = outbox.OutboxDeliverer(context, backoff=100, backoff_max=10_000, max_attempts=10)
+    waits = []
+    for _ in range(3):
+        _due_now(context)
+        before = time.time()
+        deliverer.deliver_due()
+        (event,) = outbox.list_events(context)["results"]
+        waits.append(round(event["nextAttempt"] - before, -1))  # to ten seconds: the call takes some
+    assert waits == [100, 200, 400] and event["status"] == "pending"
+
+
+def test_a_mapping_that_cannot_be_rendered_parks_the_event_at_once(context, make_dcat, receiver):
+    """Retrying cannot help a broken template: the event is parked with the error, not retried."""
+    make_dcat(context)
+    objects, sync = make_push(context, receiver)
+    objects.save_object(
+        {"mapping": {"name": "{{ title|no_such_filter }}"}},
+        "openconnector",
+        "mapping",
+        uuid=sync["sourceTargetMapping"],
+        patch=True,
+    )
+    objects.save_object({"title": "Broken"}, "dcat", "dataset")
+    outbox.OutboxDeliverer(context, backoff=60, max_attempts=10).deliver_due()
+    (event,) = outbox.list_events(context)["results"]
+    assert (event["status"], event["attempts"]) == ("failed", 1)
+    assert "no_such_filter" in event["lastError"]
+    assert receiver.requests == []
