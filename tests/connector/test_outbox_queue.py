@@ -96,13 +96,18 @@ def test_the_default_page_is_a_hundred_events(context, make_dcat, receiver):
     assert (listed["total"], len(listed["results"])) == (101, 100)
 
 
-def test_retrying_all_makes_only_the_failed_events_pending_again(context, make_dcat, receiver):
+def _two_parked(context, make_dcat, receiver):
+    """The push set-up with two events parked (the receiver is down); the objects service and them."""
     make_dcat(context)
     objects, _ = make_push(context, receiver)
     for i in range(2):
         objects.save_object({"title": f"Parked {i}"}, "dcat", "dataset")
     receiver.down = True
-    parked = _park_all(context)
+    return objects, _park_all(context)
+
+
+def test_retrying_all_makes_only_the_failed_events_pending_again(context, make_dcat, receiver):
+    objects, parked = _two_parked(context, make_dcat, receiver)
     objects.save_object({"title": "Waiting"}, "dcat", "dataset")
     while now_iso() == parked[-1]["updated"]:  # stamps are in seconds: the retry's is later
         time.sleep(0.05)
@@ -118,12 +123,7 @@ def test_retrying_all_makes_only_the_failed_events_pending_again(context, make_d
 
 
 def test_retrying_one_event_leaves_the_others_parked(context, make_dcat, receiver):
-    make_dcat(context)
-    objects, _ = make_push(context, receiver)
-    for i in range(2):
-        objects.save_object({"title": f"Parked {i}"}, "dcat", "dataset")
-    receiver.down = True
-    one, other = _park_all(context)
+    _, (one, other) = _two_parked(context, make_dcat, receiver)
     assert outbox.retry(context, str(one["id"])) == 1
     statuses = {e["id"]: e["status"] for e in outbox.list_events(context)["results"]}
     assert statuses == {one["id"]: "pending", other["id"]: "failed"}
