@@ -34,7 +34,10 @@ def test_a_push_synchronisation_made_and_edited_in_the_form_keeps_its_settings(
     from playwright.sync_api import expect
 
     make_dcat(context)
-    with Receiver() as receiver, httpx.Client(base_url=live_server.url, auth=("admin", "admin")) as api:
+    with (
+        Receiver() as receiver,
+        httpx.Client(base_url=live_server.url, auth=("admin", "admin"), timeout=30) as api,
+    ):
         target = api.post(
             f"{API}/sources", json={"name": "Portal", "type": "api", "location": receiver.url}
         ).json()
