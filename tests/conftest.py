@@ -188,6 +188,14 @@ class LiveServer:
         self.server.should_exit = True
         self.thread.join(timeout=15)
 
+    def client(self, auth: tuple[str, str] | None = None, **options: Any) -> Any:
+        """An ``httpx.Client`` for this server (``auth=("admin", "admin")`` for the admin API).
+        It waits up to a minute: on a loaded machine a first request can take seconds, and
+        httpx's default of 5 s would then fail a test that is not about speed."""
+        import httpx
+
+        return httpx.Client(base_url=self.url, auth=auth, timeout=60, **options)
+
 
 @pytest.fixture
 def live_server(context: Context) -> Iterator[LiveServer]:

@@ -64,7 +64,7 @@ def _make_sync(admin: httpx.Client, fake_api) -> dict:
 
 
 def test_a_run_shows_in_metrics_for_the_admin_and_anonymous_is_refused(live_server, fake_api):
-    with httpx.Client(base_url=live_server.url, auth=("admin", "admin"), timeout=60) as admin:
+    with live_server.client(("admin", "admin")) as admin:
         before = _samples(admin.get("/metrics").text)
         sync = _make_sync(admin, fake_api)
         run = admin.post(f"{OC}/synchronizations/{sync['id']}/run")
@@ -95,7 +95,7 @@ def test_a_run_shows_in_metrics_for_the_admin_and_anonymous_is_refused(live_serv
     raw = f"/synchronizations/{sync['id']}/run"
     assert not any(raw in dict(labels).get("route", "") for _, labels in after)
 
-    with httpx.Client(base_url=live_server.url, timeout=60) as anonymous:
+    with live_server.client() as anonymous:
         refused = anonymous.get("/metrics")
         assert refused.status_code == 401
         assert "openconnector_" not in refused.text
@@ -108,10 +108,7 @@ def test_a_network_range_may_scrape_without_login(settings, allow, status):
 
     context = Context(replace(settings, metrics_allow=allow))
     try:
-        with (
-            LiveServer(create_app(context, make_default=False)) as server,
-            httpx.Client(base_url=server.url, timeout=60) as anonymous,
-        ):
+        with LiveServer(create_app(context, make_default=False)) as server, server.client() as anonymous:
             response = anonymous.get("/metrics")
             assert response.status_code == status
             if status == 200:

@@ -67,9 +67,7 @@ def test_init_woo_then_the_tutorial_sync_lists_eight_public_datasets(live_server
     assert done.returncode == 0, done.stderr
     assert '"catalog": "created"' in done.stdout
 
-    with httpx.Client(
-        base_url=live_server.url, auth=("admin", "admin"), headers=HEADERS, timeout=60
-    ) as admin:
+    with live_server.client(("admin", "admin"), headers=HEADERS) as admin:
         source = admin.post(
             f"{OC}/sources",
             json={
@@ -122,7 +120,7 @@ def test_init_woo_then_the_tutorial_sync_lists_eight_public_datasets(live_server
             json={"title": "Rex (draft)", "category": "Dogs", "status": "Concept"},
         ).json()
 
-    with httpx.Client(base_url=live_server.url, timeout=60) as anonymous:
+    with live_server.client() as anonymous:
         listed = anonymous.get(f"{API}/publications")
         assert listed.status_code == 200
         assert listed.headers["access-control-allow-origin"] == "*"

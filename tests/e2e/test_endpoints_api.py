@@ -4,7 +4,6 @@ rule and a proxy to a source, all over real HTTP against the real service."""
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 OC = "/index.php/apps/openconnector/api"
@@ -14,13 +13,13 @@ EP = f"{OC}/endpoint"
 
 @pytest.fixture
 def admin(live_server):
-    with httpx.Client(base_url=live_server.url, auth=("admin", "admin"), timeout=60) as client:
+    with live_server.client(("admin", "admin")) as client:
         yield client
 
 
 @pytest.fixture
 def anonymous(live_server):
-    with httpx.Client(base_url=live_server.url, timeout=60) as client:
+    with live_server.client() as client:
         yield client
 
 

@@ -6,7 +6,6 @@ stand-in for the Pet Store) and the ids the server hands out.
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 OC = "/index.php/apps/openconnector/api"
@@ -16,9 +15,7 @@ HEADERS = {"OCS-APIRequest": "true", "Content-Type": "application/json"}
 
 @pytest.fixture
 def api(live_server):
-    with httpx.Client(
-        base_url=live_server.url, auth=("admin", "admin"), headers=HEADERS, timeout=60
-    ) as client:
+    with live_server.client(("admin", "admin"), headers=HEADERS) as client:
         yield client
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from test_ui_tutorial import XSS, Tour, tour  # noqa: F401  (the tutorial tour's browser fixture)
 
@@ -25,7 +24,7 @@ PNG = (
 
 @pytest.fixture
 def object_path(live_server: Any) -> str:
-    with httpx.Client(base_url=live_server.url, auth=("admin", "admin"), timeout=30) as api:
+    with live_server.client(("admin", "admin")) as api:
         register = api.post(f"{OR}/registers", json={"title": "Woo", "slug": "woo"}).json()
         schema = api.post(
             f"{OR}/schemas",

@@ -46,7 +46,7 @@ ROWS = [
 @pytest.fixture
 def dcat(live_server: Any) -> None:
     """Parts 1 to 3 of the tutorial, through the REST API: the DCAT register and its Dataset schema."""
-    with httpx.Client(base_url=live_server.url, auth=("admin", "admin"), timeout=30) as api:
+    with live_server.client(("admin", "admin")) as api:
         api.post(
             "/index.php/apps/openregister/api/registers", json={"title": "DCAT register", "slug": "dcat"}
         ).raise_for_status()

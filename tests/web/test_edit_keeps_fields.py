@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import httpx
 import pytest
 
 from openconnector.connector.entities import EntityService
@@ -29,7 +28,7 @@ def test_a_sync_made_by_rest_keeps_its_slug_target_through_a_ui_save(
     from playwright.sync_api import expect
 
     make_dcat(context)
-    with httpx.Client(base_url=live_server.url, auth=("admin", "admin"), timeout=30) as api:
+    with live_server.client(("admin", "admin")) as api:
         source = api.post(
             f"{API}/sources", json={"name": "Pet Store", "type": "api", "location": fake_api.url + "/api/v3"}
         ).json()

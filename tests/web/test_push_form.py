@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import httpx
 import pytest
 from receiver import Receiver  # tests/connector is on sys.path (tests/conftest.py)
 
@@ -34,10 +33,7 @@ def test_a_push_synchronisation_made_and_edited_in_the_form_keeps_its_settings(
     from playwright.sync_api import expect
 
     make_dcat(context)
-    with (
-        Receiver() as receiver,
-        httpx.Client(base_url=live_server.url, auth=("admin", "admin"), timeout=30) as api,
-    ):
+    with Receiver() as receiver, live_server.client(("admin", "admin")) as api:
         target = api.post(
             f"{API}/sources", json={"name": "Portal", "type": "api", "location": receiver.url}
         ).json()
