@@ -17,9 +17,10 @@ Two passes. The first runs every mutant against the module's fast tests on SQLit
 (``-m "not postgres"``). The second runs only the first pass's survivors (and mutants
 no fast test reached) again, in ``.mutation/<module>.second/``, against what the first
 did not run: the fast tests' PostgreSQL variants and the module's slower tests on both
-databases. Code only PostgreSQL takes (its SQL, its parameter markers) is killed there. A mutant counts as detected when
-either pass killed it (or timed it out). Results are kept between runs; a re-run
-checks again what changed, what was never checked, and the mutants named.
+databases. Code only PostgreSQL takes (its SQL, its parameter markers) is killed there.
+A mutant counts as detected when either pass killed it (or timed it out). Results are
+kept between runs; a re-run checks again what changed, what was never checked, and the
+mutants named.
 """
 
 from __future__ import annotations
@@ -47,10 +48,10 @@ class Module:
     path: str
     tests: tuple[str, ...]
     scope: tuple[str, ...] = ()
-    #: added in the second pass, which also runs the PostgreSQL variants of every test
+    #: run in the second pass only, on both databases
     slow_tests: tuple[str, ...] = ()
-    #: whether the second pass runs the PostgreSQL variants (off where the code in scope
-    #: takes no database-specific branch: they would only double its time)
+    #: whether the second pass runs the fast tests' PostgreSQL variants (off where the code
+    #: in scope takes no database-specific branch: they would only double its time)
     postgres: bool = True
 
 
@@ -192,9 +193,10 @@ def _toml_list(values: list[str] | tuple[str, ...]) -> str:
 
 
 def _second_pass_tests(module: Module) -> str:
-    """The second pass's selection: what the first did not run, the PostgreSQL variants of
-    the fast tests and the slow tests on both databases (``-k`` matches markers and files)."""
-    return " or ".join(["postgres"] * module.postgres + [Path(test).stem for test in module.slow_tests])
+    """The second pass's ``-k``: what the first did not run, the PostgreSQL variants of the
+    fast tests (the ``postgres`` marker) and every test of the slow files (by file name)."""
+    names = [Path(test).name for test in module.slow_tests]
+    return " or ".join(["postgres", *names] if module.postgres else names)
 
 
 def prepare(work: Path, module: Module, second: bool) -> Path:
