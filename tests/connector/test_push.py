@@ -153,9 +153,9 @@ def test_events_are_kept_until_a_deliverer_runs_and_failures_park(context, make_
 
 
 def test_objects_written_by_a_pull_become_events_too(any_context, make_dcat, receiver, fake_api):
-    context = any_context  # on PostgreSQL the page write also NOTIFYs other processes
-    make_dcat(context)
-    objects, _ = make_push(context, receiver)
+    """On PostgreSQL the page write also NOTIFYs the deliverers of other processes."""
+    make_dcat(any_context)
+    objects, _ = make_push(any_context, receiver)
     source = objects.save_object(
         {"name": "Pets", "type": "api", "location": fake_api.url + "/api/v3", "auth": "none"},
         "openconnector",
@@ -177,16 +177,16 @@ def test_objects_written_by_a_pull_become_events_too(any_context, make_dcat, rec
         "openconnector",
         "synchronization",
     )
-    assert SynchronizationService(context).synchronize(pull)["result"]["objects"]["created"] == 8
-    events = _outbox_rows(context)
+    assert SynchronizationService(any_context).synchronize(pull)["result"]["objects"]["created"] == 8
+    events = _outbox_rows(any_context)
     assert len(events) == 8 and {e["action"] for e in events} == {"create"}
-    outbox.OutboxDeliverer(context).deliver_due()
-    assert len(receiver.calls("POST")) == 8 and _outbox_rows(context) == []
+    outbox.OutboxDeliverer(any_context).deliver_due()
+    assert len(receiver.calls("POST")) == 8 and _outbox_rows(any_context) == []
 
     pet = next(p for p in fake_api.pets if p["status"] == "available")
     fake_api.rename_pet(pet["id"], "Renamed")
-    assert SynchronizationService(context).synchronize(pull)["result"]["objects"]["updated"] == 1
-    assert [e["action"] for e in _outbox_rows(context)] == ["update"]  # a page write of one event
+    assert SynchronizationService(any_context).synchronize(pull)["result"]["objects"]["updated"] == 1
+    assert [e["action"] for e in _outbox_rows(any_context)] == ["update"]  # a page write of one event
 
 
 def test_a_batch_save_and_a_batch_delete_write_one_event_per_object(any_context, make_dcat, receiver):

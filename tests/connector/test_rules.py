@@ -66,6 +66,18 @@ def guarded(context, auth, pattern="guarded", **fields):
     return endpoint(context, endpoint=pattern, rules=[guard["id"]], **fields)
 
 
+def keyed(context, name, key, **fields):
+    """A consumer admitted by the API key ``key`` (``fields``: its ``ips``, ``domains``...)."""
+    return consumer(
+        context, name=name, authorizationType="apiKey", authorizationConfiguration={"key": key}, **fields
+    )
+
+
+def call_guarded(context, headers=None):
+    """``GET guarded`` (the endpoint :func:`guarded` made), with these request headers."""
+    return EndpointService(context).handle("GET", "guarded", headers=headers or {})
+
+
 def refusal(message: str) -> dict[str, str]:
     return {"error": "Unauthorized", "message": message, "details": message}
 
@@ -81,7 +93,7 @@ def legacy_rule(context, **fields):
 
 def test_a_missing_api_key_is_refused_naming_the_authorization_header(dcat):
     guarded(dcat, {"type": "apikey", "keys": ["k"]})
-    answer = EndpointService(dcat).handle("GET", "guarded")
+    answer = call_guarded(dcat)
     assert answer.status == 401
     assert answer.body == refusal("Missing API key: send it in the Authorization header")
     assert answer.headers["WWW-Authenticate"] == f"ApiKey {REALM}"
@@ -89,7 +101,7 @@ def test_a_missing_api_key_is_refused_naming_the_authorization_header(dcat):
 
 def test_an_invalid_api_key_is_refused_with_the_apikey_challenge(dcat):
     guarded(dcat, {"type": "apikey", "keys": ["k"]})
-    answer = EndpointService(dcat).handle("GET", "guarded", headers={"Authorization": "not-k"})
+    answer = call_guarded(dcat, {"Authorization": "not-k"})
     assert answer.status == 401 and answer.body == refusal("Invalid API key")
     assert answer.headers == {"WWW-Authenticate": f"ApiKey {REALM}"}
 
@@ -106,19 +118,19 @@ def test_an_api_key_is_read_only_from_the_configured_header(dcat):
 @pytest.mark.parametrize("sent", ["Bearer k-1", "bearer k-1", "ApiKey k-1", "APIKEY  k-1"])
 def test_a_bearer_or_apikey_prefix_before_the_key_is_ignored(dcat, sent):
     guarded(dcat, {"type": "apikey", "keys": ["k-1"]})
-    assert EndpointService(dcat).handle("GET", "guarded", headers={"Authorization": sent}).status == 200
+    assert call_guarded(dcat, {"Authorization": sent}).status == 200
 
 
 def test_any_of_the_rules_own_keys_admits_as_the_rule_key(dcat):
-    consumer(dcat, name="owner", authorizationType="apiKey", authorizationConfiguration={"key": "k-2"})
+    keyed(dcat, "owner", "k-2")
     guarded(dcat, {"type": "apikey", "keys": ["", "k-1", "k-2"]})
-    answer = EndpointService(dcat).handle("GET", "guarded", headers={"Authorization": "k-2"})
+    answer = call_guarded(dcat, {"Authorization": "k-2"})
     assert answer.status == 200 and answer.consumer == "rule key"
 
 
 def test_an_empty_key_in_the_rule_admits_no_empty_key(dcat):
     guarded(dcat, {"type": "apikey", "keys": [""]})
-    answer = EndpointService(dcat).handle("GET", "guarded", headers={"Authorization": "Bearer "})
+    answer = call_guarded(dcat, {"Authorization": "Bearer "})
     assert answer.status == 401 and answer.body["message"] == "Invalid API key"
 
 
@@ -128,24 +140,22 @@ def test_an_empty_key_in_the_rule_admits_no_empty_key(dcat):
 def test_an_api_key_consumer_is_admitted_by_each_key_field(dcat, kind, field):
     consumer(dcat, name="loket", authorizationType=kind, authorizationConfiguration={field: "loket-key"})
     guarded(dcat, {"type": "apikey"})
-    answer = EndpointService(dcat).handle("GET", "guarded", headers={"Authorization": "loket-key"})
+    answer = call_guarded(dcat, {"Authorization": "loket-key"})
     assert answer.status == 200 and answer.consumer == "loket"
 
 
 def test_a_consumer_with_an_empty_key_admits_no_empty_key(dcat):
-    consumer(dcat, name="blank", authorizationType="apiKey", authorizationConfiguration={"key": ""})
+    keyed(dcat, "blank", "")
     guarded(dcat, {"type": "apikey"})
-    answer = EndpointService(dcat).handle("GET", "guarded", headers={"Authorization": "Bearer "})
+    answer = call_guarded(dcat, {"Authorization": "Bearer "})
     assert answer.status == 401 and answer.body["message"] == "Invalid API key"
 
 
 def test_the_consumer_whose_key_matches_is_the_one_recorded(dcat):
     for name in ("a", "b"):
-        consumer(
-            dcat, name=name, authorizationType="apiKey", authorizationConfiguration={"key": f"key-{name}"}
-        )
+        keyed(dcat, name, f"key-{name}")
     guarded(dcat, {"type": "apikey"})
-    answer = EndpointService(dcat).handle("GET", "guarded", headers={"Authorization": "key-b"})
+    answer = call_guarded(dcat, {"Authorization": "key-b"})
     assert answer.status == 200 and answer.consumer == "b"
 
 
@@ -156,23 +166,23 @@ def test_an_api_key_is_matched_past_consumers_of_other_types(dcat):
         authorizationType="basic",
         authorizationConfiguration={"username": "u", "password": "p"},
     )
-    consumer(dcat, name="keyed", authorizationType="apiKey", authorizationConfiguration={"key": "k-9"})
+    keyed(dcat, "keyed", "k-9")
     guarded(dcat, {"type": "apikey", "consumers": ["basic-one", "keyed"]})
-    answer = EndpointService(dcat).handle("GET", "guarded", headers={"Authorization": "k-9"})
+    answer = call_guarded(dcat, {"Authorization": "k-9"})
     assert answer.status == 200 and answer.consumer == "keyed"
 
 
 def test_a_consumer_of_another_authorization_type_is_not_admitted_by_its_key(dcat):
     consumer(dcat, name="basic-one", authorizationType="basic", authorizationConfiguration={"key": "k"})
     guarded(dcat, {"type": "apikey"})
-    answer = EndpointService(dcat).handle("GET", "guarded", headers={"Authorization": "k"})
+    answer = call_guarded(dcat, {"Authorization": "k"})
     assert answer.status == 401 and answer.body["message"] == "Invalid API key"
 
 
 def test_only_the_consumers_the_rule_names_are_admitted(dcat):
-    a = consumer(dcat, name="a", authorizationType="apiKey", authorizationConfiguration={"key": "key-a"})
-    b = consumer(dcat, name="b", authorizationType="apiKey", authorizationConfiguration={"key": "key-b"})
-    consumer(dcat, name="c", authorizationType="apiKey", authorizationConfiguration={"key": "key-c"})
+    a = keyed(dcat, "a", "key-a")
+    b = keyed(dcat, "b", "key-b")
+    keyed(dcat, "c", "key-c")
     guarded(dcat, {"type": "apikey", "consumers": [a["uuid"], b["id"]]})
     service = EndpointService(dcat)
     assert service.handle("GET", "guarded", headers={"Authorization": "key-a"}).consumer == "a"
@@ -181,10 +191,8 @@ def test_only_the_consumers_the_rule_names_are_admitted(dcat):
 
 
 def test_a_rule_may_name_a_single_consumer_by_slug(dcat):
-    consumer(
-        dcat, name="Gemeente Voorbeeld", authorizationType="apiKey", authorizationConfiguration={"key": "v"}
-    )
-    consumer(dcat, name="Other", authorizationType="apiKey", authorizationConfiguration={"key": "o"})
+    keyed(dcat, "Gemeente Voorbeeld", "v")
+    keyed(dcat, "Other", "o")
     guarded(dcat, {"type": "apikey", "consumers": "gemeente-voorbeeld"})
     service = EndpointService(dcat)
     assert service.handle("GET", "guarded", headers={"Authorization": "v"}).consumer == "Gemeente Voorbeeld"
@@ -192,7 +200,7 @@ def test_a_rule_may_name_a_single_consumer_by_slug(dcat):
 
 
 def test_authentication_defaults_to_api_keys(dcat):
-    consumer(dcat, name="a", authorizationType="apiKey", authorizationConfiguration={"key": "key-a"})
+    keyed(dcat, "a", "key-a")
     guard = rule(dcat, type="authentication", configuration={})
     endpoint(dcat, endpoint="guarded", rules=[guard["id"]])
     service = EndpointService(dcat)
@@ -228,7 +236,7 @@ def test_basic_accepts_the_scheme_in_any_case(loket):
 def test_basic_without_a_username_uses_the_consumer_name(dcat):
     consumer(dcat, name="loket", authorizationType="basic", authorizationConfiguration={"password": "pw"})
     guarded(dcat, {"type": "basic"})
-    answer = EndpointService(dcat).handle("GET", "guarded", headers=basic(b"loket:pw"))
+    answer = call_guarded(dcat, basic(b"loket:pw"))
     assert answer.status == 200 and answer.consumer == "loket"
 
 
@@ -276,12 +284,12 @@ def test_basic_never_admits_a_consumer_without_a_password(dcat, configuration):
         authorizationConfiguration={"username": "open", **configuration},
     )
     guarded(dcat, {"type": "basic"})
-    answer = EndpointService(dcat).handle("GET", "guarded", headers=basic(b"open:"))
+    answer = call_guarded(dcat, basic(b"open:"))
     assert answer.status == 401 and answer.body["message"] == "Wrong username or password"
 
 
 def test_basic_looks_past_other_consumers_to_the_one_whose_credentials_match(dcat):
-    consumer(dcat, name="keyed", authorizationType="apiKey", authorizationConfiguration={"key": "k"})
+    keyed(dcat, "keyed", "k")
     for name in ("first", "second"):
         consumer(
             dcat,
@@ -290,7 +298,7 @@ def test_basic_looks_past_other_consumers_to_the_one_whose_credentials_match(dca
             authorizationConfiguration={"username": name, "password": f"pw-{name}"},
         )
     guarded(dcat, {"type": "basic", "consumers": ["keyed", "first", "second"]})
-    answer = EndpointService(dcat).handle("GET", "guarded", headers=basic(b"second:pw-second"))
+    answer = call_guarded(dcat, basic(b"second:pw-second"))
     assert answer.status == 200 and answer.consumer == "second"
 
 
@@ -302,7 +310,7 @@ def test_basic_ignores_api_key_consumers(dcat):
         authorizationConfiguration={"username": "keyed", "password": "pw"},
     )
     guarded(dcat, {"type": "basic"})
-    answer = EndpointService(dcat).handle("GET", "guarded", headers=basic(b"keyed:pw"))
+    answer = call_guarded(dcat, basic(b"keyed:pw"))
     assert answer.status == 401
 
 
@@ -337,7 +345,7 @@ def test_the_bearer_scheme_of_a_jwt_may_be_lower_case(signed):
 
 
 def test_a_request_without_a_bearer_token_is_refused_with_the_bearer_challenge(dcat, signed):
-    answer = EndpointService(dcat).handle("GET", "guarded", headers=basic(b"hs-app:x"))
+    answer = call_guarded(dcat, basic(b"hs-app:x"))
     assert answer.status == 401
     assert answer.body == refusal("Missing JWT: send Authorization: Bearer <token>")
     assert answer.headers["WWW-Authenticate"] == f"Bearer {REALM}"
@@ -406,7 +414,7 @@ def test_a_jwt_consumer_is_held_to_its_ip_allow_list(dcat):
 def test_an_authentication_type_nothing_implements_answers_501(dcat):
     legacy = legacy_rule(dcat, type="authentication", configuration={"authentication": {"type": "OAuth"}})
     endpoint(dcat, endpoint="guarded", rules=[legacy])
-    answer = EndpointService(dcat).handle("GET", "guarded", headers={"Authorization": "x"})
+    answer = call_guarded(dcat, {"Authorization": "x"})
     assert answer.status == 501
     assert answer.body == {"error": "Not Implemented", "message": "Authentication type 'oauth'"}
 
@@ -415,9 +423,7 @@ def test_an_authentication_type_nothing_implements_answers_501(dcat):
 
 
 def ip_guarded(context, ips):
-    consumer(
-        context, name="loket", authorizationType="apiKey", authorizationConfiguration={"key": "k"}, ips=ips
-    )
+    keyed(context, "loket", "k", ips=ips)
     guarded(context, {"type": "apikey"})
     service = EndpointService(context)
     return lambda client: service.handle("GET", "guarded", headers={"Authorization": "k"}, client=client)
@@ -472,13 +478,7 @@ def test_blank_addresses_do_not_restrict_a_consumer(dcat):
 
 
 def domain_guarded(context, domains):
-    consumer(
-        context,
-        name="site",
-        authorizationType="apiKey",
-        authorizationConfiguration={"key": "k"},
-        domains=domains,
-    )
+    keyed(context, "site", "k", domains=domains)
     guarded(context, {"type": "apikey"})
     service = EndpointService(context)
     return lambda **headers: service.handle("GET", "guarded", headers={"Authorization": "k", **headers})
@@ -598,8 +598,8 @@ def test_the_strings_false_and_0_do_not_make_a_rule_run(dcat, flag, status):
 
 
 def test_conditions_read_the_method_path_and_consumer(dcat):
-    consumer(dcat, name="a", authorizationType="apiKey", authorizationConfiguration={"key": "key-a"})
-    consumer(dcat, name="b", authorizationType="apiKey", authorizationConfiguration={"key": "key-b"})
+    keyed(dcat, "a", "key-a")
+    keyed(dcat, "b", "key-b")
     guard = rule(dcat, type="authentication", order=1, configuration={"authentication": {"type": "apikey"}})
     only_a = rule(
         dcat,
@@ -864,7 +864,7 @@ def test_a_synchronization_rule_answers_the_runs_log(push):
 
 def test_a_synchronization_rule_runs_as_the_authenticated_consumer(dcat, push):
     push()
-    consumer(dcat, name="loket", authorizationType="apiKey", authorizationConfiguration={"key": "k"})
+    keyed(dcat, "loket", "k")
     guard = rule(dcat, type="authentication", order=-1, configuration={"authentication": {"type": "apikey"}})
     runs = EntityService("endpoint", dcat).get("push")["rules"]
     EntityService("endpoint", dcat).update("push", {"rules": [guard["id"], *runs]})
@@ -992,7 +992,7 @@ def test_save_object_creates_the_body_and_answers_201(dcat):
 
 
 def test_save_object_records_the_consumer_as_owner(dcat):
-    consumer(dcat, name="loket", authorizationType="apiKey", authorizationConfiguration={"key": "k"})
+    keyed(dcat, "loket", "k")
     guard = rule(dcat, type="authentication", order=1, configuration={"authentication": {"type": "apikey"}})
     saver = rule(
         dcat,
@@ -1108,15 +1108,13 @@ def lockable(dcat, item):
     """``lockable(pattern, **locking)``: ``POST {pattern}`` runs a locking rule for consumers
     ``a`` and ``b`` (``key(name)``); ``PATCH items/{{id}}`` lets them write ``item``."""
     for name in ("a", "b"):
-        consumer(
-            dcat, name=name, authorizationType="apiKey", authorizationConfiguration={"key": f"key-{name}"}
-        )
-    keyed = rule(dcat, type="authentication", order=0, configuration={"authentication": {"type": "apikey"}})
-    endpoint(dcat, endpoint="items/{{id}}", method="PATCH", rules=[keyed["id"]])
+        keyed(dcat, name, f"key-{name}")
+    guard = rule(dcat, type="authentication", order=0, configuration={"authentication": {"type": "apikey"}})
+    endpoint(dcat, endpoint="items/{{id}}", method="PATCH", rules=[guard["id"]])
 
     def make(pattern, **spec):  # type: ignore[no-untyped-def]
         lock = rule(dcat, type="locking", order=1, configuration={"locking": spec})
-        endpoint(dcat, endpoint=pattern, method="POST", targetType="none", rules=[keyed["id"], lock["id"]])
+        endpoint(dcat, endpoint=pattern, method="POST", targetType="none", rules=[guard["id"], lock["id"]])
         return EndpointService(dcat)
 
     return make
@@ -1258,8 +1256,8 @@ def test_save_object_on_a_locked_object_admits_only_its_holder(
         order=5,
         configuration={"save_object": {"register": "dcat", "schema": "dataset"}},
     )
-    keyed = EntityService("endpoint", dcat).get("items/{{id}}/lock")["rules"][0]
-    endpoint(dcat, endpoint="items/{{id}}", method="PUT", targetType="none", rules=[keyed, saver["id"]])
+    guard = EntityService("endpoint", dcat).get("items/{{id}}/lock")["rules"][0]
+    endpoint(dcat, endpoint="items/{{id}}", method="PUT", targetType="none", rules=[guard, saver["id"]])
     service.handle("POST", f"items/{item['id']}/lock", headers=key("a"))
     answer = service.handle("PUT", f"items/{item['id']}", body={"title": "Changed"}, headers=key(writer))
     assert answer.status == status and titles(service) == titles_after

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from test_run_status import make_sync  # tests/connector is on sys.path (tests/conftest.py)
 
-from openconnector import ObjectService, SynchronizationService
+from openconnector import SynchronizationService
 
 
 @pytest.fixture
@@ -25,23 +25,7 @@ def test_a_run_where_every_record_was_invalid_says_nothing_was_written(dcat: Any
 
 
 def test_a_run_that_found_no_records_says_so_and_where_to_look(dcat: Any, fake_api: Any) -> None:
-    save = ObjectService(dcat).save_object
-    source = save(
-        {"name": "Pets", "type": "api", "location": fake_api.url + "/api/v3"}, "openconnector", "source"
-    )
-    mapping = save({"name": "m", "mapping": {"title": "{{ name }}"}}, "openconnector", "mapping")
-    sync = save(
-        {
-            "name": "No pets",
-            "sourceId": source["id"],
-            "sourceTargetMapping": mapping["id"],
-            "sourceConfig": {"endpoint": "/pet/findByStatus?status=nobody-has-this"},
-            "targetType": "register/schema",
-            "targetId": "dcat/dataset",
-        },
-        "openconnector",
-        "synchronization",
-    )
+    sync = make_sync(dcat, fake_api, [], endpoint="/api/v3/pet/findByStatus?status=nobody-has-this")
     log = SynchronizationService(dcat).synchronize(sync["id"])
     assert (log["status"], log["result"]["objects"]["found"]) == ("success", 0)
     assert log["message"] == "No records found: the response held no records. Check resultsPosition."

@@ -21,8 +21,11 @@ API = "/index.php/apps/openconnector/api"
 TITLE = "{% if id not in [INVALID] %}{{ name }}{% endif %}"
 
 
-def make_sync(context: Any, fake_api: Any, invalid_ids: list[int]) -> dict[str, Any]:
-    """A synchronisation of 4 records of which ``invalid_ids`` are invalid."""
+def make_sync(
+    context: Any, fake_api: Any, invalid_ids: list[int], endpoint: str = "/paged/next?style=next&size=10"
+) -> dict[str, Any]:
+    """A synchronisation of 4 records of which ``invalid_ids`` are invalid (from ``endpoint``
+    of the fake API)."""
     fake_api.set_records(4)
     objects = ObjectService(context)
     save = objects.save_object
@@ -34,7 +37,7 @@ def make_sync(context: Any, fake_api: Any, invalid_ids: list[int]) -> dict[str, 
             "name": f"four with {len(invalid_ids)} invalid",
             "sourceId": source["id"],
             "sourceTargetMapping": mapping["id"],
-            "sourceConfig": {"endpoint": "/paged/next?style=next&size=10"},
+            "sourceConfig": {"endpoint": endpoint},
             "targetType": "register/schema",
             "targetId": "dcat/dataset",
         },
