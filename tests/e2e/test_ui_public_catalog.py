@@ -20,20 +20,13 @@ from documents import pdf_bytes  # noqa: E402  (tests/files/documents.py)
 
 pytestmark = pytest.mark.browser
 
-ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-]
 XSS = "<img src=x onerror=alert(1)>"
 
 
 def test_a_visitor_finds_a_dataset_by_its_document_and_downloads_it(
-    live_server: Any, context: Any, chromium: str, tmp_path: Path
+    page: Any, live_server: Any, context: Any, tmp_path: Path
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     install_woo(context)
     dataset = ObjectService(context).save_object(
@@ -45,32 +38,22 @@ def test_a_visitor_finds_a_dataset_by_its_document_and_downloads_it(
     )
     TextExtractor(context).extract_pending()
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=ARGS)
-        try:
-            page = browser.new_context(
-                viewport={"width": 1280, "height": 900}, accept_downloads=True
-            ).new_page()
-            page.set_default_timeout(15_000)
-            dialogs: list[str] = []
-            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(live_server.url + "/catalog/publications")
+    page.get_by_label("Search titles, descriptions and documents").fill("kastanjeboom")
+    page.get_by_role("button", name="Search").click()
+    link = page.get_by_role("link", name=f"Bomenkap {XSS}")
+    expect(link).to_be_visible()
+    link.click()
 
-            page.goto(live_server.url + "/catalog/publications")
-            page.get_by_label("Search titles, descriptions and documents").fill("kastanjeboom")
-            page.get_by_role("button", name="Search").click()
-            link = page.get_by_role("link", name=f"Bomenkap {XSS}")
-            expect(link).to_be_visible()
-            link.click()
-
-            expect(page.get_by_role("heading", name=f"Bomenkap {XSS}")).to_be_visible()
-            attachment = page.get_by_role("link", name="besluit img src=x onerror=alert(1).pdf")
-            expect(attachment).to_be_visible()
-            with page.expect_download() as download_info:
-                attachment.click()
-            saved = tmp_path / "downloaded.pdf"
-            download_info.value.save_as(saved)
-            assert saved.read_bytes() == content
-            assert dialogs == []
-            assert page.locator("img").count() == 0  # the markup stayed text
-        finally:
-            browser.close()
+    expect(page.get_by_role("heading", name=f"Bomenkap {XSS}")).to_be_visible()
+    attachment = page.get_by_role("link", name="besluit img src=x onerror=alert(1).pdf")
+    expect(attachment).to_be_visible()
+    with page.expect_download() as download_info:
+        attachment.click()
+    saved = tmp_path / "downloaded.pdf"
+    download_info.value.save_as(saved)
+    assert saved.read_bytes() == content
+    assert dialogs == []
+    assert page.locator("img").count() == 0  # the markup stayed text
